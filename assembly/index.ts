@@ -1,0 +1,26 @@
+// The single asc entry of build/mtl.wasm: re-exports every kernel family. Zero imports: asconfig sets
+// `use: abort=` so a failed assert is a trap, and the stub runtime has no GC to import.
+import { ABI_VERSION } from "./abi";
+
+/** Version of the kernel ABI; src/runtime/abi.ts must match. */
+export function abi_version(): i32 {
+  return ABI_VERSION;
+}
+
+/** First byte address free for the host's arena (after static data), 16-byte aligned. */
+export function heap_base(): usize {
+  return (__heap_base + 15) & ~(<usize>15);
+}
+
+export * from "./kernels/dense";
+export * from "./kernels/act";
+export * from "./kernels/softmax";
+export * from "./kernels/norm";
+export * from "./kernels/rng";
+export * from "./kernels/embed";
+export * from "./kernels/gate";
+export * from "./kernels/tensor";
+export * from "./kernels/loss";
+export * from "./kernels/relation";
+export * from "./kernels/optim";
+export * from "./kernels/blas1";

@@ -1,0 +1,11 @@
+// Bundle entry for edge workers (workerd): the artifact is imported as a precompiled WebAssembly.Module,
+// because compiling from bytes is forbidden there. The bundler leaves `./mtl.wasm` external; deploy it beside.
+import wasm from "./mtl.wasm";
+import { loadKernels, type Kernels } from "../runtime/load.ts";
+
+export * from "../index.ts";
+
+/** Instantiate the module-imported build/mtl.wasm. */
+export function loadWorkerKernels(): Promise<Kernels> {
+  return loadKernels(wasm as WebAssembly.Module);
+}

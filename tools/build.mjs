@@ -1,0 +1,17 @@
+// npm run build: asc → build/mtl.wasm (the one artifact), then esbuild → dist/ ESM bundles.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
+import * as esbuild from "esbuild";
+
+const asc = (args) => execFileSync(process.execPath, ["node_modules/assemblyscript/bin/asc.js", ...args], { stdio: "inherit" });
+asc(["--config", "asconfig.json", "--target", "release"]);
+
+mkdirSync("dist", { recursive: true });
+copyFileSync("build/mtl.wasm", "dist/mtl.wasm");
+const common = { bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning", mainFields: ["module", "main"], outExtension: { ".js": ".mjs" } };
+await Promise.all([
+  // Node, Deno, browsers: the wasm bytes inlined (base64) so there is one file and no fetch.
+  esbuild.build({ ...common, entryPoints: { "mtl.inline": "src/entry/inline.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
+  // Workers: the same .wasm imported as a module (workerd compiles it at deploy; compiling from bytes is forbidden).
+  esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm"] }),
+]);
