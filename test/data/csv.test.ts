@@ -1,0 +1,136 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { gzipSync } from "node:zlib";
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { openCsv, readCsv, csvRecords } from "../../src/data/csv.ts";
+import { fromBytes, fromString, fromChunks, type ByteSource } from "../../src/data/source.ts";
+import { loadTable } from "../../src/data/table.ts";
+import { Rng } from "../helpers.ts";
+
+async function collect(src: ByteSource, opts = {}): Promise<Record<string, string>[]> {
+  const out: Record<string, string>[] = [];
+  for await (const r of readCsv(src, opts)) out.push(r);
+  return out;
+}
+
+async function rejects(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    const msg = (e as Error).message;
+    for (const part of parts) {
+      if (typeof part === "string" ? !msg.includes(part) : !part.test(msg)) assert.unreachable(`message ${JSON.stringify(msg)} lacks ${part}`);
+    }
+    return msg;
+  }
+  assert.unreachable("expected an error");
+  return "";
+}
+
+const TRICKY = 'id,text,n\r\n1,"a, b",2\r\n2,"say ""hi""",3\r\n3,"line1\nline2\r\nline3",4\r\n4,,5\r\n5,plain,"6"\r\n';
+const TRICKY_ROWS = [
+  { id: "1", text: "a, b", n: "2" },
+  { id: "2", text: 'say "hi"', n: "3" },
+  { id: "3", text: "line1\nline2\r\nline3", n: "4" },
+  { id: "4", text: "", n: "5" },
+  { id: "5", text: "plain", n: "6" },
+];
+
+test("quoted fields with commas, doubled quotes, embedded newlines; CRLF", async () => {
+  assert.equal(await collect(fromString("t.csv", TRICKY)), TRICKY_ROWS);
+});
+
+test("LF, no trailing newline, blank lines skipped, trailing empty field", async () => {
+  const rows = await collect(fromString("t.csv", "a,b\n\n1,2\n\n3,\n4,5"));
+  assert.equal(rows, [{ a: "1", b: "2" }, { a: "3", b: "" }, { a: "4", b: "5" }]);
+});
+
+test("a quoted empty field on its own line is a row, not a blank line", async () => {
+  const rows = await collect(fromString("t.csv", 'a\n""\nx\n'));
+  assert.equal(rows, [{ a: "" }, { a: "x" }]);
+});
+
+test("same rows for 1-byte chunks and random chunk sizes (boundaries inside CRLF, quotes, UTF-8)", async () => {
+  const text = TRICKY + '6,"ünï""cødé ✓, €",7\r\n7,"x\r\ny",8\r';
+  const bytes = new TextEncoder().encode(text);
+  const whole = await collect(fromBytes("t.csv", bytes));
+  assert.is(whole.length, 7);
+  assert.equal(whole[5], { id: "6", text: 'ünï"cødé ✓, €', n: "7" });
+  assert.equal(whole[6], { id: "7", text: "x\r\ny", n: "8" });
+  assert.equal(await collect(fromBytes("t.csv", bytes, 1)), whole);
+  const rng = new Rng(7);
+  for (let trial = 0; trial < 50; trial++) {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; ) {
+      const k = 1 + rng.int(9);
+      chunks.push(bytes.slice(i, i + k));
+      i += k;
+    }
+    assert.equal(await collect(fromChunks("t.csv", chunks)), whole, `trial ${trial}`);
+  }
+});
+
+test("wrong field count: error names file, data row, line, expected and found", async () => {
+  const src = fromString("bad.csv", 'a,b,c\n1,2,3\n"x\ny",2,3\n4,5\n');
+  const msg = await rejects(collect(src), "bad.csv", "data row 3", "line 5", "expected 3", "found 2");
+  assert.ok(msg.length < 300);
+  await rejects(collect(fromString("bad2.csv", "a,b\n1,2,3\n")), "bad2.csv", "data row 1", "line 2", "found 3");
+});
+
+test("unterminated quote and garbage after a closing quote are errors with line numbers", async () => {
+  await rejects(collect(fromString("q.csv", 'a,b\n1,"open\n\n')), "q.csv", "line 2", "not closed");
+  await rejects(collect(fromString("q2.csv", 'a,b\n1,2\n3,"x"y\n')), "q2.csv", "line 3", "after the closing quote");
+});
+
+test("custom delimiter ';' with quoted header (UCI student / wine style)", async () => {
+  const rows = await collect(fromString("w.csv", '"fixed acidity";"quality"\n7.4;5\n"7,8";"6"\n'), { delimiter: ";" });
+  assert.equal(rows, [{ "fixed acidity": "7.4", quality: "5" }, { "fixed acidity": "7,8", quality: "6" }]);
+});
+
+test("explicit header array (file without header line); duplicate header names rejected", async () => {
+  const rows = await collect(fromString("h.csv", "1,2\n3,4\n"), { header: ["x", "y"] });
+  assert.equal(rows, [{ x: "1", y: "2" }, { x: "3", y: "4" }]);
+  await rejects(openCsv(fromString("d.csv", "a,b,a\n1,2,3\n")), "d.csv", "duplicate", '"a"');
+});
+
+test("gzip input reads the same as plain (1-byte and random chunks too)", async () => {
+  const bytes = new TextEncoder().encode(TRICKY);
+  const gz = gzipSync(bytes);
+  assert.equal(await collect(fromBytes("t.csv.gz", gz)), TRICKY_ROWS);
+  assert.equal(await collect(fromBytes("t.csv.gz", gz, 1)), TRICKY_ROWS);
+  assert.equal(await collect(fromBytes("t.csv.gz", gz, 13)), TRICKY_ROWS);
+});
+
+test("corrupt gzip is an error naming the source", async () => {
+  const gz = gzipSync(new TextEncoder().encode(TRICKY.repeat(50)));
+  await rejects(collect(fromBytes("cut.csv.gz", gz.subarray(0, gz.length >> 1))), "cut.csv.gz", "gzip");
+});
+
+test("raw records carry their starting line", async () => {
+  const recs = [];
+  for await (const r of csvRecords(fromString("r.csv", 'a\n"1\n2"\n3\n'))) recs.push(r);
+  assert.equal(recs, [{ fields: ["a"], line: 1 }, { fields: ["1\n2"], line: 2 }, { fields: ["3"], line: 4 }]);
+});
+
+test("empty file: header missing is an error; header only gives no rows", async () => {
+  await rejects(openCsv(fromString("e.csv", "")), "e.csv", "empty");
+  assert.equal(await collect(fromString("h.csv", "a,b\n")), []);
+});
+
+const SCHOOL = fileURLToPath(new URL("../../../shared/data/school/school.shared.csv", import.meta.url));
+test("real data: school.shared.csv loads (12,279 rows × 30 columns)", async () => {
+  if (!existsSync(SCHOOL)) {
+    console.log(`  (skipped: ${SCHOOL} not present)`);
+    return;
+  }
+  const t = await loadTable(openCsv(fromBytes("school.shared.csv", readFileSync(SCHOOL))));
+  assert.is(t.rowCount, 12279);
+  assert.is(t.columns.length, 30);
+  const y = t.numericColumn("exam_score");
+  let s = 0;
+  for (const v of y) s += v;
+  assert.ok(Math.abs(s / y.length - 20.55) < 0.01, `mean ${s / y.length}`);
+});
+
+test.run();
