@@ -14,4 +14,6 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { "mtl.inline": "src/entry/inline.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
   // Workers: the same .wasm imported as a module (workerd compiles it at deploy; compiling from bytes is forbidden).
   esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm"] }),
+  // The `mtl` command for Node, self-contained (wasm inlined).
+  esbuild.build({ ...common, platform: "node", entryPoints: { cli: "src/entry/cli.ts" }, outdir: "dist", loader: { ".wasm": "binary" }, external: ["onnxruntime-web"] }),
 ]);
