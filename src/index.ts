@@ -1,5 +1,41 @@
 // The public entry of mtl-wasm. Nothing else is API.
+
+// Kernels and memory
 export { loadKernels } from "./runtime/load.ts";
 export type { Kernels, KernelFn, WasmSource } from "./runtime/load.ts";
 export { Arena } from "./runtime/heap.ts";
 export { ABI_VERSION } from "./runtime/abi.ts";
+
+// Model spec and model
+export { validateSpec, SpecError, outputWidth } from "./model/spec.ts";
+export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions } from "./model/spec.ts";
+export { Model } from "./model/model.ts";
+
+// Data: byte sources, readers, tables, splits, preprocessing
+export { fromBytes, fromString, fromChunks, fromReadableStream } from "./data/source.ts";
+export type { ByteSource } from "./data/source.ts";
+export { openCsv } from "./data/csv.ts";
+export { openCensus, CENSUS_COLUMNS } from "./data/census.ts";
+export { openJsonl } from "./data/jsonl.ts";
+export { Table } from "./data/table.ts";
+export { readTable, splitRows, checkColumns } from "./data/load.ts";
+export { trainValidationSplit, permutation } from "./data/split.ts";
+export { fitPreprocessing, encode, dataDims } from "./data/preprocess.ts";
+export type { Preprocessing, Encoded } from "./data/preprocess.ts";
+
+// Training
+export { fit } from "./train/trainer.ts";
+export type { FitOptions, FitResult, EpochLog, TrainState } from "./train/trainer.ts";
+export { learningRate } from "./train/schedule.ts";
+
+// Metrics
+export { rocAuc } from "./metrics/auc.ts";
+export { binaryAccuracy, multiclassAccuracy, binaryLogLoss, multiclassLogLoss } from "./metrics/classification.ts";
+export { rmse, mae, r2, explainedVariance } from "./metrics/regression.ts";
+export { deltaM } from "./metrics/delta-m.ts";
+export { evaluatePredictions } from "./metrics/evaluate.ts";
+export type { TaskMetrics } from "./metrics/evaluate.ts";
+
+// Checkpoints (bytes; writing files is the caller's)
+export { serialize as serializeSafetensors, deserialize as deserializeSafetensors } from "./io/safetensors.ts";
+export { modelJson, parseModelJson, weightsBytes, stateBytes, loadWeights, loadState } from "./io/checkpoint.ts";

@@ -1,0 +1,32 @@
+// mtl evaluate DIR --data FILE [--json]: per-task metrics of a trained model on another file of the same format.
+import type { Kernels } from "../runtime/load.ts";
+import { checkColumns } from "../data/load.ts";
+import { encode } from "../data/preprocess.ts";
+import { Model } from "../model/model.ts";
+import { evaluatePredictions } from "../metrics/evaluate.ts";
+import { parseArgs, strFlag, UsageError } from "./args.ts";
+import { loadDirWeights, readData, readModelDir } from "./files.ts";
+import { formatMetrics } from "./format.ts";
+
+export const EVALUATE_USAGE = "mtl evaluate DIR --data FILE [--json]";
+
+export async function evaluateCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void): Promise<number> {
+  const p = parseArgs(argv, ["json"], ["data"], "evaluate");
+  if (p.positional.length !== 1) throw new UsageError(`usage: ${EVALUATE_USAGE}`);
+  const dir = p.positional[0];
+  const j = readModelDir(dir);
+  const data = strFlag(p, "data");
+  if (!data) throw new UsageError(`mtl evaluate: --data FILE is required\nusage: ${EVALUATE_USAGE}`);
+  const table = await readData(j.spec, data);
+  checkColumns(j.spec, table, { labels: true });
+  const model = new Model(j.spec, j.preprocessing, await kernels());
+  loadDirWeights(model, dir);
+  const enc = encode(j.spec, j.preprocessing, table);
+  const metrics = evaluatePredictions(j.spec, model.pre, model.dims.outputs, model.predict(enc), enc);
+  if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics }, null, 2));
+  else {
+    log(`${j.spec.name} on ${data} (${enc.rows} rows)`);
+    for (const [t, m] of Object.entries(metrics)) log(`  ${formatMetrics({ [t]: m })}  (${m.count} labelled rows)`);
+  }
+  return 0;
+}

@@ -1,0 +1,49 @@
+// The `mtl` command: dispatch, usage, and error reporting (a usage or data error is one clear line, exit 2).
+import type { Kernels } from "../runtime/load.ts";
+import { SpecError } from "../model/spec.ts";
+import { UsageError } from "./args.ts";
+import { TRAIN_USAGE, trainCommand } from "./train.ts";
+import { EVALUATE_USAGE, evaluateCommand } from "./evaluate.ts";
+import { PREDICT_USAGE, predictCommand } from "./predict.ts";
+
+const USAGE = `mtl: multi-task learning in WebAssembly
+
+  ${TRAIN_USAGE}
+  ${EVALUATE_USAGE}
+  ${PREDICT_USAGE}
+
+Data paths in configs are relative to the current directory.`;
+
+export async function main(argv: string[], kernels: () => Promise<Kernels>, io: { log: (s: string) => void; error: (s: string) => void } = { log: console.log, error: console.error }): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "train":
+        return await trainCommand(rest, kernels, io.log);
+      case "evaluate":
+        return await evaluateCommand(rest, kernels, io.log);
+      case "predict":
+        return await predictCommand(rest, kernels, io.log);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.log(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        io.error(`mtl: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof SpecError) {
+      io.error(`mtl ${cmd}: ${e.message}`);
+      return 2;
+    }
+    // Data errors (file, row, column) are Errors with complete messages: print the message, not the stack.
+    if (e instanceof Error && !process.env.MTL_DEBUG) {
+      io.error(`mtl ${cmd}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,226 @@
+// Preprocessing learnt from the training rows (numeric means and standard deviations, categorical
+// vocabularies, multiclass classes, task groups) and the encoding of any table with it into the dense
+// arrays the trainer feeds to wasm. The learnt state is plain JSON and goes into model.json and the ONNX
+// metadata, so clients can encode raw rows the same way.
+import type { ModelSpec } from "../model/spec.ts";
+import type { DataDims } from "../model/build.ts";
+import { parseNumber, type Table } from "./table.ts";
+
+export interface Preprocessing {
+  numeric: { column: string; mean: number; std: number }[];
+  /** vocab[k] has index k + 1; index 0 is the unknown bucket (unseen or rare values). */
+  categorical: { column: string; vocab: string[] }[];
+  tasks: {
+    name: string;
+    /** multiclass: class values in output order. */
+    classes: string[] | null;
+    /** group_by: group values in head order. */
+    groups: string[] | null;
+    /**
+     * regression: per label column, the training mean and standard deviation. The network learns the
+     * standardized target (y − mean) / std; predictions are mapped back (the ONNX graph does the same).
+     */
+    target: { mean: number; std: number }[] | null;
+  }[];
+}
+
+/** A table encoded for training or evaluation. Row-major unless stated. */
+export interface Encoded {
+  rows: number;
+  /** Standardized numeric inputs [rows, F] (missing → 0, i.e. the training mean). */
+  numeric: Float32Array;
+  /** Categorical indices, one Int32Array [rows] per categorical input. */
+  categorical: Int32Array[];
+  /** Raw tensor input [rows, tensor] (empty unless the spec declares one; filled by the caller). */
+  tensor: Float32Array;
+  tasks: {
+    /** multiclass: i32 class index [rows]; otherwise f32 [rows, width] (regression: standardized). NaN/−1 where missing. */
+    labels: Float32Array | Int32Array;
+    /** 1 where every label of the row is present. */
+    mask: Float32Array;
+    /** group index [rows] (group_by tasks), else empty. */
+    group: Int32Array;
+  }[];
+}
+
+const where = (t: Table, i: number, column: string) => `${t.name}: data row ${t.dataRow(i)} (line ${t.line(i)}), column ${JSON.stringify(column)}`;
+
+function sortValues(values: Iterable<string>): string[] {
+  const all = [...values];
+  const numeric = all.every((v) => parseNumber(v) !== undefined);
+  return numeric ? all.sort((a, b) => +a - +b) : all.sort();
+}
+
+/** Learn preprocessing from the training rows `train` of `table`. */
+export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike<number>): Preprocessing {
+  const missing = spec.inputs.missing;
+  const numeric = spec.inputs.numeric.map((column) => {
+    const v = table.numericColumn(column, { missing });
+    let s = 0, n = 0;
+    for (let k = 0; k < train.length; k++) {
+      const x = v[train[k]];
+      if (x === x) (s += x), n++;
+    }
+    const mean = n ? s / n : 0;
+    let ss = 0;
+    for (let k = 0; k < train.length; k++) {
+      const x = v[train[k]];
+      if (x === x) ss += (x - mean) ** 2;
+    }
+    const std = n > 1 ? Math.sqrt(ss / n) : 0;
+    return { column, mean, std: std > 1e-12 ? std : 1 };
+  });
+  const categorical = spec.inputs.categorical.map((c) => {
+    const cells = table.stringColumn(c.column);
+    const counts = new Map<string, number>();
+    for (let k = 0; k < train.length; k++) {
+      const s = cells[train[k]].trim();
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    const vocab = sortValues([...counts].filter(([, n]) => n >= c.min_count).map(([s]) => s));
+    return { column: c.column, vocab };
+  });
+  const tasks = spec.tasks.map((t) => {
+    let classes: string[] | null = null;
+    if (t.type === "multiclass") {
+      if (t.classes) classes = t.classes;
+      else {
+        const cells = table.stringColumn(t.labels[0]);
+        const seen = new Set<string>();
+        for (let k = 0; k < train.length; k++) {
+          const s = cells[train[k]].trim();
+          if (!missing.includes(s)) seen.add(s);
+        }
+        classes = sortValues(seen);
+        if (classes.length < 2) throw new Error(`${table.name}: task ${t.name}: label column ${JSON.stringify(t.labels[0])} has ${classes.length} class(es) in the training rows; multiclass needs at least 2`);
+      }
+    }
+    let groups: string[] | null = null;
+    if (t.group_by) {
+      const cells = table.stringColumn(t.group_by);
+      const seen = new Set<string>();
+      for (let k = 0; k < train.length; k++) seen.add(cells[train[k]].trim());
+      groups = sortValues(seen);
+    }
+    let target: { mean: number; std: number }[] | null = null;
+    if (t.type === "regression") {
+      target = t.labels.map((col) => {
+        const v = table.numericColumn(col, { missing });
+        let s = 0, n = 0;
+        for (let k = 0; k < train.length; k++) {
+          const x = v[train[k]];
+          if (x === x) (s += x), n++;
+        }
+        const mean = n ? s / n : 0;
+        let ss = 0;
+        for (let k = 0; k < train.length; k++) {
+          const x = v[train[k]];
+          if (x === x) ss += (x - mean) ** 2;
+        }
+        const std = n > 1 ? Math.sqrt(ss / n) : 0;
+        return { mean, std: std > 1e-12 ? std : 1 };
+      });
+    }
+    return { name: t.name, classes, groups, target };
+  });
+  return { numeric, categorical, tasks };
+}
+
+/** The data-dependent sizes the model builder needs. */
+export function dataDims(spec: ModelSpec, pre: Preprocessing): DataDims {
+  return {
+    numeric: pre.numeric.length,
+    vocab: pre.categorical.map((c) => c.vocab.length + 1),
+    outputs: spec.tasks.map((t, i) => (t.type === "multiclass" ? pre.tasks[i].classes!.length : t.labels.length)),
+    groups: spec.tasks.map((_, i) => pre.tasks[i].groups?.length ?? 0),
+  };
+}
+
+/**
+ * Encode the rows `rows` (default: all) of `table`. Errors name the file, row and column: a non-numeric value
+ * in a numeric column, a binary label that is neither a positive value nor 0/1, an unknown multiclass label or
+ * group. `labels: false` skips the label columns (prediction on unlabeled data).
+ */
+export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?: ArrayLike<number>, opts: { labels?: boolean } = {}): Encoded {
+  const idx = rows ?? Int32Array.from({ length: table.rowCount }, (_, i) => i);
+  const n = idx.length;
+  const missing = spec.inputs.missing;
+  const F = pre.numeric.length;
+  const numeric = new Float32Array(n * F);
+  pre.numeric.forEach((s, j) => {
+    const v = table.numericColumn(s.column, { missing });
+    for (let k = 0; k < n; k++) {
+      const x = v[idx[k]];
+      numeric[k * F + j] = x === x ? (x - s.mean) / s.std : 0;
+    }
+  });
+  const categorical = pre.categorical.map((c) => {
+    const map = new Map(c.vocab.map((v, k) => [v, k + 1]));
+    const cells = table.stringColumn(c.column);
+    const out = new Int32Array(n);
+    for (let k = 0; k < n; k++) out[k] = map.get(cells[idx[k]].trim()) ?? 0;
+    return out;
+  });
+  const withLabels = opts.labels ?? true;
+  const tasks = spec.tasks.map((t, ti) => {
+    const info = pre.tasks[ti];
+    const width = t.type === "multiclass" ? 1 : t.labels.length;
+    const mask = new Float32Array(n);
+    let labels: Float32Array | Int32Array;
+    if (!withLabels) {
+      labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
+    } else if (t.type === "multiclass") {
+      const col = t.labels[0];
+      const cells = table.stringColumn(col);
+      const map = new Map(info.classes!.map((c, k) => [c, k]));
+      labels = new Int32Array(n);
+      for (let k = 0; k < n; k++) {
+        const s = cells[idx[k]].trim();
+        if (missing.includes(s)) {
+          labels[k] = -1;
+          continue;
+        }
+        const c = map.get(s);
+        if (c === undefined) throw new Error(`${where(table, idx[k], col)}: unknown label ${JSON.stringify(s)} for task ${t.name}; known classes: ${info.classes!.map((x) => JSON.stringify(x)).join(", ")}`);
+        labels[k] = c;
+        mask[k] = 1;
+      }
+    } else {
+      const lab = new Float32Array(n * width);
+      labels = lab;
+      mask.fill(1);
+      t.labels.forEach((col, j) => {
+        const cells = table.stringColumn(col);
+        for (let k = 0; k < n; k++) {
+          const s = cells[idx[k]].trim();
+          let v: number;
+          if (missing.includes(s)) v = NaN;
+          else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
+          else {
+            const x = parseNumber(s);
+            if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
+            if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
+            v = x;
+          }
+          const tg = info.target?.[j];
+          lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
+          if (v !== v) mask[k] = 0;
+        }
+      });
+    }
+    let group = new Int32Array(0);
+    if (t.group_by) {
+      const map = new Map(info.groups!.map((g, k) => [g, k]));
+      const cells = table.stringColumn(t.group_by);
+      group = new Int32Array(n);
+      for (let k = 0; k < n; k++) {
+        const s = cells[idx[k]].trim();
+        const g = map.get(s);
+        if (g === undefined) throw new Error(`${where(table, idx[k], t.group_by)}: group ${JSON.stringify(s)} of task ${t.name} was not in the training data`);
+        group[k] = g;
+      }
+    }
+    return { labels, mask, group };
+  });
+  return { rows: n, numeric, categorical, tensor: new Float32Array(n * spec.inputs.tensor), tasks };
+}

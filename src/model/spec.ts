@@ -1,0 +1,466 @@
+// The model spec: plain JSON that drives training, ONNX export, the CLI and the docs.
+// `validateSpec` checks a parsed JSON value and returns a normalized copy with every default filled in;
+// every error names the offending path, e.g. `tasks[2].loss: "bce" needs type "binary" or "multilabel"`.
+
+export const ACTIVATIONS = ["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+export const LOSSES = ["bce", "xent", "mse", "mae", "huber"] as const;
+export type LossName = (typeof LOSSES)[number];
+export const ARCHITECTURES = ["hps", "mmoe", "cgc"] as const;
+export type ArchitectureType = (typeof ARCHITECTURES)[number];
+export const WEIGHTINGS = ["static", "uncertainty", "dwa", "gls", "rlw"] as const;
+export type WeightingName = (typeof WEIGHTINGS)[number];
+export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
+export const SCHEDULES = ["constant", "step", "cosine"] as const;
+export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance"] as const;
+export type MetricName = (typeof METRICS)[number];
+export const DATA_FORMATS = ["csv", "census", "jsonl"] as const;
+
+/** One dense layer: units, activation after it, dropout after the activation, optional layer norm before it. */
+export interface Layer {
+  units: number;
+  activation: Activation;
+  dropout: number;
+  layernorm: boolean;
+}
+
+export interface CategoricalInput {
+  column: string;
+  /** Embedding width. */
+  dim: number;
+  /** Values seen fewer times than this in the training rows map to the unknown bucket. */
+  min_count: number;
+}
+
+export interface Inputs {
+  /** Numeric columns, standardized with training statistics (missing values become the mean). */
+  numeric: string[];
+  categorical: CategoricalInput[];
+  /** A raw float tensor of this many features per row, handed in by the caller (no column names). */
+  tensor: number;
+  /** Tokens read as a missing value in numeric and label columns. */
+  missing: string[];
+}
+
+export interface Architecture {
+  type: ArchitectureType;
+  /** hps: the shared bottom MLP; mmoe/cgc: each expert's MLP. */
+  layers: Layer[];
+  /** mmoe: number of experts. */
+  experts: number;
+  /** cgc: shared experts and experts per task. */
+  shared_experts: number;
+  task_experts: number;
+}
+
+export interface Task {
+  name: string;
+  type: TaskType;
+  /** Label column(s): one for binary, multiclass and regression; one per label (multilabel) or output (regression). */
+  labels: string[];
+  /** binary: label values counted as the positive class (else the column is read as 0/1). */
+  positive: string[] | null;
+  /** multiclass: the class values in output order (else learnt from the training rows, sorted). */
+  classes: string[] | null;
+  /**
+   * One task per distinct value of this column (e.g. School's `school`): each row trains only its group's head.
+   * The task name then prefixes each group: `score:17`.
+   */
+  group_by: string | null;
+  /**
+   * group_by tasks: each group's head is a shared head plus the group's own deviation, and λ·‖deviation‖²
+   * pulls the groups toward the shared head (mean-regularized multi-task learning, Evgeniou & Pontil 2004).
+   */
+  group_l2: number;
+  tower: Layer[];
+  loss: LossName;
+  weight: number;
+  pos_weight: number;
+  huber_delta: number;
+  metrics: MetricName[];
+}
+
+export interface Relation {
+  tasks: [string, string];
+  lambda: number;
+}
+
+export interface TrainingOptions {
+  epochs: number;
+  batch_size: number;
+  seed: number;
+  validation: number;
+  optimizer: { type: (typeof OPTIMIZERS)[number]; lr: number; weight_decay: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; eps: number };
+  schedule: { type: (typeof SCHEDULES)[number]; warmup_steps: number; step_size: number; gamma: number; min_lr: number };
+  weighting: { type: WeightingName; temperature: number };
+  clip_grad_norm: number;
+  /** Stop when `metric` has not improved for `patience` epochs; the best epoch's weights are kept. */
+  early_stopping: { metric: string; patience: number } | null;
+  relations: Relation[];
+  /** λ_shared·‖θ_shared‖² on the shared (trunk) parameters. */
+  shared_l2: number;
+}
+
+export interface DataSource {
+  format: (typeof DATA_FORMATS)[number];
+  path: string;
+  delimiter: string;
+  /** Split the validation fraction inside each value of this column (e.g. 20 % of every school). */
+  stratify: string | null;
+}
+
+export interface ModelSpec {
+  name: string;
+  data: DataSource | null;
+  inputs: Inputs;
+  architecture: Architecture;
+  tasks: Task[];
+  training: TrainingOptions;
+}
+
+/** A spec error: `path` is where in the JSON, e.g. `tasks[2].loss`. */
+export class SpecError extends Error {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`);
+    this.name = "SpecError";
+  }
+}
+
+type Json = unknown;
+const isObj = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
+const show = (v: Json) => (typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : String(v));
+
+function obj(v: Json, path: string): Record<string, Json> {
+  if (!isObj(v)) throw new SpecError(path, `expected an object, found ${show(v)}`);
+  return v;
+}
+
+function known(o: Record<string, Json>, path: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new SpecError(path ? `${path}.${k}` : k, `unknown key; expected one of ${keys.join(", ")}`);
+  }
+}
+
+function num(o: Record<string, Json>, key: string, path: string, dflt: number | undefined, check: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}): number {
+  const p = `${path}.${key}`.replace(/^\./, "");
+  const v = o[key];
+  if (v === undefined) {
+    if (dflt === undefined) throw new SpecError(p, "is required");
+    return dflt;
+  }
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new SpecError(p, `expected a number, found ${show(v)}`);
+  if (check.int && !Number.isInteger(v)) throw new SpecError(p, `expected an integer, found ${v}`);
+  if (check.min !== undefined && v < check.min) throw new SpecError(p, `must be ≥ ${check.min}, found ${v}`);
+  if (check.max !== undefined && v > check.max) throw new SpecError(p, `must be ≤ ${check.max}, found ${v}`);
+  if (check.gt !== undefined && !(v > check.gt)) throw new SpecError(p, `must be > ${check.gt}, found ${v}`);
+  if (check.lt !== undefined && !(v < check.lt)) throw new SpecError(p, `must be < ${check.lt}, found ${v}`);
+  return v;
+}
+
+function str(o: Record<string, Json>, key: string, path: string, dflt?: string): string {
+  const p = `${path}.${key}`.replace(/^\./, "");
+  const v = o[key];
+  if (v === undefined) {
+    if (dflt === undefined) throw new SpecError(p, "is required");
+    return dflt;
+  }
+  if (typeof v !== "string" || v === "") throw new SpecError(p, `expected a non-empty string, found ${show(v)}`);
+  return v;
+}
+
+function oneOf<T extends string>(o: Record<string, Json>, key: string, path: string, options: readonly T[], dflt?: T): T {
+  const v = str(o, key, path, dflt);
+  if (!(options as readonly string[]).includes(v)) throw new SpecError(`${path}.${key}`.replace(/^\./, ""), `${JSON.stringify(v)} is not one of ${options.join(", ")}`);
+  return v as T;
+}
+
+function bool(o: Record<string, Json>, key: string, path: string, dflt: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") throw new SpecError(`${path}.${key}`.replace(/^\./, ""), `expected true or false, found ${show(v)}`);
+  return v;
+}
+
+function strList(v: Json, path: string, allowEmpty = true, allowEmptyStrings = false): string[] {
+  if (typeof v === "string") return [v];
+  if (!Array.isArray(v)) throw new SpecError(path, `expected a string or an array of strings, found ${show(v)}`);
+  v.forEach((s, i) => {
+    if (typeof s !== "string" || (s === "" && !allowEmptyStrings)) throw new SpecError(`${path}[${i}]`, `expected a non-empty string, found ${show(s)}`);
+  });
+  if (!allowEmpty && v.length === 0) throw new SpecError(path, "must not be empty");
+  return v as string[];
+}
+
+function layers(v: Json, path: string, defaults: { activation: Activation; dropout: number }): Layer[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new SpecError(path, `expected an array of layers (numbers or {units, activation, dropout, layernorm}), found ${show(v)}`);
+  return v.map((l, i) => {
+    const p = `${path}[${i}]`;
+    if (typeof l === "number") {
+      if (!Number.isInteger(l) || l < 1) throw new SpecError(p, `layer width must be a positive integer, found ${l}`);
+      return { units: l, activation: defaults.activation, dropout: defaults.dropout, layernorm: false };
+    }
+    const o = obj(l, p);
+    known(o, p, ["units", "activation", "dropout", "layernorm"]);
+    return {
+      units: num(o, "units", p, undefined, { int: true, min: 1 }),
+      activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
+      dropout: num(o, "dropout", p, defaults.dropout, { min: 0, lt: 1 }),
+      layernorm: bool(o, "layernorm", p, false),
+    };
+  });
+}
+
+const DEFAULT_LOSS: Record<TaskType, LossName> = { binary: "bce", multilabel: "bce", multiclass: "xent", regression: "mse" };
+const DEFAULT_METRICS: Record<TaskType, MetricName[]> = {
+  binary: ["auc", "accuracy", "logloss"],
+  multilabel: ["auc", "accuracy", "logloss"],
+  multiclass: ["accuracy", "logloss"],
+  regression: ["rmse", "mae", "r2", "explained_variance"],
+};
+const LOSS_TYPES: Record<LossName, TaskType[]> = { bce: ["binary", "multilabel"], xent: ["multiclass"], mse: ["regression"], mae: ["regression"], huber: ["regression"] };
+const METRIC_TYPES: Record<MetricName, TaskType[]> = {
+  auc: ["binary", "multilabel"],
+  accuracy: ["binary", "multilabel", "multiclass"],
+  logloss: ["binary", "multilabel", "multiclass"],
+  rmse: ["regression"],
+  mae: ["regression"],
+  r2: ["regression"],
+  explained_variance: ["regression"],
+};
+
+/** Validate a parsed JSON model spec; returns a normalized deep copy with defaults, or throws SpecError. */
+export function validateSpec(json: Json): ModelSpec {
+  const root = obj(json, "spec");
+  known(root, "", ["$schema", "name", "description", "data", "inputs", "architecture", "tasks", "training"]);
+  const name = str(root, "name", "", "model");
+
+  let data: DataSource | null = null;
+  if (root.data !== undefined && root.data !== null) {
+    const d = obj(root.data, "data");
+    known(d, "data", ["format", "path", "delimiter", "stratify"]);
+    data = {
+      format: oneOf(d, "format", "data", DATA_FORMATS, "csv"),
+      path: str(d, "path", "data"),
+      delimiter: str(d, "delimiter", "data", ","),
+      stratify: d.stratify == null ? null : str(d, "stratify", "data"),
+    };
+    if (data.delimiter.length !== 1) throw new SpecError("data.delimiter", `expected one character, found ${JSON.stringify(data.delimiter)}`);
+  }
+
+  const inp = obj(root.inputs ?? {}, "inputs");
+  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "missing"]);
+  const embDefault = num(inp, "embedding_dim", "inputs", 4, { int: true, min: 1 });
+  const numeric = inp.numeric === undefined ? [] : strList(inp.numeric, "inputs.numeric");
+  const catRaw = inp.categorical === undefined ? [] : inp.categorical;
+  if (!Array.isArray(catRaw)) throw new SpecError("inputs.categorical", `expected an array, found ${show(catRaw)}`);
+  const categorical: CategoricalInput[] = catRaw.map((c, i) => {
+    const p = `inputs.categorical[${i}]`;
+    if (typeof c === "string" && c !== "") return { column: c, dim: embDefault, min_count: 1 };
+    const o = obj(c, p);
+    known(o, p, ["column", "dim", "min_count"]);
+    return { column: str(o, "column", p), dim: num(o, "dim", p, embDefault, { int: true, min: 1 }), min_count: num(o, "min_count", p, 1, { int: true, min: 1 }) };
+  });
+  const tensor = num(inp, "tensor", "inputs", 0, { int: true, min: 0 });
+  const missing = inp.missing === undefined ? ["", "?", "NA", "NaN"] : strList(inp.missing, "inputs.missing", true, true);
+  const seenCols = new Map<string, string>();
+  const claim = (col: string, path: string) => {
+    const prev = seenCols.get(col);
+    if (prev) throw new SpecError(path, `column ${JSON.stringify(col)} is already used at ${prev}`);
+    seenCols.set(col, path);
+  };
+  numeric.forEach((c, i) => claim(c, `inputs.numeric[${i}]`));
+  categorical.forEach((c, i) => claim(c.column, `inputs.categorical[${i}]`));
+  if (!numeric.length && !categorical.length && !tensor) throw new SpecError("inputs", "declares no input: give numeric, categorical or tensor");
+
+  const a = obj(root.architecture ?? { type: "hps" }, "architecture");
+  known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts"]);
+  const type = oneOf(a, "type", "architecture", ARCHITECTURES, "hps");
+  const actDefault = oneOf(a, "activation", "architecture", ACTIVATIONS, "relu");
+  const dropDefault = num(a, "dropout", "architecture", 0, { min: 0, lt: 1 });
+  const archLayers = layers(a.layers, "architecture.layers", { activation: actDefault, dropout: dropDefault });
+  const architecture: Architecture = {
+    type,
+    layers: archLayers,
+    experts: type === "mmoe" ? num(a, "experts", "architecture", undefined, { int: true, min: 1 }) : 0,
+    shared_experts: type === "cgc" ? num(a, "shared_experts", "architecture", undefined, { int: true, min: 0 }) : 0,
+    task_experts: type === "cgc" ? num(a, "task_experts", "architecture", undefined, { int: true, min: 0 }) : 0,
+  };
+  if (type !== "mmoe" && a.experts !== undefined && a.experts !== 0) throw new SpecError("architecture.experts", `only applies to type "mmoe", not ${JSON.stringify(type)}`);
+  const setCgc = (x: Json) => x !== undefined && x !== 0;
+  if (type !== "cgc" && (setCgc(a.shared_experts) || setCgc(a.task_experts))) {
+    throw new SpecError(setCgc(a.shared_experts) ? "architecture.shared_experts" : "architecture.task_experts", `only applies to type "cgc", not ${JSON.stringify(type)}`);
+  }
+  if (type !== "hps" && archLayers.length === 0) throw new SpecError("architecture.layers", `type ${JSON.stringify(type)} needs at least one expert layer`);
+  if (type === "cgc" && architecture.shared_experts + architecture.task_experts === 0) throw new SpecError("architecture", "cgc needs shared_experts + task_experts ≥ 1");
+
+  if (!Array.isArray(root.tasks) || root.tasks.length === 0) throw new SpecError("tasks", "expected a non-empty array of tasks");
+  const names = new Set<string>();
+  const tasks: Task[] = root.tasks.map((t, i) => {
+    const p = `tasks[${i}]`;
+    const o = obj(t, p);
+    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "metrics"]);
+    const tname = str(o, "name", p);
+    if (/[:\s]/.test(tname)) throw new SpecError(`${p}.name`, `must not contain ':' or spaces, found ${JSON.stringify(tname)}`);
+    if (names.has(tname)) throw new SpecError(`${p}.name`, `duplicate task name ${JSON.stringify(tname)}`);
+    names.add(tname);
+    const ttype = oneOf(o, "type", p, TASK_TYPES);
+    if (o.label !== undefined && o.labels !== undefined) throw new SpecError(`${p}.labels`, "give either label or labels, not both");
+    const labels = strList(o.labels ?? o.label ?? [], o.labels !== undefined ? `${p}.labels` : `${p}.label`);
+    if (!labels.length) throw new SpecError(`${p}.label`, "is required");
+    if ((ttype === "binary" || ttype === "multiclass") && labels.length !== 1) throw new SpecError(`${p}.label`, `type ${JSON.stringify(ttype)} takes exactly one label column, found ${labels.length}`);
+    labels.forEach((c, j) => {
+      if (seenCols.has(c) && seenCols.get(c)!.startsWith("inputs")) throw new SpecError(`${p}.label${labels.length > 1 ? `s[${j}]` : ""}`, `column ${JSON.stringify(c)} is also an input (${seenCols.get(c)}): a label must not be an input`);
+    });
+    const loss = oneOf(o, "loss", p, LOSSES, DEFAULT_LOSS[ttype]);
+    if (!LOSS_TYPES[loss].includes(ttype)) throw new SpecError(`${p}.loss`, `${JSON.stringify(loss)} needs type ${LOSS_TYPES[loss].map((x) => JSON.stringify(x)).join(" or ")}, but the task is ${JSON.stringify(ttype)}`);
+    const positive = o.positive == null ? null : strList(o.positive, `${p}.positive`, false);
+    if (positive && ttype !== "binary") throw new SpecError(`${p}.positive`, `only applies to type "binary"`);
+    const classes = o.classes == null ? null : strList(o.classes, `${p}.classes`, false);
+    if (classes && ttype !== "multiclass") throw new SpecError(`${p}.classes`, `only applies to type "multiclass"`);
+    if (classes && classes.length < 2) throw new SpecError(`${p}.classes`, "needs at least 2 classes");
+    if (classes && new Set(classes).size !== classes.length) throw new SpecError(`${p}.classes`, "has duplicates");
+    const metrics = o.metrics === undefined ? DEFAULT_METRICS[ttype] : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
+    metrics.forEach((m, j) => {
+      if (!(METRICS as readonly string[]).includes(m)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} is not one of ${METRICS.join(", ")}`);
+      if (!METRIC_TYPES[m].includes(ttype)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} does not apply to type ${JSON.stringify(ttype)}`);
+    });
+    const group_by = o.group_by == null ? null : str(o, "group_by", p);
+    if (group_by && seenCols.get(group_by)?.startsWith("inputs.numeric")) throw new SpecError(`${p}.group_by`, `column ${JSON.stringify(group_by)} is a numeric input; group by a categorical or unused column`);
+    if (o.group_l2 !== undefined && o.group_l2 !== 0 && !group_by) throw new SpecError(`${p}.group_l2`, "only applies to tasks with group_by");
+    if (o.pos_weight !== undefined && o.pos_weight !== 1 && loss !== "bce") throw new SpecError(`${p}.pos_weight`, `only applies to loss "bce"`);
+    if (o.huber_delta !== undefined && o.huber_delta !== 1 && loss !== "huber") throw new SpecError(`${p}.huber_delta`, `only applies to loss "huber"`);
+    return {
+      name: tname,
+      type: ttype,
+      labels,
+      positive,
+      classes,
+      group_by,
+      group_l2: num(o, "group_l2", p, 0, { min: 0 }),
+      tower: layers(o.tower, `${p}.tower`, { activation: actDefault, dropout: dropDefault }),
+      loss,
+      weight: num(o, "weight", p, 1, { min: 0 }),
+      pos_weight: num(o, "pos_weight", p, 1, { gt: 0 }),
+      huber_delta: num(o, "huber_delta", p, 1, { gt: 0 }),
+      metrics,
+    };
+  });
+
+  const tr = obj(root.training ?? {}, "training");
+  known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2"]);
+  const op = obj(tr.optimizer ?? {}, "training.optimizer");
+  known(op, "training.optimizer", ["type", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"]);
+  const optType = oneOf(op, "type", "training.optimizer", OPTIMIZERS, "adam");
+  const optimizer = {
+    type: optType,
+    lr: num(op, "lr", "training.optimizer", optType === "sgd" ? 0.01 : 1e-3, { gt: 0 }),
+    weight_decay: num(op, "weight_decay", "training.optimizer", optType === "adamw" ? 0.01 : 0, { min: 0 }),
+    momentum: num(op, "momentum", "training.optimizer", 0, { min: 0, lt: 1 }),
+    nesterov: bool(op, "nesterov", "training.optimizer", false),
+    beta1: num(op, "beta1", "training.optimizer", 0.9, { min: 0, lt: 1 }),
+    beta2: num(op, "beta2", "training.optimizer", 0.999, { min: 0, lt: 1 }),
+    eps: num(op, "eps", "training.optimizer", 1e-8, { gt: 0 }),
+  };
+  const setSgd = (x: Json) => x !== undefined && x !== 0 && x !== false;
+  if (optType !== "sgd" && (setSgd(op.momentum) || setSgd(op.nesterov))) throw new SpecError(setSgd(op.momentum) ? "training.optimizer.momentum" : "training.optimizer.nesterov", `only applies to type "sgd"`);
+  if (optimizer.nesterov && optimizer.momentum === 0) throw new SpecError("training.optimizer.nesterov", "needs momentum > 0");
+  const sc = obj(tr.schedule ?? {}, "training.schedule");
+  known(sc, "training.schedule", ["type", "warmup_steps", "step_size", "gamma", "min_lr"]);
+  const schedule = {
+    type: oneOf(sc, "type", "training.schedule", SCHEDULES, "constant"),
+    warmup_steps: num(sc, "warmup_steps", "training.schedule", 0, { int: true, min: 0 }),
+    step_size: num(sc, "step_size", "training.schedule", 1, { int: true, min: 1 }),
+    gamma: num(sc, "gamma", "training.schedule", 0.1, { gt: 0, max: 1 }),
+    min_lr: num(sc, "min_lr", "training.schedule", 0, { min: 0 }),
+  };
+  const w = obj(tr.weighting ?? {}, "training.weighting");
+  known(w, "training.weighting", ["type", "temperature"]);
+  const weighting = { type: oneOf(w, "type", "training.weighting", WEIGHTINGS, "static"), temperature: num(w, "temperature", "training.weighting", 2, { gt: 0 }) };
+  if (w.temperature !== undefined && w.temperature !== 2 && weighting.type !== "dwa") throw new SpecError("training.weighting.temperature", `only applies to type "dwa"`);
+
+  const relRaw = tr.relations ?? [];
+  if (!Array.isArray(relRaw)) throw new SpecError("training.relations", `expected an array, found ${show(relRaw)}`);
+  const relations: Relation[] = relRaw.map((r, i) => {
+    const p = `training.relations[${i}]`;
+    const o = obj(r, p);
+    known(o, p, ["tasks", "lambda"]);
+    const ts = strList(o.tasks, `${p}.tasks`);
+    if (ts.length !== 2) throw new SpecError(`${p}.tasks`, `expected two task names, found ${ts.length}`);
+    const [ta, tb] = ts.map((n, j) => {
+      const t = tasks.find((x) => x.name === n);
+      if (!t) throw new SpecError(`${p}.tasks[${j}]`, `no task named ${JSON.stringify(n)}; tasks are ${tasks.map((x) => x.name).join(", ")}`);
+      if (t.group_by) throw new SpecError(`${p}.tasks[${j}]`, `task ${JSON.stringify(n)} is grouped (group_by); relations tie ungrouped tasks`);
+      return t;
+    });
+    if (ta === tb) throw new SpecError(`${p}.tasks`, "names the same task twice");
+    const wa = outputWidth(ta), wb = outputWidth(tb);
+    if (wa !== null && wb !== null && wa !== wb) throw new SpecError(`${p}.tasks`, `outputs differ in width (${ta.name}: ${wa}, ${tb.name}: ${wb})`);
+    return { tasks: [ta.name, tb.name] as [string, string], lambda: num(o, "lambda", p, undefined, { min: 0 }) };
+  });
+
+  let early_stopping: TrainingOptions["early_stopping"] = null;
+  if (tr.early_stopping !== undefined && tr.early_stopping !== null) {
+    const e = obj(tr.early_stopping, "training.early_stopping");
+    known(e, "training.early_stopping", ["metric", "patience"]);
+    const metric = str(e, "metric", "training.early_stopping", "loss");
+    checkMetricRef(metric, tasks, "training.early_stopping.metric");
+    early_stopping = { metric, patience: num(e, "patience", "training.early_stopping", 3, { int: true, min: 1 }) };
+  }
+
+  return {
+    name,
+    data,
+    inputs: { numeric, categorical, tensor, missing },
+    architecture,
+    tasks,
+    training: {
+      epochs: num(tr, "epochs", "training", 10, { int: true, min: 0 }),
+      batch_size: num(tr, "batch_size", "training", 256, { int: true, min: 1 }),
+      seed: num(tr, "seed", "training", 1, { int: true, min: 0, max: 2 ** 31 - 1 }),
+      validation: num(tr, "validation", "training", 0.2, { min: 0, lt: 1 }),
+      optimizer,
+      schedule,
+      weighting,
+      clip_grad_norm: num(tr, "clip_grad_norm", "training", 0, { min: 0 }),
+      early_stopping,
+      relations,
+      shared_l2: num(tr, "shared_l2", "training", 0, { min: 0 }),
+    },
+  };
+}
+
+/** Output width when the spec alone fixes it (multiclass without `classes` is learnt from data). */
+export function outputWidth(t: Task): number | null {
+  if (t.type === "multiclass") return t.classes ? t.classes.length : null;
+  return t.labels.length;
+}
+
+/**
+ * A metric reference: `loss` (validation loss, lower is better), `TASK.METRIC`, or `mean.METRIC` (mean over the
+ * tasks that report it).
+ */
+export function checkMetricRef(ref: string, tasks: Task[], path: string): void {
+  if (ref === "loss") return;
+  const dot = ref.lastIndexOf(".");
+  const [who, metric] = dot < 0 ? ["", ref] : [ref.slice(0, dot), ref.slice(dot + 1)];
+  if (!(METRICS as readonly string[]).includes(metric)) throw new SpecError(path, `${JSON.stringify(ref)}: expected "loss", "TASK.METRIC" or "mean.METRIC" with METRIC one of ${METRICS.join(", ")}`);
+  if (who === "mean") {
+    if (!tasks.some((t) => t.metrics.includes(metric as MetricName))) throw new SpecError(path, `no task reports ${JSON.stringify(metric)}`);
+    return;
+  }
+  const t = tasks.find((x) => x.name === who);
+  if (!t) throw new SpecError(path, `${JSON.stringify(ref)}: no task named ${JSON.stringify(who)}`);
+  if (!t.metrics.includes(metric as MetricName)) throw new SpecError(path, `task ${JSON.stringify(who)} does not report ${JSON.stringify(metric)}; it reports ${t.metrics.join(", ")}`);
+}
+
+/** Whether a larger value of this metric is better. */
+export function higherIsBetter(metric: string): boolean {
+  const m = metric.slice(metric.lastIndexOf(".") + 1);
+  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance";
+}

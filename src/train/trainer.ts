@@ -1,0 +1,176 @@
+// fit: mini-batch training of a Model. One step = feed → forward (kernel list) → weighting → backward
+// (kernel list, heads accumulating into the trunk) → regularizers → clipping → one fused optimizer pass.
+import type { Model } from "../model/model.ts";
+import type { Encoded } from "../data/preprocess.ts";
+import { permutationStream } from "../data/split.ts";
+import { learningRate } from "./schedule.ts";
+import { createWeighting } from "./weighting/index.ts";
+import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
+import { higherIsBetter } from "../model/spec.ts";
+
+export interface EpochLog {
+  epoch: number;
+  /** Mean training loss per task over the epoch (masked means, averaged over steps). */
+  trainLoss: Record<string, number>;
+  /** Combined objective (weighted sum, relations, shared L2) averaged over steps. */
+  objective: number;
+  /** Mean per-task scale the weighting strategy applied during the epoch. */
+  weights: Record<string, number>;
+  /** Mean relation value per declared relation. */
+  relations: number[];
+  validation: Record<string, TaskMetrics> | null;
+  /** The early-stopping metric's value (validation), when configured. */
+  monitor: number | null;
+  lr: number;
+  seconds: number;
+}
+
+/**
+ * Everything besides parameters and optimizer moments that a resumed run needs to continue exactly as an
+ * uninterrupted one would: counters, the dropout stream position, the weighting strategy's state and the
+ * early-stopping bookkeeping (the best weights themselves are saved separately).
+ */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  dropoutCounter: number;
+  weighting: unknown;
+  best: number | null;
+  bestEpoch: number;
+  stale: number;
+  stopped: boolean;
+}
+
+export interface FitOptions {
+  /** Override the spec's epochs. */
+  epochs?: number;
+  onEpoch?: (log: EpochLog) => void;
+  /** Per-step hook: the weights used (scales) and the step's task losses. */
+  onStep?: (step: number, losses: Float64Array, scales: Float64Array) => void;
+  /** Resume from this state (the model's weights and optimizer moments must already be restored). */
+  resume?: TrainState;
+  /** Best weights so far when resuming with early stopping. */
+  resumeBest?: Float32Array | null;
+  /** Called after each epoch (checkpoint hook): the state to save and the best weights so far. */
+  afterEpoch?: (state: TrainState, best: Float32Array | null) => void | Promise<void>;
+}
+
+export interface FitResult {
+  history: EpochLog[];
+  /** The epoch whose weights the model holds now (the best one under early stopping, else the last). */
+  bestEpoch: number;
+  best: number | null;
+  state: TrainState;
+}
+
+export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
+  const spec = model.spec, tr = spec.training, k = model.k, store = model.store;
+  const built = model.program(tr.batch_size, true);
+  const { io, program } = built;
+  const B = io.batch, T = spec.tasks.length;
+  const epochs = opts.epochs ?? tr.epochs;
+  const stepsPerEpoch = Math.ceil(train.rows / B);
+  const total = epochs * stepsPerEpoch;
+  const weighting = createWeighting(model);
+  const n = store.total, sharedN = store.sharedSize;
+  const adam = k.adam_step_f32x4 as (...a: number[]) => number;
+  const sgd = k.sgd_step_f32x4 as (...a: number[]) => number;
+  const axpy = k.axpy_f32x4 as (...a: number[]) => number;
+  const sumsq = k.sumsq_f32x4 as (...a: number[]) => number;
+  const clip = k.clip_grad_norm_f32x4 as (...a: number[]) => number;
+  const op = tr.optimizer;
+  const groupL2 = spec.tasks.filter((t) => t.group_by && t.group_l2 > 0).map((t) => ({ param: store.get(`head.${t.name}.groups.weight`), lambda: t.group_l2 }));
+  const nextPerm = permutationStream(train.rows, tr.seed);
+  const st: TrainState = opts.resume
+    ? { ...opts.resume }
+    : { epoch: 0, step: 0, dropoutCounter: 0, weighting: null, best: null, bestEpoch: -1, stale: 0, stopped: false };
+  const start = st.epoch;
+  for (let e = 0; e < start; e++) nextPerm(); // the same shuffles as an uninterrupted run
+  model.rng.counter = st.dropoutCounter;
+  if (opts.resume && st.weighting != null) weighting.restore?.(st.weighting);
+  const history: EpochLog[] = [];
+  const monitor = tr.early_stopping;
+  let bestSnap: Float32Array | null = opts.resumeBest ?? null;
+  let step = st.step;
+  for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
+    const t0 = performance.now();
+    const order = nextPerm();
+    const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(io.relations.length);
+    let sumObj = 0, lr = op.lr;
+    for (let s = 0; s < train.rows; s += B) {
+      const count = Math.min(B, train.rows - s);
+      model.feed(built, train, order, s, count);
+      for (const f of program.forward) f();
+      let obj = weighting.step(io.losses, io.scales);
+      spec.training.relations.forEach((r, i) => (obj += r.lambda * io.relations[i]));
+      for (const f of program.backward) f();
+      if (tr.shared_l2 > 0 && sharedN > 0) {
+        // λ_shared·‖θ_shared‖²: value λ·Σθ², gradient 2λ·θ added to the trunk's gradient.
+        obj += tr.shared_l2 * sumsq(sharedN, store.p);
+        axpy(sharedN, store.p, store.g, 2 * tr.shared_l2);
+      }
+      for (const { param, lambda } of groupL2) {
+        // λ·‖deviation‖² on each group head's deviations (they start at zero, so groups start at the shared head).
+        const pp = store.addr(param, "p");
+        obj += lambda * sumsq(param.size, pp);
+        axpy(param.size, pp, store.addr(param, "g"), 2 * lambda);
+      }
+      if (tr.clip_grad_norm > 0) clip(n, store.g, tr.clip_grad_norm);
+      lr = learningRate(tr, step, total, stepsPerEpoch);
+      step++;
+      if (op.type === "sgd") sgd(n, store.g, store.p, store.s1, lr, op.momentum, op.weight_decay, op.nesterov ? 1 : 0);
+      else adam(n, store.g, store.p, store.s1, store.s2, lr, op.beta1, op.beta2, op.eps, op.weight_decay, step, op.type === "adamw" ? 1 : 0);
+      for (let t = 0; t < T; t++) (sumLoss[t] += io.losses[t]), (sumScale[t] += io.scales[t]);
+      io.relations.forEach((v, i) => (sumRel[i] += v));
+      sumObj += obj;
+      opts.onStep?.(step, io.losses, io.scales);
+      if (!Number.isFinite(obj)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${step}: objective is ${obj} (losses ${Array.from(io.losses).join(", ")}); lower training.optimizer.lr or set training.clip_grad_norm`);
+    }
+    const steps = Math.ceil(train.rows / B);
+    const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
+    weighting.endEpoch?.(meanLoss);
+    let validationMetrics: Record<string, TaskMetrics> | null = null, value: number | null = null;
+    if (validation && validation.rows > 0) {
+      const preds = model.predict(validation);
+      validationMetrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
+      if (monitor) value = metricValue(monitor.metric, validationMetrics, validationLoss(validationMetrics));
+    }
+    const log: EpochLog = {
+      epoch: epoch + 1,
+      trainLoss: Object.fromEntries(spec.tasks.map((t, i) => [t.name, meanLoss[i]])),
+      objective: sumObj / steps,
+      weights: Object.fromEntries(spec.tasks.map((t, i) => [t.name, sumScale[i] / steps])),
+      relations: Array.from(sumRel, (x) => x / steps),
+      validation: validationMetrics,
+      monitor: value,
+      lr,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    history.push(log);
+    opts.onEpoch?.(log);
+    if (monitor && value !== null && Number.isFinite(value)) {
+      const better = st.best === null || (higherIsBetter(monitor.metric) ? value > st.best : value < st.best);
+      if (better) {
+        st.best = value;
+        st.bestEpoch = epoch + 1;
+        bestSnap = model.snapshot();
+        st.stale = 0;
+      } else if (++st.stale >= monitor.patience) st.stopped = true;
+    }
+    st.epoch = epoch + 1;
+    st.step = step;
+    st.dropoutCounter = model.rng.counter;
+    st.weighting = weighting.state?.() ?? null;
+    await opts.afterEpoch?.({ ...st }, bestSnap);
+  }
+  if (bestSnap) model.restore(bestSnap);
+  return { history, bestEpoch: bestSnap ? st.bestEpoch : st.epoch, best: st.best, state: st };
+}
+
+/** Mean over tasks of their log-loss or RMSE: the `loss` monitor for early stopping. */
+function validationLoss(m: Record<string, TaskMetrics>): number {
+  const v = Object.values(m).map((x) => x.logloss ?? x.rmse).filter((x) => x !== undefined && Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+}

@@ -1,0 +1,20 @@
+// A task-balancing strategy turns the per-task losses of each step into per-task loss scales (the
+// gradient of the combined objective with respect to each task's loss), which the losses' backward
+// kernels multiply in. Strategies with their own parameters (uncertainty) also write those gradients.
+
+export interface WeightingContext {
+  /** Static task weights from the spec. */
+  weights: number[];
+  seed: number;
+}
+
+export interface Weighting {
+  readonly name: string;
+  /** After a forward: write the scales for this step's backward; returns the combined loss value. */
+  step(losses: Float64Array, scales: Float64Array): number;
+  /** After each epoch, with the epoch's mean training loss per task. */
+  endEpoch?(epochLosses: Float64Array): void;
+  /** JSON state for resuming (strategies whose scales depend on history or a generator). */
+  state?(): unknown;
+  restore?(state: unknown): void;
+}
