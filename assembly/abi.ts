@@ -7,4 +7,4 @@
 // - matrices are row-major; a leading dimension, where taken, is in elements;
 // - backward kernels take `beta`: 0 overwrites the gradient, 1 accumulates into it (gradients sum over heads);
 // - no allocation, no globals written, no memory growth: a kernel is a pure function of its arguments.
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;

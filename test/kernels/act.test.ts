@@ -178,6 +178,18 @@ test("vector exp: ≤ 2 ulp on [-87, 88.7], 0 below -104, inf above 88.8, NaN pr
   assert.ok(Math.abs(sp[7] - Math.exp(-90)) <= 2 * 2 ** -149 + 1e-6 * Math.exp(-90), `exp(-90) = ${sp[7]}`);
 });
 
+test("erf_fwd (ONNX Erf) is within 3e-7 absolute of float64 erf, tails included", async () => {
+  const { arena, call } = await setup();
+  const n = 4003; // odd size: exercises the scalar tail
+  const x = Float32Array.from({ length: n }, (_, i) => -6 + (12 * i) / (n - 1));
+  const xp = arena.putF32(x), yp = arena.alloc(n);
+  call("erf_fwd_f32x4", n, xp, yp);
+  const y = arena.readF32(yp, n);
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i] - erf(x[i])));
+  assert.ok(worst <= 3e-7, `max |erf error| ${worst}`);
+});
+
 test("gelu's erf is within 2e-7 absolute (checked through gelu on a dense grid)", () => {
   const n = 24001;
   const x = new Float32Array(n).map((_, i) => -12 + i / 1000);
