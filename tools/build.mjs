@@ -8,12 +8,13 @@ asc(["--config", "asconfig.json", "--target", "release"]);
 
 mkdirSync("dist", { recursive: true });
 copyFileSync("build/mtl.wasm", "dist/mtl.wasm");
-const common = { bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning", mainFields: ["module", "main"], outExtension: { ".js": ".mjs" } };
+// onnxruntime-web stays external everywhere: the caller's runtime or bundler provides it (and its 14 MB wasm).
+const common = { external: ["onnxruntime-web"], bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning", mainFields: ["module", "main"], outExtension: { ".js": ".mjs" } };
 await Promise.all([
   // Node, Deno, browsers: the wasm bytes inlined (base64) so there is one file and no fetch.
   esbuild.build({ ...common, entryPoints: { "mtl.inline": "src/entry/inline.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
   // Workers: the same .wasm imported as a module (workerd compiles it at deploy; compiling from bytes is forbidden).
-  esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm"] }),
+  esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm", "onnxruntime-web"] }),
   // The `mtl` command for Node, self-contained (wasm inlined).
-  esbuild.build({ ...common, platform: "node", entryPoints: { cli: "src/entry/cli.ts" }, outdir: "dist", loader: { ".wasm": "binary" }, external: ["onnxruntime-web"] }),
+  esbuild.build({ ...common, platform: "node", entryPoints: { cli: "src/entry/cli.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
 ]);

@@ -5,12 +5,14 @@ import { UsageError } from "./args.ts";
 import { TRAIN_USAGE, trainCommand } from "./train.ts";
 import { EVALUATE_USAGE, evaluateCommand } from "./evaluate.ts";
 import { PREDICT_USAGE, predictCommand } from "./predict.ts";
+import { EXPORT_USAGE, exportCommand } from "./export.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
   ${TRAIN_USAGE}
   ${EVALUATE_USAGE}
   ${PREDICT_USAGE}
+  ${EXPORT_USAGE}
 
 Data paths in configs are relative to the current directory.`;
 
@@ -24,6 +26,8 @@ export async function main(argv: string[], kernels: () => Promise<Kernels>, io: 
         return await evaluateCommand(rest, kernels, io.log);
       case "predict":
         return await predictCommand(rest, kernels, io.log);
+      case "export":
+        return await exportCommand(rest, kernels, io.log);
       case undefined:
       case "help":
       case "--help":
@@ -36,7 +40,7 @@ export async function main(argv: string[], kernels: () => Promise<Kernels>, io: 
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof SpecError) {
-      io.error(`mtl ${cmd}: ${e.message}`);
+      io.error(e.message.startsWith("mtl ") || e.message.startsWith("usage:") ? e.message : `mtl ${cmd}: ${e.message}`);
       return 2;
     }
     // Data errors (file, row, column) are Errors with complete messages: print the message, not the stack.

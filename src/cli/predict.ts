@@ -8,41 +8,64 @@ import { Model } from "../model/model.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
 import { loadDirWeights, readData, readModelDir } from "./files.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createSession } from "../infer/session.ts";
+import type { ModelSpec } from "../model/spec.ts";
+import type { Preprocessing } from "../data/preprocess.ts";
 
-export const PREDICT_USAGE = "mtl predict DIR --data FILE --out PRED.csv";
+export const PREDICT_USAGE = "mtl predict DIR|MODEL.onnx --data FILE --out PRED.csv [--engine ort|mtl]";
 
 const csvCell = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
 export async function predictCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void): Promise<number> {
-  const p = parseArgs(argv, [], ["data", "out"], "predict");
+  const p = parseArgs(argv, [], ["data", "out", "engine"], "predict");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${PREDICT_USAGE}`);
-  const dir = p.positional[0];
-  const data = strFlag(p, "data"), out = strFlag(p, "out");
+  const target = p.positional[0];
+  const data = strFlag(p, "data"), out = strFlag(p, "out"), engine = strFlag(p, "engine");
   if (!data || !out) throw new UsageError(`mtl predict: --data FILE and --out PRED.csv are required\nusage: ${PREDICT_USAGE}`);
-  const j = readModelDir(dir);
-  const table = await readData(j.spec, data);
-  checkColumns(j.spec, table, { labels: false });
-  const model = new Model(j.spec, j.preprocessing, await kernels());
-  loadDirWeights(model, dir);
-  const enc = encode(j.spec, j.preprocessing, table, undefined, { labels: false });
-  const preds = model.predict(enc);
+  if (engine !== undefined && engine !== "ort" && engine !== "mtl") throw new UsageError(`mtl predict: --engine must be ort or mtl, not ${JSON.stringify(engine)}`);
+  const isOnnx = target.endsWith(".onnx");
+  let spec: ModelSpec, pre: Preprocessing, preds: Float32Array[], widths: number[], rows: number;
+  if (!isOnnx && !engine) {
+    // The trained weights in our own forward pass.
+    const j = readModelDir(target);
+    const table = await readData(j.spec, data);
+    checkColumns(j.spec, table, { labels: false });
+    const model = new Model(j.spec, j.preprocessing, await kernels());
+    loadDirWeights(model, target);
+    const enc = encode(j.spec, j.preprocessing, table, undefined, { labels: false });
+    [spec, pre, preds, widths, rows] = [j.spec, j.preprocessing, model.predict(enc), model.dims.outputs, enc.rows];
+  } else {
+    // The ONNX export, in onnxruntime-web (default) or in our kernels.
+    const file = isOnnx ? target : join(target, "model.onnx");
+    if (!existsSync(file)) throw new UsageError(`${file}: no such file${isOnnx ? "" : " (run mtl export first)"}`);
+    const session = await createSession(readFileSync(file), { engine: (engine ?? "ort") as "ort" | "mtl", name: file, ...(engine === "mtl" ? { kernels: await kernels() } : {}) });
+    if (!session.meta) throw new UsageError(`${file}: not an mtl-wasm export (no metadata), so its input columns are unknown`);
+    ({ spec, pre } = session.meta);
+    const table = await readData(spec, data);
+    checkColumns(spec, table, { labels: false });
+    const rowObjs = Array.from({ length: table.rowCount }, (_, i) => table.row(i));
+    const res = await session.run(rowObjs);
+    preds = spec.tasks.map((t) => res[t.name]);
+    widths = spec.tasks.map((t) => session.meta!.outputs[t.name]);
+    rows = table.rowCount;
+  }
   const header: string[] = [];
-  j.spec.tasks.forEach((t, i) => {
-    const w = model.dims.outputs[i];
-    if (t.type === "multiclass") header.push(...j.preprocessing.tasks[i].classes!.map((c) => `${t.name}:${c}`));
-    else if (w === 1) header.push(t.name);
+  spec.tasks.forEach((t, i) => {
+    if (t.type === "multiclass") header.push(...pre.tasks[i].classes!.map((c) => `${t.name}:${c}`));
+    else if (widths[i] === 1) header.push(t.name);
     else header.push(...t.labels.map((l) => `${t.name}:${l}`));
   });
   const lines = [header.map(csvCell).join(",")];
-  for (let r = 0; r < enc.rows; r++) {
+  for (let r = 0; r < rows; r++) {
     const cells: string[] = [];
     preds.forEach((pr, i) => {
-      const w = model.dims.outputs[i];
-      for (let c = 0; c < w; c++) cells.push(String(pr[r * w + c]));
+      for (let c = 0; c < widths[i]; c++) cells.push(String(pr[r * widths[i] + c]));
     });
     lines.push(cells.join(","));
   }
   await writeFileAtomic(out, lines.join("\n") + "\n");
-  log(`wrote ${enc.rows} predictions (${header.length} columns) to ${out}`);
+  log(`wrote ${rows} predictions (${header.length} columns) to ${out}`);
   return 0;
 }

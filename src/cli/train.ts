@@ -13,6 +13,9 @@ import type { Table } from "../data/table.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
 import { loadDirState, loadDirWeights, readData, readModelDir, readSpec, writeCheckpoint, writeJson } from "./files.ts";
 import { formatMetrics } from "./format.ts";
+import { exportOnnx } from "../onnx/export.ts";
+import { createSession } from "../infer/session.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--quiet]";
 
@@ -101,8 +104,20 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const preds = model.predict(validation);
   const metrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
   say(`validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]`);
-  const summary = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history };
+  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history };
   await writeCheckpoint(dir, model, result.state, null, { best_epoch: result.bestEpoch, validation: metrics });
+  // The ONNX export, run by onnxruntime-web on the same validation rows: its metrics must match ours.
+  const onnx = exportOnnx(model);
+  await writeFileAtomic(join(dir, "model.onnx"), onnx);
+  const t1 = performance.now();
+  const session = await createSession(onnx, { engine: "ort", name: join(dir, "model.onnx") });
+  const rows = Array.from(split.validation, (i) => table.row(i));
+  const out = await session.run(rows);
+  const ortMetrics = evaluatePredictions(spec, model.pre, model.dims.outputs, spec.tasks.map((t) => out[t.name]), validation);
+  let maxDiff = 0;
+  spec.tasks.forEach((t, i) => out[t.name].forEach((v, r) => (maxDiff = Math.max(maxDiff, Math.abs(v - preds[i][r])))));
+  say(`onnx ${join(dir, "model.onnx")} (${onnx.length} bytes) in onnxruntime-web on ${rows.length} validation rows: ${formatMetrics(ortMetrics)}  [max |ort − wasm| ${maxDiff.toExponential(1)}, ${((performance.now() - t1) / 1000).toFixed(1)} s]`);
+  const summary = { ...summaryBase, onnx: { bytes: onnx.length, ort_validation: ortMetrics, max_abs_diff: maxDiff } };
   return { validation: metrics, summary };
 }
 

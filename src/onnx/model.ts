@@ -688,7 +688,9 @@ function readTensor(r: Reader): TensorProto {
 
 /** Copy little-endian bytes into a fresh, aligned typed array of the tensor's type. */
 function fromLittleEndian(dataType: number, raw: Uint8Array, n: number): TensorData {
-  const copy = raw.slice(); // own ArrayBuffer, offset 0: aligned for any element size
+  // Uint8Array.prototype.slice: an own ArrayBuffer at offset 0 (aligned for any element size). A Node Buffer's
+  // own slice() would return a view of the whole pool, so the typed-array method is called explicitly.
+  const copy = Uint8Array.prototype.slice.call(raw);
   const buf = copy.buffer;
   if (dataType === DataType.BOOL || dataType === DataType.UINT8) return copy;
   if (dataType === DataType.INT8) return new Int8Array(buf, 0, n);

@@ -94,6 +94,29 @@ test("predict writes one row per input row in order; evaluate agrees with it", a
   assert.equal(rev.reverse(), lines.slice(1));
 });
 
+test("the ONNX export predicts the same as the wasm model, in onnxruntime-web and in our kernels", async () => {
+  const ex = await run(["export", join(dir, "m"), "--out", join(dir, "m.onnx")]);
+  assert.is(ex.code, 0, ex.err);
+  const wasm = readFileSync(join(dir, "pred.csv"), "utf8").trim().split("\n");
+  for (const engine of ["ort", "mtl"]) {
+    const r = await run(["predict", join(dir, "m.onnx"), "--data", join(dir, "other.csv"), "--out", join(dir, `pred-${engine}.csv`), "--engine", engine]);
+    assert.is(r.code, 0, r.err);
+    const got = readFileSync(join(dir, `pred-${engine}.csv`), "utf8").trim().split("\n");
+    assert.is(got[0], wasm[0]);
+    assert.is(got.length, wasm.length);
+    let worst = 0;
+    for (let i = 1; i < got.length; i++) {
+      const a = got[i].split(",").map(Number), b = wasm[i].split(",").map(Number);
+      a.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - b[j]) / Math.max(1, Math.abs(b[j])))));
+    }
+    assert.ok(worst <= 1e-5, `${engine}: worst difference ${worst}`);
+  }
+  // train also wrote DIR/model.onnx and checked it with onnxruntime-web on the validation rows.
+  const metrics = JSON.parse(readFileSync(join(dir, "m", "metrics.json"), "utf8"));
+  assert.ok(metrics.onnx.max_abs_diff <= 1e-4, `train's ORT check: ${metrics.onnx.max_abs_diff}`);
+  assert.ok(Math.abs(metrics.onnx.ort_validation.bin.auc - metrics.validation.bin.auc) < 1e-6);
+});
+
 test("resume after an interrupted run gives the same weights as an uninterrupted one", async () => {
   const full = await run(["train", join(dir, "toy.json"), "--out", join(dir, "full"), "--quiet", "--epochs", "5"]);
   assert.is(full.code, 0, full.err);

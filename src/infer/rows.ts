@@ -1,0 +1,102 @@
+// Encoding raw rows for an exported model: the vocabularies and column lists travel inside the ONNX
+// file (metadata_props), so a client needs nothing but the model bytes. Portable.
+import { decodeModel, type ModelProto } from "../onnx/model.ts";
+import { validateSpec, type ModelSpec } from "../model/spec.ts";
+import type { Preprocessing } from "../data/preprocess.ts";
+import { parseNumber } from "../data/table.ts";
+
+export interface ModelMeta {
+  spec: ModelSpec;
+  pre: Preprocessing;
+  /** Input name → its columns in order (see src/onnx/export.ts). */
+  inputs: Record<string, string[]>;
+  /** Output name → width. */
+  outputs: Record<string, number>;
+}
+
+/** A named input tensor, engine-neutral. */
+export interface InputTensor {
+  type: "float32" | "int64";
+  data: Float32Array | BigInt64Array;
+  dims: number[];
+}
+
+export type Row = Record<string, string | number | null | undefined>;
+
+/** Read the mtl metadata of an exported model (throws when the file was not written by mtl-wasm). */
+export function modelMeta(model: ModelProto, name = "model.onnx"): ModelMeta {
+  const md = new Map(model.metadataProps.map((e) => [e.key, e.value]));
+  if (md.get("mtl.format") !== "mtl-wasm/onnx") throw new Error(`${name}: not exported by mtl-wasm (no mtl.format metadata); pass tensors to run() instead of rows`);
+  const spec = validateSpec(JSON.parse(md.get("mtl.spec")!));
+  const pre = JSON.parse(md.get("mtl.preprocessing")!) as Preprocessing;
+  const inputs = JSON.parse(md.get("mtl.inputs")!) as Record<string, string[]>;
+  const outputs: Record<string, number> = {};
+  for (const o of model.graph.output) outputs[o.name] = Number(o.type?.shape?.[1] ?? 1);
+  return { spec, pre, inputs, outputs };
+}
+
+export function modelMetaFromBytes(bytes: Uint8Array, name?: string): ModelMeta {
+  return modelMeta(decodeModel(bytes), name);
+}
+
+/**
+ * Encode raw rows (objects keyed by column name, values as strings or numbers) into the model's input
+ * tensors. Numeric cells that are missing (absent, null, or a spec `missing` token) become the training mean,
+ * as in training; categorical values outside the vocabulary map to index 0 (unknown). A non-numeric value
+ * in a numeric column throws naming the row and column.
+ */
+export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string, InputTensor> {
+  const n = rows.length;
+  const missing = new Set(meta.spec.inputs.missing);
+  const feeds: Record<string, InputTensor> = {};
+  const cell = (r: Row, c: string) => {
+    const v = r[c];
+    return v === null || v === undefined ? "" : String(v).trim();
+  };
+  if (meta.inputs.numeric) {
+    const F = meta.pre.numeric.length;
+    const data = new Float32Array(n * F);
+    meta.pre.numeric.forEach((s, j) => {
+      for (let i = 0; i < n; i++) {
+        const raw = rows[i][s.column];
+        let v: number | undefined;
+        if (typeof raw === "number") v = raw;
+        else {
+          const t = cell(rows[i], s.column);
+          if (t === "" || missing.has(t)) v = NaN;
+          else {
+            v = parseNumber(t);
+            if (v === undefined) throw new Error(`row ${i + 1}, column ${JSON.stringify(s.column)}: value ${JSON.stringify(t)} is not a number`);
+          }
+        }
+        data[i * F + j] = v === v ? v : s.mean;
+      }
+    });
+    feeds.numeric = { type: "float32", data, dims: [n, F] };
+  }
+  if (meta.inputs.categorical) {
+    const C = meta.pre.categorical.length;
+    const data = new BigInt64Array(n * C);
+    meta.pre.categorical.forEach((c, j) => {
+      const index = new Map(c.vocab.map((v, k) => [v, k + 1]));
+      for (let i = 0; i < n; i++) data[i * C + j] = BigInt(index.get(cell(rows[i], c.column)) ?? 0);
+    });
+    feeds.categorical = { type: "int64", data, dims: [n, C] };
+  }
+  if (meta.inputs.groups) {
+    const tasks = meta.spec.tasks.map((t, i) => [t, i] as const).filter(([t]) => t.group_by);
+    const data = new BigInt64Array(n * tasks.length);
+    tasks.forEach(([t, ti], j) => {
+      const index = new Map(meta.pre.tasks[ti].groups!.map((v, k) => [v, k]));
+      for (let i = 0; i < n; i++) {
+        const gv = cell(rows[i], t.group_by!);
+        const k = index.get(gv);
+        if (k === undefined) throw new Error(`row ${i + 1}, column ${JSON.stringify(t.group_by)}: group ${JSON.stringify(gv)} of task ${t.name} was not in the training data`);
+        data[i * tasks.length + j] = BigInt(k);
+      }
+    });
+    feeds.groups = { type: "int64", data, dims: [n, tasks.length] };
+  }
+  if (meta.inputs.tensor) throw new Error("this model takes a raw tensor input: pass tensors to run(), not rows");
+  return feeds;
+}
