@@ -17,3 +17,80 @@
 @inline export function off4(i: i32): usize {
   return <usize>i << 2;
 }
+
+// @ts-ignore: decorator
+@inline export function splat(c: f32): v128 {
+  return f32x4.splat(c);
+}
+
+/** Lanes of a where mask is set, else lanes of b. */
+// @ts-ignore: decorator
+@inline export function sel(mask: v128, a: v128, b: v128): v128 {
+  return v128.bitselect(a, b, mask);
+}
+
+/** Load the first `r` (1..3) f32 at p into a vector (other lanes 0). */
+// @ts-ignore: decorator
+@inline export function load_part(p: usize, r: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** Store the first `r` (1..3) lanes of v at p. */
+// @ts-ignore: decorator
+@inline export function store_part(p: usize, v: v128, r: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (r > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (r > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** e^x per lane (see the file comment). */
+// @ts-ignore: decorator
+@inline export function exp_f32x4(x: v128): v128 {
+  // clamp with pmin/pmax (single instructions; a NaN x falls through both and stays NaN)
+  const xc = f32x4.pmax(f32x4.pmin(x, splat(88.8)), splat(-104.0));
+  // k = round-to-nearest(x·log2 e) by the 1.5·2²³ trick: the integer k sits in t's low mantissa bits
+  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
+  const k = f32x4.sub(t, splat(12582912.0));
+  let r = f32x4.sub(xc, f32x4.mul(k, splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(k, splat(-2.12194440e-4)));
+  let p = splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), splat(1.0));
+  // 2^k = 2^k1 · 2^k2 with k1 = k >> 1, k2 = k − k1, both within the normal exponent range.
+  const ki = i32x4.sub(t, i32x4.splat(0x4B400000));
+  const k1 = i32x4.shr_s(ki, 1);
+  const k2 = i32x4.sub(ki, k1);
+  const s1 = i32x4.shl(i32x4.add(k1, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(k2, i32x4.splat(127)), 23);
+  return f32x4.mul(f32x4.mul(p, s1), s2);
+}
+
+/** Sum of the four f32 lanes in f64. */
+// @ts-ignore: decorator
+@inline export function hsum64(v: v128): f64 {
+  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1)) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
+}
+
+/** A zero contribution: out = 0 when beta == 0, out = beta·out otherwise. */
+// @ts-ignore: decorator
+@inline export function zero_or_scale(cnt: i32, out_ptr: usize, beta: f32): void {
+  if (beta == 1) return;
+  let i = 0;
+  if (beta == 0) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= cnt; i += 4) v128.store(out_ptr + off4(i), zero);
+    for (; i < cnt; i++) store<f32>(out_ptr + off4(i), 0);
+  } else {
+    const bv = f32x4.splat(beta);
+    for (; i + 4 <= cnt; i += 4) v128.store(out_ptr + off4(i), f32x4.mul(bv, v128.load(out_ptr + off4(i))));
+    for (; i < cnt; i++) store<f32>(out_ptr + off4(i), beta * load<f32>(out_ptr + off4(i)));
+  }
+}

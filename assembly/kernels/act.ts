@@ -16,65 +16,10 @@
 // Measured: erf within 2e-7 absolute, GELU within ~5 ulp relative including the negative tail.
 // Evaluated in SIMD: a region's formula runs only if some lane of the vector falls in it, then the lanes
 // are selected.
-import { off4 } from "../simd";
+import { exp_f32x4, load_part, off4, sel, splat, store_part } from "../simd";
 
 // ---------------------------------------------------------------------------------------------------
 // private SIMD helpers
-
-// @ts-ignore: decorator
-@inline function splat(c: f32): v128 {
-  return f32x4.splat(c);
-}
-
-/** Lanes of a where mask is set, else lanes of b. */
-// @ts-ignore: decorator
-@inline function sel(mask: v128, a: v128, b: v128): v128 {
-  return v128.bitselect(a, b, mask);
-}
-
-/** Load the first `r` (1..3) f32 at p into a vector (other lanes 0). */
-// @ts-ignore: decorator
-@inline function load_part(p: usize, r: i32): v128 {
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (r > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (r > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-/** Store the first `r` (1..3) lanes of v at p. */
-// @ts-ignore: decorator
-@inline function store_part(p: usize, v: v128, r: i32): void {
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (r > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (r > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
-
-/** e^x per lane (see the file comment). */
-// @ts-ignore: decorator
-@inline function exp_f32x4(x: v128): v128 {
-  // clamp with pmin/pmax (single instructions; a NaN x falls through both and stays NaN)
-  const xc = f32x4.pmax(f32x4.pmin(x, splat(88.8)), splat(-104.0));
-  // k = round-to-nearest(x·log2 e) by the 1.5·2²³ trick: the integer k sits in t's low mantissa bits
-  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
-  const k = f32x4.sub(t, splat(12582912.0));
-  let r = f32x4.sub(xc, f32x4.mul(k, splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(k, splat(-2.12194440e-4)));
-  let p = splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), splat(1.0));
-  // 2^k = 2^k1 · 2^k2 with k1 = k >> 1, k2 = k − k1, both within the normal exponent range.
-  const ki = i32x4.sub(t, i32x4.splat(0x4B400000));
-  const k1 = i32x4.shr_s(ki, 1);
-  const k2 = i32x4.sub(ki, k1);
-  const s1 = i32x4.shl(i32x4.add(k1, i32x4.splat(127)), 23);
-  const s2 = i32x4.shl(i32x4.add(k2, i32x4.splat(127)), 23);
-  return f32x4.mul(f32x4.mul(p, s1), s2);
-}
 
 /** 1/(1+e^-x) per lane as (x ≥ 0 ? 1 : e)/(1 + e) with e = e^-|x|, so it never overflows. */
 // @ts-ignore: decorator

@@ -8,7 +8,7 @@
 // Backward kernels write d(scale·loss)/dz: row i gets scale·w_i·∂ℓ_ij/∂z_ij / (n·Σ w), missing rows get 0.
 // Forward kernels accumulate in f64 (f32x4 partial sums flushed every 256 elements).
 // Outputs of backward kernels must not alias the inputs.
-import { hmax_f32x4, off4 } from "../simd";
+import { exp_f32x4, hmax_f32x4, hsum64, off4, zero_or_scale } from "../simd";
 
 // Element-wise loss kinds (compile-time constants: the drivers below are @inline, so each kernel
 // keeps only its own branch).
@@ -22,32 +22,6 @@ const FLUSH: i32 = 256;
 
 // ---------------------------------------------------------------------------------------------------
 // SIMD math
-
-/**
- * exp(x) per lane (Cephes expf polynomial, ≤ 1.3 ulp on [−87, 88]): 0 for x < −87, exp(88) for x > 88,
- * NaN propagates. k = round(x·log2 e) via the 1.5·2²³ trick, whose low mantissa bits then build 2^k.
- */
-// @ts-ignore: decorator
-@inline function vexp(x: v128): v128 {
-  const lo = f32x4.splat(-87.0);
-  // pmax/pmin keep a NaN x (first operand) and are single instructions on x86.
-  const xc = f32x4.pmin(f32x4.pmax(x, lo), f32x4.splat(88.0));
-  const magic = f32x4.splat(12582912.0);
-  const kt = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), magic);
-  const k = f32x4.sub(kt, magic);
-  let r = f32x4.sub(xc, f32x4.mul(k, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
-  const z = f32x4.mul(r, r);
-  let y = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1.0));
-  // bits(kt) = 0x4B400000 + k; shifting left by 23 drops the 0x4B400000 part: (k + 127) << 23 = 2^k.
-  const pow2k = i32x4.shl(i32x4.add(kt, i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(y, pow2k), f32x4.lt(x, lo));
-}
 
 /** log1p(t) per lane for t ∈ [0, 1] (Cephes logf on s = 1 + t in [1, 2], Goldberg's correction for s's rounding). */
 // @ts-ignore: decorator
@@ -76,12 +50,6 @@ const FLUSH: i32 = 256;
   return v128.bitselect(t, f32x4.div(f32x4.mul(ls, t), d), f32x4.eq(d, f32x4.splat(0)));
 }
 
-/** Sum of the four lanes in f64. */
-// @ts-ignore: decorator
-@inline function hsum64(v: v128): f64 {
-  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1)) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Element-wise losses: z = prediction/logit, t = target, a = delta (huber) or pos_weight (bce).
 
@@ -102,7 +70,7 @@ const FLUSH: i32 = 256;
     // part is folded per sign so nothing cancels: z ≥ 0: (1 − t)·z + L·lp; z < 0: pw·t·(−z) + L·lp.
     const one = f32x4.splat(1.0);
     const lw = f32x4.add(one, f32x4.mul(f32x4.splat(a - 1), t));
-    const lp = vlog1p01(vexp(f32x4.neg(f32x4.abs(z))));
+    const lp = vlog1p01(exp_f32x4(f32x4.neg(f32x4.abs(z))));
     const lin = v128.bitselect(f32x4.mul(f32x4.sub(one, t), z), f32x4.mul(f32x4.mul(f32x4.splat(a), t), f32x4.neg(z)), f32x4.ge(z, f32x4.splat(0)));
     return f32x4.add(lin, f32x4.mul(lw, lp));
   }
@@ -126,7 +94,7 @@ const FLUSH: i32 = 256;
     // z ≥ 0: (1 − t) − L·s;  z < 0: using σ(−z) = 1 − σ(z), (1 − t) − L + L·σ(z) = L·s − pw·t.
     const one = f32x4.splat(1.0);
     const lw = f32x4.add(one, f32x4.mul(f32x4.splat(a - 1), t));
-    const e = vexp(f32x4.neg(f32x4.abs(z)));
+    const e = exp_f32x4(f32x4.neg(f32x4.abs(z)));
     const ls = f32x4.mul(lw, f32x4.div(e, f32x4.add(one, e)));
     return v128.bitselect(f32x4.sub(f32x4.sub(one, t), ls), f32x4.sub(ls, f32x4.mul(f32x4.splat(a), t)), f32x4.ge(z, f32x4.splat(0)));
   }
@@ -171,21 +139,6 @@ const FLUSH: i32 = 256;
   }
 }
 
-/** A zero gradient contribution: d = 0 when beta == 0, d = beta·d otherwise. */
-// @ts-ignore: decorator
-@inline function zero_or_scale(cnt: i32, d_ptr: usize, beta: f32): void {
-  if (beta == 1) return;
-  const bv = f32x4.splat(beta);
-  let i = 0;
-  if (beta == 0) {
-    const zero = f32x4.splat(0);
-    for (; i + 4 <= cnt; i += 4) v128.store(d_ptr + off4(i), zero);
-    for (; i < cnt; i++) store<f32>(d_ptr + off4(i), 0);
-  } else {
-    for (; i + 4 <= cnt; i += 4) v128.store(d_ptr + off4(i), f32x4.mul(bv, v128.load(d_ptr + off4(i))));
-    for (; i < cnt; i++) store<f32>(d_ptr + off4(i), beta * load<f32>(d_ptr + off4(i)));
-  }
-}
 
 /** Σ of the mask weights that are > 0 (present rows), f64. */
 // @ts-ignore: decorator
@@ -355,14 +308,14 @@ const FLUSH: i32 = 256;
     let acc = f32x4.splat(0);
     const end = min(c4, j + FLUSH);
     for (; j < end; j += 4) {
-      const e = vexp(f32x4.sub(v128.load(z_ptr + off4(j)), mv));
+      const e = exp_f32x4(f32x4.sub(v128.load(z_ptr + off4(j)), mv));
       if (store_e) v128.store(e_ptr + off4(j), e);
       acc = f32x4.add(acc, e);
     }
     total += hsum64(acc);
   }
   for (; j < c; j++) {
-    const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(z_ptr + off4(j)) - mx)), 0);
+    const e = f32x4.extract_lane(exp_f32x4(f32x4.splat(load<f32>(z_ptr + off4(j)) - mx)), 0);
     if (store_e) store<f32>(e_ptr + off4(j), e);
     total += <f64>e;
   }
@@ -434,11 +387,11 @@ export function xent_bwd_f32x4(m: i32, c: i32, logits_ptr: usize, labels_ptr: us
       const mv = f32x4.splat(mx);
       let j = 0;
       for (; j + 4 <= c; j += 4) {
-        const e = vexp(f32x4.sub(v128.load(z + off4(j)), mv));
+        const e = exp_f32x4(f32x4.sub(v128.load(z + off4(j)), mv));
         v128.store(d + off4(j), f32x4.add(f32x4.mul(bv, v128.load(d + off4(j))), f32x4.mul(iv, e)));
       }
       for (; j < c; j++) {
-        const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(z + off4(j)) - mx)), 0);
+        const e = f32x4.extract_lane(exp_f32x4(f32x4.splat(load<f32>(z + off4(j)) - mx)), 0);
         store<f32>(d + off4(j), beta * load<f32>(d + off4(j)) + inv * e);
       }
     }

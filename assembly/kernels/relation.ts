@@ -1,15 +1,10 @@
 // The relation loss tying two related tasks' outputs: R = ½·Σ_i w_i·Σ_j (a_ij − b_ij)², a masked SUM
 // (the caller passes a scale such as λ/m to normalise). mask_ptr: f32 [m] row weights or 0 (all rows 1);
 // a row whose weight is not > 0 is skipped by selection, so its a/b values may be NaN or garbage.
-import { off4 } from "../simd";
+import { hsum64, off4, zero_or_scale } from "../simd";
 
 // Partial f32x4 sums are flushed into f64 every FLUSH elements.
 const FLUSH: i32 = 256;
-
-// @ts-ignore: decorator
-@inline function hsum64(v: v128): f64 {
-  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1)) + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
-}
 
 /** Σ (a − b)² over cnt contiguous elements, f64. */
 // @ts-ignore: decorator
@@ -51,21 +46,6 @@ const FLUSH: i32 = 256;
   }
 }
 
-/** A zero contribution: out = 0 when beta == 0, out = beta·out otherwise. */
-// @ts-ignore: decorator
-@inline function zero_or_scale(cnt: i32, out_ptr: usize, beta: f32): void {
-  if (beta == 1) return;
-  let i = 0;
-  if (beta == 0) {
-    const zero = f32x4.splat(0);
-    for (; i + 4 <= cnt; i += 4) v128.store(out_ptr + off4(i), zero);
-    for (; i < cnt; i++) store<f32>(out_ptr + off4(i), 0);
-  } else {
-    const bv = f32x4.splat(beta);
-    for (; i + 4 <= cnt; i += 4) v128.store(out_ptr + off4(i), f32x4.mul(bv, v128.load(out_ptr + off4(i))));
-    for (; i < cnt; i++) store<f32>(out_ptr + off4(i), beta * load<f32>(out_ptr + off4(i)));
-  }
-}
 
 // @ts-ignore: decorator
 @inline function side_grad(cnt: i32, a_ptr: usize, b_ptr: usize, out_ptr: usize, c: f32, beta: f32): void {

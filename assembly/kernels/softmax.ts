@@ -1,39 +1,5 @@
 // Row-wise softmax over the last dimension of a row-major [m, n] matrix.
-import { hmax_f32x4, hsum_f32x4, off4 } from "../simd";
-
-// @ts-ignore: decorator
-@inline function splat(c: f32): v128 {
-  return f32x4.splat(c);
-}
-
-/**
- * e^x per lane — the same code as act.ts's exp (kept private here because an exported helper would leak
- * into the artifact's exports): Cephes range reduction + degree-6 polynomial, 2^k applied as two
- * exponent-bit multiplies; ≈1 ulp over [−104, 88.7], exactly 0 below −104 (so e^−inf = 0).
- */
-// @ts-ignore: decorator
-@inline function exp_f32x4(x: v128): v128 {
-  // clamp with pmin/pmax (single instructions; a NaN x falls through both and stays NaN)
-  const xc = f32x4.pmax(f32x4.pmin(x, splat(88.8)), splat(-104.0));
-  // k = round-to-nearest(x·log2 e) by the 1.5·2²³ trick: the integer k sits in t's low mantissa bits
-  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
-  const k = f32x4.sub(t, splat(12582912.0));
-  let r = f32x4.sub(xc, f32x4.mul(k, splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(k, splat(-2.12194440e-4)));
-  let p = splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), splat(1.0));
-  const ki = i32x4.sub(t, i32x4.splat(0x4B400000));
-  const k1 = i32x4.shr_s(ki, 1);
-  const k2 = i32x4.sub(ki, k1);
-  const s1 = i32x4.shl(i32x4.add(k1, i32x4.splat(127)), 23);
-  const s2 = i32x4.shl(i32x4.add(k2, i32x4.splat(127)), 23);
-  return f32x4.mul(f32x4.mul(p, s1), s2);
-}
+import { exp_f32x4, hmax_f32x4, hsum_f32x4, off4, splat } from "../simd";
 
 /** Scalar e^x computed by the vector code, so tail elements get bit-identical results. */
 // @ts-ignore: decorator

@@ -51,25 +51,27 @@ function sortValues(values: Iterable<string>): string[] {
   return numeric ? all.sort((a, b) => +a - +b) : all.sort();
 }
 
+/** Mean and (population) standard deviation of v over `rows`, skipping NaN; a constant column gets std 1. */
+function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std: number } {
+  let s = 0, n = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const x = v[rows[k]];
+    if (x === x) (s += x), n++;
+  }
+  const mean = n ? s / n : 0;
+  let ss = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const x = v[rows[k]];
+    if (x === x) ss += (x - mean) ** 2;
+  }
+  const std = n > 1 ? Math.sqrt(ss / n) : 0;
+  return { mean, std: std > 1e-12 ? std : 1 };
+}
+
 /** Learn preprocessing from the training rows `train` of `table`. */
 export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike<number>): Preprocessing {
   const missing = spec.inputs.missing;
-  const numeric = spec.inputs.numeric.map((column) => {
-    const v = table.numericColumn(column, { missing });
-    let s = 0, n = 0;
-    for (let k = 0; k < train.length; k++) {
-      const x = v[train[k]];
-      if (x === x) (s += x), n++;
-    }
-    const mean = n ? s / n : 0;
-    let ss = 0;
-    for (let k = 0; k < train.length; k++) {
-      const x = v[train[k]];
-      if (x === x) ss += (x - mean) ** 2;
-    }
-    const std = n > 1 ? Math.sqrt(ss / n) : 0;
-    return { column, mean, std: std > 1e-12 ? std : 1 };
-  });
+  const numeric = spec.inputs.numeric.map((column) => ({ column, ...meanStd(table.numericColumn(column, { missing }), train) }));
   const categorical = spec.inputs.categorical.map((c) => {
     const cells = table.stringColumn(c.column);
     const counts = new Map<string, number>();
@@ -104,22 +106,7 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
     }
     let target: { mean: number; std: number }[] | null = null;
     if (t.type === "regression") {
-      target = t.labels.map((col) => {
-        const v = table.numericColumn(col, { missing });
-        let s = 0, n = 0;
-        for (let k = 0; k < train.length; k++) {
-          const x = v[train[k]];
-          if (x === x) (s += x), n++;
-        }
-        const mean = n ? s / n : 0;
-        let ss = 0;
-        for (let k = 0; k < train.length; k++) {
-          const x = v[train[k]];
-          if (x === x) ss += (x - mean) ** 2;
-        }
-        const std = n > 1 ? Math.sqrt(ss / n) : 0;
-        return { mean, std: std > 1e-12 ? std : 1 };
-      });
+      target = t.labels.map((col) => meanStd(table.numericColumn(col, { missing }), train));
     }
     return { name: t.name, classes, groups, target };
   });
