@@ -36,6 +36,13 @@ export { deltaM } from "./metrics/delta-m.ts";
 export { evaluatePredictions } from "./metrics/evaluate.ts";
 export type { TaskMetrics } from "./metrics/evaluate.ts";
 
+// ONNX export and inference
+export { exportOnnx, onnxInputs } from "./onnx/export.ts";
+export { createSession } from "./infer/session.ts";
+export type { Session, SessionOptions, Engine } from "./infer/session.ts";
+export { encodeRows, modelMetaFromBytes } from "./infer/rows.ts";
+export type { InputTensor, ModelMeta, Row } from "./infer/rows.ts";
+
 // Checkpoints (bytes; writing files is the caller's)
 export { serialize as serializeSafetensors, deserialize as deserializeSafetensors } from "./io/safetensors.ts";
 export { modelJson, parseModelJson, weightsBytes, stateBytes, loadWeights, loadState } from "./io/checkpoint.ts";

@@ -1,13 +1,18 @@
 // The arena: TS owns wasm memory. Tensors are carved out of one linear region starting at heap_base(),
 // each 16-byte aligned; memory grows only in `alloc`, and typed views are rebuilt whenever
 // memory.buffer changes identity (growth detaches the old buffer). Reads return copies.
+// Every Arena over the same memory shares one allocation top, so a Model and an inference session on one
+// kernel instance never overlap.
 import { ALIGN, PAGE } from "./abi.ts";
 import type { Kernels } from "./load.ts";
+
+/** The allocation top of each wasm memory, shared by all arenas over it. */
+const tops = new WeakMap<WebAssembly.Memory, { top: number }>();
 
 export class Arena {
   readonly memory: WebAssembly.Memory;
   readonly base: number;
-  private top: number;
+  private readonly state: { top: number };
   private buf: ArrayBuffer | null = null;
   private f32v!: Float32Array;
   private i32v!: Int32Array;
@@ -16,10 +21,20 @@ export class Arena {
   constructor(kernels: Kernels) {
     this.memory = kernels.memory;
     this.base = kernels.heap_base();
-    this.top = this.base;
+    let st = tops.get(this.memory);
+    if (!st) tops.set(this.memory, (st = { top: this.base }));
+    this.state = st;
   }
 
-  /** Bytes in use above heap_base. */
+  private get top(): number {
+    return this.state.top;
+  }
+
+  private set top(v: number) {
+    this.state.top = v;
+  }
+
+  /** Bytes in use above heap_base (by every arena over this memory). */
   get used(): number {
     return this.top - this.base;
   }

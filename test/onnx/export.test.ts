@@ -99,6 +99,9 @@ for (const [name, spec] of Object.entries(specs)) {
       const w = model.dims.outputs[i];
       assert.ok(maxAbs(one[t.name], out[t.name].slice(5 * w, 6 * w)) <= 1e-5, `${t.name}: batch of one`);
     });
+    // The session shares the model's kernel instance: the model's memory must be untouched.
+    const again = model.predict(encode(spec, pre, Table.fromRecords("probe", probe as Record<string, string>[]), undefined, { labels: false }));
+    spec.tasks.forEach((t, i) => assert.equal(Array.from(again[i]), Array.from(ours[i]), `${t.name}: model memory changed by the session`));
   });
 }
 
