@@ -24,7 +24,15 @@ const steps = [
       return m ? { passed: +m[1], failed: +m[2] - +m[1] } : { passed: 0, failed: 0 };
     },
   },
+  // The runtime matrix (tools/runtimes.mjs): one PASS/FAIL line per runtime; each needs the weights bit-identical to Node's.
+  ...["node", "deno", "browser", "workerd"].map((rt) => ({ name: `runtime ${rt}`, cmd: `npm run -s test:${rt}`, count: countRuntimes })),
+  { name: "demo", cmd: "npm run -s demo:check", count: (out) => ({ passed: (out.match(/^PASS demo /gm) ?? []).length, failed: (out.match(/^FAIL demo/gm) ?? []).length }) },
+  { name: "size", cmd: "npm run -s size", count: (out) => ({ passed: (out.match(/^PASS /gm) ?? []).length, failed: (out.match(/^FAIL /gm) ?? []).length }) },
 ];
+
+function countRuntimes(out) {
+  return { passed: (out.match(/^PASS runtime=/gm) ?? []).length, failed: (out.match(/^FAIL runtime=/gm) ?? []).length };
+}
 
 function sum(text, re) {
   let t = 0;

@@ -1,0 +1,274 @@
+// The runtime matrix: the same scenario (test/runtimes/scenario.ts: train, hash the weights, export ONNX, run it
+// on both engines) in Node, Deno, headless Chromium (page + Web Worker) and workerd, offline on 127.0.0.1.
+//
+//   node tools/runtimes.mjs node|deno|browser|workerd|all
+//
+// Each run prints `PASS runtime=<name> sha256=<hex> loss=<start>→<end> ort=<diff|skipped> mtl=<diff> ms=<n>` (or
+// FAIL with the reason). PASS needs the scenario's own checks (loss fell, engines agree within 1e-5) AND the weight
+// hash equal to Node's for the same seed: bit-identical training everywhere. Node's hash is cached in
+// out/runtimes/node.json, keyed by the hash of the scenario bundle (which inlines build/mtl.wasm); when the cache
+// is stale the driver recomputes it in-process first. Bundles are built here, into out/runtimes/ (git-ignored).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { serve } from "./serve.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(ROOT);
+const OUT = "out/runtimes";
+const ORT_WASM = "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const WORKERD = "node_modules/@cloudflare/workerd-linux-64/bin/workerd"; // the real binary, not the npm shim
+const DENO = "node_modules/.bin/deno";
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+
+// ---- bundles -----------------------------------------------------------------------------------------
+/** `onnxruntime-web` (the dynamic default import in src/infer/ort.ts) → `onnxruntime-web/wasm`: one ORT in the bundle. */
+export const ortWasmOnly = {
+  name: "ort-wasm-only",
+  setup(b) {
+    b.onResolve({ filter: /^onnxruntime-web$/ }, (args) => b.resolve("onnxruntime-web/wasm", { kind: args.kind, resolveDir: args.resolveDir }));
+  },
+};
+const common = { bundle: true, format: "esm", target: "es2022", logLevel: "warning", mainFields: ["module", "main"], legalComments: "none" };
+
+/** Node + Deno: the scenario with build/mtl.wasm inlined; onnxruntime-web external (each driver passes it). */
+async function buildInline() {
+  mkdirSync(OUT, { recursive: true });
+  await esbuild.build({ ...common, platform: "neutral", entryPoints: ["test/runtimes/inline.ts"], outfile: `${OUT}/scenario.inline.mjs`, loader: { ".wasm": "binary" }, external: ["onnxruntime-web"] });
+  return `${OUT}/scenario.inline.mjs`;
+}
+
+/** Chromium: one bundle for page and worker (wasm inlined, ORT's wasm build bundled, its .wasm copied beside). */
+export async function buildBrowser(outdir = `${OUT}/browser`) {
+  mkdirSync(outdir, { recursive: true });
+  await esbuild.build({
+    ...common,
+    platform: "browser",
+    entryPoints: { app: "test/runtimes/browser.ts" },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    loader: { ".wasm": "binary" },
+    plugins: [ortWasmOnly],
+    minify: true,
+  });
+  copyFileSync("test/runtimes/browser.html", `${outdir}/index.html`);
+  copyFileSync(ORT_WASM, `${outdir}/ort-wasm-simd-threaded.wasm`);
+  return outdir;
+}
+
+/** workerd: both .wasm files stay imports (precompiled modules in workerd.capnp). */
+export async function buildWorkerd(outdir = `${OUT}/workerd`) {
+  mkdirSync(outdir, { recursive: true });
+  await esbuild.build({
+    ...common,
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    entryPoints: { worker: "test/runtimes/workerd.ts" },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    external: ["*.wasm"],
+    plugins: [ortWasmOnly],
+    minify: true,
+  });
+  return `${outdir}/worker.mjs`;
+}
+
+// ---- Node (in this process) ------------------------------------------------------------------------
+async function runInNode({ withOrt }) {
+  const bundle = await buildInline();
+  const key = sha256(readFileSync(bundle));
+  const lib = await import(`${pathToFileURL(resolve(bundle)).href}?${key}`);
+  const ort = withOrt ? await import("onnxruntime-web") : null;
+  const r = await lib.runScenario({ kernels: lib.loadInlineKernels, ort });
+  return { key, line: lib.formatLine("node", r), sha: r.weightsSha256, ms: r.ms };
+}
+
+/** Node's hash for the current bundle: from out/runtimes/node.json when it matches, else computed now. */
+async function nodeReference() {
+  const bundle = await buildInline();
+  const key = sha256(readFileSync(bundle));
+  const file = `${OUT}/node.json`;
+  if (existsSync(file)) {
+    const ref = JSON.parse(readFileSync(file, "utf8"));
+    if (ref.key === key) return ref;
+  }
+  const r = await runInNode({ withOrt: false });
+  writeFileSync(file, JSON.stringify({ key: r.key, sha: r.sha, line: r.line }, null, 2) + "\n");
+  console.log(`(node reference recomputed: ${r.line})`);
+  return r;
+}
+
+async function node() {
+  const t0 = Date.now();
+  const r = await runInNode({ withOrt: true });
+  writeFileSync(`${OUT}/node.json`, JSON.stringify({ key: r.key, sha: r.sha, line: r.line }, null, 2) + "\n");
+  return [{ runtime: "node", line: r.line, sha: r.sha, wall: Date.now() - t0 }];
+}
+
+// ---- Deno ---------------------------------------------------------------------------------------------
+function run(cmd, args, { env = {}, timeout = 120_000 } = {}) {
+  return new Promise((ok) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeout);
+    child.on("error", (e) => (err += String(e)));
+    child.on("close", (code) => (clearTimeout(timer), ok({ code, out, err })));
+  });
+}
+
+async function deno() {
+  await buildInline();
+  const t0 = Date.now();
+  const { code, out, err } = await run(DENO, ["run", "--allow-read", "--allow-env", "--node-modules-dir=manual", "test/runtimes/deno-main.mjs"], {
+    env: { DENO_DIR: join(ROOT, ".deno"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+  });
+  const wall = Date.now() - t0;
+  const res = /^RESULT (.*)$/m.exec(out);
+  if (code !== 0 || !res) return [{ runtime: "deno", error: `exit ${code}: ${(/^ERROR (.*)$/m.exec(out)?.[1] ?? "") + err}`.trim().slice(0, 2000), wall }];
+  const r = JSON.parse(res[1]);
+  return [{ runtime: "deno", line: /^runtime=deno .*$/m.exec(out)[0], sha: r.weightsSha256, wall, note: `deno ${r.deno}, V8 ${r.v8}` }];
+}
+
+// ---- Chromium (page + worker) -------------------------------------------------------------------------
+export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
+export async function launchChromium() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM)`);
+  const { chromium } = await import("playwright-core");
+  const profile = mkdtempSync(join(tmpdir(), "mtl-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+async function browser() {
+  const dir = await buildBrowser();
+  const t0 = Date.now();
+  const server = await serve(dir, { isolate: true });
+  let chrome = null;
+  const results = [];
+  const consoleLines = [];
+  try {
+    chrome = await launchChromium();
+    const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+    page.on("console", (m) => consoleLines.push(`[console.${m.type()}] ${m.text()}`));
+    page.on("pageerror", (e) => consoleLines.push(`[pageerror] ${e.message}`));
+    await page.goto(server.url + "index.html");
+    await page.waitForFunction(() => globalThis.__ready === true, null, { timeout: 30_000 });
+    const version = chrome.context.browser()?.version() ?? "?";
+    for (const [runtime, fn] of [["chromium-page", "__runPage"], ["chromium-worker", "__runWorker"]]) {
+      const t1 = Date.now();
+      const r = await page.evaluate((name) => globalThis[name](), fn);
+      const wall = Date.now() - t1 + (results.length ? 0 : t1 - t0);
+      if (r.ok) results.push({ runtime, line: r.line, sha: r.result.weightsSha256, wall, note: `chromium ${version}` });
+      else results.push({ runtime, error: r.error, wall });
+    }
+  } catch (e) {
+    results.push({ runtime: "chromium", error: `${e?.stack ?? e}\n${consoleLines.join("\n")}`, wall: Date.now() - t0 });
+  } finally {
+    await chrome?.close();
+    await server.close();
+  }
+  for (const r of results) if (r.error && consoleLines.length) r.error += "\n" + consoleLines.slice(-20).join("\n");
+  return results;
+}
+
+// ---- workerd ------------------------------------------------------------------------------------------
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function workerd() {
+  await buildWorkerd();
+  if (!existsSync(WORKERD)) return [{ runtime: "workerd", error: `${WORKERD} not found (npm ci installs @cloudflare/workerd-linux-64)`, wall: 0 }];
+  const t0 = Date.now();
+  const port = await freePort();
+  const child = spawn(WORKERD, ["serve", "test/runtimes/workerd.capnp", "--socket-addr", `http=127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  let exited = null;
+  child.on("exit", (code, sig) => (exited = `exit ${code ?? sig}`));
+  const kill = () => {
+    if (exited === null) child.kill("SIGKILL");
+  };
+  process.once("exit", kill);
+  try {
+    // The server is up once it accepts connections; retry on refusals for up to 20 s.
+    let res = null;
+    for (let i = 0; i < 200 && !res; i++) {
+      if (exited) throw new Error(`workerd ${exited} before serving:\n${log}`);
+      res = await fetch(`http://127.0.0.1:${port}/run`, { signal: AbortSignal.timeout(120_000) }).catch((e) => (e?.name === "TimeoutError" ? Promise.reject(e) : null));
+      if (!res) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!res) throw new Error(`workerd did not answer on 127.0.0.1:${port}:\n${log}`);
+    const body = await res.json().catch(async () => ({ ok: false, error: `HTTP ${res.status}` }));
+    const wall = Date.now() - t0;
+    if (!body.ok) return [{ runtime: "workerd", error: `${body.error}\n${log}`, wall }];
+    return [{ runtime: "workerd", line: body.line, sha: body.result.weightsSha256, wall, note: (await run(WORKERD, ["--version"])).out.trim() }];
+  } catch (e) {
+    return [{ runtime: "workerd", error: String(e?.stack ?? e), wall: Date.now() - t0 }];
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => {
+      if (exited !== null) return r();
+      const t = setTimeout(() => (kill(), r()), 3000);
+      child.once("exit", () => (clearTimeout(t), r()));
+    });
+    process.off("exit", kill);
+  }
+}
+
+// ---- main ---------------------------------------------------------------------------------------------
+const RUNNERS = { node, deno, browser, workerd };
+
+async function main() {
+  const which = process.argv[2] ?? "all";
+  const names = which === "all" ? Object.keys(RUNNERS) : [which];
+  for (const n of names) if (!RUNNERS[n]) throw new Error(`unknown runtime ${JSON.stringify(n)}: use node, deno, browser, workerd or all`);
+  const results = [];
+  for (const n of names) {
+    const ref = n === "node" ? null : await nodeReference();
+    for (const r of await RUNNERS[n]()) {
+      const want = n === "node" ? r.sha : ref.sha;
+      const timing = `wall=${r.wall}ms${r.note ? ` (${r.note})` : ""}`;
+      if (r.error) console.log(`FAIL runtime=${r.runtime} ${timing}: ${r.error}`);
+      else if (r.sha !== want) console.log(`FAIL ${r.line} ${timing}: weights differ from Node's (${want})`);
+      else console.log(`PASS ${r.line} ${timing}`);
+      results.push({ ...r, ok: !r.error && r.sha === want });
+    }
+  }
+  const bad = results.filter((r) => !r.ok);
+  if (names.length > 1) {
+    const shas = new Set(results.filter((r) => r.sha).map((r) => r.sha));
+    console.log(`runtimes: ${results.length - bad.length}/${results.length} ok; ${shas.size === 1 ? "all weight hashes equal" : `${shas.size} distinct weight hashes`}`);
+  }
+  process.exitCode = bad.length ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((e) => {
+    console.log(`FAIL runtime=${process.argv[2] ?? "all"}: ${e?.stack ?? e}`);
+    process.exitCode = 1;
+  });
+}
