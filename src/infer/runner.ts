@@ -36,6 +36,8 @@ function floatAttr(node: NodeProto, name: string, dflt: number): number {
 interface Plan {
   steps: (() => void)[];
   inputs: Map<string, Value>;
+  /** The inputs in order with their element type, for the per-run checks. */
+  feeds: { name: string; value: Value; type: "float32" | "int64" }[];
   outputs: { name: string; value: Value }[];
 }
 
@@ -43,6 +45,7 @@ export class MtlRunner {
   private readonly arena: Arena;
   private readonly consts = new Map<string, Value>();
   private readonly plans = new Map<number, Plan>();
+  private readonly transposes = new Map<string, number>();
   readonly inputNames: string[];
   readonly outputNames: string[];
 
@@ -78,25 +81,41 @@ export class MtlRunner {
     if (!first) throw new Error(`${this.name}: missing input ${JSON.stringify(this.inputNames[0])}`);
     const batch = first.dims[0];
     const plan = this.plan(batch);
-    for (const [name, v] of plan.inputs) {
+    for (const { name, value: v, type } of plan.feeds) {
       const f = feeds[name];
-      const decl = this.graph.input.find((x) => x.name === name)!;
-      const want = `${v.kind === "f32" ? "float32" : "int64"} [${(decl.type?.shape ?? []).map((d) => d ?? "?").join(", ")}]`;
-      if (!f) throw new Error(`${this.name}: missing input ${JSON.stringify(name)} (${want})`);
-      if (f.type !== (v.kind === "f32" ? "float32" : "int64")) throw new Error(`${this.name}: input ${JSON.stringify(name)} has type ${f.type}, expected ${want}`);
-      if (f.dims.length !== v.dims.length || f.dims.some((d, i) => d !== v.dims[i]) || f.data.length !== size(v.dims)) {
-        throw new Error(`${this.name}: input ${JSON.stringify(name)} has shape [${f.dims}] (${f.data.length} values), expected ${want} with N = ${batch}`);
-      }
+      const want = () => `${type} [${(this.graph.input.find((x) => x.name === name)!.type?.shape ?? []).map((d) => d ?? "?").join(", ")}]`;
+      if (!f) throw new Error(`${this.name}: missing input ${JSON.stringify(name)} (${want()})`);
+      if (f.type !== type) throw new Error(`${this.name}: input ${JSON.stringify(name)} has type ${f.type}, expected ${want()}`);
+      let ok = f.dims.length === v.dims.length && f.data.length === size(v.dims);
+      for (let i = 0; ok && i < v.dims.length; i++) ok = f.dims[i] === v.dims[i];
+      if (!ok) throw new Error(`${this.name}: input ${JSON.stringify(name)} has shape [${f.dims}] (${f.data.length} values), expected ${want()} with N = ${batch}`);
       if (v.kind === "f32") this.arena.writeF32(v.ptr, f.data as Float32Array);
       else v.data.set(f.data as BigInt64Array);
     }
-    for (const s of plan.steps) s();
+    const steps = plan.steps;
+    for (let i = 0; i < steps.length; i++) steps[i]();
     const out: Record<string, Float32Array> = {};
     for (const { name, value } of plan.outputs) {
       if (value.kind !== "f32") throw new Error(`${this.name}: output ${name} is not float`);
       out[name] = this.arena.readF32(value.ptr, size(value.dims));
     }
     return out;
+  }
+
+  /**
+   * Wᵀ [n, k] of a constant weight W [k, n] (an initializer), made once and kept in the arena;
+   * 0 when W is computed by the graph (then the GEMM handles every row).
+   */
+  private transposed(name: string, w: Value & { kind: "f32" }, k: number, n: number): number {
+    if (this.consts.get(name) !== w) return 0;
+    let p = this.transposes.get(name);
+    if (p === undefined) {
+      const src = this.arena.readF32(w.ptr, k * n), t = new Float32Array(k * n);
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[j * k + i] = src[i * n + j];
+      p = this.arena.putF32(t);
+      this.transposes.set(name, p);
+    }
+    return p;
   }
 
   private plan(batch: number): Plan {
@@ -150,21 +169,97 @@ export class MtlRunner {
       const op = node.opType;
       switch (op) {
         case "Gemm": {
-          if (intAttr(node, "transA", 0) || intAttr(node, "transB", 0) || floatAttr(node, "alpha", 1) !== 1 || floatAttr(node, "beta", 1) !== 1) {
-            throw new Error(`${where(node, ni)}: only transA = transB = 0 and alpha = beta = 1 are supported`);
+          const a = f32(0);
+          const checked = (g: NodeProto, gi: number) => {
+            if (intAttr(g, "transA", 0) || intAttr(g, "transB", 0) || floatAttr(g, "alpha", 1) !== 1 || floatAttr(g, "beta", 1) !== 1) {
+              throw new Error(`${where(g, gi)}: only transA = transB = 0 and alpha = beta = 1 are supported`);
+            }
+            const at = (j: number) => {
+              const v = vals.get(g.input[j]);
+              if (!v) throw new Error(`${where(g, gi)}: input ${JSON.stringify(g.input[j])} is not defined before this node`);
+              if (v.kind !== "f32") throw new Error(`${where(g, gi)}: input ${j} must be float`);
+              return v;
+            };
+            const b = at(1), c = g.input[2] ? at(2) : null;
+            const [m, kk] = a.dims, [k2, n] = b.dims;
+            if (a.dims.length !== 2 || b.dims.length !== 2 || kk !== k2 || (c && size(c.dims) !== n)) throw new Error(`${where(g, gi)}: shapes [${a.dims}]·[${b.dims}] + [${c?.dims ?? ""}] do not match`);
+            const next = graph.node.find((x) => x.input[0] === g.output[0]);
+            const relu = next?.opType === "Relu" && readers.get(g.output[0]) === 1 && !graphOutputs.has(g.output[0]) ? next : null;
+            return { node: g, b, c, m, kk, n, relu };
+          };
+          const first = checked(node, ni);
+          const { m, kk } = first;
+          // Batch 1: Gemms that read the same input with constant weights (the task towers on the trunk) run as
+          // one call over their concatenated Wᵀ; each one's output is a slice of the joint row.
+          const group = [first];
+          if (m === 1 && this.consts.get(node.input[1]) === first.b && (!first.c || this.consts.get(node.input[2]) === first.c)) {
+            graph.node.forEach((g, gi) => {
+              if (gi <= ni || g.opType !== "Gemm" || g.input[0] !== node.input[0] || fused.has(g)) return;
+              const w = this.consts.get(g.input[1]), bias = g.input[2] ? this.consts.get(g.input[2]) : null;
+              if (!w || w.kind !== "f32" || (g.input[2] && (!bias || bias.kind !== "f32")) || w.dims.length !== 2 || w.dims[0] !== kk) return;
+              group.push(checked(g, gi));
+            });
           }
-          const a = f32(0), b = f32(1), c = node.input[2] ? f32(2) : null;
-          const [m, kk] = a.dims, [k2, n] = b.dims;
-          if (a.dims.length !== 2 || b.dims.length !== 2 || kk !== k2 || (c && size(c.dims) !== n)) throw new Error(`${where(node, ni)}: shapes [${a.dims}]·[${b.dims}] + [${c?.dims ?? ""}] do not match`);
-          const next = graph.node.find((x) => x.input[0] === node.output[0]);
-          const fuse = next?.opType === "Relu" && readers.get(node.output[0]) === 1 && !graphOutputs.has(node.output[0]);
+          if (group.length > 1) {
+            group.sort((p, q) => Number(!!q.relu) - Number(!!p.relu)); // relu-fused first: one relu call
+            const total = group.reduce((t, g) => t + g.n, 0), reluCols = group.reduce((t, g) => t + (g.relu ? g.n : 0), 0);
+            const y = newF32([1, total]);
+            const key = group.map((g) => g.node.input[1]).join("\u0000");
+            let wt = this.transposes.get(key);
+            if (wt === undefined) {
+              const t = new Float32Array(total * kk);
+              let row = 0;
+              for (const g of group) {
+                const src = arena.f32(g.b.ptr, kk * g.n);
+                for (let i = 0; i < kk; i++) for (let j = 0; j < g.n; j++) t[(row + j) * kk + i] = src[i * g.n + j];
+                row += g.n;
+              }
+              wt = arena.putF32(t);
+              this.transposes.set(key, wt);
+            }
+            const biasAll = new Float32Array(total);
+            let off = 0;
+            for (const g of group) {
+              if (g.c) biasAll.set(arena.f32(g.c.ptr, g.n), off);
+              const out: Value = { kind: "f32", dims: [1, g.n], ptr: y.ptr + off * 4 };
+              vals.set(g.node.output[0], out);
+              if (g.relu) vals.set(g.relu.output[0], out), fused.add(g.relu);
+              fused.add(g.node);
+              off += g.n;
+            }
+            const bp = arena.putF32(biasAll), w = wt;
+            const dots = call("dense_bwd_x_f32x4"), copy = call("cols_copy_f32x4"), relu = call("relu_fwd_f32x4");
+            steps.push(() => {
+              copy(1, total, bp, total, y.ptr, total, 0);
+              dots(1, total, kk, a.ptr, w, y.ptr, 1);
+              if (reluCols) relu(reluCols, y.ptr, y.ptr);
+            });
+            break;
+          }
+          const { b, c, n, relu: next } = first;
+          const fuse = next !== null;
           const y = newF32([m, n]);
           const dense = call("dense_fwd_f32x4");
           const cp = c ? c.ptr : 0;
-          steps.push(() => void dense(m, kk, n, a.ptr, b.ptr, cp, y.ptr, fuse ? 1 : 0));
-          if (fuse) {
-            fused.add(next!);
-            vals.set(next!.output[0], y);
+          // Rows in blocks of 4 go through the GEMM (its 4×8 microkernel); the last m % 4 rows (all of them
+          // at batch 1) as dot products against Wᵀ (dense_bwd_x: four independent accumulator chains per
+          // row instead of the GEMM's two for a lone row): y = bias, then y += x·(Wᵀ)ᵀ, then relu.
+          const m4 = m & ~3, rem = m - m4;
+          const wt = rem > 0 ? this.transposed(node.input[1], b, kk, n) : 0;
+          if (!wt) steps.push(() => void dense(m, kk, n, a.ptr, b.ptr, cp, y.ptr, fuse ? 1 : 0));
+          else {
+            const dots = call("dense_bwd_x_f32x4"), copy = call("cols_copy_f32x4"), relu = call("relu_fwd_f32x4");
+            const ar = a.ptr + m4 * kk * 4, yr = y.ptr + m4 * n * 4, act = fuse ? 1 : 0;
+            steps.push(() => {
+              if (m4) dense(m4, kk, n, a.ptr, b.ptr, cp, y.ptr, act);
+              if (cp) copy(rem, n, cp, rem === 1 ? n : 0, yr, n, 0);
+              dots(rem, n, kk, ar, wt, yr, cp ? 1 : 0);
+              if (act) relu(rem * n, yr, yr);
+            });
+          }
+          if (next) {
+            fused.add(next);
+            vals.set(next.output[0], y);
           }
           set(y);
           break;
@@ -327,7 +422,8 @@ export class MtlRunner {
       if (!value) throw new Error(`${this.name}: graph output ${JSON.stringify(o.name)} is never computed`);
       return { name: o.name, value };
     });
-    return { steps, inputs, outputs };
+    const feeds = [...inputs].map(([name, value]) => ({ name, value, type: value.kind === "f32" ? ("float32" as const) : ("int64" as const) }));
+    return { steps, inputs, feeds, outputs };
   }
 }
 

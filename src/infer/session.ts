@@ -43,6 +43,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     if (!kernels) throw new Error(`createSession(${name}): the mtl engine needs the kernel artifact: pass { wasm } (a WebAssembly.Module, bytes or a Response) or { kernels }`);
     runner = MtlRunner.create(model, kernels, name);
   } else throw new Error(`createSession(${name}): engine must be "ort" or "mtl", not ${JSON.stringify(engine)}`);
+  const check = feedChecker(proto.graph, runner.inputNames, name);
   return {
     engine,
     meta,
@@ -54,37 +55,44 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
         if (!meta) throw new Error(`${name}: rows need an mtl-wasm export (vocabularies in its metadata); pass tensors for other models`);
         feeds = encodeRows(meta, input as readonly Row[]);
       } else feeds = input as Record<string, InputTensor>;
-      checkFeeds(proto.graph, runner.inputNames, feeds, name);
+      check(feeds);
       return runner.run(feeds);
     },
   };
 }
 
-/** Names, element types and shapes of the feeds against the graph's declared inputs (one batch size N for all). */
-function checkFeeds(graph: GraphProto, names: readonly string[], feeds: Record<string, InputTensor>, name: string): void {
-  for (const n of Object.keys(feeds)) if (!names.includes(n)) throw new Error(`${name}: unknown input ${JSON.stringify(n)}; inputs are ${names.join(", ")}`);
-  const symbols = new Map<string, number>();
-  for (const n of names) {
+/**
+ * Names, element types and shapes of the feeds against the graph's declared inputs (one batch size N for all).
+ * The declarations are read once per session; error text is built only when a check fails.
+ */
+function feedChecker(graph: GraphProto, names: readonly string[], name: string): (feeds: Record<string, InputTensor>) => void {
+  const decls = names.map((n) => {
     const decl = graph.input.find((v) => v.name === n)!;
     const type = decl.type?.elemType === DataType.INT64 ? "int64" : "float32";
     const dims = decl.type?.shape ?? [];
-    const want = `${type} [${dims.map((d) => d ?? "?").join(", ")}]`;
-    const f = feeds[n];
-    if (!f) throw new Error(`${name}: missing input ${JSON.stringify(n)} (${want}); inputs are ${names.join(", ")}`);
-    if (f.type !== type) throw new Error(`${name}: input ${JSON.stringify(n)} is ${f.type}, expected ${want}`);
-    const expected = f.dims.reduce((a, b) => a * b, 1);
-    const ok =
-      f.dims.length === dims.length &&
-      expected === f.data.length &&
-      dims.every((d, i) => {
-        if (typeof d === "number") return d === f.dims[i];
-        if (typeof d === "string") {
-          const seen = symbols.get(d);
-          if (seen === undefined) symbols.set(d, f.dims[i]);
-          return seen === undefined || seen === f.dims[i];
+    return { n, type, dims, want: `${type} [${dims.map((d) => d ?? "?").join(", ")}]` };
+  });
+  const symbolic = decls.some((d) => d.dims.some((x) => typeof x === "string"));
+  return (feeds) => {
+    for (const n of Object.keys(feeds)) if (!names.includes(n)) throw new Error(`${name}: unknown input ${JSON.stringify(n)}; inputs are ${names.join(", ")}`);
+    const symbols = symbolic ? new Map<string, number>() : null;
+    for (const { n, type, dims, want } of decls) {
+      const f = feeds[n];
+      if (!f) throw new Error(`${name}: missing input ${JSON.stringify(n)} (${want}); inputs are ${names.join(", ")}`);
+      if (f.type !== type) throw new Error(`${name}: input ${JSON.stringify(n)} is ${f.type}, expected ${want}`);
+      let expected = 1;
+      for (let i = 0; i < f.dims.length; i++) expected *= f.dims[i];
+      let ok = f.dims.length === dims.length && expected === f.data.length;
+      for (let i = 0; ok && i < dims.length; i++) {
+        const d = dims[i];
+        if (typeof d === "number") ok = d === f.dims[i];
+        else if (typeof d === "string") {
+          const seen = symbols!.get(d);
+          if (seen === undefined) symbols!.set(d, f.dims[i]);
+          ok = seen === undefined || seen === f.dims[i];
         }
-        return true;
-      });
-    if (!ok) throw new Error(`${name}: input ${JSON.stringify(n)} has shape [${f.dims}] with ${f.data.length} values, expected ${want}${symbols.size ? ` (${[...symbols].map(([s, v]) => `${s} = ${v}`).join(", ")})` : ""}`);
-  }
+      }
+      if (!ok) throw new Error(`${name}: input ${JSON.stringify(n)} has shape [${f.dims}] with ${f.data.length} values, expected ${want}${symbols?.size ? ` (${[...symbols].map(([s, v]) => `${s} = ${v}`).join(", ")})` : ""}`);
+    }
+  };
 }

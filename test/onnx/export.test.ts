@@ -93,11 +93,13 @@ for (const [name, spec] of Object.entries(specs)) {
     const mtl = await createSession(bytes, { engine: "mtl", kernels: k });
     const viaRows = await mtl.run(probe);
     const one = await mtl.run(probe.slice(5, 6));
+    const seven = await mtl.run(probe.slice(0, 7)); // a 4-row GEMM block plus 3 leftover rows
     spec.tasks.forEach((t, i) => {
       const d = maxAbs(viaRows[t.name], out[t.name]);
       assert.ok(d <= 1e-5, `${t.name}: max |mtl − ort| = ${d.toExponential(2)}`);
       const w = model.dims.outputs[i];
       assert.ok(maxAbs(one[t.name], out[t.name].slice(5 * w, 6 * w)) <= 1e-5, `${t.name}: batch of one`);
+      assert.ok(maxAbs(seven[t.name], out[t.name].slice(0, 7 * w)) <= 1e-5, `${t.name}: batch of seven`);
     });
     // The session shares the model's kernel instance: the model's memory must be untouched.
     const again = model.predict(encode(spec, pre, Table.fromRecords("probe", probe as Record<string, string>[]), undefined, { labels: false }));
