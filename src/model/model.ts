@@ -105,48 +105,48 @@ export class Model {
    * (the last, partial batch) are zero padding with mask 0.
    */
   feed(built: Built, data: Encoded, order: ArrayLike<number>, start: number, count: number): void {
+    // Plain loops over whole-memory views: no typed-array views or closures are allocated per step.
     const { io } = built;
     const B = io.batch, d0 = io.x0.cols, F = this.dims.numeric, Tn = this.spec.inputs.tensor;
-    const a = this.arena;
-    const x0 = a.f32(io.x0.ptr, B * d0);
-    const valid = a.f32(io.valid, B);
+    const f32 = this.arena.heapF32(), i32 = this.arena.heapI32();
+    const x0 = io.x0.ptr >>> 2, valid = io.valid >>> 2, tcol = io.tensorCol;
+    const num = data.numeric, ten = data.tensor;
     io.validCount.value = count;
     for (let r = 0; r < B; r++) {
-      const live = r < count;
-      valid[r] = live ? 1 : 0;
-      const row = live ? order[start + r] : -1;
-      const dst = r * d0;
-      if (live) {
-        x0.set(data.numeric.subarray(row * F, row * F + F), dst);
-        if (Tn) x0.set(data.tensor.subarray(row * Tn, row * Tn + Tn), dst + io.tensorCol);
-      } else x0.fill(0, dst, dst + F + Tn);
-    }
-    io.catIdx.forEach((ptr, j) => {
-      const idx = a.i32(ptr, B), src = data.categorical[j];
-      for (let r = 0; r < B; r++) idx[r] = r < count ? src[order[start + r]] : 0;
-    });
-    io.tasks.forEach((t, ti) => {
-      const enc = data.tasks[ti];
-      const mask = a.f32(t.mask, B);
-      const w = t.task.type === "multiclass" ? 1 : t.width;
-      if (t.task.type === "multiclass") {
-        const lab = a.i32(t.labels, B), src = enc.labels as Int32Array;
-        for (let r = 0; r < B; r++) lab[r] = r < count ? src[order[start + r]] : -1;
+      const dst = x0 + r * d0;
+      if (r < count) {
+        const row = order[start + r];
+        f32[valid + r] = 1;
+        for (let j = 0, s = row * F; j < F; j++) f32[dst + j] = num[s + j];
+        for (let j = 0, s = row * Tn; j < Tn; j++) f32[dst + tcol + j] = ten[s + j];
       } else {
-        const lab = a.f32(t.labels, B * w), src = enc.labels as Float32Array;
+        f32[valid + r] = 0;
+        f32.fill(0, dst, dst + F + Tn);
+      }
+    }
+    for (let j = 0; j < io.catIdx.length; j++) {
+      const idx = io.catIdx[j] >>> 2, src = data.categorical[j];
+      for (let r = 0; r < B; r++) i32[idx + r] = r < count ? src[order[start + r]] : 0;
+    }
+    for (let ti = 0; ti < io.tasks.length; ti++) {
+      const t = io.tasks[ti], enc = data.tasks[ti];
+      const mask = t.mask >>> 2, lab = t.labels >>> 2;
+      if (t.task.type === "multiclass") {
+        const src = enc.labels as Int32Array;
+        for (let r = 0; r < B; r++) i32[lab + r] = r < count ? src[order[start + r]] : -1;
+      } else {
+        const src = enc.labels as Float32Array, w = t.width;
         for (let r = 0; r < B; r++) {
-          if (r < count) {
-            const row = order[start + r];
-            for (let j = 0; j < w; j++) lab[r * w + j] = src[row * w + j];
-          } else lab.fill(0, r * w, r * w + w);
+          const row = r < count ? order[start + r] : -1;
+          for (let j = 0; j < w; j++) f32[lab + r * w + j] = row >= 0 ? src[row * w + j] : 0;
         }
       }
-      for (let r = 0; r < B; r++) mask[r] = r < count ? enc.mask[order[start + r]] : 0;
+      for (let r = 0; r < B; r++) f32[mask + r] = r < count ? enc.mask[order[start + r]] : 0;
       if (t.groups) {
-        const g = a.i32(t.gather, B);
-        for (let r = 0; r < B; r++) g[r] = r * t.groups + (r < count ? enc.group[order[start + r]] : 0);
+        const g = t.gather >>> 2;
+        for (let r = 0; r < B; r++) i32[g + r] = r * t.groups + (r < count ? enc.group[order[start + r]] : 0);
       }
-    });
+    }
   }
 
   /** Run the forward pass of an inference program over all rows; returns each task's outputs [rows, width]. */

@@ -77,6 +77,15 @@ export class Arena {
     return { f32: this.f32v, i32: this.i32v, u8: this.u8v };
   }
 
+  /** The whole memory as f32 / i32 (element index = address / 4): valid until memory grows. No allocation. */
+  heapF32(): Float32Array {
+    return this.views().f32;
+  }
+
+  heapI32(): Int32Array {
+    return this.views().i32;
+  }
+
   /** A live Float32Array view of n elements at ptr: valid until memory grows. */
   f32(ptr: number, n: number): Float32Array {
     return this.views().f32.subarray(ptr >>> 2, (ptr >>> 2) + n);
