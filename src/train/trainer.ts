@@ -43,9 +43,47 @@ export interface TrainState {
   stopped: boolean;
 }
 
+/**
+ * Where a step's gradient comes from. `compute` runs the rows order[start, start + count) forward, lets
+ * `weigh` turn the per-task losses into loss scales (returning the weighted objective), runs the backward,
+ * and leaves the batch's gradient in the model's gradient block. The default is this thread's program;
+ * parallel.ts splits the batch across workers.
+ */
+export interface GradientSource {
+  readonly batch: number;
+  /** Per-task masked-mean losses, loss scales and relation values of the last `compute`. */
+  readonly losses: Float64Array;
+  readonly scales: Float64Array;
+  readonly relations: Float64Array;
+  compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array) => number): number;
+}
+
+/** The gradient of a batch by this thread's compiled program. */
+export function localGradients(model: Model, batch: number): GradientSource {
+  const built = model.program(batch, true);
+  const { io, program } = built;
+  const rel = model.spec.training.relations;
+  return {
+    batch,
+    losses: io.losses,
+    scales: io.scales,
+    relations: io.relations,
+    compute(data, order, start, count, weigh) {
+      model.feed(built, data, order, start, count);
+      for (const f of program.forward) f();
+      let obj = weigh(io.losses, io.scales);
+      for (let i = 0; i < rel.length; i++) obj += rel[i].lambda * io.relations[i];
+      for (const f of program.backward) f();
+      return obj;
+    },
+  };
+}
+
 export interface FitOptions {
   /** Override the spec's epochs. */
   epochs?: number;
+  /** The gradient source (default: this thread, batch_size rows per step). */
+  gradients?: GradientSource;
   onEpoch?: (log: EpochLog) => void;
   /** Per-step hook: the weights used (scales) and the step's task losses. */
   onStep?: (step: number, losses: Float64Array, scales: Float64Array) => void;
@@ -67,13 +105,13 @@ export interface FitResult {
 
 export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
   const spec = model.spec, tr = spec.training, k = model.k, store = model.store;
-  const built = model.program(tr.batch_size, true);
-  const { io, program } = built;
-  const B = io.batch, T = spec.tasks.length;
+  const source = opts.gradients ?? localGradients(model, tr.batch_size);
+  const B = source.batch, T = spec.tasks.length;
   const epochs = opts.epochs ?? tr.epochs;
   const stepsPerEpoch = Math.ceil(train.rows / B);
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
+  const weigh = (losses: Float64Array, scales: Float64Array) => weighting.step(losses, scales);
   const n = store.total, sharedN = store.sharedSize;
   const adam = k.adam_step_f32x4 as (...a: number[]) => number;
   const sgd = k.sgd_step_f32x4 as (...a: number[]) => number;
@@ -97,15 +135,11 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
     const t0 = performance.now();
     const order = nextPerm();
-    const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(io.relations.length);
+    const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
     let sumObj = 0, lr = op.lr;
     for (let s = 0; s < train.rows; s += B) {
       const count = Math.min(B, train.rows - s);
-      model.feed(built, train, order, s, count);
-      for (const f of program.forward) f();
-      let obj = weighting.step(io.losses, io.scales);
-      spec.training.relations.forEach((r, i) => (obj += r.lambda * io.relations[i]));
-      for (const f of program.backward) f();
+      let obj = source.compute(train, order, s, count, weigh);
       if (tr.shared_l2 > 0 && sharedN > 0) {
         // λ_shared·‖θ_shared‖²: value λ·Σθ², gradient 2λ·θ added to the trunk's gradient.
         obj += tr.shared_l2 * sumsq(sharedN, store.p);
@@ -122,11 +156,11 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       step++;
       if (op.type === "sgd") sgd(n, store.g, store.p, store.s1, lr, op.momentum, op.weight_decay, op.nesterov ? 1 : 0);
       else adam(n, store.g, store.p, store.s1, store.s2, lr, op.beta1, op.beta2, op.eps, op.weight_decay, step, op.type === "adamw" ? 1 : 0);
-      for (let t = 0; t < T; t++) (sumLoss[t] += io.losses[t]), (sumScale[t] += io.scales[t]);
-      io.relations.forEach((v, i) => (sumRel[i] += v));
+      for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
+      for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
       sumObj += obj;
-      opts.onStep?.(step, io.losses, io.scales);
-      if (!Number.isFinite(obj)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${step}: objective is ${obj} (losses ${Array.from(io.losses).join(", ")}); lower training.optimizer.lr or set training.clip_grad_norm`);
+      opts.onStep?.(step, source.losses, source.scales);
+      if (!Number.isFinite(obj)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${step}: objective is ${obj} (losses ${Array.from(source.losses).join(", ")}); lower training.optimizer.lr or set training.clip_grad_norm`);
     }
     const steps = Math.ceil(train.rows / B);
     const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
