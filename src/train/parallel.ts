@@ -1,0 +1,215 @@
+// Data-parallel gradients: the batch is split into W shards of ⌈B/W⌉ rows; this thread computes shard 0
+// with its own program while W − 1 workers (each its own instance of the same wasm) compute the others.
+// Everything crosses in SharedArrayBuffers and the threads step in lock-step with Atomics.
+//
+// Exactness: every loss kernel averages over its own shard's labels, so each shard's loss scale is multiplied by
+// (its labelled rows / the batch's labelled rows), and relation terms are normalised by the batch's row count:
+// the summed gradient is the full batch's gradient. Shards are summed in a fixed order (0, 1, …, W − 1), so the
+// result does not depend on timing, and equals the single-thread gradient up to float summation order.
+// Dropout masks differ from a single-thread run (each shard draws from its own counter stream).
+//
+// Needs SharedArrayBuffer and a blocking Atomics.wait on this thread (Node's main thread and workers allow it;
+// a browser page does not, and a page without cross-origin isolation has no SharedArrayBuffer at all):
+// `canRunParallel()` says whether this runtime can; otherwise use the default single-thread source.
+import type { Model } from "../model/model.ts";
+import type { Encoded } from "../data/preprocess.ts";
+import type { GradientSource } from "./trainer.ts";
+import type { ParallelInit } from "./parallel-worker.ts";
+
+/** What a worker looks like to the coordinator (Node worker_threads, Web Workers and Deno workers all fit). */
+export interface WorkerLike {
+  postMessage(msg: unknown): void;
+  terminate(): unknown;
+}
+
+/** Control words (Int32Array over shared memory). */
+export const CTRL = { SEQ: 0, CMD: 1, DONE: 2, ERROR: 3 } as const;
+export const CMD = { FORWARD: 1, BACKWARD: 2, EXIT: 3 } as const;
+/** Command arguments (Float64Array): start, count, batch labelled-row counts follow per task. */
+export const ARG = { START: 0, COUNT: 1 } as const;
+
+export function canRunParallel(): boolean {
+  if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
+  // A browser window's main thread may not block; workers and Node may.
+  const g = globalThis as { document?: unknown; crossOriginIsolated?: boolean };
+  return g.document === undefined && g.crossOriginIsolated !== false;
+}
+
+const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, (bytes + 7) & ~7));
+
+/** Copy an encoded data set into shared memory once, so workers read it without copies per step. */
+function shareData(d: Encoded): Encoded {
+  const f32 = (a: Float32Array) => {
+    const s = new Float32Array(sab(a.byteLength));
+    s.set(a);
+    return s;
+  };
+  const i32 = (a: Int32Array) => {
+    const s = new Int32Array(sab(a.byteLength));
+    s.set(a);
+    return s;
+  };
+  return {
+    rows: d.rows,
+    numeric: f32(d.numeric),
+    categorical: d.categorical.map(i32),
+    tensor: f32(d.tensor),
+    tasks: d.tasks.map((t) => ({ labels: t.labels instanceof Int32Array ? i32(t.labels) : f32(t.labels), mask: f32(t.mask), group: i32(t.group) })),
+  };
+}
+
+export interface ParallelOptions {
+  /** Total threads including this one (≥ 2). */
+  threads: number;
+  /** Start a worker running src/train/parallel-worker.ts (see node-workers.ts for Node). */
+  spawn: () => WorkerLike;
+  /** The compiled kernel module, sent to each worker (a WebAssembly.Module can be posted to workers). */
+  module: WebAssembly.Module;
+}
+
+export interface ParallelGradients extends GradientSource {
+  readonly threads: number;
+  close(): void;
+}
+
+/**
+ * A gradient source over `opts.threads` threads for `data` (the rows `fit` will train on: it is shared once).
+ * Await it, pass it to `fit(model, data, validation, { gradients })`, and `close()` it afterwards.
+ */
+export async function parallelGradients(model: Model, data: Encoded, opts: ParallelOptions): Promise<ParallelGradients> {
+  if (!canRunParallel()) throw new Error("parallel training needs SharedArrayBuffer and a thread that may block (Node, a worker, or a cross-origin-isolated page's worker); use the single-thread default");
+  const W = opts.threads;
+  if (!(Number.isInteger(W) && W >= 2)) throw new Error(`parallelGradients: threads must be an integer ≥ 2, got ${W}`);
+  const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
+  const T = model.spec.tasks.length, R = model.spec.training.relations.length, n = model.store.total;
+  const shared = shareData(data);
+  const ctrl = new Int32Array(sab(4 * 8));
+  const args = new Float64Array(sab(8 * 8));
+  /** Per worker w ≥ 1: T losses, T labelled-row counts, R relation sums; then T scales written by this thread. */
+  const stride = 3 * T + R;
+  const results = new Float64Array(sab(8 * stride * W));
+  const params = new Float32Array(sab(4 * n));
+  const grads = Array.from({ length: W - 1 }, () => new Float32Array(sab(4 * n)));
+  const order = new Uint32Array(sab(4 * data.rows));
+
+  const built = model.program(shard, true);
+  const io = built.io;
+  const workers: WorkerLike[] = [];
+  const ready: Promise<void>[] = [];
+  for (let w = 1; w < W; w++) {
+    const worker = opts.spawn();
+    const init: ParallelInit = {
+      module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W,
+      ctrl, args, results, params, grad: grads[w - 1], order, data: shared,
+    };
+    ready.push(
+      new Promise((resolve, reject) => {
+        const w8 = worker as unknown as { on?: (e: string, f: (m: unknown) => void) => void; onmessage?: (e: { data: unknown }) => void; addEventListener?: unknown };
+        const handle = (m: unknown) => {
+          const msg = m as { type: string; error?: string };
+          if (msg.type === "ready") resolve();
+          else if (msg.type === "error") reject(new Error(`training worker ${w}: ${msg.error}`));
+        };
+        if (typeof w8.on === "function") {
+          w8.on("message", handle);
+          w8.on("error", (e) => reject(e as Error));
+        } else w8.onmessage = (e) => handle(e.data);
+      }),
+    );
+    worker.postMessage(init);
+    workers.push(worker);
+  }
+  await Promise.all(ready);
+
+  const losses = new Float64Array(T), scales = new Float64Array(T), relations = new Float64Array(R);
+  const counts = new Float64Array(T), localScales = io.scales;
+  let lastOrder: ArrayLike<number> | null = null;
+  const p = model.arena;
+
+  /** Send a command to the workers and block until all have done it. */
+  function run(cmd: number, mine: () => void): void {
+    Atomics.store(ctrl, CTRL.DONE, 0);
+    Atomics.store(ctrl, CTRL.CMD, cmd);
+    Atomics.add(ctrl, CTRL.SEQ, 1);
+    Atomics.notify(ctrl, CTRL.SEQ);
+    mine();
+    for (;;) {
+      const done = Atomics.load(ctrl, CTRL.DONE);
+      if (done >= W - 1) break;
+      Atomics.wait(ctrl, CTRL.DONE, done, 10_000);
+    }
+    if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
+  }
+
+  const labelled = (d: Encoded, o: ArrayLike<number>, from: number, to: number, t: number) => {
+    let c = 0;
+    for (let r = from; r < to; r++) c += d.tasks[t].mask[o[r]];
+    return c;
+  };
+
+  return {
+    batch: B,
+    threads: W,
+    losses,
+    scales,
+    relations,
+    compute(d, o, start, count, weigh) {
+      if (d.rows !== data.rows) throw new Error("parallelGradients: fit was given another data set than the one shared with the workers");
+      if (o !== lastOrder) {
+        for (let i = 0; i < o.length; i++) order[i] = o[i];
+        lastOrder = o;
+      }
+      // Parameters for the workers, then the forward pass on every shard.
+      params.set(p.f32(model.store.p, n));
+      args[ARG.START] = start;
+      args[ARG.COUNT] = count;
+      const mine = Math.min(shard, count);
+      run(CMD.FORWARD, () => {
+        model.feed(built, d, o, start, mine);
+        io.validCount.value = count; // relations are normalised by the whole batch
+        for (const f of built.program.forward) f();
+      });
+      // Combine: masked means weighted by each shard's labelled rows.
+      for (let t = 0; t < T; t++) {
+        const c0 = labelled(d, o, start, start + mine, t);
+        let num = io.losses[t] * c0, den = c0;
+        for (let w = 1; w < W; w++) {
+          const base = (w - 1) * stride;
+          num += results[base + t] * results[base + T + t];
+          den += results[base + T + t];
+        }
+        counts[t] = den;
+        losses[t] = den > 0 ? num / den : 0;
+      }
+      for (let i = 0; i < R; i++) {
+        let s = io.relations[i];
+        for (let w = 1; w < W; w++) s += results[(w - 1) * stride + 2 * T + i];
+        relations[i] = s;
+      }
+      let obj = weigh(losses, scales);
+      model.spec.training.relations.forEach((r, i) => (obj += r.lambda * relations[i]));
+      // Per-shard scales: the batch's scale times the shard's share of the labelled rows.
+      for (let t = 0; t < T; t++) {
+        const c0 = labelled(d, o, start, start + mine, t);
+        localScales[t] = counts[t] > 0 ? (scales[t] * c0) / counts[t] : 0;
+        for (let w = 1; w < W; w++) {
+          const base = (w - 1) * stride;
+          results[base + 2 * T + R + t] = counts[t] > 0 ? (scales[t] * results[base + T + t]) / counts[t] : 0;
+        }
+      }
+      run(CMD.BACKWARD, () => {
+        for (const f of built.program.backward) f();
+      });
+      // g = g_0 + g_1 + … in a fixed order.
+      const g = p.f32(model.store.g, n);
+      for (const gw of grads) for (let i = 0; i < n; i++) g[i] += gw[i];
+      return obj;
+    },
+    close() {
+      Atomics.store(ctrl, CTRL.CMD, CMD.EXIT);
+      Atomics.add(ctrl, CTRL.SEQ, 1);
+      Atomics.notify(ctrl, CTRL.SEQ);
+      for (const w of workers) void w.terminate();
+    },
+  };
+}
