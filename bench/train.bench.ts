@@ -36,6 +36,8 @@ import { loadKernels, type Kernels } from "../src/runtime/load.ts";
 import { validateSpec } from "../src/model/spec.ts";
 import { Model } from "../src/model/model.ts";
 import type { Encoded, Preprocessing } from "../src/data/preprocess.ts";
+import { parallelGradients } from "../src/train/parallel.ts";
+import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 import { fit, type TrainState } from "../src/train/trainer.ts";
 import { createWeighting } from "../src/train/weighting/index.ts";
 
@@ -131,12 +133,15 @@ interface Engine {
 const wasmPath = process.env.MTL_WASM ?? fileURLToPath(new URL("../build/mtl.wasm", import.meta.url));
 const wasmModule = await WebAssembly.compile(readFileSync(wasmPath));
 
-function mtlEngine(k: Kernels): Engine {
+async function mtlEngine(k: Kernels, threads = 1): Promise<Engine> {
   const model = new Model(spec, pre, k);
   model.initParams(SEED);
   let state: TrainState | undefined;
+  // Two threads: this one computes half of each batch, a worker_threads worker the other half (parallel.ts).
+  const gradients = threads > 1 ? await parallelGradients(model, data, { threads, spawn: nodeWorkerSpawner(TS_WORKER_ENTRY), module: wasmModule }) : undefined;
+  if (gradients) closers.push(() => gradients.close());
   const e: Engine = {
-    name: "mtl",
+    name: threads > 1 ? `mtl-${threads}workers` : "mtl",
     losses: [],
     tasks: [],
     times: [],
@@ -144,6 +149,7 @@ function mtlEngine(k: Kernels): Engine {
       const r = await fit(model, data, null, {
         epochs: (state?.epoch ?? 0) + 1,
         resume: state,
+        gradients,
         onStep: (_s, l) => {
           e.losses.push(l[0] + l[1] + l[2]);
           e.tasks.push([l[0], l[1], l[2]]);
@@ -214,7 +220,8 @@ const initWeights = (() => {
   m.initParams(SEED);
   return m.getWeights();
 })();
-const engines = [mtlEngine(mtlKernels), await tfjsEngine("wasm"), await tfjsEngine("cpu")];
+const closers: (() => void)[] = [];
+const engines = [await mtlEngine(mtlKernels), await mtlEngine(await loadKernels(wasmModule), 2), await tfjsEngine("wasm"), await tfjsEngine("cpu")];
 await tf.setBackend("wasm");
 const tfSimd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
 const tfThreads = (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) as boolean;
@@ -250,7 +257,6 @@ for (const e of engines) {
   const sps = e.times.map((t) => ROWS / t);
   results[e.name] = { samplesPerSec: median(sps), min: Math.min(...sps), max: Math.max(...sps), finalLoss: lossAt(e), taskLosses: taskLossAt(e), repeats: e.times.length, steps: commonSteps };
 }
-results["mtl-2workers"] = { samplesPerSec: null, note: "n/a (data-parallel workers not implemented yet)" };
 
 const wasmSps = (results["tfjs-wasm"] as { samplesPerSec: number }).samplesPerSec;
 const firstLoss = (e: Engine) => e.losses.slice(0, STEPS_PER_EPOCH).reduce((s, x) => s + x, 0) / STEPS_PER_EPOCH;
@@ -263,9 +269,9 @@ for (const e of engines) {
   const r = results[e.name] as { samplesPerSec: number; min: number; max: number; finalLoss: number; repeats: number };
   console.log(`${e.name.padEnd(13)} ${Math.round(r.samplesPerSec).toLocaleString("en-US").padStart(10)}   ${`[${Math.round(r.min).toLocaleString("en-US")} – ${Math.round(r.max).toLocaleString("en-US")}]`.padEnd(20)} ${String(r.repeats).padStart(7)} ${`${(r.samplesPerSec / wasmSps).toFixed(2)}×`.padStart(12)}  ${r.finalLoss.toFixed(4).padStart(8)} = ${taskLossAt(e).map((x) => x.toFixed(4)).join(" + ")}   (${firstLoss(e).toFixed(4)})`);
 }
-console.log(`${"mtl-2workers".padEnd(13)} n/a (data-parallel workers not implemented yet)`);
 const mtlSps = (results.mtl as { samplesPerSec: number }).samplesPerSec, cpuSps = (results["tfjs-cpu"] as { samplesPerSec: number }).samplesPerSec;
-console.log(`\nratios: mtl / tfjs-wasm = ${(mtlSps / wasmSps).toFixed(2)}×, tfjs-cpu / tfjs-wasm = ${(cpuSps / wasmSps).toFixed(2)}×, mtl / tfjs-cpu = ${(mtlSps / cpuSps).toFixed(1)}×`);
+const mtl2Sps = (results["mtl-2workers"] as { samplesPerSec: number }).samplesPerSec;
+console.log(`\nratios: mtl / tfjs-wasm = ${(mtlSps / wasmSps).toFixed(2)}×, mtl-2workers / tfjs-wasm = ${(mtl2Sps / wasmSps).toFixed(2)}×, mtl-2workers / mtl = ${(mtl2Sps / mtlSps).toFixed(2)}×, tfjs-cpu / tfjs-wasm = ${(cpuSps / wasmSps).toFixed(2)}×, mtl / tfjs-cpu = ${(mtlSps / cpuSps).toFixed(1)}×`);
 
 // Why tfjs-wasm trains slowly here: its BatchMatMul is fast for X·W but not with a transpose flag, which the
 // backward pass of every dense layer uses (dX = dY·Wᵀ, dW = Xᵀ·dY). Measured on the trunk's 256×256 layer.
@@ -341,3 +347,4 @@ if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify(out, null, 2) + "\n");
   console.log(`wrote ${jsonFile}`);
 }
+for (const close of closers) close();

@@ -5,7 +5,7 @@ import type { ModelSpec } from "../model/spec.ts";
 import type { Encoded, Preprocessing } from "../data/preprocess.ts";
 import { loadKernels } from "../runtime/load.ts";
 import { Model } from "../model/model.ts";
-import { ARG, CMD, CTRL } from "./parallel.ts";
+import { ARG, CMD, CTRL, SPIN } from "./parallel.ts";
 
 export interface ParallelInit {
   module: WebAssembly.Module;
@@ -47,7 +47,8 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
   let seq = Atomics.load(ctrl, CTRL.SEQ);
   port.postMessage({ type: "ready" });
   for (;;) {
-    Atomics.wait(ctrl, CTRL.SEQ, seq);
+    // Spin a little before sleeping: the next command usually follows within a step's time.
+    for (let spins = 0; Atomics.load(ctrl, CTRL.SEQ) === seq; spins++) if (spins > SPIN) Atomics.wait(ctrl, CTRL.SEQ, seq, 10_000);
     seq = Atomics.load(ctrl, CTRL.SEQ);
     const cmd = Atomics.load(ctrl, CTRL.CMD);
     if (cmd === CMD.EXIT) return;

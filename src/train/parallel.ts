@@ -27,6 +27,8 @@ export const CTRL = { SEQ: 0, CMD: 1, DONE: 2, ERROR: 3 } as const;
 export const CMD = { FORWARD: 1, BACKWARD: 2, EXIT: 3 } as const;
 /** Command arguments (Float64Array): start, count, batch labelled-row counts follow per task. */
 export const ARG = { START: 0, COUNT: 1 } as const;
+/** Polls of a control word before a thread blocks on it. */
+export const SPIN = 20_000;
 
 export function canRunParallel(): boolean {
   if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
@@ -94,6 +96,8 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
 
   const built = model.program(shard, true);
   const io = built.io;
+  const scratch = model.arena.alloc(n);
+  const axpy = model.k.axpy_f32x4 as (...a: number[]) => number;
   const workers: WorkerLike[] = [];
   const ready: Promise<void>[] = [];
   for (let w = 1; w < W; w++) {
@@ -133,10 +137,11 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     Atomics.add(ctrl, CTRL.SEQ, 1);
     Atomics.notify(ctrl, CTRL.SEQ);
     mine();
-    for (;;) {
+    // Spin briefly (a shard takes about as long as ours), then sleep: a futex wake-up costs tens of µs.
+    for (let spins = 0; ; spins++) {
       const done = Atomics.load(ctrl, CTRL.DONE);
       if (done >= W - 1) break;
-      Atomics.wait(ctrl, CTRL.DONE, done, 10_000);
+      if (spins > SPIN) Atomics.wait(ctrl, CTRL.DONE, done, 10_000);
     }
     if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
   }
@@ -200,9 +205,11 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       run(CMD.BACKWARD, () => {
         for (const f of built.program.backward) f();
       });
-      // g = g_0 + g_1 + … in a fixed order.
-      const g = p.f32(model.store.g, n);
-      for (const gw of grads) for (let i = 0; i < n; i++) g[i] += gw[i];
+      // g = g_0 + g_1 + … in a fixed order: each shard's gradient is copied next to ours and added by the kernel.
+      for (const gw of grads) {
+        p.writeF32(scratch, gw);
+        axpy(n, scratch, model.store.g, 1);
+      }
       return obj;
     },
     close() {
