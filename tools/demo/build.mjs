@@ -1,6 +1,6 @@
 // Builds the demo into out/demo/: the page bundle and the worker bundle (build/mtl.wasm inlined in both), the page,
 // and onnxruntime-web's wasm beside the page bundle (ORT looks for it next to the script).
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import * as esbuild from "esbuild";
 
 export const DEMO_OUT = "out/demo";
@@ -29,4 +29,9 @@ export async function buildDemo(outdir = DEMO_OUT) {
   copyFileSync("tools/demo/index.html", `${outdir}/index.html`);
   copyFileSync("node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm", `${outdir}/ort-wasm-simd-threaded.wasm`);
   return outdir;
+}
+
+/** The server mounts: the built page at /, the data folder (if it exists) at /data/. */
+export function demoRoots(outdir, dataDir) {
+  return existsSync(dataDir) ? { "/": outdir, "/data/": dataDir } : { "/": outdir };
 }
