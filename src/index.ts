@@ -27,6 +27,12 @@ export type { Preprocessing, Encoded } from "./data/preprocess.ts";
 export { fit } from "./train/trainer.ts";
 export type { FitOptions, FitResult, EpochLog, TrainState } from "./train/trainer.ts";
 export { learningRate } from "./train/schedule.ts";
+export { localGradients } from "./train/trainer.ts";
+export type { GradientSource } from "./train/trainer.ts";
+export { parallelGradients, canRunParallel } from "./train/parallel.ts";
+export type { ParallelOptions, ParallelGradients, WorkerLike } from "./train/parallel.ts";
+export { serveParallel } from "./train/parallel-worker.ts";
+export { mmoeSynthetic } from "./data/synthetic.ts";
 
 // Metrics
 export { rocAuc } from "./metrics/auc.ts";
