@@ -17,4 +17,6 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm", "onnxruntime-web"] }),
   // The `mtl` command for Node, self-contained (wasm inlined).
   esbuild.build({ ...common, platform: "node", entryPoints: { cli: "src/entry/cli.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
+  // Its data-parallel training workers (mtl train --threads N), loaded from next to dist/cli.mjs.
+  esbuild.build({ ...common, platform: "node", entryPoints: { "train-worker": "src/train/node-worker-entry.ts" }, outdir: "dist" }),
 ]);

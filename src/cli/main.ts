@@ -1,5 +1,5 @@
 // The `mtl` command: dispatch, usage, and error reporting (a usage or data error is one clear line, exit 2).
-import type { Kernels } from "../runtime/load.ts";
+import { loadKernels, type Kernels } from "../runtime/load.ts";
 import { SpecError } from "../model/spec.ts";
 import { UsageError } from "./args.ts";
 import { TRAIN_USAGE, trainCommand } from "./train.ts";
@@ -16,12 +16,16 @@ const USAGE = `mtl: multi-task learning in WebAssembly
 
 Data paths in configs are relative to the current directory.`;
 
-export async function main(argv: string[], kernels: () => Promise<Kernels>, io: { log: (s: string) => void; error: (s: string) => void } = { log: console.log, error: console.error }): Promise<number> {
+/** The compiled kernel artifact: commands instantiate it (and training threads receive it). */
+export type ModuleSource = () => Promise<WebAssembly.Module>;
+
+export async function main(argv: string[], module: ModuleSource, io: { log: (s: string) => void; error: (s: string) => void } = { log: console.log, error: console.error }): Promise<number> {
   const [cmd, ...rest] = argv;
+  const kernels = async (): Promise<Kernels> => loadKernels(await module());
   try {
     switch (cmd) {
       case "train":
-        return await trainCommand(rest, kernels, io.log);
+        return await trainCommand(rest, kernels, io.log, module);
       case "evaluate":
         return await evaluateCommand(rest, kernels, io.log);
       case "predict":

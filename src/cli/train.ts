@@ -16,11 +16,17 @@ import { formatMetrics } from "./format.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { parallelGradients } from "../train/parallel.ts";
+import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 
-export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--quiet]";
+export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N] [--single-task] [--resume] [--quiet]";
 
-export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void): Promise<number> {
-  const p = parseArgs(argv, ["single-task", "resume", "quiet"], ["out", "seed", "epochs", "data"], "train");
+export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>): Promise<number> {
+  const p = parseArgs(argv, ["single-task", "resume", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
+  const threads = intFlag(p, "threads", "train") ?? 1;
+  if (threads < 1) throw new UsageError("mtl train: --threads must be at least 1");
+  if (threads > 1 && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${TRAIN_USAGE}`);
   const out = strFlag(p, "out");
   if (!out) throw new UsageError(`mtl train: --out DIR is required\nusage: ${TRAIN_USAGE}`);
@@ -40,14 +46,15 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const k = await kernels();
 
   const resume = p.flags.has("resume");
-  const main = await trainOne(spec, table, split, k, out, resume, say);
+  const par = threads > 1 ? { threads, module: await module!() } : null;
+  const main = await trainOne(spec, table, split, k, out, resume, say, par);
   const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary };
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
     for (const t of spec.tasks) {
       const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t.name) } } };
       say(`single-task model for ${t.name}`);
-      const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say);
+      const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par);
       singles[t.name] = r.validation[t.name];
     }
     const dm = deltaM(spec.tasks.map((t) => ({ name: t.name, metrics: t.metrics.filter((m) => Number.isFinite(main.validation[t.name][m]) && Number.isFinite(singles[t.name][m]) && singles[t.name][m] !== 0).map((m) => ({ name: `${t.name}.${m}`, mtl: main.validation[t.name][m], single: singles[t.name][m], higherIsBetter: higherIsBetter(m) })) })).filter((t) => t.metrics.length));
@@ -68,7 +75,7 @@ function singleMetric(ref: string, task: string): string {
   return who === "mean" ? `${task}.${ref.slice(dot + 1)}` : who === task ? ref : "loss";
 }
 
-async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void) {
+async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void, par: { threads: number; module: WebAssembly.Module } | null) {
   let pre: Preprocessing;
   let state = null;
   if (resume) {
@@ -93,13 +100,30 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     }
     say(`resuming ${dir} after epoch ${state!.epoch}`);
   }
+  // Per-step log (steps.csv): the weights the balancing strategy used at each step, beside the task losses.
+  const stepRows: string[] = resume ? readStepLog(dir, state!.step) : [];
+  const stepHeader = ["step", "epoch", ...spec.tasks.map((t) => `loss:${t.name}`), ...spec.tasks.map((t) => `weight:${t.name}`)].join(",");
+  let epochNow = (state?.epoch ?? 0) + 1;
+  const gradients = par ? await parallelGradients(model, train, { threads: par.threads, module: par.module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) }) : undefined;
+  if (par) say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
   const t0 = performance.now();
-  const result = await fit(model, train, validation, {
-    resume: state ?? undefined,
-    resumeBest,
-    onEpoch: (l) => say(epochLine(l, spec.training.epochs)),
-    afterEpoch: (st, best) => writeCheckpoint(dir, model, st, best, { partial: true }),
-  });
+  let result;
+  try {
+    result = await fit(model, train, validation, {
+      resume: state ?? undefined,
+      resumeBest,
+      gradients,
+      onStep: (step, losses, scales) => void stepRows.push([step, epochNow, ...Array.from(losses, (x) => x.toPrecision(6)), ...Array.from(scales, (x) => x.toPrecision(6))].join(",")),
+      onEpoch: (l) => say(epochLine(l, spec.training.epochs)),
+      afterEpoch: async (st, best) => {
+        epochNow = st.epoch + 1;
+        await writeCheckpoint(dir, model, st, best, { partial: true });
+        await writeFileAtomic(join(dir, "steps.csv"), [stepHeader, ...stepRows].join("\n") + "\n");
+      },
+    });
+  } finally {
+    gradients?.close();
+  }
   const seconds = (performance.now() - t0) / 1000;
   const preds = model.predict(validation);
   const metrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
@@ -128,4 +152,11 @@ function epochLine(l: EpochLog, epochs: number): string {
   const rel = l.relations.length ? `  relation ${l.relations.map(num).join(", ")}` : "";
   const val = l.validation ? `  val ${formatMetrics(l.validation)}` : "";
   return `epoch ${l.epoch}/${epochs} ${l.seconds.toFixed(1)}s  loss ${loss}${rel}  weights ${w}${val}`;
+}
+
+/** The rows of an earlier run's steps.csv up to `step` (a resumed run continues the same log). */
+function readStepLog(dir: string, step: number): string[] {
+  const p = join(dir, "steps.csv");
+  if (!existsSync(p)) return [];
+  return readFileSync(p, "utf8").trim().split("\n").slice(1).filter((l) => Number(l.split(",")[0]) <= step);
 }

@@ -1,7 +1,7 @@
 // Bundle entry of the `mtl` command (Node): the kernel artifact is inlined, so dist/cli.mjs is self-contained.
 import wasm from "../../build/mtl.wasm";
-import { loadKernels } from "../runtime/load.ts";
 import { main } from "../cli/main.ts";
 
-const code = await main(process.argv.slice(2), () => loadKernels(wasm as Uint8Array));
+let compiled: Promise<WebAssembly.Module> | null = null;
+const code = await main(process.argv.slice(2), () => (compiled ??= WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>)));
 process.exitCode = code;

@@ -15,3 +15,11 @@ export function nodeWorkerSpawner(entry: URL): () => WorkerLike {
 
 /** The worker entry next to this file (TypeScript source, run with tsx). */
 export const TS_WORKER_ENTRY = new URL("./node-worker-entry.ts", import.meta.url);
+
+/**
+ * The worker entry for the code that is running: the TypeScript source when run with tsx, else the bundle
+ * dist/train-worker.mjs next to the bundle that imported this file (dist/cli.mjs).
+ */
+export function defaultWorkerEntry(): URL {
+  return import.meta.url.endsWith(".ts") ? TS_WORKER_ENTRY : new URL("./train-worker.mjs", import.meta.url);
+}

@@ -6,12 +6,13 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setup, Rng } from "../helpers.ts";
+import { Rng, WASM_PATH } from "../helpers.ts";
 import { main } from "../../src/cli/main.ts";
 import { rocAuc } from "../../src/metrics/auc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mtl-cli-"));
-const kernels = () => setup().then((s) => s.k);
+const compiled = WebAssembly.compile(readFileSync(WASM_PATH));
+const kernels = () => compiled;
 
 /** Rows with a learnable signal: bin depends on x0 + c, reg on x1, cls on sign pattern; some labels missing. */
 function makeCsv(path: string, n: number, seed: number, opts: { badRow?: number; unknownClass?: number } = {}) {
@@ -127,6 +128,24 @@ test("resume after an interrupted run gives the same weights as an uninterrupted
   for (const f of ["weights.safetensors", "state.safetensors"]) {
     assert.ok(Buffer.compare(readFileSync(join(dir, "full", f)), readFileSync(join(dir, "part", f))) === 0, `${f} differs`);
   }
+});
+
+test("--threads 2 trains data-parallel; steps.csv logs each step's task losses and weights", async () => {
+  const r = await run(["train", join(dir, "toy.json"), "--out", join(dir, "par"), "--quiet", "--threads", "2", "--epochs", "4"]);
+  assert.is(r.code, 0, r.err);
+  const metrics = JSON.parse(readFileSync(join(dir, "par", "metrics.json"), "utf8"));
+  assert.ok(metrics.validation.bin.auc > 0.9, `bin auc ${metrics.validation.bin.auc}`);
+  const steps = readFileSync(join(dir, "par", "steps.csv"), "utf8").trim().split("\n");
+  assert.is(steps[0], "step,epoch,loss:bin,loss:cls,loss:reg,weight:bin,weight:cls,weight:reg");
+  const perEpoch = Math.ceil(metrics.rows.train / 64);
+  assert.is(steps.length - 1, 4 * perEpoch);
+  // DWA: weights are 1 for the first two epochs, then T·softmax(r/2), which sums to the number of tasks.
+  const row = (i: number) => steps[i].split(",").map(Number);
+  assert.equal(row(1).slice(5), [1, 1, 1]);
+  const late = row(steps.length - 1);
+  assert.is(late[1], 4);
+  assert.ok(Math.abs(late[5] + late[6] + late[7] - 3) < 1e-4, `weights ${late.slice(5)}`);
+  assert.not.equal(late.slice(5), [1, 1, 1]);
 });
 
 test("bad input: errors name the file, row and column", async () => {
