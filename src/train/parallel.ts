@@ -28,7 +28,7 @@ export const CMD = { FORWARD: 1, BACKWARD: 2, EXIT: 3 } as const;
 /** Command arguments (Float64Array): start, count, batch labelled-row counts follow per task. */
 export const ARG = { START: 0, COUNT: 1 } as const;
 /** Polls of a control word before a thread blocks on it. */
-export const SPIN = 20_000;
+export const SPIN = 200_000;
 
 export function canRunParallel(): boolean {
   if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
