@@ -8,6 +8,12 @@
 // hash equal to Node's for the same seed: bit-identical training everywhere. Node's hash is cached in
 // out/runtimes/node.json, keyed by the hash of the scenario bundle (which inlines build/mtl.wasm); when the cache
 // is stale the driver recomputes it in-process first. Bundles are built here, into out/runtimes/ (git-ignored).
+//
+// Data-parallel training (test/runtimes/parallel-scenario.ts: one thread vs parallelGradients over 2 threads from the
+// same init, max |diff| ≤ 1e-4 × max |w|) adds `deno-parallel` (Deno's main thread + a Deno worker),
+// `chromium-worker-parallel` (a dedicated Web Worker + a nested worker; the page must be cross-origin isolated) and
+// `workerd-parallel` (no workers there: PASS only as an explicit single-thread fallback). These lines are checked
+// against their own single-thread run, not against Node's hash.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,13 +50,24 @@ async function buildInline() {
   return `${OUT}/scenario.inline.mjs`;
 }
 
+/**
+ * Data-parallel training (Deno): the portable parallel scenario (test/runtimes/parallel-scenario.ts; the caller
+ * compiles build/mtl.wasm and passes the module) and the worker entry each training worker runs.
+ */
+async function buildParallel() {
+  mkdirSync(OUT, { recursive: true });
+  await esbuild.build({ ...common, platform: "neutral", entryPoints: { parallel: "test/runtimes/parallel-scenario.ts", "parallel-worker": "test/runtimes/parallel-worker-entry.ts" }, outdir: OUT, outExtension: { ".js": ".mjs" } });
+  return { scenario: `${OUT}/parallel.mjs`, worker: `${OUT}/parallel-worker.mjs` };
+}
+
 /** Chromium: one bundle for page and worker (wasm inlined, ORT's wasm build bundled, its .wasm copied beside). */
 export async function buildBrowser(outdir = `${OUT}/browser`) {
   mkdirSync(outdir, { recursive: true });
   await esbuild.build({
     ...common,
     platform: "browser",
-    entryPoints: { app: "test/runtimes/browser.ts" },
+    // parallel-worker.mjs: the nested worker the coordinating Web Worker spawns for each extra training thread.
+    entryPoints: { app: "test/runtimes/browser.ts", "parallel-worker": "test/runtimes/parallel-worker-entry.ts" },
     outdir,
     outExtension: { ".js": ".mjs" },
     loader: { ".wasm": "binary" },
@@ -126,15 +143,31 @@ function run(cmd, args, { env = {}, timeout = 120_000 } = {}) {
 
 async function deno() {
   await buildInline();
+  await buildParallel();
   const t0 = Date.now();
   const { code, out, err } = await run(DENO, ["run", "--allow-read", "--allow-env", "--node-modules-dir=manual", "test/runtimes/deno-main.mjs"], {
     env: { DENO_DIR: join(ROOT, ".deno"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
   });
   const wall = Date.now() - t0;
+  const results = [];
   const res = /^RESULT (.*)$/m.exec(out);
-  if (code !== 0 || !res) return [{ runtime: "deno", error: `exit ${code}: ${(/^ERROR (.*)$/m.exec(out)?.[1] ?? "") + err}`.trim().slice(0, 2000), wall }];
-  const r = JSON.parse(res[1]);
-  return [{ runtime: "deno", line: /^runtime=deno .*$/m.exec(out)[0], sha: r.weightsSha256, wall, note: `deno ${r.deno}, V8 ${r.v8}` }];
+  const errorOf = (tag) => `exit ${code}: ${(new RegExp(`^${tag} (.*)$`, "m").exec(out)?.[1] ?? "") + err}`.trim().slice(0, 2000);
+  if (!res) results.push({ runtime: "deno", error: errorOf("ERROR"), wall });
+  else {
+    const r = JSON.parse(res[1]);
+    results.push({ runtime: "deno", line: /^runtime=deno .*$/m.exec(out)[0], sha: r.weightsSha256, wall, note: `deno ${r.deno}, V8 ${r.v8}` });
+  }
+  // Data-parallel training on Deno's main thread (it may block) with one Deno worker: checked against its own
+  // single-thread run (float tolerance), not against Node's hash.
+  const par = /^PRESULT (.*)$/m.exec(out);
+  if (!par) results.push({ runtime: "deno-parallel", error: errorOf("PERROR"), wall: 0 });
+  else {
+    const r = JSON.parse(par[1]);
+    const line = /^runtime=deno-parallel .*$/m.exec(out)[0];
+    if (r.parallel) results.push({ runtime: "deno-parallel", line, selfChecked: true, wall: r.ms });
+    else results.push({ runtime: "deno-parallel", error: `${line}: fell back to one thread, but Deno's main thread can run parallel training`, wall: r.ms });
+  }
+  return results;
 }
 
 // ---- Chromium (page + worker) -------------------------------------------------------------------------
@@ -175,6 +208,17 @@ async function browser() {
       const wall = Date.now() - t1 + (results.length ? 0 : t1 - t0);
       if (r.ok) results.push({ runtime, line: r.line, sha: r.result.weightsSha256, wall, note: `chromium ${version}` });
       else results.push({ runtime, error: r.error, wall });
+    }
+    // Data-parallel training inside a dedicated worker (the coordinator blocks, so never on the page's thread),
+    // with a nested worker for shard 1: checked against its own single-thread run. The page is served with
+    // COOP/COEP, so it must be cross-origin isolated; a single-thread fallback here is a failure.
+    {
+      const runtime = "chromium-worker-parallel", t1 = Date.now();
+      const r = await page.evaluate(() => globalThis.__runWorkerParallel());
+      const wall = Date.now() - t1, note = `chromium ${version}, page crossOriginIsolated=${r.pageIsolated}`;
+      if (!r.ok) results.push({ runtime, error: `${r.error} (page crossOriginIsolated=${r.pageIsolated})`, wall });
+      else if (!r.result.parallel || !r.pageIsolated) results.push({ runtime, error: `${r.line}: the page is served with COOP/COEP and must be cross-origin isolated (page crossOriginIsolated=${r.pageIsolated}); parallel training fell back to one thread`, wall });
+      else results.push({ runtime, line: r.line, selfChecked: true, wall, note });
     }
   } catch (e) {
     results.push({ runtime: "chromium", error: `${e?.stack ?? e}\n${consoleLines.join("\n")}`, wall: Date.now() - t0 });
@@ -224,8 +268,18 @@ async function workerd() {
     if (!res) throw new Error(`workerd did not answer on 127.0.0.1:${port}:\n${log}`);
     const body = await res.json().catch(async () => ({ ok: false, error: `HTTP ${res.status}` }));
     const wall = Date.now() - t0;
-    if (!body.ok) return [{ runtime: "workerd", error: `${body.error}\n${log}`, wall }];
-    return [{ runtime: "workerd", line: body.line, sha: body.result.weightsSha256, wall, note: (await run(WORKERD, ["--version"])).out.trim() }];
+    const results = [];
+    if (!body.ok) results.push({ runtime: "workerd", error: `${body.error}\n${log}`, wall });
+    else results.push({ runtime: "workerd", line: body.line, sha: body.result.weightsSha256, wall, note: (await run(WORKERD, ["--version"])).out.trim() });
+    // Data-parallel training: workerd has no Worker, so it must fall back to one thread (and say why).
+    const t1 = Date.now();
+    const pres = await fetch(`http://127.0.0.1:${port}/parallel`, { signal: AbortSignal.timeout(60_000) });
+    const p = await pres.json().catch(async () => ({ ok: false, error: `HTTP ${pres.status}` }));
+    const pwall = Date.now() - t1;
+    if (!p.ok) results.push({ runtime: "workerd-parallel", error: `${p.error}\n${log}`, wall: pwall });
+    else if (p.result.parallel || !p.hasWorker || !p.canRunParallel) results.push({ runtime: "workerd-parallel", line: p.line, selfChecked: true, wall: pwall });
+    else results.push({ runtime: "workerd-parallel", error: `${p.line}: fell back to one thread although Worker and canRunParallel() are available`, wall: pwall });
+    return results;
   } catch (e) {
     return [{ runtime: "workerd", error: String(e?.stack ?? e), wall: Date.now() - t0 }];
   } finally {
@@ -250,7 +304,8 @@ async function main() {
   for (const n of names) {
     const ref = n === "node" ? null : await nodeReference();
     for (const r of await RUNNERS[n]()) {
-      const want = n === "node" ? r.sha : ref.sha;
+      // selfChecked (the parallel scenarios): the scenario compared its runs itself; there is no Node hash to match.
+      const want = n === "node" || r.selfChecked ? r.sha : ref.sha;
       const timing = `wall=${r.wall}ms${r.note ? ` (${r.note})` : ""}`;
       if (r.error) console.log(`FAIL runtime=${r.runtime} ${timing}: ${r.error}`);
       else if (r.sha !== want) console.log(`FAIL ${r.line} ${timing}: weights differ from Node's (${want})`);

@@ -29,12 +29,16 @@ export const CMD = { FORWARD: 1, BACKWARD: 2, EXIT: 3 } as const;
 export const ARG = { START: 0, COUNT: 1 } as const;
 /** Polls of a control word before a thread blocks on it. */
 export const SPIN = 200_000;
+/** How long a step may wait for the workers before the run fails. */
+export const TIMEOUT_MS = 120_000;
 
 export function canRunParallel(): boolean {
   if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
-  // A browser window's main thread may not block; workers and Node may.
-  const g = globalThis as { document?: unknown; crossOriginIsolated?: boolean };
-  return g.document === undefined && g.crossOriginIsolated !== false;
+  // A browser window's main thread may not block; workers and Node may. Threads also need a Worker
+  // (Node has worker_threads instead of a global one; workerd has none).
+  const g = globalThis as { document?: unknown; crossOriginIsolated?: boolean; Worker?: unknown; process?: { versions?: { node?: string } } };
+  const workers = typeof g.Worker === "function" || !!g.process?.versions?.node;
+  return workers && g.document === undefined && g.crossOriginIsolated !== false;
 }
 
 const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, (bytes + 7) & ~7));
@@ -114,10 +118,19 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
           if (msg.type === "ready") resolve();
           else if (msg.type === "error") reject(new Error(`training worker ${w}: ${msg.error}`));
         };
+        const failed = (e: unknown) => {
+          // A worker that dies (before or after "ready") stops the run: the next wait throws.
+          Atomics.store(ctrl, CTRL.ERROR, 1);
+          Atomics.notify(ctrl, CTRL.DONE);
+          reject(e instanceof Error ? e : new Error(`training worker ${w} failed: ${String((e as { message?: string })?.message ?? e)}`));
+        };
         if (typeof w8.on === "function") {
           w8.on("message", handle);
-          w8.on("error", (e) => reject(e as Error));
-        } else w8.onmessage = (e) => handle(e.data);
+          w8.on("error", failed);
+        } else {
+          w8.onmessage = (e) => handle(e.data);
+          (worker as unknown as { onerror: (e: unknown) => void }).onerror = failed;
+        }
       }),
     );
     worker.postMessage(init);
@@ -138,10 +151,15 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     Atomics.notify(ctrl, CTRL.SEQ);
     mine();
     // Spin briefly (a shard takes about as long as ours), then sleep: a futex wake-up costs tens of µs.
+    // A worker that never answers (it died) ends the run after TIMEOUT_MS instead of hanging it.
+    const deadline = Date.now() + TIMEOUT_MS;
     for (let spins = 0; ; spins++) {
       const done = Atomics.load(ctrl, CTRL.DONE);
-      if (done >= W - 1) break;
-      if (spins > SPIN) Atomics.wait(ctrl, CTRL.DONE, done, 10_000);
+      if (done >= W - 1 || Atomics.load(ctrl, CTRL.ERROR)) break;
+      if (spins > SPIN) {
+        Atomics.wait(ctrl, CTRL.DONE, done, 1_000);
+        if (Date.now() > deadline) throw new Error(`a training worker did not answer within ${TIMEOUT_MS / 1000} s`);
+      }
     }
     if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
   }

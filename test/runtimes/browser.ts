@@ -1,11 +1,22 @@
 // Bundle entry for Chromium (out/runtimes/browser/app.mjs): the same file runs in the page and, started with
 // new Worker(import.meta.url), in a dedicated Web Worker. The kernels are inlined; ORT is onnxruntime-web/wasm,
 // whose ort-wasm-simd-threaded.wasm the driver copies next to this bundle.
+//
+// The worker answers two messages: "run" (the runtime scenario) and "parallel" (the data-parallel scenario:
+// this worker coordinates, blocking in Atomics.wait, which a page may not do, and a nested dedicated worker,
+// parallel-worker.mjs beside this bundle, computes the second shard). Parallel training needs the page to be
+// cross-origin isolated (SharedArrayBuffer); without it the scenario reports its single-thread fallback.
 import * as ort from "onnxruntime-web/wasm";
+import wasm from "../../build/mtl.wasm";
 import { loadInlineKernels } from "../../src/entry/inline.ts";
+import { canRunParallel } from "../../src/train/parallel.ts";
 import { runScenario, formatLine, type ScenarioResult } from "./scenario.ts";
+import { runParallelScenario, formatParallelLine, type ParallelScenarioResult } from "./parallel-scenario.ts";
 
 type Reply = { ok: true; line: string; result: Omit<ScenarioResult, "onnx"> } | { ok: false; error: string };
+type ParallelReply =
+  | { ok: true; line: string; result: ParallelScenarioResult; pageIsolated?: boolean; pageCanRunParallel?: boolean }
+  | { ok: false; error: string; pageIsolated?: boolean; pageCanRunParallel?: boolean };
 
 async function run(where: string): Promise<Reply> {
   try {
@@ -18,18 +29,34 @@ async function run(where: string): Promise<Reply> {
   }
 }
 
+async function runParallel(where: string): Promise<ParallelReply> {
+  try {
+    const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+    const entry = new URL("./parallel-worker.mjs", import.meta.url);
+    const r = await runParallelScenario({ module, spawn: () => new Worker(entry, { type: "module" }) });
+    return { ok: true, line: formatParallelLine(where, r), result: r };
+  } catch (e) {
+    return { ok: false, error: String((e as Error)?.stack ?? e) };
+  }
+}
+
+/** Run a job in a fresh dedicated worker (this bundle) and resolve with its reply. */
+function inWorker<R>(job: string): Promise<R | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const w = new Worker(import.meta.url, { type: "module" });
+    w.onmessage = (e) => (resolve(e.data as R), w.terminate());
+    w.onerror = (e) => (resolve({ ok: false, error: `worker error: ${e.message}` }), w.terminate());
+    w.postMessage(job);
+  });
+}
+
 const g = globalThis as unknown as Record<string, unknown> & { document?: unknown; postMessage: (m: unknown) => void; onmessage: unknown };
 if (typeof g.document === "undefined") {
   // Dedicated worker: run once per message, reply with the result.
-  g.onmessage = async () => g.postMessage(await run("chromium-worker"));
+  g.onmessage = async (e: MessageEvent) => g.postMessage(e.data === "parallel" ? await runParallel("chromium-worker-parallel") : await run("chromium-worker"));
 } else {
   g.__runPage = () => run("chromium-page");
-  g.__runWorker = () =>
-    new Promise<Reply>((resolve) => {
-      const w = new Worker(import.meta.url, { type: "module" });
-      w.onmessage = (e) => (resolve(e.data as Reply), w.terminate());
-      w.onerror = (e) => (resolve({ ok: false, error: `worker error: ${e.message}` }), w.terminate());
-      w.postMessage("run");
-    });
+  g.__runWorker = () => inWorker<Reply>("run");
+  g.__runWorkerParallel = async () => ({ ...(await inWorker<ParallelReply>("parallel")), pageIsolated: globalThis.crossOriginIsolated === true, pageCanRunParallel: canRunParallel() });
   g.__ready = true;
 }
