@@ -1,7 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { CENSUS_COLUMNS, CENSUS_NUMERIC_COLUMNS, censusTargets, openCensus } from "../../src/data/census.ts";
@@ -63,14 +62,12 @@ test("unexpected income label is reported with its row", async () => {
   assert.throws(() => censusTargets(t), (e: Error) => e.message.includes("l.data") && e.message.includes("data row 2") && e.message.includes('"maybe"'));
 });
 
-test("real file: 49,881 rows × 42 columns; 3,079 income positives; 21,530 never married (README counts); < 1 s", async () => {
+test("real file: 49,881 rows × 42 columns; 3,079 income positives; 21,530 never married (README counts)", async () => {
   if (!existsSync(FILE)) {
     console.log(`  (skipped: ${FILE} not present)`);
     return;
   }
-  const t0 = performance.now(), c0 = process.cpuUsage();
   const t = await loadTable(openCensus(fileSource(FILE)));
-  const ms = performance.now() - t0, c = process.cpuUsage(c0), cpuMs = (c.user + c.system) / 1000;
   assert.is(t.rowCount, 49881);
   assert.is(t.columns.length, 42);
   const { income, neverMarried } = censusTargets(t);
@@ -88,12 +85,6 @@ test("real file: 49,881 rows × 42 columns; 3,079 income positives; 21,530 never
   }
   const age = t.numericColumn("age");
   assert.is(age[0], 2);
-  // Budget: < 1 s of CPU time (wall time also counts other processes). On an overloaded machine (load average above
-  // the core count) CPU time inflates too, so only a pathological regression (> 2.5 s) fails there.
-  const load = loadavg()[0], cores = availableParallelism();
-  const budget = load < cores ? 1000 : 2500;
-  console.log(`  census load: ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (load average ${load.toFixed(1)} on ${cores} cores; budget ${budget} ms CPU)`);
-  assert.ok(cpuMs < budget, `census load used ${cpuMs.toFixed(0)} ms CPU (${ms.toFixed(0)} ms wall), budget ${budget} ms`);
 });
 
 test("missing file: error names the path", async () => {

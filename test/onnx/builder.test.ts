@@ -381,7 +381,6 @@ test("decode: a model written by python3-onnx (typed data fields, unpacked repea
 // Decode errors: always an OnnxDecodeError with what and where, never a hang or another exception type
 
 test("decode errors: every truncation of a model is detected", () => {
-  const t0 = performance.now();
   for (const name of ["mlp", "embed", "ln_gelu"]) {
     const bytes = built[name];
     const kinds = new Set<string>();
@@ -393,11 +392,9 @@ test("decode errors: every truncation of a model is detected", () => {
   }
   const msg = throwsDecode(() => decodeModel(built.mlp.subarray(0, built.mlp.length - 10)), /runs past the end of the buffer/);
   assert.match(msg, /^ONNX: field 7 \(ModelProto\.graph\) length \d+ \(prefix at byte \d+\) runs past the end of the buffer \(\d+ bytes\): only \d+ bytes remain$/);
-  assert.ok(performance.now() - t0 < 2000, "truncation checks are fast");
 });
 
 test("decode errors: random bytes and random single-byte corruptions", () => {
-  const t0 = performance.now();
   const r = rng(7);
   let rejected = 0;
   for (let k = 0; k < 2000; k++) {
@@ -424,7 +421,6 @@ test("decode errors: random bytes and random single-byte corruptions", () => {
     }
   }
   assert.ok(failed > 100, `${failed} corruptions detected`);
-  assert.ok(performance.now() - t0 < 3000, "fuzzing is fast");
 });
 
 /** Byte range [start, end) of top-level field `field`'s length-delimited value, and where its length prefix starts. */
