@@ -1,11 +1,13 @@
-// The worker side of parallel.ts: one shard of every batch, in lock-step with the coordinator.
-// Portable: `serveParallel(port)` runs in any worker whose port can post messages (Node worker_threads'
-// parentPort, a Web Worker's self, a Deno worker); node-workers.ts is the Node entry.
+// The worker side of parallel.ts: one shard of every batch, in lock-step with the coordinator, with its own
+// copy of the parameters and optimizer state that it updates exactly as the coordinator does.
+// Portable: `serveParallel(init, port)` runs in any worker whose port can post messages (Node worker_threads'
+// parentPort, a Web Worker's self, a Deno worker); node-worker-entry.ts is the Node entry.
 import type { ModelSpec } from "../model/spec.ts";
 import type { Encoded, Preprocessing } from "../data/preprocess.ts";
 import { loadKernels } from "../runtime/load.ts";
 import { Model } from "../model/model.ts";
-import { ARG, CMD, CTRL, SPIN } from "./parallel.ts";
+import { makeUpdater } from "./update.ts";
+import { ARG, CMD, CTRL, SPIN, TIMEOUT_MS } from "./parallel.ts";
 
 export interface ParallelInit {
   module: WebAssembly.Module;
@@ -17,8 +19,10 @@ export interface ParallelInit {
   ctrl: Int32Array;
   args: Float64Array;
   results: Float64Array;
-  params: Float32Array;
-  grad: Float32Array;
+  /** Parameters and optimizer moments, sent by the coordinator at the start of each fit (CMD.SYNC). */
+  blocks: { p: Float32Array; s1: Float32Array; s2: Float32Array };
+  /** Every shard's gradient slot; this worker writes slots[index]. */
+  slots: Float32Array[];
   order: Uint32Array;
   data: Encoded;
 }
@@ -29,7 +33,7 @@ export interface Port {
 
 /** Handle the init message, then serve commands until EXIT (blocking this worker between commands). */
 export async function serveParallel(init: ParallelInit, port: Port): Promise<void> {
-  const { spec, pre, shard, index: w, ctrl, args, results, params, grad, order, data } = init;
+  const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data } = init;
   let model: Model;
   try {
     model = new Model(spec, pre, await loadKernels(init.module));
@@ -41,22 +45,42 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
   model.rng.seedHi += w;
   const built = model.program(shard, true);
   const { io } = built;
+  const update = makeUpdater(model);
   const T = spec.tasks.length, R = spec.training.relations.length, stride = 3 * T + R, base = (w - 1) * stride;
   const n = model.store.total;
   const p = model.arena;
+  const scratch = p.alloc(n);
+  const axpy = model.k.axpy_f32x4 as (...a: number[]) => number;
+  const fill = model.k.fill_f32x4 as (...a: number[]) => number;
+  // Learnt log-variances get their gradient from the coordinator's weighting only (it is in slot 0).
+  const logVar = model.logVars ? { ptr: model.store.addr(model.logVars, "g"), size: model.logVars.size } : null;
+  const waitFor = (at: number, target: number) => {
+    const deadline = Date.now() + TIMEOUT_MS;
+    for (let spins = 0; ; spins++) {
+      const v = Atomics.load(ctrl, at);
+      if (v >= target || Atomics.load(ctrl, CTRL.ERROR)) return;
+      if (spins > SPIN) {
+        Atomics.wait(ctrl, at, v, 1_000);
+        if (Date.now() > deadline) throw new Error(`training worker ${w}: no answer within ${TIMEOUT_MS / 1000} s`);
+      }
+    }
+  };
   let seq = Atomics.load(ctrl, CTRL.SEQ);
   port.postMessage({ type: "ready" });
   for (;;) {
     // Spin a little before sleeping: the next command usually follows within a step's time.
     for (let spins = 0; Atomics.load(ctrl, CTRL.SEQ) === seq; spins++) if (spins > SPIN) Atomics.wait(ctrl, CTRL.SEQ, seq, 10_000);
-    seq = Atomics.load(ctrl, CTRL.SEQ);
+    seq++;
     const cmd = Atomics.load(ctrl, CTRL.CMD);
     if (cmd === CMD.EXIT) return;
     try {
-      const start = args[ARG.START], count = args[ARG.COUNT];
-      const from = Math.min(count, w * shard), rows = Math.max(0, Math.min(shard, count - from));
-      if (cmd === CMD.FORWARD) {
-        p.writeF32(model.store.p, params);
+      if (cmd === CMD.SYNC) {
+        p.writeF32(model.store.p, blocks.p);
+        p.writeF32(model.store.s1, blocks.s1);
+        p.writeF32(model.store.s2, blocks.s2);
+      } else if (cmd === CMD.FORWARD) {
+        const start = args[ARG.START], count = args[ARG.COUNT];
+        const from = Math.min(count, w * shard), rows = Math.max(0, Math.min(shard, count - from));
         model.feed(built, data, order, start + from, rows);
         io.validCount.value = count;
         for (const f of built.program.forward) f();
@@ -68,15 +92,35 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
         }
         for (let i = 0; i < R; i++) results[base + 2 * T + i] = io.relations[i];
       } else if (cmd === CMD.BACKWARD) {
+        const lr = args[ARG.LR], step = args[ARG.STEP];
         for (let t = 0; t < T; t++) io.scales[t] = results[base + 2 * T + R + t];
         for (const f of built.program.backward) f();
-        grad.set(p.f32(model.store.g, n));
+        const g = model.store.g;
+        if (logVar) fill(logVar.size, logVar.ptr, 0);
+        slots[w].set(p.f32(g, n));
+        Atomics.add(ctrl, CTRL.SLOTS, 1);
+        Atomics.notify(ctrl, CTRL.SLOTS);
+        waitFor(CTRL.SLOTS, W);
+        // The same sum as the coordinator's, ((g_0 + g_1) + g_2) + …: with two threads g_1 + g_0 is the same
+        // float sum (addition commutes), otherwise start from slot 0.
+        if (W === 2) {
+          p.writeF32(scratch, slots[0]);
+          axpy(n, scratch, g, 1);
+        } else {
+          p.writeF32(g, slots[0]);
+          for (let v = 1; v < W; v++) {
+            p.writeF32(scratch, slots[v]);
+            axpy(n, scratch, g, 1);
+          }
+        }
+        update(lr, step);
       }
     } catch (e) {
       Atomics.store(ctrl, CTRL.ERROR, 1);
+      Atomics.notify(ctrl, CTRL.SLOTS);
       port.postMessage({ type: "error", error: String((e as Error)?.stack ?? e) });
     }
-    Atomics.add(ctrl, CTRL.DONE, 1);
-    Atomics.notify(ctrl, CTRL.DONE);
+    Atomics.store(ctrl, CTRL.ACK + w, seq);
+    Atomics.notify(ctrl, CTRL.ACK + w);
   }
 }

@@ -2,6 +2,11 @@
 // with its own program while W − 1 workers (each its own instance of the same wasm) compute the others.
 // Everything crosses in SharedArrayBuffers and the threads step in lock-step with Atomics.
 //
+// Every thread keeps its own copy of the parameters and optimizer state. After the backward pass each thread
+// publishes its shard's gradient, sums all of them in the same order, and applies the same update (update.ts)
+// with the same learning rate and step: the copies stay bit-identical without sending parameters each step.
+// They are sent only when fit starts (`begin`), since the caller may have changed them in between.
+//
 // Exactness: every loss kernel averages over its own shard's labels, so each shard's loss scale is multiplied by
 // (its labelled rows / the batch's labelled rows), and relation terms are normalised by the batch's row count:
 // the summed gradient is the full batch's gradient. Shards are summed in a fixed order (0, 1, …, W − 1), so the
@@ -22,11 +27,11 @@ export interface WorkerLike {
   terminate(): unknown;
 }
 
-/** Control words (Int32Array over shared memory). */
-export const CTRL = { SEQ: 0, CMD: 1, DONE: 2, ERROR: 3 } as const;
-export const CMD = { FORWARD: 1, BACKWARD: 2, EXIT: 3 } as const;
-/** Command arguments (Float64Array): start, count, batch labelled-row counts follow per task. */
-export const ARG = { START: 0, COUNT: 1 } as const;
+/** Control words (Int32Array over shared memory); ACK + w holds the last command sequence worker w finished. */
+export const CTRL = { SEQ: 0, CMD: 1, SLOTS: 2, ERROR: 3, ACK: 8 } as const;
+export const CMD = { SYNC: 1, FORWARD: 2, BACKWARD: 3, EXIT: 4 } as const;
+/** Command arguments (Float64Array): the batch's rows, and the update that follows its backward pass. */
+export const ARG = { START: 0, COUNT: 1, LR: 2, STEP: 3 } as const;
 /** Polls of a control word before a thread blocks on it. */
 export const SPIN = 200_000;
 /** How long a step may wait for the workers before the run fails. */
@@ -89,13 +94,15 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
   const T = model.spec.tasks.length, R = model.spec.training.relations.length, n = model.store.total;
   const shared = shareData(data);
-  const ctrl = new Int32Array(sab(4 * 8));
+  const ctrl = new Int32Array(sab(4 * (CTRL.ACK + W)));
   const args = new Float64Array(sab(8 * 8));
   /** Per worker w ≥ 1: T losses, T labelled-row counts, R relation sums; then T scales written by this thread. */
   const stride = 3 * T + R;
   const results = new Float64Array(sab(8 * stride * W));
-  const params = new Float32Array(sab(4 * n));
-  const grads = Array.from({ length: W - 1 }, () => new Float32Array(sab(4 * n)));
+  /** The optimizer's blocks, sent to the workers when fit starts. */
+  const blocks = { p: new Float32Array(sab(4 * n)), s1: new Float32Array(sab(4 * n)), s2: new Float32Array(sab(4 * n)) };
+  /** slots[w]: shard w's gradient for the current step (slot 0 is this thread's). */
+  const slots = Array.from({ length: W }, () => new Float32Array(sab(4 * n)));
   const order = new Uint32Array(sab(4 * data.rows));
 
   const built = model.program(shard, true);
@@ -108,7 +115,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     const worker = opts.spawn();
     const init: ParallelInit = {
       module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W,
-      ctrl, args, results, params, grad: grads[w - 1], order, data: shared,
+      ctrl, args, results, blocks, slots, order, data: shared,
     };
     ready.push(
       new Promise((resolve, reject) => {
@@ -121,7 +128,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         const failed = (e: unknown) => {
           // A worker that dies (before or after "ready") stops the run: the next wait throws.
           Atomics.store(ctrl, CTRL.ERROR, 1);
-          Atomics.notify(ctrl, CTRL.DONE);
+          Atomics.notify(ctrl, CTRL.SLOTS);
           reject(e instanceof Error ? e : new Error(`training worker ${w} failed: ${String((e as { message?: string })?.message ?? e)}`));
         };
         if (typeof w8.on === "function") {
@@ -143,26 +150,34 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   let lastOrder: ArrayLike<number> | null = null;
   const p = model.arena;
 
-  /** Send a command to the workers and block until all have done it. */
-  function run(cmd: number, mine: () => void): void {
-    Atomics.store(ctrl, CTRL.DONE, 0);
+  let seq = 0;
+  /** Post a command to every worker (they read it when they finish the one before). */
+  function issue(cmd: number): number {
     Atomics.store(ctrl, CTRL.CMD, cmd);
-    Atomics.add(ctrl, CTRL.SEQ, 1);
+    seq = Atomics.add(ctrl, CTRL.SEQ, 1) + 1;
     Atomics.notify(ctrl, CTRL.SEQ);
-    mine();
-    // Spin briefly (a shard takes about as long as ours), then sleep: a futex wake-up costs tens of µs.
-    // A worker that never answers (it died) ends the run after TIMEOUT_MS instead of hanging it.
+    return seq;
+  }
+
+  /**
+   * Block until the control word `at` reaches `target` (for every index in `at`), spinning briefly first: a futex
+   * wake-up costs tens of µs. A worker that never answers (it died) ends the run after TIMEOUT_MS.
+   */
+  function await_(at: number[], target: number): void {
     const deadline = Date.now() + TIMEOUT_MS;
-    for (let spins = 0; ; spins++) {
-      const done = Atomics.load(ctrl, CTRL.DONE);
-      if (done >= W - 1 || Atomics.load(ctrl, CTRL.ERROR)) break;
-      if (spins > SPIN) {
-        Atomics.wait(ctrl, CTRL.DONE, done, 1_000);
-        if (Date.now() > deadline) throw new Error(`a training worker did not answer within ${TIMEOUT_MS / 1000} s`);
+    for (const i of at) {
+      for (let spins = 0; ; spins++) {
+        if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
+        const v = Atomics.load(ctrl, i);
+        if (v >= target) break;
+        if (spins > SPIN) {
+          Atomics.wait(ctrl, i, v, 1_000);
+          if (Date.now() > deadline) throw new Error(`a training worker did not answer within ${TIMEOUT_MS / 1000} s`);
+        }
       }
     }
-    if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
   }
+  const acks = Array.from({ length: W - 1 }, (_, i) => CTRL.ACK + i + 1);
 
   const labelled = (d: Encoded, o: ArrayLike<number>, from: number, to: number, t: number) => {
     let c = 0;
@@ -182,16 +197,15 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         for (let i = 0; i < o.length; i++) order[i] = o[i];
         lastOrder = o;
       }
-      // Parameters for the workers, then the forward pass on every shard.
-      params.set(p.f32(model.store.p, n));
+      // The forward pass on every shard.
       args[ARG.START] = start;
       args[ARG.COUNT] = count;
       const mine = Math.min(shard, count);
-      run(CMD.FORWARD, () => {
-        model.feed(built, d, o, start, mine);
-        io.validCount.value = count; // relations are normalised by the whole batch
-        for (const f of built.program.forward) f();
-      });
+      const fwd = issue(CMD.FORWARD);
+      model.feed(built, d, o, start, mine);
+      io.validCount.value = count; // relations are normalised by the whole batch
+      for (const f of built.program.forward) f();
+      await_(acks, fwd);
       // Combine: masked means weighted by each shard's labelled rows.
       for (let t = 0; t < T; t++) {
         const c0 = labelled(d, o, start, start + mine, t);
@@ -220,20 +234,35 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
           results[base + 2 * T + R + t] = counts[t] > 0 ? (scales[t] * results[base + T + t]) / counts[t] : 0;
         }
       }
-      run(CMD.BACKWARD, () => {
-        for (const f of built.program.backward) f();
-      });
-      // g = g_0 + g_1 + … in a fixed order: each shard's gradient is copied next to ours and added by the kernel.
-      for (const gw of grads) {
-        p.writeF32(scratch, gw);
-        axpy(n, scratch, model.store.g, 1);
+      // Backward on every shard; each publishes its gradient and every thread sums the slots in the same order.
+      Atomics.store(ctrl, CTRL.SLOTS, 0);
+      issue(CMD.BACKWARD);
+      for (const f of built.program.backward) f();
+      const g = model.store.g;
+      slots[0].set(p.f32(g, n));
+      Atomics.add(ctrl, CTRL.SLOTS, 1);
+      Atomics.notify(ctrl, CTRL.SLOTS);
+      await_([CTRL.SLOTS], W);
+      // g = ((g_0 + g_1) + g_2) + …; this thread's g already holds g_0.
+      for (let w = 1; w < W; w++) {
+        p.writeF32(scratch, slots[w]);
+        axpy(n, scratch, g, 1);
       }
       return obj;
     },
+    begin() {
+      // The caller may have changed the weights or optimizer state since the last fit: send them all.
+      blocks.p.set(p.f32(model.store.p, n));
+      blocks.s1.set(p.f32(model.store.s1, n));
+      blocks.s2.set(p.f32(model.store.s2, n));
+      await_(acks, issue(CMD.SYNC));
+    },
+    prepare(lr, step) {
+      args[ARG.LR] = lr;
+      args[ARG.STEP] = step;
+    },
     close() {
-      Atomics.store(ctrl, CTRL.CMD, CMD.EXIT);
-      Atomics.add(ctrl, CTRL.SEQ, 1);
-      Atomics.notify(ctrl, CTRL.SEQ);
+      issue(CMD.EXIT);
       for (const w of workers) void w.terminate();
     },
   };

@@ -4,6 +4,7 @@ import type { Model } from "../model/model.ts";
 import type { Encoded } from "../data/preprocess.ts";
 import { permutationStream } from "../data/split.ts";
 import { learningRate } from "./schedule.ts";
+import { makeUpdater } from "./update.ts";
 import { createWeighting } from "./weighting/index.ts";
 import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
 import { higherIsBetter } from "../model/spec.ts";
@@ -56,6 +57,10 @@ export interface GradientSource {
   readonly scales: Float64Array;
   readonly relations: Float64Array;
   compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array) => number): number;
+  /** Called before each step's compute with the update that will follow it (workers apply it themselves). */
+  prepare?(lr: number, step: number): void;
+  /** Called when fit starts: the model's parameters or optimizer state may have changed since the last call. */
+  begin?(): void;
 }
 
 /** The gradient of a batch by this thread's compiled program. */
@@ -104,22 +109,17 @@ export interface FitResult {
 }
 
 export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
-  const spec = model.spec, tr = spec.training, k = model.k, store = model.store;
+  const spec = model.spec, tr = spec.training;
   const source = opts.gradients ?? localGradients(model, tr.batch_size);
+  source.begin?.();
   const B = source.batch, T = spec.tasks.length;
   const epochs = opts.epochs ?? tr.epochs;
   const stepsPerEpoch = Math.ceil(train.rows / B);
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
   const weigh = (losses: Float64Array, scales: Float64Array) => weighting.step(losses, scales);
-  const n = store.total, sharedN = store.sharedSize;
-  const adam = k.adam_step_f32x4 as (...a: number[]) => number;
-  const sgd = k.sgd_step_f32x4 as (...a: number[]) => number;
-  const axpy = k.axpy_f32x4 as (...a: number[]) => number;
-  const sumsq = k.sumsq_f32x4 as (...a: number[]) => number;
-  const clip = k.clip_grad_norm_f32x4 as (...a: number[]) => number;
   const op = tr.optimizer;
-  const groupL2 = spec.tasks.filter((t) => t.group_by && t.group_l2 > 0).map((t) => ({ param: store.get(`head.${t.name}.groups.weight`), lambda: t.group_l2 }));
+  const update = makeUpdater(model);
   const nextPerm = permutationStream(train.rows, tr.seed);
   const st: TrainState = opts.resume
     ? { ...opts.resume }
@@ -139,23 +139,11 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
     let sumObj = 0, lr = op.lr;
     for (let s = 0; s < train.rows; s += B) {
       const count = Math.min(B, train.rows - s);
-      let obj = source.compute(train, order, s, count, weigh);
-      if (tr.shared_l2 > 0 && sharedN > 0) {
-        // λ_shared·‖θ_shared‖²: value λ·Σθ², gradient 2λ·θ added to the trunk's gradient.
-        obj += tr.shared_l2 * sumsq(sharedN, store.p);
-        axpy(sharedN, store.p, store.g, 2 * tr.shared_l2);
-      }
-      for (const { param, lambda } of groupL2) {
-        // λ·‖deviation‖² on each group head's deviations (they start at zero, so groups start at the shared head).
-        const pp = store.addr(param, "p");
-        obj += lambda * sumsq(param.size, pp);
-        axpy(param.size, pp, store.addr(param, "g"), 2 * lambda);
-      }
-      if (tr.clip_grad_norm > 0) clip(n, store.g, tr.clip_grad_norm);
       lr = learningRate(tr, step, total, stepsPerEpoch);
       step++;
-      if (op.type === "sgd") sgd(n, store.g, store.p, store.s1, lr, op.momentum, op.weight_decay, op.nesterov ? 1 : 0);
-      else adam(n, store.g, store.p, store.s1, store.s2, lr, op.beta1, op.beta2, op.eps, op.weight_decay, step, op.type === "adamw" ? 1 : 0);
+      source.prepare?.(lr, step);
+      let obj = source.compute(train, order, s, count, weigh);
+      obj += update(lr, step);
       for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
       for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
       sumObj += obj;
