@@ -134,11 +134,15 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
   const missing = spec.inputs.missing;
   const F = pre.numeric.length;
   const numeric = new Float32Array(n * F);
+  // Standardize in f32 exactly as the exported graph does (float input, Sub mean, Div std), so the wasm
+  // model and its ONNX export see bit-identical inputs.
+  const f = Math.fround;
   pre.numeric.forEach((s, j) => {
     const v = table.numericColumn(s.column, { missing });
+    const mean = f(s.mean), std = f(s.std);
     for (let k = 0; k < n; k++) {
       const x = v[idx[k]];
-      numeric[k * F + j] = x === x ? (x - s.mean) / s.std : 0;
+      numeric[k * F + j] = x === x ? f(f(f(x) - mean) / std) : 0;
     }
   });
   const categorical = pre.categorical.map((c) => {

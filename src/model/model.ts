@@ -161,11 +161,16 @@ export class Model {
       for (const f of built.program.forward) f();
       built.io.tasks.forEach((t, i) => outs[i].set(this.arena.f32(t.out.ptr, count * t.width), s * t.width));
     }
-    // Regression heads predict standardized targets: map back to the label's units.
+    // Regression heads predict standardized targets: map back to the label's units, in f32 as the exported
+    // graph does (Mul by std, then Add mean), so the two agree to the last bits.
+    const f = Math.fround;
     this.pre.tasks.forEach((info, i) => {
       if (!info.target) return;
       const o = outs[i], w = info.target.length;
-      for (let r = 0; r < data.rows; r++) for (let j = 0; j < w; j++) o[r * w + j] = o[r * w + j] * info.target[j].std + info.target[j].mean;
+      for (let j = 0; j < w; j++) {
+        const std = f(info.target[j].std), mean = f(info.target[j].mean);
+        for (let r = 0; r < data.rows; r++) o[r * w + j] = f(f(o[r * w + j] * std) + mean);
+      }
     });
     return outs;
   }
