@@ -19,12 +19,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
 import { loadKernels } from "../src/runtime/load.ts";
-import { validateSpec } from "../src/model/spec.ts";
 import { Model } from "../src/model/model.ts";
-import type { Preprocessing } from "../src/data/preprocess.ts";
 import { exportOnnx } from "../src/onnx/export.ts";
 import { createSession, type Session } from "../src/infer/session.ts";
 import type { InputTensor } from "../src/infer/rows.ts";
+import { spec, pre, rng, SEED, F } from "./w1.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -35,37 +34,7 @@ const ROUNDS = quick ? 4 : 15; // interleaved rounds
 const LAT_CALLS = quick ? 300 : 2000; // batch-1 calls per engine per round
 const TP_MIN_S = quick ? 0.05 : 0.25; // batch-128: seconds per timed run
 
-// ---- W1 --------------------------------------------------------------------------------------------
-const SEED = 20240601;
-const F = 64;
-const spec = validateSpec({
-  name: "w1",
-  inputs: { tensor: F },
-  architecture: { type: "hps", layers: [256, 256] },
-  tasks: [
-    { name: "A", type: "multiclass", label: "a", classes: Array.from({ length: 10 }, (_, i) => String(i)), tower: [64], loss: "xent" },
-    { name: "B", type: "regression", label: "b", tower: [64], loss: "mse" },
-    { name: "C", type: "binary", label: "c", tower: [64], loss: "bce" },
-  ],
-  training: { batch_size: 128, seed: SEED, optimizer: { type: "adam", lr: 1e-3 }, weighting: { type: "static" } },
-});
-const pre: Preprocessing = {
-  numeric: [],
-  categorical: [],
-  tasks: spec.tasks.map((t) => ({ name: t.name, classes: t.classes, groups: null, target: null })),
-};
-
-/** mulberry32 */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()) };
-}
+// ---- W1 (bench/w1.ts) ------------------------------------------------------------------------------
 
 const wasmPath = process.env.MTL_WASM ?? fileURLToPath(new URL("../build/mtl.wasm", import.meta.url));
 const wasmModule = await WebAssembly.compile(readFileSync(wasmPath));

@@ -33,13 +33,13 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
 import { loadKernels, type Kernels } from "../src/runtime/load.ts";
-import { validateSpec } from "../src/model/spec.ts";
 import { Model } from "../src/model/model.ts";
-import type { Encoded, Preprocessing } from "../src/data/preprocess.ts";
+import type { Encoded } from "../src/data/preprocess.ts";
 import { parallelGradients } from "../src/train/parallel.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 import { fit, type TrainState } from "../src/train/trainer.ts";
 import { createWeighting } from "../src/train/weighting/index.ts";
+import { spec, pre, rng, SEED, F, BATCH, CLASSES } from "./w1.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -51,33 +51,8 @@ const REPEATS = quick ? 2 : 7; // timed epochs of mtl and tfjs-wasm
 const CPU_REPEATS = quick ? 1 : 3; // timed epochs of tfjs-cpu
 const PROFILE_STEPS = quick ? 64 : 320;
 
-// ---- W1 --------------------------------------------------------------------------------------------
-const SEED = 20240601;
-const ROWS = 8192, F = 64, BATCH = 128, CLASSES = 10, STEPS_PER_EPOCH = ROWS / BATCH;
-const spec = validateSpec({
-  name: "w1",
-  inputs: { tensor: F },
-  architecture: { type: "hps", layers: [256, 256] },
-  tasks: [
-    { name: "A", type: "multiclass", label: "a", classes: Array.from({ length: CLASSES }, (_, i) => String(i)), tower: [64], loss: "xent" },
-    { name: "B", type: "regression", label: "b", tower: [64], loss: "mse" },
-    { name: "C", type: "binary", label: "c", tower: [64], loss: "bce" },
-  ],
-  training: { epochs: 1, batch_size: BATCH, seed: SEED, optimizer: { type: "adam", lr: 1e-3 }, weighting: { type: "static" } },
-});
-const pre: Preprocessing = { numeric: [], categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: t.classes, groups: null, target: null })) };
-
-/** mulberry32 */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()) };
-}
+// ---- W1 (bench/w1.ts) ------------------------------------------------------------------------------
+const ROWS = 8192, STEPS_PER_EPOCH = ROWS / BATCH;
 
 /** The W1 rows: x ~ N(0, 1); a fixed teacher h = tanh(x·T / 8) [32]; A = argmax(h·U), B = h·v + 0.1·noise, C = [h·w > 0]. */
 function w1Data(): Encoded {
