@@ -94,3 +94,40 @@
     for (; i < cnt; i++) store<f32>(out_ptr + off4(i), beta * load<f32>(out_ptr + off4(i)));
   }
 }
+
+/** Lanes 2, 3 of v moved to lanes 0, 1 (for promoting the high half to f64x2). */
+// @ts-ignore: decorator
+@inline export function hi2(v: v128): v128 {
+  return v128.shuffle<f32>(v, v, 2, 3, 2, 3);
+}
+
+/** Σ x[i]·y[i] over x, y: [n], products and sums in f64 (exact products of the f32 inputs). */
+// @ts-ignore: decorator
+@inline export function dot64(n: i32, x_ptr: usize, y_ptr: usize): f64 {
+  let a0 = f64x2.splat(0);
+  let a1 = f64x2.splat(0);
+  let a2 = f64x2.splat(0);
+  let a3 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const u = v128.load(x_ptr + off4(i));
+    const v = v128.load(x_ptr + off4(i), 16);
+    const p = v128.load(y_ptr + off4(i));
+    const q = v128.load(y_ptr + off4(i), 16);
+    a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(u), f64x2.promote_low_f32x4(p)));
+    a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(hi2(u)), f64x2.promote_low_f32x4(hi2(p))));
+    a2 = f64x2.add(a2, f64x2.mul(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(q)));
+    a3 = f64x2.add(a3, f64x2.mul(f64x2.promote_low_f32x4(hi2(v)), f64x2.promote_low_f32x4(hi2(q))));
+  }
+  if (i + 4 <= n) {
+    const u = v128.load(x_ptr + off4(i));
+    const p = v128.load(y_ptr + off4(i));
+    a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(u), f64x2.promote_low_f32x4(p)));
+    a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(hi2(u)), f64x2.promote_low_f32x4(hi2(p))));
+    i += 4;
+  }
+  const s = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) total += <f64>load<f32>(x_ptr + off4(i)) * <f64>load<f32>(y_ptr + off4(i));
+  return total;
+}

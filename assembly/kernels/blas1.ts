@@ -1,10 +1,6 @@
 // BLAS-1 helpers for the trainer: fill, scale, axpy, and f64-accumulated sum and dot.
-import { off4 } from "../simd";
+import { dot64, hi2, off4 } from "../simd";
 
-// @ts-ignore: decorator
-@inline function hi2(v: v128): v128 {
-  return v128.shuffle<f32>(v, v, 2, 3, 2, 3);
-}
 
 /** dst[i] = value for dst: [n]. */
 export function fill_f32x4(n: i32, dst_ptr: usize, value: f32): void {
@@ -61,30 +57,5 @@ export function sum_f32x4(n: i32, x_ptr: usize): f64 {
 
 /** Σ x[i]·y[i] over x, y: [n], products and sums in f64 (exact products of the f32 inputs). */
 export function dot_f32x4(n: i32, x_ptr: usize, y_ptr: usize): f64 {
-  let a0 = f64x2.splat(0);
-  let a1 = f64x2.splat(0);
-  let a2 = f64x2.splat(0);
-  let a3 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const u = v128.load(x_ptr + off4(i));
-    const v = v128.load(x_ptr + off4(i), 16);
-    const p = v128.load(y_ptr + off4(i));
-    const q = v128.load(y_ptr + off4(i), 16);
-    a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(u), f64x2.promote_low_f32x4(p)));
-    a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(hi2(u)), f64x2.promote_low_f32x4(hi2(p))));
-    a2 = f64x2.add(a2, f64x2.mul(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(q)));
-    a3 = f64x2.add(a3, f64x2.mul(f64x2.promote_low_f32x4(hi2(v)), f64x2.promote_low_f32x4(hi2(q))));
-  }
-  if (i + 4 <= n) {
-    const u = v128.load(x_ptr + off4(i));
-    const p = v128.load(y_ptr + off4(i));
-    a0 = f64x2.add(a0, f64x2.mul(f64x2.promote_low_f32x4(u), f64x2.promote_low_f32x4(p)));
-    a1 = f64x2.add(a1, f64x2.mul(f64x2.promote_low_f32x4(hi2(u)), f64x2.promote_low_f32x4(hi2(p))));
-    i += 4;
-  }
-  const s = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
-  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  for (; i < n; i++) total += <f64>load<f32>(x_ptr + off4(i)) * <f64>load<f32>(y_ptr + off4(i));
-  return total;
+  return dot64(n, x_ptr, y_ptr);
 }

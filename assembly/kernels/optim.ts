@@ -1,42 +1,11 @@
 // Optimizer steps and gradient clipping over a flat parameter block of n elements: params, grads and
 // optimizer state share one layout (element k of each belongs to the same scalar parameter).
-import { off4 } from "../simd";
+import { dot64, off4 } from "../simd";
 
 /** Σ x² over n elements with every square and sum in f64 (f32 lanes promoted to f64x2). */
 // @ts-ignore: decorator
 @inline function sumsq64(n: i32, x_ptr: usize): f64 {
-  let a0 = f64x2.splat(0);
-  let a1 = f64x2.splat(0);
-  let a2 = f64x2.splat(0);
-  let a3 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const u = v128.load(x_ptr + off4(i));
-    const v = v128.load(x_ptr + off4(i), 16);
-    const u0 = f64x2.promote_low_f32x4(u);
-    const u1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 2, 3));
-    const v0 = f64x2.promote_low_f32x4(v);
-    const v1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
-    a0 = f64x2.add(a0, f64x2.mul(u0, u0));
-    a1 = f64x2.add(a1, f64x2.mul(u1, u1));
-    a2 = f64x2.add(a2, f64x2.mul(v0, v0));
-    a3 = f64x2.add(a3, f64x2.mul(v1, v1));
-  }
-  if (i + 4 <= n) {
-    const u = v128.load(x_ptr + off4(i));
-    const u0 = f64x2.promote_low_f32x4(u);
-    const u1 = f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 2, 3));
-    a0 = f64x2.add(a0, f64x2.mul(u0, u0));
-    a1 = f64x2.add(a1, f64x2.mul(u1, u1));
-    i += 4;
-  }
-  const s = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3));
-  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  for (; i < n; i++) {
-    const x = <f64>load<f32>(x_ptr + off4(i));
-    total += x * x;
-  }
-  return total;
+  return dot64(n, x_ptr, x_ptr);
 }
 
 /**
