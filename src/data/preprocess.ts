@@ -3,7 +3,7 @@
 // arrays the trainer feeds to wasm. The learnt state is plain JSON and goes into model.json and the ONNX
 // metadata, so clients can encode raw rows the same way.
 import type { ModelSpec } from "../model/spec.ts";
-import type { DataDims } from "../model/build.ts";
+import type { DataDims } from "../model/lower.ts";
 import { parseNumber, type Table } from "./table.ts";
 
 export interface Preprocessing {

@@ -9,6 +9,8 @@ export interface OrtRunner {
   run(feeds: Record<string, InputTensor>): Promise<Record<string, Float32Array>>;
   inputNames: readonly string[];
   outputNames: readonly string[];
+  /** Release onnxruntime-web's session. */
+  dispose(): Promise<void>;
 }
 
 export async function createOrtRunner(bytes: Uint8Array, opts: { ort?: Ort; threads?: number } = {}): Promise<OrtRunner> {
@@ -27,5 +29,6 @@ export async function createOrtRunner(bytes: Uint8Array, opts: { ort?: Ort; thre
       for (const name of session.outputNames) res[name] = (out[name].data as Float32Array).slice();
       return res;
     },
+    dispose: () => session.release(),
   };
 }

@@ -29,6 +29,8 @@ export interface Session {
   readonly outputNames: readonly string[];
   /** Rows (objects keyed by column) or named tensors. */
   run(input: readonly Row[] | Record<string, InputTensor>): Promise<Record<string, Float32Array>>;
+  /** Release the session's memory (the mtl engine's plans and weights, or onnxruntime-web's session). Idempotent. */
+  dispose(): Promise<void>;
 }
 
 export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
@@ -36,7 +38,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
   const name = opts.name ?? "model.onnx";
   const proto = decodeModel(model); // clear errors for corrupt or truncated bytes, before any engine sees them
   const meta = proto.metadataProps.some((e) => e.key === "mtl.format") ? modelMeta(proto, name) : null;
-  let runner: { run(f: Record<string, InputTensor>): Promise<Record<string, Float32Array>> | Record<string, Float32Array>; inputNames: readonly string[]; outputNames: readonly string[] };
+  let runner: { run(f: Record<string, InputTensor>): Promise<Record<string, Float32Array>> | Record<string, Float32Array>; inputNames: readonly string[]; outputNames: readonly string[]; dispose(): unknown };
   if (engine === "ort") runner = await createOrtRunner(model, { ort: opts.ort });
   else if (engine === "mtl") {
     const kernels = opts.kernels ?? (opts.wasm ? await loadKernels(opts.wasm) : null);
@@ -44,6 +46,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     runner = MtlRunner.create(model, kernels, name);
   } else throw new Error(`createSession(${name}): engine must be "ort" or "mtl", not ${JSON.stringify(engine)}`);
   const check = feedChecker(proto.graph, runner.inputNames, name);
+  let disposed = false;
   return {
     engine,
     meta,
@@ -55,8 +58,14 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
         if (!meta) throw new Error(`${name}: rows need an mtl-wasm export (vocabularies in its metadata); pass tensors for other models`);
         feeds = encodeRows(meta, input as readonly Row[]);
       } else feeds = input as Record<string, InputTensor>;
+      if (disposed) throw new Error(`${name}: the session was disposed`);
       check(feeds);
       return runner.run(feeds);
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await runner.dispose();
     },
   };
 }

@@ -1,21 +1,92 @@
-// A model instance: a validated spec, its preprocessing, one parameter block in wasm memory, and
-// compiled programs (one per batch size and mode) that share that block.
+// A model instance: a validated spec lowered to its graph, its preprocessing, one parameter block in wasm
+// memory, and compiled programs (one per batch size and mode) that share that block. Training programs are
+// kept per batch size; inference programs are compiled for powers of two (the last batch is padded) and at
+// most INFER_PLANS of them are kept, least recently used evicted, so serving varied batch sizes stays bounded.
 import type { ModelSpec } from "./spec.ts";
 import { ParamStore, type Param } from "./params.ts";
-import { buildProgram, type Built, type DataDims, type RngState } from "./build.ts";
-import { Arena } from "../runtime/heap.ts";
+import { lowerSpec, INPUT, type DataDims } from "./lower.ts";
+import type { Graph, Value } from "../graph/graph.ts";
+import { compile, type Program } from "../graph/compile.ts";
+import type { HostState, RngState } from "../graph/op.ts";
+import { Arena, type Region } from "../runtime/heap.ts";
 import type { Kernels } from "../runtime/load.ts";
 import { dataDims, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import { mulberry32 } from "../data/split.ts";
+
+export type { DataDims } from "./lower.ts";
+export type { RngState } from "../graph/op.ts";
+
+/** Where one task's data and results live in a compiled program (byte addresses). */
+export interface TaskIO {
+  task: ModelSpec["tasks"][number];
+  width: number;
+  groups: number;
+  /** Labels: i32 [B] for multiclass, f32 [B, width] otherwise. */
+  labels: number;
+  /** f32 [B]: 1 where the label is present (and the row is valid). */
+  mask: number;
+  /** Grouped tasks: i32 [B] group index of each row. */
+  gather: number;
+  /** The task's prediction [B, width]: probabilities (binary, multiclass, multilabel) or values. */
+  out: { ptr: number; cols: number };
+  /** The loss value in the graph (training programs). */
+  loss: Value | null;
+  /** The shared representation this task's tower reads, with its address and gradient address (0: none). */
+  representation: { value: Value; ptr: number; grad: number; size: number };
+}
+
+/** Addresses the data loader fills for each batch, and where the program leaves its results. */
+export interface ProgramIO {
+  batch: number;
+  /** Standardized numeric columns [B, F] (0 when the model has none). */
+  numeric: number;
+  /** The raw tensor input [B, T] (0 when none). */
+  tensor: number;
+  /** One i32 [B] index vector per categorical input. */
+  catIdx: number[];
+  /** Valid-row mask f32 [B]: 1 for real rows, 0 for padding in the last batch. */
+  valid: number;
+  /** Number of valid rows in the current batch (set by the loader). */
+  validCount: { value: number };
+  tasks: TaskIO[];
+  /** Loss values of the last forward, per task (masked means). */
+  losses: Float64Array;
+  /** Relation values of the last forward, per relation (½·Σ(a − b)² over valid rows, divided by the valid count). */
+  relations: Float64Array;
+  /** Per-task loss scales used by the next backward (the weighting strategy writes them). */
+  scales: Float64Array;
+}
+
+export interface Built {
+  program: Program;
+  io: ProgramIO;
+}
+
+/** Inference programs kept per model (and per mtl-engine session). */
+export const INFER_PLANS = 4;
+/** The largest inference batch compiled; larger inputs run in chunks of it. */
+export const MAX_INFER_BATCH = 1024;
+
+/** The inference batch size compiled for `rows` rows: the next power of two, at most `cap`. */
+export function planBatch(rows: number, cap = MAX_INFER_BATCH): number {
+  let b = 1;
+  while (b < rows && b < cap) b *= 2;
+  return Math.min(b, cap);
+}
 
 export class Model {
   readonly dims: DataDims;
   readonly store = new ParamStore();
   readonly arena: Arena;
   readonly rng: RngState;
+  /** The training graph (encoded boundary): what every program of this model is compiled from. */
+  readonly graph: Graph;
   /** Uncertainty weighting's learnt log-variances s_t (one per task), when the spec asks for them. */
   readonly logVars: Param | null;
-  private programs = new Map<string, Built>();
+  private readonly training = new Map<number, { built: Built; region: Region }>();
+  private readonly inference = new Map<number, { built: Built; region: Region }>();
+  private readonly byValue = new Map<Value, Param>();
+  private disposed = false;
 
   constructor(
     readonly spec: ModelSpec,
@@ -25,27 +96,93 @@ export class Model {
     this.dims = dataDims(spec, pre);
     this.arena = new Arena(k);
     this.rng = { seedLo: spec.training.seed | 0, seedHi: 0x5eed, counter: 0 };
-    // Declare every parameter with a throwaway batch-1 training build (its steps are never run), then
-    // allocate the block; every later program looks the same parameters up by name.
-    const mark = this.arena.mark();
-    this.store.declaring = true;
-    buildProgram(spec, this.dims, this.store, k, this.arena, 1, true, this.rng);
-    this.store.declaring = false;
-    this.arena.release(mark);
-    const store = this.store;
-    this.logVars = spec.training.weighting.type === "uncertainty" ? store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, false) : null;
-    store.allocate(this.arena);
+    this.graph = lowerSpec(spec, this.dims, pre, "encoded");
+    for (const v of this.graph.params()) this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
+    this.logVars = spec.training.weighting.type === "uncertainty" ? this.store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
+    this.store.allocate(this.arena);
   }
 
   /** The program for batch size `batch` (training or inference), compiled once and cached. */
   program(batch: number, training: boolean): Built {
-    const key = `${batch}:${training}`;
-    let p = this.programs.get(key);
-    if (!p) {
-      p = buildProgram(this.spec, this.dims, this.store, this.k, this.arena, batch, training, this.rng);
-      this.programs.set(key, p);
+    if (this.disposed) throw new Error(`model ${this.spec.name}: used after dispose()`);
+    const cache = training ? this.training : this.inference;
+    const hit = cache.get(batch);
+    if (hit) {
+      // Least recently used last out: re-insert on use.
+      cache.delete(batch);
+      cache.set(batch, hit);
+      return hit.built;
     }
-    return p;
+    if (!training && cache.size >= INFER_PLANS) {
+      const [oldest, entry] = cache.entries().next().value!;
+      entry.region.dispose();
+      cache.delete(oldest);
+    }
+    const region = this.arena.region();
+    try {
+      const built = this.build(batch, training, region);
+      cache.set(batch, { built, region });
+      return built;
+    } catch (e) {
+      region.dispose();
+      throw e;
+    }
+  }
+
+  private build(batch: number, training: boolean, region: Region): Built {
+    const { graph, spec, store } = this;
+    const T = spec.tasks.length;
+    const host: HostState = {
+      losses: new Float64Array(T),
+      relations: new Float64Array(spec.training.relations.length),
+      scales: new Float64Array(T).fill(1),
+      validCount: { value: batch },
+      rng: this.rng,
+    };
+    const outputs = graph.tasks.map((t) => t.output);
+    const roots = training ? [...graph.tasks.map((t) => t.loss!), ...graph.relations] : [];
+    const program = compile({
+      graph,
+      k: this.k,
+      batch,
+      training,
+      targets: training ? [...outputs, ...roots, ...graph.tasks.map((t) => t.representation)] : outputs,
+      roots,
+      param: (v) => {
+        const p = this.byValue.get(v)!;
+        return { p: store.addr(p, "p"), g: store.addr(p, "g") };
+      },
+      memory: region,
+      host,
+      label: spec.name,
+    });
+    const addr = (name: string) => (graph.has(name) ? program.addr(graph.get(name)) : 0);
+    const io: ProgramIO = {
+      batch,
+      numeric: addr(INPUT.numeric),
+      tensor: addr(INPUT.tensor),
+      catIdx: spec.inputs.categorical.map((c) => addr(INPUT.categorical(c.column))),
+      valid: addr(INPUT.valid),
+      validCount: host.validCount,
+      tasks: spec.tasks.map((t, i) => {
+        const ports = graph.tasks[i], rep = ports.representation;
+        return {
+          task: t,
+          width: this.dims.outputs[i],
+          groups: this.dims.groups[i],
+          labels: addr(INPUT.label(t.name)),
+          mask: addr(INPUT.mask(t.name)),
+          gather: addr(INPUT.group(t.name)),
+          out: { ptr: program.addr(ports.output), cols: this.dims.outputs[i] },
+          loss: ports.loss,
+          representation: { value: rep, ptr: training ? program.addr(rep) : 0, grad: program.grad(rep), size: batch * (rep.shape[1] as number) },
+        };
+      }),
+      losses: host.losses,
+      relations: host.relations,
+      scales: host.scales,
+    };
+    return { program, io };
   }
 
   /** Initialize every parameter from `seed` (uniform/normal from a seeded JS generator: identical everywhere). */
@@ -107,21 +244,21 @@ export class Model {
   feed(built: Built, data: Encoded, order: ArrayLike<number>, start: number, count: number): void {
     // Plain loops over whole-memory views: no typed-array views or closures are allocated per step.
     const { io } = built;
-    const B = io.batch, d0 = io.x0.cols, F = this.dims.numeric, Tn = this.spec.inputs.tensor;
+    const B = io.batch, F = this.dims.numeric, Tn = this.spec.inputs.tensor;
     const f32 = this.arena.heapF32(), i32 = this.arena.heapI32();
-    const x0 = io.x0.ptr >>> 2, valid = io.valid >>> 2, tcol = io.tensorCol;
+    const xn = io.numeric >>> 2, xt = io.tensor >>> 2, valid = io.valid >>> 2;
     const num = data.numeric, ten = data.tensor;
     io.validCount.value = count;
     for (let r = 0; r < B; r++) {
-      const dst = x0 + r * d0;
       if (r < count) {
         const row = order[start + r];
-        f32[valid + r] = 1;
-        for (let j = 0, s = row * F; j < F; j++) f32[dst + j] = num[s + j];
-        for (let j = 0, s = row * Tn; j < Tn; j++) f32[dst + tcol + j] = ten[s + j];
+        if (valid) f32[valid + r] = 1;
+        for (let j = 0, s = row * F, d = xn + r * F; j < F; j++) f32[d + j] = num[s + j];
+        for (let j = 0, s = row * Tn, d = xt + r * Tn; j < Tn; j++) f32[d + j] = ten[s + j];
       } else {
-        f32[valid + r] = 0;
-        f32.fill(0, dst, dst + F + Tn);
+        if (valid) f32[valid + r] = 0;
+        if (F) f32.fill(0, xn + r * F, xn + (r + 1) * F);
+        if (Tn) f32.fill(0, xt + r * Tn, xt + (r + 1) * Tn);
       }
     }
     for (let j = 0; j < io.catIdx.length; j++) {
@@ -130,6 +267,11 @@ export class Model {
     }
     for (let ti = 0; ti < io.tasks.length; ti++) {
       const t = io.tasks[ti], enc = data.tasks[ti];
+      if (t.groups) {
+        const g = t.gather >>> 2;
+        for (let r = 0; r < B; r++) i32[g + r] = r < count ? enc.group[order[start + r]] : 0;
+      }
+      if (!t.labels) continue; // an inference program reads no labels
       const mask = t.mask >>> 2, lab = t.labels >>> 2;
       if (t.task.type === "multiclass") {
         const src = enc.labels as Int32Array;
@@ -142,16 +284,12 @@ export class Model {
         }
       }
       for (let r = 0; r < B; r++) f32[mask + r] = r < count ? enc.mask[order[start + r]] : 0;
-      if (t.groups) {
-        const g = t.gather >>> 2;
-        for (let r = 0; r < B; r++) i32[g + r] = r * t.groups + (r < count ? enc.group[order[start + r]] : 0);
-      }
     }
   }
 
   /** Run the forward pass of an inference program over all rows; returns each task's outputs [rows, width]. */
   predict(data: Encoded, batch = 512): Float32Array[] {
-    const built = this.program(Math.min(batch, Math.max(1, data.rows)), false);
+    const built = this.program(planBatch(Math.max(1, data.rows), batch), false);
     const B = built.io.batch;
     const order = Int32Array.from({ length: data.rows }, (_, i) => i);
     const outs = built.io.tasks.map((t) => new Float32Array(data.rows * t.width));
@@ -173,5 +311,21 @@ export class Model {
       }
     });
     return outs;
+  }
+
+  /** Inference programs currently compiled (bounded by INFER_PLANS). */
+  get inferencePlans(): number {
+    return this.inference.size;
+  }
+
+  /** Release every program and the parameter block; the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const c of [this.training, this.inference]) {
+      for (const e of c.values()) e.region.dispose();
+      c.clear();
+    }
+    for (const b of [this.store.p, this.store.g, this.store.s1, this.store.s2]) this.arena.free(b);
   }
 }

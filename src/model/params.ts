@@ -1,10 +1,11 @@
 // The parameter plan: every trainable tensor gets an offset in one flat block. Parameters, gradients and
 // each optimizer state (m, v / velocity) are four blocks with the same layout, so one fused optimizer
-// call covers them all. Layout is insertion order: the builder declares the shared trunk first, so the
-// trunk is the prefix [0, sharedSize) that λ_shared·‖θ_shared‖² acts on.
+// call covers them all. Layout is the graph's parameter order; each parameter keeps its graph role, and
+// `ranges(role)` gives the contiguous runs of one role (what λ_shared·‖θ_shared‖² and per-task gradients act on).
 import type { Arena } from "../runtime/heap.ts";
+import type { Init, Role } from "../graph/graph.ts";
 
-export type Init = { kind: "uniform"; limit: number } | { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
+export type { Init, Role } from "../graph/graph.ts";
 
 export interface Param {
   name: string;
@@ -13,12 +14,14 @@ export interface Param {
   /** Offset in elements inside each block (a multiple of 4, so every parameter is 16-byte aligned). */
   offset: number;
   init: Init;
-  /** Part of the shared trunk (counted by shared_l2). */
+  role: Role;
+  /** role === "shared": part of the trunk every task reads (counted by shared_l2). */
   shared: boolean;
 }
 
 export class ParamStore {
   readonly params: Param[] = [];
+
   private byName = new Map<string, Param>();
   private size = 0;
   /** Block base addresses (bytes); 0 until `allocate`. */
@@ -26,8 +29,6 @@ export class ParamStore {
   g = 0;
   s1 = 0;
   s2 = 0;
-  /** While true, `addr` of an unallocated block answers 0 (a declaring build, whose steps never run). */
-  declaring = false;
 
   get total(): number {
     return this.size;
@@ -38,7 +39,7 @@ export class ParamStore {
   }
 
   /** Declare (first call) or look up (later calls, same shape) a parameter. */
-  declare(name: string, shape: number[], init: Init, shared: boolean): Param {
+  declare(name: string, shape: number[], init: Init, role: Role): Param {
     const have = this.byName.get(name);
     if (have) {
       if (have.shape.join("x") !== shape.join("x")) throw new Error(`parameter ${name}: declared as [${have.shape}] and again as [${shape}]`);
@@ -46,7 +47,7 @@ export class ParamStore {
     }
     if (this.allocated) throw new Error(`parameter ${name}: declared after the parameter block was allocated`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const p: Param = { name, shape, size, offset: this.size, init, shared };
+    const p: Param = { name, shape, size, offset: this.size, init, role, shared: role === "shared" };
     this.size += (size + 3) & ~3;
     this.params.push(p);
     this.byName.set(name, p);
@@ -59,14 +60,21 @@ export class ParamStore {
     return p;
   }
 
-  /** Elements in the shared prefix: every shared parameter comes before the first non-shared one. */
-  get sharedSize(): number {
-    let end = 0;
+  /** Contiguous runs [offset, size] (elements, padded to 4) of the parameters whose role passes `keep`. */
+  ranges(keep: (p: Param) => boolean): [number, number][] {
+    const out: [number, number][] = [];
     for (const p of this.params) {
-      if (!p.shared) break;
-      end = p.offset + ((p.size + 3) & ~3);
+      if (!keep(p)) continue;
+      const n = (p.size + 3) & ~3, last = out[out.length - 1];
+      if (last && last[0] + last[1] === p.offset) last[1] += n;
+      else out.push([p.offset, n]);
     }
-    return end;
+    return out;
+  }
+
+  /** Elements of the parameters with role "shared" (the trunk). */
+  get sharedSize(): number {
+    return this.params.reduce((s, p) => s + (p.shared ? p.size : 0), 0);
   }
 
   /** Allocate the four blocks (zeroed). */
@@ -81,10 +89,7 @@ export class ParamStore {
 
   /** Byte address of a parameter's values (block = p) or its gradient (block = g). */
   addr(param: Param, block: "p" | "g" | "s1" | "s2" = "p"): number {
-    if (!this.allocated) {
-      if (this.declaring) return 0;
-      throw new Error("parameter block not allocated yet");
-    }
+    if (!this.allocated) throw new Error("parameter block not allocated yet");
     return this[block] + param.offset * 4;
   }
 }

@@ -1,0 +1,39 @@
+// The op registry: every op family in src/ops/, by op name. The scheduler, the exporter, the importer and
+// `mtl summary` find ops here and nowhere else.
+import type { OpDef } from "./op.ts";
+import { dense } from "../ops/dense.ts";
+import { activations } from "../ops/activation.ts";
+import { softmax } from "../ops/softmax.ts";
+import { embedding, indexColumn } from "../ops/embedding.ts";
+import { layernorm } from "../ops/layernorm.ts";
+import { dropout } from "../ops/dropout.ts";
+import { concat, stack } from "../ops/concat.ts";
+import { moeCombine } from "../ops/mixture.ts";
+import { groupGather } from "../ops/group.ts";
+import { add } from "../ops/add.ts";
+import { identity } from "../ops/identity.ts";
+import { standardize, affine } from "../ops/boundary.ts";
+import { relation } from "../ops/relation.ts";
+import { bce } from "../ops/loss/bce.ts";
+import { xent } from "../ops/loss/xent.ts";
+import { mse } from "../ops/loss/mse.ts";
+import { mae } from "../ops/loss/mae.ts";
+import { huber } from "../ops/loss/huber.ts";
+
+/** In import-priority order: for one ONNX op type, importers are tried in this order. */
+export const OPS: readonly OpDef[] = [
+  dense, ...activations, softmax, embedding, indexColumn, layernorm, dropout, concat, stack, moeCombine, groupGather,
+  add, identity, standardize, affine, relation, bce, xent, mse, mae, huber,
+];
+
+const BY_NAME = new Map<string, OpDef>();
+for (const d of OPS) {
+  if (BY_NAME.has(d.op)) throw new Error(`op registry: ${d.op} is registered twice`);
+  BY_NAME.set(d.op, d);
+}
+
+export function opDef(op: string): OpDef {
+  const d = BY_NAME.get(op);
+  if (!d) throw new Error(`unknown op ${JSON.stringify(op)}; ops: ${[...BY_NAME.keys()].join(", ")}`);
+  return d;
+}

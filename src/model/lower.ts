@@ -1,0 +1,111 @@
+// Lowers a validated spec to the typed graph (src/graph/): the input block, the trunk (an architecture from
+// src/arch/), per-task towers and heads, outputs, and — for training — losses with row masks and relation terms.
+//
+// Two boundaries, one graph: "encoded" is what training and Model.predict feed (standardized numeric columns,
+// one i32 index vector per categorical input, group indices, labels and masks) and read (regression outputs in
+// standardized units); "raw" is the exported model's interface (raw numeric values standardized inside the
+// graph, int64 index matrices, regression outputs in the label's units, no losses). Everything between the
+// boundaries — every parameter and every layer — is built by the same code.
+import { Graph, type Value } from "../graph/graph.ts";
+import { ARCHITECTURES } from "../arch/index.ts";
+import { dense, mlp } from "../arch/layers.ts";
+import type { ModelSpec } from "./spec.ts";
+import type { Preprocessing } from "../data/preprocess.ts";
+
+/** Sizes only the data can tell: vocabularies, class counts, groups. */
+export interface DataDims {
+  /** Numeric input columns (after the spec's list). */
+  numeric: number;
+  /** Vocabulary size (including the unknown bucket at index 0) of each categorical input, in spec order. */
+  vocab: number[];
+  /** Per task: output width (classes for multiclass, labels for multilabel/regression, 1 for binary). */
+  outputs: number[];
+  /** Per task: number of groups (group_by), or 0. */
+  groups: number[];
+}
+
+export type Boundary = "encoded" | "raw";
+
+/** Graph input names of the encoded boundary (what Model.feed writes). */
+export const INPUT = {
+  numeric: "numeric",
+  tensor: "tensor",
+  valid: "valid",
+  categorical: (column: string) => `cat:${column}`,
+  label: (task: string) => `label:${task}`,
+  mask: (task: string) => `mask:${task}`,
+  group: (task: string) => `group:${task}`,
+} as const;
+
+export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, boundary: Boundary): Graph {
+  const g = new Graph(spec.name);
+  const raw = boundary === "raw";
+  const cats = spec.inputs.categorical;
+
+  // ---- inputs ---------------------------------------------------------------------------------------------
+  const parts: Value[] = [];
+  if (dims.numeric) {
+    const x = g.input(INPUT.numeric, "f32", ["N", dims.numeric]);
+    if (raw) {
+      const mean = g.constant("numeric_mean", Float32Array.from(pre.numeric, (s) => s.mean), [dims.numeric]);
+      const std = g.constant("numeric_std", Float32Array.from(pre.numeric, (s) => s.std), [dims.numeric]);
+      parts.push(g.add1("standardize", [x, mean, std], {}, "numeric.standardized"));
+    } else parts.push(x);
+  }
+  if (spec.inputs.tensor) parts.push(g.input(INPUT.tensor, "f32", ["N", spec.inputs.tensor]));
+  const catMatrix = raw && cats.length ? g.input("categorical", "i64", ["N", cats.length]) : null;
+  cats.forEach((c, j) => {
+    const table = g.param(`embedding.${c.column}`, [dims.vocab[j], c.dim], { kind: "uniform", limit: 0.05 }, "shared");
+    const idx = catMatrix ? g.add1("index_column", [catMatrix], { col: j, limit: dims.vocab[j] }, `categorical.${c.column}`) : g.input(INPUT.categorical(c.column), "i32", ["N"]);
+    parts.push(g.add1("embedding", [table, idx], {}, `embed.${c.column}`));
+  });
+  if (parts.length === 0) throw new Error(`${spec.name}: the model has no inputs`);
+  const x0 = parts.length === 1 ? parts[0] : g.add1("concat", parts, {}, "x0");
+  const grouped = spec.tasks.map((t, i) => [t, i] as const).filter(([t]) => t.group_by);
+  const groupMatrix = raw && grouped.length ? g.input("groups", "i64", ["N", grouped.length]) : null;
+
+  // ---- trunk ------------------------------------------------------------------------------------------------
+  const reps = ARCHITECTURES[spec.architecture.type].build(g, x0, spec.architecture, spec.tasks);
+
+  // ---- towers, heads, outputs, losses -------------------------------------------------------------------------
+  const valid = raw ? null : g.input(INPUT.valid, "f32", ["N"]);
+  spec.tasks.forEach((t, i) => {
+    const role = `task:${t.name}` as const;
+    const width = dims.outputs[i], G = dims.groups[i];
+    const h = mlp(g, reps[i], t.tower, `tower.${t.name}`, role);
+    let logits = dense(g, h, width, "none", `head.${t.name}`, role);
+    if (G > 0) {
+      // pred_i = shared(h_i) + dev_{g_i}(h_i): every group's deviation in one dense call [N, G·width], each row
+      // gathering its own group's block (deviations start at zero, so every group starts at the shared head).
+      const dev = dense(g, h, G * width, "none", `head.${t.name}.groups`, role, { kind: "zeros" });
+      const gi = groupMatrix
+        ? g.add1("index_column", [groupMatrix], { col: grouped.findIndex(([, k]) => k === i), limit: G }, `groups.${t.name}`)
+        : g.input(INPUT.group(t.name), "i32", ["N"]);
+      const picked = g.add1("group_gather", [dev, gi], { groups: G }, `head.${t.name}.pick`);
+      logits = g.add1("add", [logits, picked], {}, `head.${t.name}.grouped`);
+    }
+    let output: Value;
+    if (t.type === "multiclass") output = g.add1("softmax", [logits], {}, `out.${t.name}`);
+    else if (t.type !== "regression") output = g.add1("sigmoid", [logits], {}, `out.${t.name}`);
+    else if (!raw) output = logits;
+    else {
+      const target = pre.tasks[i].target;
+      output = target
+        ? g.add1("affine", [logits, g.constant(`${t.name}_std`, Float32Array.from(target, (s) => s.std), [width]), g.constant(`${t.name}_mean`, Float32Array.from(target, (s) => s.mean), [width])], {}, `out.${t.name}`)
+        : g.add1("identity", [logits], {}, `out.${t.name}`);
+    }
+    let loss: Value | null = null;
+    if (!raw) {
+      const labels = t.type === "multiclass" ? g.input(INPUT.label(t.name), "i32", ["N"]) : g.input(INPUT.label(t.name), "f32", ["N", width]);
+      const mask = g.input(INPUT.mask(t.name), "f32", ["N"]);
+      loss = g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta }, `loss.${t.name}`);
+    }
+    g.tasks.push({ name: t.name, output, loss, representation: reps[i] });
+  });
+  if (valid)
+    spec.training.relations.forEach((r, ri) => {
+      const a = g.tasks.find((t) => t.name === r.tasks[0])!.output, b = g.tasks.find((t) => t.name === r.tasks[1])!.output;
+      g.relations.push(g.add1("relation", [a, b, valid], { index: ri, lambda: r.lambda }, `relation.${r.tasks[0]}~${r.tasks[1]}`));
+    });
+  return g;
+}
