@@ -191,7 +191,8 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     losses,
     scales,
     relations,
-    compute(d, o, start, count, weigh) {
+    compute(d, o, start, count, weigh, combine) {
+      if (combine) throw new Error("parallelGradients: gradient-level task balancing (a strategy with a gradient stage) runs on one thread; train without --threads");
       if (d.rows !== data.rows) throw new Error("parallelGradients: fit was given another data set than the one shared with the workers");
       if (o !== lastOrder) {
         for (let i = 0; i < o.length; i++) order[i] = o[i];

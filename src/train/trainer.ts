@@ -6,6 +6,7 @@ import { permutationStream } from "../data/split.ts";
 import { learningRate } from "./schedule.ts";
 import { makeUpdater } from "./update.ts";
 import { createWeighting } from "./weighting/index.ts";
+import { TaskGradients, type GradientStage } from "./task-gradients.ts";
 import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
 import { higherIsBetter } from "../model/spec.ts";
 
@@ -56,29 +57,39 @@ export interface GradientSource {
   readonly losses: Float64Array;
   readonly scales: Float64Array;
   readonly relations: Float64Array;
-  compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array) => number): number;
+  compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array) => number, combine?: (stage: GradientStage) => void): number;
   /** Called before each step's compute with the update that will follow it (workers apply it themselves). */
   prepare?(lr: number, step: number): void;
   /** Called when fit starts: the model's parameters or optimizer state may have changed since the last call. */
   begin?(): void;
 }
 
-/** The gradient of a batch by this thread's compiled program. */
+/**
+ * The gradient of a batch by this thread's compiled program. With a gradient stage (`combine`), the backward
+ * runs once per task and the strategy combines the shared parameters' per-task gradients (task-gradients.ts).
+ */
 export function localGradients(model: Model, batch: number): GradientSource {
   const built = model.program(batch, true);
   const { io, program } = built;
   const rel = model.spec.training.relations;
+  let perTask: TaskGradients | null = null;
   return {
     batch,
     losses: io.losses,
     scales: io.scales,
     relations: io.relations,
-    compute(data, order, start, count, weigh) {
+    compute(data, order, start, count, weigh, combine) {
       model.feed(built, data, order, start, count);
       for (const f of program.forward) f();
       let obj = weigh(io.losses, io.scales);
       for (let i = 0; i < rel.length; i++) obj += rel[i].lambda * io.relations[i];
-      for (const f of program.backward) f();
+      if (!combine) {
+        for (const f of program.backward) f();
+        return obj;
+      }
+      perTask ??= new TaskGradients(model, built);
+      combine(perTask.run(io.scales));
+      perTask.finish();
       return obj;
     },
   };
@@ -118,6 +129,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
   const weigh = (losses: Float64Array, scales: Float64Array) => weighting.step(losses, scales);
+  const combine = weighting.gradient ? (stage: GradientStage) => weighting.gradient!(stage) : undefined;
   const op = tr.optimizer;
   const update = makeUpdater(model);
   const nextPerm = permutationStream(train.rows, tr.seed);
@@ -142,7 +154,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       lr = learningRate(tr, step, total, stepsPerEpoch);
       step++;
       source.prepare?.(lr, step);
-      let obj = source.compute(train, order, s, count, weigh);
+      let obj = source.compute(train, order, s, count, weigh, combine);
       obj += update(lr, step);
       for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
       for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
