@@ -1,12 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { CENSUS_COLUMNS, CENSUS_NUMERIC_COLUMNS, censusTargets, openCensus } from "../../src/data/census.ts";
 import { fromString, fromBytes } from "../../src/data/source.ts";
 import { fileSource } from "../../src/data/node-file.ts";
 import { loadTable } from "../../src/data/table.ts";
+import { needFile } from "../skip.ts";
 
 const FILE = fileURLToPath(new URL("../../../shared/data/census-income-kdd/census-income.shared.data.gz", import.meta.url));
 
@@ -63,10 +63,7 @@ test("unexpected income label is reported with its row", async () => {
 });
 
 test("real file: 49,881 rows × 42 columns; 3,079 income positives; 21,530 never married (README counts)", async () => {
-  if (!existsSync(FILE)) {
-    console.log(`  (skipped: ${FILE} not present)`);
-    return;
-  }
+  if (!needFile(FILE, "census real file")) return;
   const t = await loadTable(openCensus(fileSource(FILE)));
   assert.is(t.rowCount, 49881);
   assert.is(t.columns.length, 42);

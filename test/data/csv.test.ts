@@ -1,11 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { gzipSync } from "node:zlib";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { openCsv, readCsv, csvRecords } from "../../src/data/csv.ts";
 import { fromBytes, fromString, fromChunks, type ByteSource } from "../../src/data/source.ts";
 import { loadTable } from "../../src/data/table.ts";
+import { needFile } from "../skip.ts";
 import { Rng } from "../helpers.ts";
 
 async function collect(src: ByteSource, opts = {}): Promise<Record<string, string>[]> {
@@ -120,10 +121,7 @@ test("empty file: header missing is an error; header only gives no rows", async 
 
 const SCHOOL = fileURLToPath(new URL("../../../shared/data/school/school.shared.csv", import.meta.url));
 test("real data: school.shared.csv loads (12,279 rows × 30 columns)", async () => {
-  if (!existsSync(SCHOOL)) {
-    console.log(`  (skipped: ${SCHOOL} not present)`);
-    return;
-  }
+  if (!needFile(SCHOOL, "school real data")) return;
   const t = await loadTable(openCsv(fromBytes("school.shared.csv", readFileSync(SCHOOL))));
   assert.is(t.rowCount, 12279);
   assert.is(t.columns.length, 30);

@@ -4,6 +4,7 @@
 // models (typed data fields, unpacked repeated fields) and decode errors on truncated / random / corrupted bytes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { skipOrFail } from "../skip.ts";
 import { spawnSync } from "node:child_process";
 import type * as Ort from "onnxruntime-web";
 import { attr, GraphBuilder } from "../../src/onnx/builder.ts";
@@ -351,10 +352,7 @@ sys.stdout.buffer.write(m.SerializeToString())
 test("decode: a model written by python3-onnx (typed data fields, unpacked repeated fields)", () => {
   const python = process.env.ONNX_PYTHON || "/usr/bin/python3";
   const res = spawnSync(python, ["-c", PY_MODEL], { maxBuffer: 1 << 20 });
-  if (res.error || res.status !== 0) {
-    console.log(`  note: skipped (python3-onnx unavailable: ${res.error?.message ?? res.stderr.toString().trim().split("\n").pop()})`);
-    return;
-  }
+  if (res.error || res.status !== 0) return skipOrFail("decode a python3-onnx model", `python3-onnx unavailable: ${res.error?.message ?? res.stderr.toString().trim().split("\n").pop()}`);
   const m = decodeModel(new Uint8Array(res.stdout));
   assert.is(m.producerName, "python3-onnx");
   assert.equal(m.metadataProps, [{ key: "k", value: "v" }]);
@@ -502,10 +500,7 @@ test("python3-onnx checker (full_check + strict shape inference) accepts every b
   const names = Object.keys(built);
   assert.ok(names.length >= 6, `built: ${names}`);
   const res = checkWithPython(names.map((n) => built[n]));
-  if (!res.available) {
-    console.log(`  note: python3-onnx checker unavailable, not checked: ${res.output}`);
-    return;
-  }
+  if (!res.available) return skipOrFail("python3-onnx checker", `unavailable: ${res.output}`);
   assert.ok(res.ok, res.output);
   if (process.env.ONNX_VERBOSE) console.log(res.output);
   assert.is(res.output.split("\n").filter((l) => l.startsWith("OK ")).length, names.length, res.output);
@@ -515,7 +510,8 @@ test("checker helper: reports failures and unavailability distinctly", () => {
   const bad = mlp().model;
   bad.graph.output[0].type = { elemType: DataType.FLOAT, shape: ["N", 7] }; // contradicts inference (N, 3)
   const res = checkWithPython([encodeModel(bad)]);
-  if (res.available) {
+  if (!res.available) skipOrFail("checker helper on a bad model", `python3-onnx unavailable: ${res.output}`);
+  else {
     assert.not.ok(res.ok);
     assert.match(res.output, /^FAIL .*model0\.onnx: /);
   }

@@ -3,7 +3,7 @@
 // (full check + strict shape inference) accepts it. In CI the checker must be present.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { setup, Rng } from "../helpers.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -15,6 +15,7 @@ import { createOrtRunner } from "../../src/infer/ort.ts";
 import { createSession } from "../../src/infer/session.ts";
 import { encodeModel, decodeModel } from "../../src/onnx/model.ts";
 import { checkWithPython } from "./checker.ts";
+import { skipOrFail, needFile } from "../skip.ts";
 import { readTable, splitRows } from "../../src/data/load.ts";
 import { fileSource } from "../../src/data/node-file.ts";
 
@@ -140,11 +141,7 @@ test("bad models and bad inputs give clear errors on both engines, never a hang 
 
 test("the python3-onnx checker accepts every export (full check, strict shape inference)", () => {
   const r = checkWithPython(exported);
-  if (!r.available) {
-    assert.not.ok(process.env.CI, `CI must have python3-onnx: ${r.output}`);
-    console.log(`  note: python3-onnx checker unavailable here (${r.output})`);
-    return;
-  }
+  if (!r.available) return skipOrFail("python3-onnx checker on every export", `checker unavailable (${r.output})`);
   assert.ok(r.ok, r.output);
   assert.is(r.output.split("\n").filter((l) => l.startsWith("OK")).length, exported.length, r.output);
 });
@@ -160,7 +157,7 @@ for (const [file, edit] of REAL) {
   const raw = edit(JSON.parse(readFileSync(file, "utf8")));
   test(`${raw.name} on real rows: onnxruntime-web and the mtl engine equal our forward pass within 1e-5`, async () => {
     const spec = validateSpec(raw);
-    if (!existsSync(spec.data!.path)) return void console.log(`  note: ${spec.data!.path} absent; skipped`);
+    if (!needFile(spec.data!.path, `${raw.name} real-row parity`)) return;
     const table = await readTable(fileSource(spec.data!.path), spec.data!);
     const split = splitRows(spec, table);
     const pre = fitPreprocessing(spec, table, split.train);
