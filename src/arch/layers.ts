@@ -4,10 +4,11 @@
 // which is also the parameter block's layout and the order initialization draws in.
 import type { Graph, Init, Role, Value } from "../graph/graph.ts";
 import type { Activation, Layer } from "../model/spec.ts";
+import { heInit } from "../ops/activation.ts";
 
-/** He-uniform for rectifiers and GELU, Glorot-uniform otherwise. */
+/** He-uniform before rectifier-like activations (relu, leaky_relu, gelu), Glorot-uniform otherwise. */
 export const initFor = (act: Activation, fanIn: number, fanOut: number): Init =>
-  act === "relu" || act === "leaky_relu" || act === "gelu" ? { kind: "uniform", limit: Math.sqrt(6 / fanIn) } : { kind: "uniform", limit: Math.sqrt(6 / (fanIn + fanOut)) };
+  heInit(act) ? { kind: "uniform", limit: Math.sqrt(6 / fanIn) } : { kind: "uniform", limit: Math.sqrt(6 / (fanIn + fanOut)) };
 
 const width = (v: Value) => v.shape[v.shape.length - 1] as number;
 

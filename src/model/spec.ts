@@ -2,8 +2,11 @@
 // `validateSpec` checks a parsed JSON value and returns a normalized copy with every default filled in;
 // every error names the offending path, e.g. `tasks[2].loss: "bce" needs type "binary" or "multilabel"`.
 
-export const ACTIVATIONS = ["none", "relu", "leaky_relu", "sigmoid", "tanh", "gelu"] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
+import { ACTIVATION_NAMES, type ActivationName } from "../ops/activation.ts";
+
+/** "none" and every activation op in src/ops/activation.ts. */
+export const ACTIVATIONS: readonly Activation[] = ["none", ...ACTIVATION_NAMES];
+export type Activation = "none" | ActivationName;
 export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 export const LOSSES = ["bce", "xent", "mse", "mae", "huber"] as const;

@@ -7,6 +7,8 @@ import { expect, type ImportCtx, type Importer, type OnnxCtx, type OpDef } from 
 
 interface Activation {
   kernel: string;
+  /** Rectifier-like (He-uniform initialization of the layer before it) rather than saturating (Glorot). */
+  he?: boolean;
   /** The forward value the backward kernel reads. */
   saves: "x" | "y";
   /** Extra scalar after the pointers (leaky_relu's slope). */
@@ -22,12 +24,13 @@ interface Activation {
 const outs = (o: string | undefined) => (o ? [o] : 1);
 
 const TABLE = {
-  relu: { kernel: "relu", saves: "y", onnxOp: "Relu", onnx: (e, x, o) => e.g.node("Relu", [x], outs(o))[0] },
-  leaky_relu: { kernel: "leaky_relu", saves: "x", alpha: 0.01, onnxOp: "LeakyRelu", onnx: (e, x, o) => e.g.node("LeakyRelu", [x], outs(o), { alpha: { type: "FLOAT", value: 0.01 } })[0] },
+  relu: { kernel: "relu", he: true, saves: "y", onnxOp: "Relu", onnx: (e, x, o) => e.g.node("Relu", [x], outs(o))[0] },
+  leaky_relu: { kernel: "leaky_relu", he: true, saves: "x", alpha: 0.01, onnxOp: "LeakyRelu", onnx: (e, x, o) => e.g.node("LeakyRelu", [x], outs(o), { alpha: { type: "FLOAT", value: 0.01 } })[0] },
   sigmoid: { kernel: "sigmoid", saves: "y", onnxOp: "Sigmoid", onnx: (e, x, o) => e.g.node("Sigmoid", [x], outs(o))[0] },
   tanh: { kernel: "tanh", saves: "y", onnxOp: "Tanh", onnx: (e, x, o) => e.g.node("Tanh", [x], outs(o))[0] },
   gelu: {
     kernel: "gelu",
+    he: true,
     saves: "x",
     // 0.5·x·(1 + erf(x/√2)), exact (opset 17 has no Gelu).
     onnx(e, x, o) {
@@ -42,6 +45,9 @@ const TABLE = {
 export type ActivationName = keyof typeof TABLE;
 /** Every activation the spec accepts besides "none". */
 export const ACTIVATION_NAMES = Object.keys(TABLE) as ActivationName[];
+
+/** Whether the layer before activation `name` gets He-uniform initialization (rectifiers) instead of Glorot. */
+export const heInit = (name: string): boolean => !!(TABLE as Record<string, Activation>)[name]?.he;
 
 function scalarConst(c: ImportCtx, name: string): number | null {
   const t = c.initializer(name);
