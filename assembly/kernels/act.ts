@@ -364,6 +364,41 @@ export function gelu_bwd_f32x4(n: i32, x_ptr: usize, dy_ptr: usize, dx_ptr: usiz
 }
 
 // ---------------------------------------------------------------------------------------------------
+// SiLU (swish)
+
+/** y = x·σ(x) (Elfwing et al. 2018; Ramachandran et al.'s swish with β = 1). x, y: [n]; y may alias x. */
+export function silu_fwd_f32x4(n: i32, x_ptr: usize, y_ptr: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = v128.load(x_ptr + off4(i));
+    v128.store(y_ptr + off4(i), f32x4.mul(x, sigmoid_f32x4(x)));
+  }
+  const r = n - i;
+  if (r > 0) {
+    const x = load_part(x_ptr + off4(i), r);
+    store_part(y_ptr + off4(i), f32x4.mul(x, sigmoid_f32x4(x)), r);
+  }
+}
+
+/** d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))). */
+// @ts-ignore: decorator
+@inline function silu_grad_f32x4(x: v128): v128 {
+  const s = sigmoid_f32x4(x);
+  return f32x4.mul(s, f32x4.add(splat(1.0), f32x4.mul(x, f32x4.sub(splat(1.0), s))));
+}
+
+/**
+ * dx = beta·dx + dy ⊙ σ(x)·(1 + x·(1 − σ(x))). x (the forward input), dy, dx: [n]. dx may alias dy when
+ * beta == 0. beta == 0: dx is not read.
+ */
+export function silu_bwd_f32x4(n: i32, x_ptr: usize, dy_ptr: usize, dx_ptr: usize, beta: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) put_grad(dx_ptr + off4(i), f32x4.mul(v128.load(dy_ptr + off4(i)), silu_grad_f32x4(v128.load(x_ptr + off4(i)))), beta);
+  const r = n - i;
+  if (r > 0) put_grad_part(dx_ptr + off4(i), f32x4.mul(load_part(dy_ptr + off4(i), r), silu_grad_f32x4(load_part(x_ptr + off4(i), r))), beta, r);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // exp (the vector exp the other kernels use, exposed so it can be tested and reused)
 
 /**

@@ -26,6 +26,14 @@ const outs = (o: string | undefined) => (o ? [o] : 1);
 const TABLE = {
   relu: { kernel: "relu", he: true, saves: "y", onnxOp: "Relu", onnx: (e, x, o) => e.g.node("Relu", [x], outs(o))[0] },
   leaky_relu: { kernel: "leaky_relu", he: true, saves: "x", alpha: 0.01, onnxOp: "LeakyRelu", onnx: (e, x, o) => e.g.node("LeakyRelu", [x], outs(o), { alpha: { type: "FLOAT", value: 0.01 } })[0] },
+  // x·σ(x); opset 17 has no SiLU: Mul(x, Sigmoid(x)). Before sigmoid, so its importer sees Sigmoid first.
+  silu: {
+    kernel: "silu",
+    he: true,
+    saves: "x",
+    onnx: (e, x, o) => e.g.node("Mul", [x, e.g.node("Sigmoid", [x])[0]], outs(o))[0],
+    importer: { onnx: "Sigmoid", match: importSilu },
+  },
   sigmoid: { kernel: "sigmoid", saves: "y", onnxOp: "Sigmoid", onnx: (e, x, o) => e.g.node("Sigmoid", [x], outs(o))[0] },
   tanh: { kernel: "tanh", saves: "y", onnxOp: "Tanh", onnx: (e, x, o) => e.g.node("Tanh", [x], outs(o))[0] },
   gelu: {
@@ -72,6 +80,18 @@ function importGelu(c: ImportCtx, i: number): boolean {
   if (!x) return false;
   c.bind(c.nodes[m].output[0], c.graph.add1("gelu", [x], {}, div.name || undefined));
   c.consume(i, e, a, h, m);
+  return true;
+}
+
+/** Sigmoid(x) → Mul(x, ·). */
+function importSilu(c: ImportCtx, i: number): boolean {
+  const sig = c.nodes[i];
+  const m = c.soleReader(sig.output[0]);
+  if (m < 0 || c.nodes[m].opType !== "Mul" || !c.nodes[m].input.includes(sig.input[0])) return false;
+  const x = c.value(sig.input[0]);
+  if (!x) return false;
+  c.bind(c.nodes[m].output[0], c.graph.add1("silu", [x], {}, sig.name || undefined));
+  c.consume(i, m);
   return true;
 }
 

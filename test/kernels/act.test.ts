@@ -25,6 +25,7 @@ const ACTS: Act[] = [
   { name: "sigmoid", params: [], bwdFrom: "y", rtol: 4e-7, atol: 0 },
   { name: "tanh", params: [], bwdFrom: "y", rtol: 4e-7, atol: 0 },
   { name: "gelu", params: [], bwdFrom: "x", rtol: 1e-6, atol: 1e-37 },
+  { name: "silu", params: [], bwdFrom: "x", rtol: 1e-6, atol: 1e-37 },
 ];
 const SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 17, 64, 130, 257];
 

@@ -56,7 +56,7 @@ const inputs = { numeric: ["a", "b", "c"], categorical: ["colour", { column: "si
 const specs: Record<string, ModelSpec> = {
   hps: validateSpec({ inputs, tasks, architecture: { type: "hps", layers: [{ units: 12, layernorm: true, dropout: 0.2 }, { units: 8, activation: "gelu" }] } }),
   mmoe: validateSpec({ inputs, tasks, architecture: { type: "mmoe", experts: 3, layers: [10, 6] } }),
-  cgc: validateSpec({ inputs, tasks, architecture: { type: "cgc", shared_experts: 2, task_experts: 1, layers: [{ units: 7, activation: "tanh" }] } }),
+  cgc: validateSpec({ inputs, tasks, architecture: { type: "cgc", shared_experts: 2, task_experts: 1, layers: [{ units: 7, activation: "silu" }] } }),
   linear: validateSpec({ inputs, tasks, architecture: { type: "hps", layers: [] } }),
 };
 

@@ -75,6 +75,7 @@ export const ACTIVATIONS: Record<string, (alpha: number) => Activation> = {
   sigmoid: () => ({ f: sigmoid, df: (x) => sigmoid(x) * (1 - sigmoid(x)) }),
   tanh: () => ({ f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 }),
   gelu: () => ({ f: gelu, df: (x) => normCdf(x) + x * normPdf(x) }),
+  silu: () => ({ f: (x) => x * sigmoid(x), df: (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x))) }),
   exp: () => ({ f: Math.exp, df: Math.exp }),
 };
 
