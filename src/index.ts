@@ -4,12 +4,22 @@
 export { loadKernels } from "./runtime/load.ts";
 export type { Kernels, KernelFn, WasmSource } from "./runtime/load.ts";
 export { Arena } from "./runtime/heap.ts";
+export type { Region } from "./runtime/heap.ts";
 export { ABI_VERSION } from "./runtime/abi.ts";
 
 // Model spec and model
 export { validateSpec, SpecError, outputWidth } from "./model/spec.ts";
 export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions } from "./model/spec.ts";
-export { Model } from "./model/model.ts";
+export { Model, planBatch, INFER_PLANS, MAX_INFER_BATCH } from "./model/model.ts";
+export type { Built, ProgramIO, TaskIO } from "./model/model.ts";
+
+// The model graph: one typed graph that training, export, the mtl engine and summaries read
+export { lowerSpec } from "./model/lower.ts";
+export type { Boundary, DataDims } from "./model/lower.ts";
+export { Graph } from "./graph/graph.ts";
+export type { Value, Node, Role, TaskPorts } from "./graph/graph.ts";
+export { OPS } from "./graph/registry.ts";
+export type { OpDef } from "./graph/op.ts";
 
 // Data: byte sources, readers, tables, splits, preprocessing
 export { fromBytes, fromString, fromChunks, fromReadableStream } from "./data/source.ts";
@@ -28,6 +38,8 @@ export { fit } from "./train/trainer.ts";
 export type { FitOptions, FitResult, EpochLog, TrainState } from "./train/trainer.ts";
 export { learningRate } from "./train/schedule.ts";
 export { localGradients } from "./train/trainer.ts";
+export { TaskGradients } from "./train/task-gradients.ts";
+export type { GradientStage } from "./train/task-gradients.ts";
 export type { GradientSource } from "./train/trainer.ts";
 export { parallelGradients, canRunParallel } from "./train/parallel.ts";
 export type { ParallelOptions, ParallelGradients, WorkerLike } from "./train/parallel.ts";

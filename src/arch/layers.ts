@@ -6,7 +6,7 @@ import type { Graph, Init, Role, Value } from "../graph/graph.ts";
 import type { Activation, Layer } from "../model/spec.ts";
 import { heInit } from "../ops/activation.ts";
 
-/** He-uniform before rectifier-like activations (relu, leaky_relu, gelu, silu), Glorot-uniform otherwise. */
+/** He-uniform before the rectifier-like activations (marked `he` in src/ops/activation.ts), Glorot-uniform otherwise. */
 export const initFor = (act: Activation, fanIn: number, fanOut: number): Init =>
   heInit(act) ? { kind: "uniform", limit: Math.sqrt(6 / fanIn) } : { kind: "uniform", limit: Math.sqrt(6 / (fanIn + fanOut)) };
 
