@@ -6,6 +6,7 @@ import { TRAIN_USAGE, trainCommand } from "./train.ts";
 import { EVALUATE_USAGE, evaluateCommand } from "./evaluate.ts";
 import { PREDICT_USAGE, predictCommand } from "./predict.ts";
 import { EXPORT_USAGE, exportCommand } from "./export.ts";
+import { SUMMARY_USAGE, summaryCommand } from "./summary.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
@@ -13,6 +14,7 @@ const USAGE = `mtl: multi-task learning in WebAssembly
   ${EVALUATE_USAGE}
   ${PREDICT_USAGE}
   ${EXPORT_USAGE}
+  ${SUMMARY_USAGE}
 
 Data paths in configs are relative to the current directory.`;
 
@@ -32,6 +34,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await predictCommand(rest, kernels, io.log);
       case "export":
         return await exportCommand(rest, kernels, io.log);
+      case "summary":
+        return await summaryCommand(rest, kernels, io.log);
       case undefined:
       case "help":
       case "--help":
