@@ -16,7 +16,7 @@ export interface ModelJson {
   version: number;
   spec: ModelSpec;
   preprocessing: Preprocessing;
-  params: { name: string; shape: number[]; shared: boolean }[];
+  params: { name: string; shape: number[]; shared: boolean; role: string }[];
   train_state: TrainState | null;
   /** Free-form training summary (metrics, timings). */
   summary?: unknown;
@@ -34,7 +34,7 @@ export function modelJson(model: Model, state: TrainState | null, summary?: unkn
     version: MODEL_VERSION,
     spec: model.spec,
     preprocessing: model.pre,
-    params: model.store.params.map((p) => ({ name: p.name, shape: p.shape, shared: p.shared })),
+    params: model.store.params.map((p) => ({ name: p.name, shape: p.shape, shared: p.shared, role: p.role })),
     train_state: state,
     ...(summary === undefined ? {} : { summary }),
   };
