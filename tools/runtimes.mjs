@@ -2,18 +2,26 @@
 // on both engines) in Node, Deno, headless Chromium (page + Web Worker) and workerd, offline on 127.0.0.1.
 //
 //   node tools/runtimes.mjs node|deno|browser|workerd|all
+//   node tools/runtimes.mjs node --update-reference      (deliberately: rewrite test/runtimes/reference.json)
 //
 // Each run prints `PASS runtime=<name> sha256=<hex> loss=<start>→<end> ort=<diff|skipped> mtl=<diff> ms=<n>` (or
-// FAIL with the reason). PASS needs the scenario's own checks (loss fell, engines agree within 1e-5) AND the weight
-// hash equal to Node's for the same seed: bit-identical training everywhere. Node's hash is cached in
-// out/runtimes/node.json, keyed by the hash of the scenario bundle (which inlines build/mtl.wasm); when the cache
-// is stale the driver recomputes it in-process first. Bundles are built here, into out/runtimes/ (git-ignored).
+// `FAIL runtime=<name> …` with the reason). PASS needs the scenario's own checks (loss fell, engines agree within
+// 1e-5) AND the weight hash equal to the reference hash COMMITTED in test/runtimes/reference.json: bit-identical
+// training in every runtime, and across rewrites of the training core. A mismatch prints
+// `FAIL runtime=<name> expected sha256=<reference> actual sha256=<got>`, whether the training data hash and the
+// scenario's parameters still match the reference's (to tell a data or scenario change from a training change), and
+// whether build/mtl.wasm is the one the reference was made with.
+//
+// The reference is never written on its own. After a deliberate change to the scenario (test/runtimes/scenario.ts)
+// or to the numerics, regenerate it with `node tools/runtimes.mjs node --update-reference` (Node's run becomes the
+// reference; `all --update-reference` then checks the other runtimes against it), review the diff of
+// test/runtimes/reference.json and commit it with the reason. Bundles are built into out/runtimes/ (git-ignored).
 //
 // Data-parallel training (test/runtimes/parallel-scenario.ts: one thread vs parallelGradients over 2 threads from the
 // same init, max |diff| ≤ 1e-4 × max |w|) adds `deno-parallel` (Deno's main thread + a Deno worker),
 // `chromium-worker-parallel` (a dedicated Web Worker + a nested worker; the page must be cross-origin isolated) and
 // `workerd-parallel` (no workers there: PASS only as an explicit single-thread fallback). These lines are checked
-// against their own single-thread run, not against Node's hash.
+// against their own single-thread run, not against the reference hash.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,6 +40,59 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const WORKERD = "node_modules/@cloudflare/workerd-linux-64/bin/workerd"; // the real binary, not the npm shim
 const DENO = "node_modules/.bin/deno";
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+export const REFERENCE = "test/runtimes/reference.json";
+const REGENERATE = "node tools/runtimes.mjs node --update-reference";
+
+// ---- the committed reference --------------------------------------------------------------------------
+function readReference() {
+  if (!existsSync(REFERENCE)) return null;
+  return JSON.parse(readFileSync(REFERENCE, "utf8"));
+}
+
+/** Node's scenario result becomes the reference (only with --update-reference). */
+function writeReference(result) {
+  const ref = {
+    about: `The weight hash every runtime in tools/runtimes.mjs must produce for test/runtimes/scenario.ts (and every rewrite of the training core). Never updated automatically: regenerate deliberately with \`${REGENERATE}\` after an intended change to the scenario or the numerics, and commit the diff with the reason.`,
+    weightsSha256: result.weightsSha256,
+    dataSha256: result.dataSha256,
+    params: result.params,
+    loss: `${result.lossStart}→${result.lossEnd}`,
+    scenario: result.scenario,
+    tensorSha256: result.tensorSha256,
+    generatedWith: { node: process.version, mtlWasmSha256: sha256(readFileSync("build/mtl.wasm")) },
+  };
+  writeFileSync(REFERENCE, JSON.stringify(ref, null, 2) + "\n");
+  return ref;
+}
+
+/** The first path where two JSON values differ, as `path: a → b` (null when equal). */
+function jsonDiff(a, b, path = "") {
+  if (JSON.stringify(a) === JSON.stringify(b)) return null;
+  if (a && b && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = jsonDiff(a[k], b[k], path ? `${path}.${k}` : k);
+      if (d) return d;
+    }
+  }
+  return `${path || "(root)"}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`;
+}
+
+/** Why result `r` (a runtime's scenario run) does not match the reference, or null when it does. */
+function referenceMismatch(ref, r) {
+  if (!ref) return `no reference hash: ${REFERENCE} is missing (create it deliberately: ${REGENERATE}); actual sha256=${r.sha}`;
+  if (r.sha === ref.weightsSha256) return null;
+  const notes = [];
+  const scenario = jsonDiff(ref.scenario, r.result?.scenario);
+  notes.push(scenario ? `the scenario differs from the reference's (${scenario})` : "scenario parameters as in the reference");
+  notes.push(r.result?.dataSha256 === ref.dataSha256 ? "training data identical to the reference's: training itself differs" : `training data differs too (data sha256=${r.result?.dataSha256}, reference ${ref.dataSha256})`);
+  const want = ref.tensorSha256 ?? {}, got = r.result?.tensorSha256 ?? {};
+  const names = [...new Set([...Object.keys(want), ...Object.keys(got)])].sort();
+  const differ = names.filter((n) => want[n] !== got[n]);
+  if (differ.length) notes.push(`${differ.length}/${names.length} tensors differ: ${differ.slice(0, 6).map((n) => `${n}${!(n in want) ? " (not in the reference)" : !(n in got) ? " (missing)" : ""}`).join(", ")}${differ.length > 6 ? ", …" : ""}`);
+  const wasm = sha256(readFileSync("build/mtl.wasm"));
+  if (ref.generatedWith?.mtlWasmSha256 && ref.generatedWith.mtlWasmSha256 !== wasm) notes.push(`build/mtl.wasm is not the one the reference was made with`);
+  return `expected sha256=${ref.weightsSha256} actual sha256=${r.sha} (${REFERENCE}): ${notes.join("; ")}`;
+}
 
 // ---- bundles -----------------------------------------------------------------------------------------
 /** `onnxruntime-web` (the dynamic default import in src/infer/ort.ts) → `onnxruntime-web/wasm`: one ORT in the bundle. */
@@ -103,29 +164,18 @@ async function runInNode({ withOrt }) {
   const lib = await import(`${pathToFileURL(resolve(bundle)).href}?${key}`);
   const ort = withOrt ? await import("onnxruntime-web") : null;
   const r = await lib.runScenario({ kernels: lib.loadInlineKernels, ort });
-  return { key, line: lib.formatLine("node", r), sha: r.weightsSha256, ms: r.ms };
-}
-
-/** Node's hash for the current bundle: from out/runtimes/node.json when it matches, else computed now. */
-async function nodeReference() {
-  const bundle = await buildInline();
-  const key = sha256(readFileSync(bundle));
-  const file = `${OUT}/node.json`;
-  if (existsSync(file)) {
-    const ref = JSON.parse(readFileSync(file, "utf8"));
-    if (ref.key === key) return ref;
-  }
-  const r = await runInNode({ withOrt: false });
-  writeFileSync(file, JSON.stringify({ key: r.key, sha: r.sha, line: r.line }, null, 2) + "\n");
-  console.log(`(node reference recomputed: ${r.line})`);
-  return r;
+  const { onnx: _, ...result } = r;
+  return { line: lib.formatLine("node", r), sha: r.weightsSha256, ms: r.ms, result };
 }
 
 async function node() {
   const t0 = Date.now();
-  const r = await runInNode({ withOrt: true });
-  writeFileSync(`${OUT}/node.json`, JSON.stringify({ key: r.key, sha: r.sha, line: r.line }, null, 2) + "\n");
-  return [{ runtime: "node", line: r.line, sha: r.sha, wall: Date.now() - t0 }];
+  try {
+    const r = await runInNode({ withOrt: true });
+    return [{ runtime: "node", line: r.line, sha: r.sha, result: r.result, wall: Date.now() - t0 }];
+  } catch (e) {
+    return [{ runtime: "node", error: String(e?.stack ?? e), wall: Date.now() - t0 }];
+  }
 }
 
 // ---- Deno ---------------------------------------------------------------------------------------------
@@ -155,10 +205,10 @@ async function deno() {
   if (!res) results.push({ runtime: "deno", error: errorOf("ERROR"), wall });
   else {
     const r = JSON.parse(res[1]);
-    results.push({ runtime: "deno", line: /^runtime=deno .*$/m.exec(out)[0], sha: r.weightsSha256, wall, note: `deno ${r.deno}, V8 ${r.v8}` });
+    results.push({ runtime: "deno", line: /^runtime=deno .*$/m.exec(out)[0], sha: r.weightsSha256, result: r, wall, note: `deno ${r.deno}, V8 ${r.v8}` });
   }
   // Data-parallel training on Deno's main thread (it may block) with one Deno worker: checked against its own
-  // single-thread run (float tolerance), not against Node's hash.
+  // single-thread run (float tolerance), not against the reference hash.
   const par = /^PRESULT (.*)$/m.exec(out);
   if (!par) results.push({ runtime: "deno-parallel", error: errorOf("PERROR"), wall: 0 });
   else {
@@ -206,7 +256,7 @@ async function browser() {
       const t1 = Date.now();
       const r = await page.evaluate((name) => globalThis[name](), fn);
       const wall = Date.now() - t1 + (results.length ? 0 : t1 - t0);
-      if (r.ok) results.push({ runtime, line: r.line, sha: r.result.weightsSha256, wall, note: `chromium ${version}` });
+      if (r.ok) results.push({ runtime, line: r.line, sha: r.result.weightsSha256, result: r.result, wall, note: `chromium ${version}` });
       else results.push({ runtime, error: r.error, wall });
     }
     // Data-parallel training inside a dedicated worker (the coordinator blocks, so never on the page's thread),
@@ -270,7 +320,7 @@ async function workerd() {
     const wall = Date.now() - t0;
     const results = [];
     if (!body.ok) results.push({ runtime: "workerd", error: `${body.error}\n${log}`, wall });
-    else results.push({ runtime: "workerd", line: body.line, sha: body.result.weightsSha256, wall, note: (await run(WORKERD, ["--version"])).out.trim() });
+    else results.push({ runtime: "workerd", line: body.line, sha: body.result.weightsSha256, result: body.result, wall, note: (await run(WORKERD, ["--version"])).out.trim() });
     // Data-parallel training: workerd has no Worker, so it must fall back to one thread (and say why).
     const t1 = Date.now();
     const pres = await fetch(`http://127.0.0.1:${port}/parallel`, { signal: AbortSignal.timeout(60_000) });
@@ -297,26 +347,41 @@ async function workerd() {
 const RUNNERS = { node, deno, browser, workerd };
 
 async function main() {
-  const which = process.argv[2] ?? "all";
+  const args = process.argv.slice(2);
+  const flags = args.filter((a) => a.startsWith("--")), positional = args.filter((a) => !a.startsWith("--"));
+  for (const f of flags) if (f !== "--update-reference") throw new Error(`unknown option ${f}: the only option is --update-reference`);
+  const update = flags.includes("--update-reference");
+  const which = positional[0] ?? "all";
   const names = which === "all" ? Object.keys(RUNNERS) : [which];
   for (const n of names) if (!RUNNERS[n]) throw new Error(`unknown runtime ${JSON.stringify(n)}: use node, deno, browser, workerd or all`);
+  if (update && !names.includes("node")) throw new Error(`--update-reference makes Node's run the reference: use \`${REGENERATE}\` (or all --update-reference)`);
+  let ref = readReference();
   const results = [];
   for (const n of names) {
-    const ref = n === "node" ? null : await nodeReference();
-    for (const r of await RUNNERS[n]()) {
-      // selfChecked (the parallel scenarios): the scenario compared its runs itself; there is no Node hash to match.
-      const want = n === "node" || r.selfChecked ? r.sha : ref.sha;
+    const runs = await RUNNERS[n]();
+    if (n === "node" && update) {
+      const r = runs.find((x) => x.runtime === "node");
+      if (r && !r.error) {
+        const old = ref?.weightsSha256 ?? "(none)";
+        ref = writeReference(r.result);
+        console.log(`reference updated: ${REFERENCE} weightsSha256 ${old} → ${ref.weightsSha256} (review and commit the diff, with the reason)`);
+      } else console.log(`reference NOT updated: Node's run failed`);
+    }
+    for (const r of runs) {
       const timing = `wall=${r.wall}ms${r.note ? ` (${r.note})` : ""}`;
+      // selfChecked (the parallel scenarios): the scenario compared its runs itself; there is no reference hash to match.
+      const mismatch = r.error || r.selfChecked ? null : referenceMismatch(ref, r);
       if (r.error) console.log(`FAIL runtime=${r.runtime} ${timing}: ${r.error}`);
-      else if (r.sha !== want) console.log(`FAIL ${r.line} ${timing}: weights differ from Node's (${want})`);
+      else if (mismatch) console.log(`FAIL runtime=${r.runtime} ${mismatch} | ${r.line.replace(/^runtime=\S+ sha256=\S+ ?/, "")} ${timing}`);
       else console.log(`PASS ${r.line} ${timing}`);
-      results.push({ ...r, ok: !r.error && r.sha === want });
+      results.push({ ...r, ok: !r.error && !mismatch });
     }
   }
   const bad = results.filter((r) => !r.ok);
   if (names.length > 1) {
     const shas = new Set(results.filter((r) => r.sha).map((r) => r.sha));
-    console.log(`runtimes: ${results.length - bad.length}/${results.length} ok; ${shas.size === 1 ? "all weight hashes equal" : `${shas.size} distinct weight hashes`}`);
+    const same = shas.size === 1 ? `all weight hashes equal${ref && shas.has(ref.weightsSha256) ? " (= the reference)" : ref ? ` (≠ the reference ${ref.weightsSha256})` : ""}` : `${shas.size} distinct weight hashes`;
+    console.log(`runtimes: ${results.length - bad.length}/${results.length} ok; ${same}`);
   }
   process.exitCode = bad.length ? 1 : 0;
 }

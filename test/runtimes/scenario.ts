@@ -2,10 +2,17 @@
 // Worker) and workerd. No node:* imports, no file system, no network: the caller hands in the kernels (or a
 // loader for fresh instances) and, optionally, an onnxruntime-web namespace it configured for its runtime.
 //
-// Steps: generate a seeded two-task dataset (8 numeric features; a binary and a regression task), train an
-// MMoE with dropout for a fixed number of epochs, check the objective fell, hash the parameter block
-// (SHA-256 over the raw f32 bytes: equal hashes mean bit-identical training), export ONNX, run it with the
-// mtl engine (and ORT when given) and compare both with the model's own forward pass.
+// Steps: generate a seeded two-task dataset (8 numeric features and 2 categorical columns, one with a value rarer
+// than its min_count that lands in the unknown bucket; a binary and a regression task), train an MMoE (embeddings,
+// layer norm, dropout, a relation term, uncertainty weighting) for a fixed number of epochs, check the objective
+// fell, hash the training data and the trained weights (SHA-256 over the named tensors' f32 bytes: equal weight
+// hashes mean bit-identical training), export ONNX, run it with the mtl engine (and ORT when given) and compare both with the
+// model's own forward pass.
+//
+// The weight hash is checked against the one committed in test/runtimes/reference.json (tools/runtimes.mjs): every
+// runtime, and every rewrite of the training core, must produce exactly that hash. Any change to this file's
+// scenario (spec, data, defaults) changes the hash: regenerate the reference deliberately with
+// `node tools/runtimes.mjs node --update-reference` and say why in the commit.
 import type { Kernels } from "../../src/runtime/load.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -30,10 +37,29 @@ export interface ScenarioOptions {
   epochs?: number;
 }
 
+/** What the scenario ran: compared with the reference's, so a changed scenario is named as such. */
+export interface ScenarioParams {
+  seed: number;
+  rows: number;
+  probeRows: number;
+  epochs: number;
+  /** The spec as written (before validation: a new default in validateSpec does not change it). */
+  spec: Record<string, unknown>;
+}
+
 export interface ScenarioResult {
+  scenario: ScenarioParams;
+  /** SHA-256 of the encoded training rows (numeric f32, categorical i32, labels and masks, in that order). */
+  dataSha256: string;
   lossStart: number;
   lossEnd: number;
+  /**
+   * SHA-256 of the trained weights as named tensors (sorted by name: `name[shape]\n` then the f32 bytes of each), so
+   * the parameter block's layout (order, padding) does not enter it, only every tensor's name, shape and values.
+   */
   weightsSha256: string;
+  /** Per tensor: the first 16 hex digits of SHA-256 over its f32 bytes (to name the tensors that differ). */
+  tensorSha256: Record<string, string>;
   /** null when no ORT was given. */
   ortVsMtlMaxDiff: number | null;
   mtlVsWasmMaxDiff: number;
@@ -46,34 +72,87 @@ export interface ScenarioResult {
 
 export const FEATURES = 8;
 export const TOLERANCE = 1e-5;
+/** The scenario's defaults: the committed reference hash is for exactly these. */
+export const DEFAULTS = { seed: 7, rows: 1024, probeRows: 200, epochs: 4 } as const;
 
-export function scenarioSpec(seed: number, epochs: number): ModelSpec {
-  return validateSpec({
+/**
+ * The categorical columns. Values are drawn with integer weights (out of their sum); `effect` moves the labels.
+ * shop's "s6" (weight 1 in 100, ~10 of 1024 training rows) stays below min_count 16: the unknown bucket (index 0).
+ */
+export const CATEGORICAL = [
+  { column: "shop", dim: 4, min_count: 16, values: ["s0", "s1", "s2", "s3", "s4", "s5", "s6"], weights: [30, 22, 16, 12, 10, 9, 1], effect: [0.75, -0.5, 0.25, -1, 0, 0.5, 1.5] },
+  { column: "day", dim: 3, min_count: 1, values: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], weights: [1, 1, 1, 1, 1, 1, 1], effect: [0, 0.25, 0, -0.25, 0.5, 1, 0.75] },
+] as const;
+
+/** The spec as written (what the reference records); scenarioSpec validates it. */
+export function scenarioSpecInput(seed: number, epochs: number): Record<string, unknown> {
+  return {
     name: "runtimes",
-    inputs: { numeric: Array.from({ length: FEATURES }, (_, j) => `x${j}`) },
-    architecture: { type: "mmoe", experts: 2, layers: [{ units: 16, activation: "relu", dropout: 0.1 }] },
+    inputs: {
+      numeric: Array.from({ length: FEATURES }, (_, j) => `x${j}`),
+      categorical: CATEGORICAL.map((c) => ({ column: c.column, dim: c.dim, min_count: c.min_count })),
+    },
+    architecture: { type: "mmoe", experts: 2, layers: [{ units: 16, activation: "relu", dropout: 0.1, layernorm: true }] },
     tasks: [
-      { name: "click", type: "binary", label: "y_click", tower: [{ units: 8, activation: "tanh" }] },
+      { name: "click", type: "binary", label: "y_click", tower: [{ units: 8, activation: "tanh", layernorm: true }] },
       { name: "value", type: "regression", label: "y_value", tower: [{ units: 8, activation: "gelu" }] },
     ],
-    training: { epochs, batch_size: 64, seed, optimizer: { type: "adam", lr: 0.01 } },
-  });
+    training: {
+      epochs,
+      batch_size: 64,
+      seed,
+      optimizer: { type: "adam", lr: 0.01 },
+      relations: [{ tasks: ["click", "value"], lambda: 0.05 }],
+      weighting: { type: "uncertainty" },
+    },
+  };
 }
 
-/** Raw rows from a seeded generator using integer arithmetic and + − × only (no transcendental functions). */
-export function makeData(rows: number, seed: number): { x: Float32Array; click: Float32Array; value: Float32Array } {
+export function scenarioSpec(seed: number, epochs: number): ModelSpec {
+  return validateSpec(scenarioSpecInput(seed, epochs));
+}
+
+export interface RawData {
+  x: Float32Array;
+  click: Float32Array;
+  value: Float32Array;
+  /** One string column per CATEGORICAL entry (empty without `categorical`). */
+  categorical: string[][];
+}
+
+/**
+ * Raw rows from a seeded generator using integer arithmetic and + − × only (no transcendental functions).
+ * With `categorical`, the CATEGORICAL columns come from a second stream (so x is the same either way) and add
+ * their effects to both labels; without it (the demo, the parallel scenario) the rows are the numeric-only ones.
+ */
+export function makeData(rows: number, seed: number, opts: { categorical?: boolean } = {}): RawData {
   const next = mulberry32(seed);
   const u = () => next() / 4294967296;
   const bell = () => u() + u() + u() - 1.5; // Irwin–Hall: mean 0, variance 1/4
+  const cats = opts.categorical ? CATEGORICAL : [];
+  const nextCat = mulberry32(seed ^ 0xca7e9);
+  const pick = (c: (typeof CATEGORICAL)[number]) => {
+    let k = nextCat() % c.weights.reduce((a, b) => a + b, 0), i = 0;
+    while (k >= c.weights[i]) k -= c.weights[i++];
+    return i;
+  };
   const x = new Float32Array(rows * FEATURES), click = new Float32Array(rows), value = new Float32Array(rows);
+  const categorical = cats.map(() => new Array<string>(rows));
   for (let r = 0; r < rows; r++) {
     const f = Array.from({ length: FEATURES }, (_, j) => (j + 1) * bell() + (j % 3) - 1);
     f.forEach((v, j) => (x[r * FEATURES + j] = v));
-    const z = f[0] - 0.5 * f[1] + 0.25 * f[2] * f[3] + 0.5 * bell();
+    let zc = 0, vc = 0;
+    cats.forEach((c, j) => {
+      const i = pick(c);
+      categorical[j][r] = c.values[i];
+      zc += c.effect[i];
+      vc += j === 0 ? 0.5 * c.effect[i] : -0.25 * c.effect[i];
+    });
+    const z = f[0] - 0.5 * f[1] + 0.25 * f[2] * f[3] + 0.5 * bell() + zc;
     click[r] = z > 0 ? 1 : 0;
-    value[r] = 1.5 + 0.3 * f[0] * f[1] - 0.2 * f[4] + 0.1 * f[5] + 0.1 * bell();
+    value[r] = 1.5 + 0.3 * f[0] * f[1] - 0.2 * f[4] + 0.1 * f[5] + 0.1 * bell() + vc;
   }
-  return { x, click, value };
+  return { x, click, value, categorical };
 }
 
 function meanStd(v: ArrayLike<number>, stride: number, offset: number, n: number): { mean: number; std: number } {
@@ -86,11 +165,21 @@ function meanStd(v: ArrayLike<number>, stride: number, offset: number, n: number
   return { mean, std: std > 1e-12 ? std : 1 };
 }
 
+/**
+ * The vocabulary fitPreprocessing learns from the first `rows` rows: the values seen at least min_count times,
+ * sorted (vocab[k] gets index k + 1; everything else is the unknown bucket 0).
+ */
+function vocabulary(cells: string[], rows: number, minCount: number): string[] {
+  const counts = new Map<string, number>();
+  for (let r = 0; r < rows; r++) counts.set(cells[r], (counts.get(cells[r]) ?? 0) + 1);
+  return [...counts].filter(([, n]) => n >= minCount).map(([v]) => v).sort(); // non-numeric values: sortValues' order
+}
+
 /** The preprocessing, learnt by hand from the training rows (what fitPreprocessing would learn from a table). */
-export function makePreprocessing(train: ReturnType<typeof makeData>, rows: number): Preprocessing {
+export function makePreprocessing(train: RawData, rows: number): Preprocessing {
   return {
     numeric: Array.from({ length: FEATURES }, (_, j) => ({ column: `x${j}`, ...meanStd(train.x, FEATURES, j, rows) })),
-    categorical: [],
+    categorical: train.categorical.map((cells, j) => ({ column: CATEGORICAL[j].column, vocab: vocabulary(cells, rows, CATEGORICAL[j].min_count) })),
     tasks: [
       { name: "click", classes: null, groups: null, target: null },
       { name: "value", classes: null, groups: null, target: [meanStd(train.value, 1, 0, rows)] },
@@ -98,16 +187,20 @@ export function makePreprocessing(train: ReturnType<typeof makeData>, rows: numb
   };
 }
 
-export function encodeData(pre: Preprocessing, d: ReturnType<typeof makeData>, rows: number): Encoded {
+export function encodeData(pre: Preprocessing, d: RawData, rows: number): Encoded {
   const numeric = new Float32Array(rows * FEATURES);
   for (let r = 0; r < rows; r++) for (let j = 0; j < FEATURES; j++) numeric[r * FEATURES + j] = (d.x[r * FEATURES + j] - pre.numeric[j].mean) / pre.numeric[j].std;
   const t = pre.tasks[1].target![0];
   const value = Float32Array.from(d.value.subarray(0, rows), (v) => (v - t.mean) / t.std);
   const ones = new Float32Array(rows).fill(1);
+  const categorical = pre.categorical.map((c, j) => {
+    const index = new Map(c.vocab.map((v, k) => [v, k + 1]));
+    return Int32Array.from({ length: rows }, (_, r) => index.get(d.categorical[j][r]) ?? 0);
+  });
   return {
     rows,
     numeric,
-    categorical: [],
+    categorical,
     tensor: new Float32Array(0),
     tasks: [
       { labels: d.click.subarray(0, rows), mask: ones, group: new Int32Array(0) },
@@ -116,10 +209,37 @@ export function encodeData(pre: Preprocessing, d: ReturnType<typeof makeData>, r
   };
 }
 
+/** SHA-256 of an encoded data set's bytes: numeric, categorical columns, then each task's labels and mask. */
+export async function dataSha256(d: Encoded): Promise<string> {
+  const parts: ArrayBufferView[] = [d.numeric, ...d.categorical, ...d.tasks.flatMap((t) => [t.labels, t.mask])];
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) all.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at), (at += p.byteLength);
+  return sha256Hex(all);
+}
+
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const copy = new Uint8Array(bytes); // digest wants a plain ArrayBuffer-backed view
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", copy));
   return Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The weight hashes of `model` (see ScenarioResult.weightsSha256). */
+export async function weightHashes(model: Model): Promise<{ weightsSha256: string; tensorSha256: Record<string, string> }> {
+  const snap = model.snapshot();
+  const params = [...model.store.params].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const utf8 = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const tensorSha256: Record<string, string> = {};
+  for (const p of params) {
+    const bytes = new Uint8Array(snap.buffer, snap.byteOffset + 4 * p.offset, 4 * p.size);
+    parts.push(utf8.encode(`${p.name}[${p.shape.join(",")}]\n`), bytes);
+    tensorSha256[p.name] = (await sha256Hex(bytes)).slice(0, 16);
+  }
+  const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of parts) all.set(b, at), (at += b.length);
+  return { weightsSha256: await sha256Hex(all), tensorSha256 };
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): number {
@@ -135,21 +255,25 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): n
 export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
-  const seed = opts.seed ?? 7, rows = opts.rows ?? 1024, epochs = opts.epochs ?? 4, probeRows = 200;
+  const seed = opts.seed ?? DEFAULTS.seed, rows = opts.rows ?? DEFAULTS.rows, epochs = opts.epochs ?? DEFAULTS.epochs, probeRows = DEFAULTS.probeRows;
   const kernels = typeof opts.kernels === "function" ? await opts.kernels() : opts.kernels;
+  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs) };
 
   const spec = scenarioSpec(seed, epochs);
-  const raw = makeData(rows + probeRows, seed);
+  const raw = makeData(rows + probeRows, seed, { categorical: true });
   const pre = makePreprocessing(raw, rows);
   const all = encodeData(pre, raw, rows + probeRows);
   const slice = (e: Encoded, from: number, to: number): Encoded => ({
     rows: to - from,
     numeric: e.numeric.subarray(from * FEATURES, to * FEATURES),
-    categorical: [],
+    categorical: e.categorical.map((c) => c.subarray(from, to)),
     tensor: e.tensor,
     tasks: e.tasks.map((t) => ({ labels: t.labels.subarray(from, to), mask: t.mask.subarray(from, to), group: t.group })),
   });
   const train = slice(all, 0, rows), probe = slice(all, rows, rows + probeRows);
+  const unknown = train.categorical.map((c) => c.reduce((n, i) => n + (i === 0 ? 1 : 0), 0));
+  log(`categorical: ${pre.categorical.map((c, j) => `${c.column} vocab ${c.vocab.join(",")} (${unknown[j]} training rows unknown)`).join("; ")}`);
+  const data = await dataSha256(train);
 
   const model = new Model(spec, pre, kernels);
   model.initParams(seed);
@@ -161,14 +285,18 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   });
   const lossStart = history[0].objective, lossEnd = history[history.length - 1].objective;
   if (!(lossEnd < lossStart)) throw new Error(`the training objective did not fall: ${lossStart} → ${lossEnd}`);
-  const snap = model.snapshot();
-  const weightsSha256 = await sha256Hex(new Uint8Array(snap.buffer, snap.byteOffset, snap.byteLength));
+  const { weightsSha256, tensorSha256 } = await weightHashes(model);
 
   // Our own forward pass, then the ONNX export run by the mtl engine (fresh kernels when we can get them:
   // the engine's arena would otherwise share the model's memory) and by ORT.
   const wasmOut = model.predict(probe);
   const onnx = exportOnnx(model);
-  const feeds = { numeric: { type: "float32" as const, data: raw.x.slice(rows * FEATURES), dims: [probeRows, FEATURES] } };
+  const C = probe.categorical.length, cat = new BigInt64Array(probeRows * C);
+  for (let r = 0; r < probeRows; r++) for (let j = 0; j < C; j++) cat[r * C + j] = BigInt(probe.categorical[j][r]);
+  const feeds = {
+    numeric: { type: "float32" as const, data: raw.x.slice(rows * FEATURES), dims: [probeRows, FEATURES] },
+    categorical: { type: "int64" as const, data: cat, dims: [probeRows, C] },
+  };
   const mtlKernels = typeof opts.kernels === "function" ? await opts.kernels() : kernels;
   const mtl = await (await createSession(onnx, { engine: "mtl", kernels: mtlKernels })).run(feeds);
   let mtlVsWasmMaxDiff = 0;
@@ -188,9 +316,12 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     if (!(ortVsWasm <= TOLERANCE)) throw new Error(`ort vs model.predict: max |diff| ${ortVsWasm} > ${TOLERANCE}`);
   }
   return {
+    scenario,
+    dataSha256: data,
     lossStart,
     lossEnd,
     weightsSha256,
+    tensorSha256,
     ortVsMtlMaxDiff,
     mtlVsWasmMaxDiff,
     ms: Math.round(performance.now() - t0),
