@@ -55,8 +55,8 @@ const steps = [
       return { ...(m ? { passed: +m[1], failed: +m[2] - +m[1] } : { passed: 0, failed: 0 }), skipped: skipLines(out) };
     },
   },
-  // The runtime matrix (tools/runtimes.mjs): one PASS/FAIL line per runtime; each needs the weights bit-identical to
-  // Node's. The floors are today's line counts: each line is a runtime of its own, none may go missing.
+  // The runtime matrix (tools/runtimes.mjs): one PASS/FAIL line per runtime; each must reproduce the weight hash
+  // committed in test/runtimes/reference.json. The floors are today's line counts: each line is a runtime of its own, none may go missing.
   ...[["node", 1], ["deno", 2], ["browser", 3], ["workerd", 2]].map(([rt, min]) => ({ name: `runtime ${rt}`, cmd: `npm run -s test:${rt}`, timeout: 300, min, count: countRuntimes })),
   {
     name: "demo",
