@@ -1,5 +1,5 @@
 // dense: Y = act(X·W + b), act ∈ {none, relu} fused into the GEMM's store. X [N, k], W [k, n], b [n] (optional), Y [N, n].
-// Backward: dZ = dY ⊙ [Y > 0] (relu, in place: dY is read only here), dW,db (one kernel, one beta), dX = dZ·Wᵀ.
+// Backward: dZ = dY ⊙ [Y > 0] (relu, into scratch: dY stays Y's gradient), dW,db (one kernel, one beta), dX = dZ·Wᵀ.
 // ONNX: Gemm (+ Relu). Import: Gemm with transA = transB = 0, alpha = beta = 1, a following Relu fused when
 // it is the Gemm's only reader. Inference with fixed weights (the mtl engine): rows in blocks of 4 go through
 // the GEMM, the last N % 4 rows are dot products against a cached Wᵀ, and at batch 1 the dense nodes that read
@@ -97,10 +97,12 @@ export const dense: OpDef = {
     const dw = c.grad(W), db = b ? c.grad(b) : 0, dx = c.grad(x);
     const bw = dw || db ? c.betaAll(b ? [W, b] : [W]) : 0;
     const bx = dx ? c.beta(x) : 0;
+    // relu: dZ = dY ⊙ [Y > 0] into scratch, so dY stays readable as Y's gradient (per-task representations).
+    const dz = relu ? c.scratch(m * nn) : dy;
     return () => {
-      if (relu) reluB(m * nn, yp, dy, dy, 0);
-      if (dw || db) bwW(m, k, nn, xp, dy, dw, db, bw);
-      if (dx) bwX(m, k, nn, dy, wp, dx, bx);
+      if (relu) reluB(m * nn, yp, dy, dz, 0);
+      if (dw || db) bwW(m, k, nn, xp, dz, dw, db, bw);
+      if (dx) bwX(m, k, nn, dz, wp, dx, bx);
     };
   },
   saves: (n) => (act(n) === "relu" ? [n.inputs[0], n.outputs[0]] : [n.inputs[0]]),
