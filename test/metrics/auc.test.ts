@@ -50,7 +50,7 @@ test("degenerate: one class absent → NaN; empty → NaN", () => {
 });
 
 test("input errors name the problem", () => {
-  assert.throws(() => rocAuc([0, 1], [0.5]), /2 entries .* 1/);
+  assert.throws(() => rocAuc([0, 1], [0.5]), /^rocAuc: labels have 2 entries but predictions have 1$/);
   assert.throws(() => rocAuc([0, 2], [0.5, 0.5]), /labels\[1\] = 2/);
   assert.throws(() => rocAuc([0, 1], [0.5, NaN]), /scores\[1\] is NaN/);
 });

@@ -8,9 +8,12 @@ const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <
 test("binary accuracy at 0.5 (p = 0.5 predicts 0), custom threshold", () => {
   assert.is(binaryAccuracy([1, 0, 1, 0], [0.9, 0.2, 0.4, 0.7]), 0.5);
   assert.is(binaryAccuracy([0, 1], [0.5, 0.5]), 0.5);
+  assert.is(binaryAccuracy([0], [0.5]), 1); // strictly greater: p = threshold predicts 0
+  assert.is(binaryAccuracy([1, 0], [0.3, 0.3], 0.3), 0.5);
   assert.is(binaryAccuracy([1, 0, 1, 0], [0.9, 0.2, 0.4, 0.7], 0.3), 0.75); // preds 1, 0, 1, 1
   assert.ok(Number.isNaN(binaryAccuracy([], [])));
-  assert.throws(() => binaryAccuracy([0.5], [0.5]), /labels\[0\]/);
+  assert.throws(() => binaryAccuracy([0.5], [0.5]), /^binaryAccuracy: labels\[0\] = 0.5, expected 0 or 1$/);
+  assert.throws(() => binaryAccuracy([0, 1], [0.5]), /^binaryAccuracy: labels have 2 entries but probabilities have 1$/);
 });
 
 test("binary log-loss vs direct formula, with clipping at eps = 1e-7", () => {
@@ -31,6 +34,12 @@ test("binary log-loss vs direct formula, with clipping at eps = 1e-7", () => {
   assert.is(LOG_LOSS_EPS, 1e-7);
   close(binaryLogLoss([1], [0]), -Math.log(1e-7));
   close(binaryLogLoss([1, 0], [0.8, 0.4]), -(Math.log(0.8) + Math.log(0.6)) / 2);
+  close(binaryLogLoss([1], [1]), -Math.log(1 - 1e-7)); // clipped at 1 − eps too
+  close(binaryLogLoss([0, 1], [0.5, 0.5], 0.25), Math.log(2));
+  close(binaryLogLoss([0], [0.9], 0.25), -Math.log(0.25));
+  assert.ok(Number.isNaN(binaryLogLoss([], [])));
+  assert.throws(() => binaryLogLoss([0, 1], [0.5]), /^binaryLogLoss: labels have 2 entries but probabilities have 1$/);
+  assert.throws(() => binaryLogLoss([0, 2], [0.5, 0.5]), /^binaryLogLoss: labels\[1\] = 2, expected 0 or 1$/);
 });
 
 test("multiclass accuracy (argmax, first max on ties) and log-loss, row-major [n, c]", () => {
@@ -44,8 +53,27 @@ test("multiclass accuracy (argmax, first max on ties) and log-loss, row-major [n
   assert.is(multiclassAccuracy(labels, probs, 3), 0.5);
   close(multiclassLogLoss(labels, probs, 3), -(Math.log(0.7) + Math.log(0.2) + Math.log(0.4) + Math.log(0.4)) / 4);
   close(multiclassLogLoss([0], [0, 1], 2), -Math.log(1e-7));
-  assert.throws(() => multiclassAccuracy([0, 1], [0.5, 0.5, 1], 2), /expected n·c = 2·2 = 4/);
-  assert.throws(() => multiclassLogLoss([3], [0.5, 0.5, 0], 3), /labels\[0\] = 3/);
+  close(multiclassLogLoss([1], [0, 1], 2), -Math.log(1 - 1e-7)); // clipped at 1 − eps
+  close(multiclassLogLoss([1], [0.5, 0.05], 2, 0.1), -Math.log(0.1));
+  assert.ok(Number.isNaN(multiclassAccuracy([], [], 3)));
+  assert.ok(Number.isNaN(multiclassLogLoss([], [], 3)));
+  // One class is a valid (if trivial) shape.
+  assert.is(multiclassAccuracy([0, 0], [0.3, 0.9], 1), 1);
+  assert.throws(() => multiclassAccuracy([0, 1], [0.5, 0.5, 1], 2), /^multiclassAccuracy: probabilities have 3 entries, expected n·c = 2·2 = 4$/);
+  assert.throws(() => multiclassLogLoss([0, 1], [0.5, 0.5, 1], 2), /^multiclassLogLoss: probabilities have 3 entries, expected n·c = 2·2 = 4$/);
+  assert.throws(() => multiclassLogLoss([3], [0.5, 0.5, 0], 3), /^multiclassLogLoss: labels\[0\] = 3, expected an integer class in \[0, 3\)$/);
+  assert.throws(() => multiclassAccuracy([0, 3], [0.5, 0.5, 0, 1, 0, 0], 3), /^multiclassAccuracy: labels\[1\] = 3, expected an integer class in \[0, 3\)$/);
+  for (const bad of [-1, 0.5, NaN]) {
+    assert.throws(() => multiclassAccuracy([bad], [0.5, 0.5], 2), /labels\[0\] = .*expected an integer class in \[0, 2\)/, `label ${bad}`);
+    assert.throws(() => multiclassLogLoss([bad], [0.5, 0.5], 2), /labels\[0\] = .*expected an integer class in \[0, 2\)/, `label ${bad}`);
+  }
+  // numClasses must be a positive integer (checked before the shape, which an empty input would pass).
+  for (const c of [0, -2, 1.5, NaN]) {
+    const probs = Number.isInteger(c) ? [] : [0.5, 0.5, 0.5];
+    const labels = Number.isInteger(c) ? [] : [0, 0];
+    assert.throws(() => multiclassAccuracy(labels, probs, c), new RegExp(`^multiclassAccuracy: numClasses must be a positive integer, got ${c}$`), `c = ${c}`);
+    assert.throws(() => multiclassLogLoss(labels, probs, c), new RegExp(`^multiclassLogLoss: numClasses must be a positive integer, got ${c}$`), `c = ${c}`);
+  }
 });
 
 test("random multiclass vs independent loops", () => {

@@ -36,7 +36,11 @@ test("multi-metric tasks average their metrics first (LibMTL's docstring example
 test("errors: empty list, zero baseline, non-finite values", () => {
   assert.throws(() => deltaM([]), /no tasks/);
   assert.throws(() => deltaM([{ name: "x", mtl: 1, single: 0, higherIsBetter: true }]), /"x".*0/);
-  assert.throws(() => deltaM([{ mtl: NaN, single: 1, higherIsBetter: true }]), /finite/);
+  assert.throws(() => deltaM([{ mtl: NaN, single: 1, higherIsBetter: true }]), /^deltaM: metric: values must be finite \(mtl NaN, single 1\)$/);
+  assert.throws(() => deltaM([{ name: "auc", mtl: 1, single: Infinity, higherIsBetter: true }]), /^deltaM: "auc": values must be finite \(mtl 1, single Infinity\)$/);
+  assert.throws(() => deltaM([{ mtl: 1, single: 0, higherIsBetter: false }]), /^deltaM: metric: the single-task value is 0, so the relative change is undefined$/);
+  assert.throws(() => deltaM([{ name: "A", metrics: [] }]), /^deltaM: task A has no metrics$/);
+  assert.throws(() => deltaM([{ metrics: [] }]), /^deltaM: task \? has no metrics$/);
 });
 
 test.run();

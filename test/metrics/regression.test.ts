@@ -42,10 +42,20 @@ test("random data vs independent formulas", () => {
 
 test("degenerate inputs", () => {
   assert.ok(Number.isNaN(r2([3, 3], [3, 3])));
+  assert.ok(Number.isNaN(r2([3, 3], [1, 2])), "constant targets: NaN even when the residuals are not 0");
+  assert.ok(Number.isNaN(explainedVariance([3, 3], [3, 3])));
+  assert.ok(Number.isNaN(r2([], [])));
+  assert.ok(Number.isNaN(explainedVariance([], [])));
+  assert.ok(Number.isNaN(mae([], [])));
+  assert.ok(Number.isNaN(mse([], [])));
   assert.ok(Number.isNaN(explainedVariance([3, 3], [1, 2])));
   assert.ok(Number.isNaN(rmse([], [])));
   assert.is(rmse([1.5], [1.5]), 0);
-  assert.throws(() => mae([1, 2], [1]), /2 entries .* 1/);
+  assert.throws(() => mae([1, 2], [1]), /^mae: targets have 2 entries but predictions have 1$/);
+  assert.throws(() => mse([1, 2], [1]), /^mse: targets have 2 entries but predictions have 1$/);
+  assert.throws(() => rmse([1], [1, 2]), /targets have 1 entries but predictions have 2$/);
+  assert.throws(() => r2([1, 2], [1]), /^r2: targets have 2 entries but predictions have 1$/);
+  assert.throws(() => explainedVariance([1, 2], [1]), /^explainedVariance: targets have 2 entries but predictions have 1$/);
 });
 
 test.run();
