@@ -78,7 +78,8 @@ try {
     },
   });
   if (haveWine) await runDataset(page, "wine");
-  else console.log(`note: demo dataset=wine skipped: no wine-quality files under ${data} (pass --data DIR)`);
+  else if (process.env.CI && !/^(0|false)$/i.test(process.env.CI)) throw new Error(`no wine-quality files under ${data}; under CI this is a failure`);
+  else console.log(`\nSKIP demo dataset=wine: no wine-quality files under ${data} (pass --data DIR)`);
   // The third option, with the shared-bottom architecture: a binary task's AUC is shown too.
   await runDataset(page, "toy", { architecture: "hps", auc: { click: 0.75 } });
 } catch (e) {
