@@ -7,7 +7,7 @@ import { softmax } from "../ops/softmax.ts";
 import { embedding, indexColumn } from "../ops/embedding.ts";
 import { layernorm } from "../ops/layernorm.ts";
 import { dropout } from "../ops/dropout.ts";
-import { concat, stack } from "../ops/concat.ts";
+import { concat, slice, stack } from "../ops/concat.ts";
 import { moeCombine } from "../ops/mixture.ts";
 import { groupGather } from "../ops/group.ts";
 import { add } from "../ops/add.ts";
@@ -22,7 +22,7 @@ import { huber } from "../ops/loss/huber.ts";
 
 /** In import-priority order: for one ONNX op type, importers are tried in this order. */
 export const OPS: readonly OpDef[] = [
-  dense, ...activations, softmax, embedding, indexColumn, layernorm, dropout, concat, stack, moeCombine, groupGather,
+  dense, ...activations, softmax, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, groupGather,
   add, identity, standardize, affine, relation, bce, xent, mse, mae, huber,
 ];
 

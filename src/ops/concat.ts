@@ -1,9 +1,10 @@
 // concat: [N, n_1] … [N, n_k] → [N, Σ n_j] along the feature axis (strided column copies; backward copies the
-// slices back). stack: k values [N, n] → [N, k, n] (the experts of a mixture), stored expert-major: slot j
+// slices back). slice: columns [start, start + size) of [N, n] → [N, size]; its backward adds dy into that block
+// of dx only (accumulate-only: the planner zero-fills dx first when it is the first writer). stack: k values [N, n] → [N, k, n] (the experts of a mixture), stored expert-major: slot j
 // is the contiguous block [j·N·n, (j+1)·N·n) — the layout moe_combine reads. ONNX: Concat(axis 1);
 // stack → Concat(axis 1) of Unsqueeze(axis 1).
 import type { Value } from "../graph/graph.ts";
-import { expect, type ImportCtx, type OpDef } from "../graph/op.ts";
+import { attrNum, expect, type ImportCtx, type OpDef } from "../graph/op.ts";
 import { showShape } from "../graph/shape.ts";
 
 export const concat: OpDef = {
@@ -121,4 +122,52 @@ export const stack: OpDef = {
   },
   imports: [{ onnx: "Unsqueeze", match: importStack }],
   describe: () => "expert-major",
+};
+
+export const slice: OpDef = {
+  op: "slice",
+  infer([x], attrs) {
+    const start = attrNum(attrs, "start"), size = attrNum(attrs, "size");
+    expect(x.dtype === "f32" && x.shape.length === 2, `expected f32 [N, n], got ${showShape(x.shape)}`);
+    expect(Number.isInteger(start) && Number.isInteger(size) && start >= 0 && size >= 1 && start + size <= (x.shape[1] as number), `columns [${start}, ${start + size}) are not inside [0, ${String(x.shape[1])})`);
+    return [{ dtype: "f32", shape: [x.shape[0], size] }];
+  },
+  forward(c, n) {
+    const x = n.inputs[0], [m, w] = c.dims(x), start = attrNum(n.attrs, "start"), size = attrNum(n.attrs, "size");
+    const copy = c.call("cols_copy_f32x4"), xp = c.ptr(x) + start * 4, yp = c.ptr(n.outputs[0]);
+    return () => void copy(m, size, xp, w, yp, size, 0);
+  },
+  backward(c, n) {
+    const x = n.inputs[0], dx = c.grad(x);
+    if (!dx) return null;
+    c.accumulate(x);
+    const [m, w] = c.dims(x), start = attrNum(n.attrs, "start"), size = attrNum(n.attrs, "size");
+    const copy = c.call("cols_copy_f32x4"), dy = c.grad(n.outputs[0]);
+    return () => void copy(m, size, dy, size, dx + start * 4, w, 1);
+  },
+  saves: () => [],
+  onnx(e, n) {
+    const start = attrNum(n.attrs, "start"), size = attrNum(n.attrs, "size"), o = e.outName(n.outputs[0]);
+    e.bind(n.outputs[0], e.g.node("Slice", [e.name(n.inputs[0]), e.i64("starts", [start]), e.i64("ends", [start + size]), e.i64("axes", [1])], o ? [o] : 1)[0]);
+  },
+  imports: [
+    {
+      onnx: "Slice",
+      match(c, i) {
+        const node = c.nodes[i], x = c.value(node.input[0]);
+        const ints = (k: number) => {
+          const t = node.input[k] ? c.initializer(node.input[k]) : undefined;
+          return t ? Array.from(t.data as BigInt64Array, Number) : null;
+        };
+        const [starts, ends, axes, steps] = [ints(1), ints(2), node.input[3] ? ints(3) : [1], node.input[4] ? ints(4) : [1]];
+        if (!x || x.shape.length !== 2 || !starts || !ends || !axes || !steps || starts.length !== 1 || (axes[0] !== 1 && axes[0] !== -1) || steps[0] !== 1)
+          throw new Error(`${c.where(i)}: only a Slice of constant columns (axis 1, step 1) of an [N, n] value is supported`);
+        const w = x.shape[1] as number, start = Math.min(w, Math.max(0, starts[0] < 0 ? starts[0] + w : starts[0])), end = Math.min(w, ends[0] < 0 ? ends[0] + w : ends[0]);
+        c.bind(node.output[0], c.graph.add1("slice", [x], { start, size: end - start }, node.name || undefined));
+        c.consume(i);
+        return true;
+      },
+    },
+  ],
+  describe: (n) => `[${attrNum(n.attrs, "start")}, ${attrNum(n.attrs, "start") + attrNum(n.attrs, "size")})`,
 };

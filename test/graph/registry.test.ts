@@ -185,6 +185,13 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
   layernorm: [(b) => b.g.add1("layernorm", [b.act(5), b.param([5]), b.param([5])])],
   dropout: [(b) => b.g.add1("dropout", [b.act(6)], { p: 0.4 })],
   concat: [(b) => b.g.add1("concat", [b.act(2), b.act(3), b.act(1)])],
+  // Two overlapping slices of one value: both add into its gradient, the first after a zero fill.
+  slice: [
+    (b) => {
+      const x = b.act(5);
+      return b.g.add1("concat", [b.g.add1("slice", [x], { start: 1, size: 2 }), b.g.add1("slice", [x], { start: 0, size: 3 })]);
+    },
+  ],
   // A stack only feeds a mixture: combine it with a fixed (input) gate.
   stack: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.act(3), b.act(3)]), b.input(2, () => b.rng.next())])],
   moe_combine: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.act(3), b.act(3), b.act(3)]), b.g.add1("softmax", [b.act(3)])])],
@@ -357,6 +364,7 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
   layernorm: [(b) => b.g.add1("layernorm", [b.input(5), b.param([5]), b.param([5])])],
   dropout: [(b) => b.g.add1("dense", [b.g.add1("dropout", [b.input(3)], { p: 0.5 }), b.param([3, 2])])],
   concat: [(b) => b.g.add1("concat", [b.input(2), b.input(3)])],
+  slice: [(b) => b.g.add1("slice", [b.input(5)], { start: 1, size: 3 })],
   stack: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.input(3), b.input(3)]), b.g.add1("softmax", [b.input(2)])])],
   moe_combine: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.input(2), b.input(2), b.input(2)]), b.g.add1("softmax", [b.input(3)])])],
   group_gather: [(b, cat) => b.g.add1("group_gather", [b.input(3), b.g.add1("index_column", [cat()], { col: 0, limit: 3 })], { groups: 3 })],
