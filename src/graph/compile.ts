@@ -49,6 +49,8 @@ export interface CompileOptions {
 export interface Program {
   readonly batch: number;
   readonly forward: Step[];
+  /** The node each forward step belongs to (same length as forward). */
+  readonly forwardNodes: Node[];
   /** The full backward (training programs; empty for inference). */
   readonly backward: Step[];
   /** The backward seeded from these roots only (e.g. one task's loss): cached per root set. */
@@ -234,6 +236,7 @@ export function compile(o: CompileOptions): Program {
     where,
   };
   const forward: Step[] = [];
+  const forwardNodes: Node[] = [];
   nodes.forEach((n, i) => {
     let s: Step | null;
     try {
@@ -241,7 +244,10 @@ export function compile(o: CompileOptions): Program {
     } catch (e) {
       throw new Error(`${where(n)}: ${(e as Error).message}`);
     }
-    if (s) forward.push(s);
+    if (s) {
+      forward.push(s);
+      forwardNodes.push(n);
+    }
   });
 
   const lowerBackward = (rs: readonly Value[]): Step[] => {
@@ -280,6 +286,7 @@ export function compile(o: CompileOptions): Program {
   return {
     batch: B,
     forward,
+    forwardNodes,
     backward,
     backwardFor(rs) {
       if (!training) throw new Error(`${label}: an inference program has no backward`);

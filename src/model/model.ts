@@ -55,6 +55,8 @@ export interface ProgramIO {
   relations: Float64Array;
   /** Per-task loss scales used by the next backward (the weighting strategy writes them). */
   scales: Float64Array;
+  /** Per task: rows of the current batch whose label is present (set by the feeder). */
+  labelled: Float64Array;
 }
 
 export interface Built {
@@ -181,6 +183,7 @@ export class Model {
       losses: host.losses,
       relations: host.relations,
       scales: host.scales,
+      labelled: new Float64Array(T),
     };
     return { program, io };
   }
@@ -283,7 +286,13 @@ export class Model {
           for (let j = 0; j < w; j++) f32[lab + r * w + j] = row >= 0 ? src[row * w + j] : 0;
         }
       }
-      for (let r = 0; r < B; r++) f32[mask + r] = r < count ? enc.mask[order[start + r]] : 0;
+      let n = 0;
+      for (let r = 0; r < B; r++) {
+        const m = r < count ? enc.mask[order[start + r]] : 0;
+        f32[mask + r] = m;
+        if (m > 0) n++;
+      }
+      io.labelled[ti] = n;
     }
   }
 
@@ -311,6 +320,49 @@ export class Model {
       }
     });
     return outs;
+  }
+
+  /**
+   * After a non-finite loss: where it started, for the error message. Checks the parameters, then re-runs the
+   * forward of the batch already fed one node at a time and names the first input or layer output that is not
+   * finite (the dropout stream is restored afterwards).
+   */
+  firstNonFinite(built: Built): string {
+    const f32 = () => this.arena.heapF32();
+    for (const p of this.store.params) {
+      const v = f32().subarray((this.store.p >>> 2) + p.offset, (this.store.p >>> 2) + p.offset + p.size);
+      const i = v.findIndex((x) => !Number.isFinite(x));
+      if (i >= 0) return `parameter ${p.name} [${p.shape}] is not finite (element ${i} = ${v[i]})`;
+    }
+    const { program } = built;
+    const B = built.io.batch, rows = built.io.validCount.value;
+    const scan = (v: Value): string | null => {
+      if (v.kind === "host" || v.dtype !== "f32") return null;
+      const at = program.addr(v) >>> 2, w = v.shape.length > 1 ? (v.shape[v.shape.length - 1] as number) : 1;
+      const n = Math.min(rows, B) * (v.shape.length === 3 ? (v.shape[1] as number) * w : w);
+      const data = f32().subarray(at, at + n);
+      const i = data.findIndex((x) => !Number.isFinite(x));
+      return i < 0 ? null : `row ${Math.floor(i / w)}, column ${i % w} = ${data[i]}`;
+    };
+    for (const v of this.graph.inputs()) {
+      const bad = scan(v);
+      if (bad) return `input ${v.name} is not finite (${bad})`;
+    }
+    const nodes = program.forwardNodes;
+    const saved = this.rng.counter;
+    try {
+      for (let i = 0; i < program.forward.length; i++) {
+        program.forward[i]();
+        const n = nodes[i];
+        for (const v of n.outputs) {
+          const bad = scan(v);
+          if (bad) return `the first layer whose output is not finite is ${JSON.stringify(n.name)} (${n.op}), ${bad}`;
+        }
+      }
+    } finally {
+      this.rng.counter = saved;
+    }
+    return "";
   }
 
   /** Inference programs currently compiled (bounded by INFER_PLANS). */

@@ -57,7 +57,9 @@ export interface GradientSource {
   readonly losses: Float64Array;
   readonly scales: Float64Array;
   readonly relations: Float64Array;
-  compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array) => number, combine?: (stage: GradientStage) => void): number;
+  compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>) => number, combine?: (stage: GradientStage) => void): number;
+  /** After a non-finite objective: where it first went wrong (the first non-finite parameter or layer output). */
+  diagnose?(): string;
   /** Called before each step's compute with the update that will follow it (workers apply it themselves). */
   prepare?(lr: number, step: number): void;
   /** Called when fit starts: the model's parameters or optimizer state may have changed since the last call. */
@@ -81,7 +83,7 @@ export function localGradients(model: Model, batch: number): GradientSource {
     compute(data, order, start, count, weigh, combine) {
       model.feed(built, data, order, start, count);
       for (const f of program.forward) f();
-      let obj = weigh(io.losses, io.scales);
+      let obj = weigh(io.losses, io.scales, io.labelled);
       for (let i = 0; i < rel.length; i++) obj += rel[i].lambda * io.relations[i];
       if (!combine) {
         for (const f of program.backward) f();
@@ -92,6 +94,7 @@ export function localGradients(model: Model, batch: number): GradientSource {
       perTask.finish();
       return obj;
     },
+    diagnose: () => model.firstNonFinite(built),
   };
 }
 
@@ -128,7 +131,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const stepsPerEpoch = Math.ceil(train.rows / B);
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
-  const weigh = (losses: Float64Array, scales: Float64Array) => weighting.step(losses, scales);
+  const weigh = (losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>) => weighting.step(losses, scales, labelled);
   const combine = weighting.gradient ? (stage: GradientStage) => weighting.gradient!(stage) : undefined;
   const op = tr.optimizer;
   const update = makeUpdater(model);
@@ -155,12 +158,14 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       step++;
       source.prepare?.(lr, step);
       let obj = source.compute(train, order, s, count, weigh, combine);
+      // Before the update: the parameters are still the ones that produced the non-finite value.
+      if (!Number.isFinite(obj)) throw new Error(nonFinite(spec, epoch + 1, step, obj, source));
       obj += update(lr, step);
       for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
       for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
       sumObj += obj;
       opts.onStep?.(step, source.losses, source.scales);
-      if (!Number.isFinite(obj)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${step}: objective is ${obj} (losses ${Array.from(source.losses).join(", ")}); lower training.optimizer.lr or set training.clip_grad_norm`);
+      if (!Number.isFinite(obj)) throw new Error(`training step ${step} (epoch ${epoch + 1}): the regularizers or the update made the objective ${obj}`);
     }
     const steps = Math.ceil(train.rows / B);
     const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
@@ -207,4 +212,17 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
 function validationLoss(m: Record<string, TaskMetrics>): number {
   const v = Object.values(m).map((x) => x.logloss ?? x.rmse).filter((x) => x !== undefined && Number.isFinite(x));
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+}
+
+/** The error for a non-finite objective: which step, which task's loss (or relation), and where it started. */
+function nonFinite(spec: Model["spec"], epoch: number, step: number, obj: number, source: GradientSource): string {
+  const bad = spec.tasks.map((t, i) => [t.name, source.losses[i]] as const).filter(([, l]) => !Number.isFinite(l));
+  const rels = spec.training.relations.map((r, i) => [`${r.tasks[0]}~${r.tasks[1]}`, source.relations[i]] as const).filter(([, v]) => !Number.isFinite(v));
+  const what = bad.length
+    ? `the loss of task ${bad.map(([n, l]) => `${n} (${l})`).join(", task ")}`
+    : rels.length
+      ? `relation ${rels.map(([n, v]) => `${n} (${v})`).join(", ")}`
+      : `the weighted objective (${obj}; task losses ${Array.from(source.losses).join(", ")})`;
+  const where = source.diagnose?.() ?? "";
+  return `training step ${step} (epoch ${epoch}): ${what} is not finite${where ? `; ${where}` : ""}`;
 }

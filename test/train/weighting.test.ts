@@ -113,7 +113,7 @@ test("dwa: state → JSON → restore continues exactly as an uninterrupted run"
 });
 
 test("gls: scales are the gradient of (Π L_t)^{1/T} (finite differences)", () => {
-  const w = glsWeighting();
+  const w = glsWeighting({ weights: [1, 1, 1, 1], seed: 0 });
   const losses = Float64Array.of(0.7, 2.5, 0.1, 1.3), scales = new Float64Array(4);
   const total = w.step(losses, scales);
   const f = (l: Float64Array) => Math.exp(l.reduce((s, x) => s + Math.log(x), 0) / l.length);
@@ -249,7 +249,7 @@ test("createWeighting: the spec's weighting type selects the strategy, with the 
   same(dw.w, dwaWeighting(ctx, 0.5), [[1, 2], [0.5, 1.5]]);
   const gl = make({ type: "gls" });
   assert.is(gl.w.name, "gls");
-  same(gl.w, glsWeighting());
+  same(gl.w, glsWeighting(ctx));
   const rl = make({ type: "rlw" });
   assert.is(rl.w.name, "rlw");
   same(rl.w, rlwWeighting(ctx));
@@ -302,6 +302,44 @@ test("uncertainty: learnt weights converge toward inverse loss scales (1 / 2L_t)
   assert.ok(lossRatio > 10, `loss ratio ${lossRatio}`);
   assert.ok(Math.abs(Math.log(ratio / lossRatio)) < Math.log(1.25), `weight ratio ${ratio.toFixed(2)} vs inverse loss ratio ${lossRatio.toFixed(2)}`);
   assert.ok(Math.abs(last.weights.noisy - 1 / (2 * last.trainLoss.noisy)) < 0.25 / (2 * last.trainLoss.noisy), `noisy weight ${last.weights.noisy} vs 1/(2L) ${1 / (2 * last.trainLoss.noisy)}`);
+});
+
+
+
+/** Independent weighted geometric mean over the labelled tasks: exp(Σ w·log L / Σ w). */
+function glsRef(losses: number[], weights: number[], labelled: number[]): number {
+  let num = 0, den = 0;
+  losses.forEach((l, t) => {
+    if (labelled[t] > 0) (num += weights[t] * Math.log(Math.max(l, 1e-12))), (den += weights[t]);
+  });
+  return den ? Math.exp(num / den) : 0;
+}
+
+test("gls: a task without labels in the batch is left out of the mean; task weights are exponents", () => {
+  const weights = [0.5, 2, 1.5];
+  const w = glsWeighting({ weights, seed: 0 });
+  const losses = Float64Array.of(0.7, 0, 1.9), scales = new Float64Array(3);
+  const labelled = [12, 0, 7];
+  const total = w.step(losses, scales, labelled);
+  assert.ok(Math.abs(total - glsRef(Array.from(losses), weights, labelled)) < 1e-12, `objective ${total}`);
+  assert.is(scales[1], 0, "the unlabelled task gets no gradient");
+  for (const t of [0, 2]) {
+    const h = 1e-6, up = Array.from(losses), dn = Array.from(losses);
+    up[t] += h;
+    dn[t] -= h;
+    const fd = (glsRef(up, weights, labelled) - glsRef(dn, weights, labelled)) / (2 * h);
+    assert.ok(Math.abs(scales[t] - fd) < 1e-6 * Math.max(1, Math.abs(fd)), `scale ${t}: ${scales[t]} vs ${fd}`);
+  }
+  // Before: the unlabelled task's loss was floored at 1e-12 and collapsed the mean (and the whole gradient).
+  assert.ok(total > 0.1, `the objective collapsed to ${total}`);
+  // No labelled task at all: objective 0, no gradient.
+  assert.is(w.step(Float64Array.of(0, 0, 0), scales, [0, 0, 0]), 0);
+  assert.equal(Array.from(scales), [0, 0, 0]);
+  // Unit weights and every task labelled: the plain geometric mean, bit for bit.
+  const u = glsWeighting({ weights: [1, 1, 1], seed: 0 }), su = new Float64Array(3), l3 = Float64Array.of(0.7, 2.5, 0.1);
+  const plain = Math.exp((Math.log(0.7) + Math.log(2.5) + Math.log(0.1)) / 3);
+  assert.is(u.step(l3, su, [1, 1, 1]), plain);
+  assert.is(u.step(l3, su), plain);
 });
 
 test.run();

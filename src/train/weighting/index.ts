@@ -23,7 +23,7 @@ export function createWeighting(model: Model): Weighting {
     case "dwa":
       return dwaWeighting(ctx, spec.training.weighting.temperature);
     case "gls":
-      return glsWeighting();
+      return glsWeighting(ctx);
     case "rlw":
       return rlwWeighting(ctx);
   }

@@ -15,8 +15,11 @@ export interface WeightingContext {
 
 export interface Weighting {
   readonly name: string;
-  /** After a forward: write the scales for this step's backward; returns the combined loss value. */
-  step(losses: Float64Array, scales: Float64Array): number;
+  /**
+   * After a forward: write the scales for this step's backward; returns the combined loss value. `labelled`
+   * (when given) is each task's number of labelled rows in the batch: a task with none has loss 0 this step.
+   */
+  step(losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>): number;
   /** After each epoch, with the epoch's mean training loss per task. */
   endEpoch?(epochLosses: Float64Array): void;
   /**
