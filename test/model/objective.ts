@@ -57,8 +57,10 @@ export function documentedWeighting(spec: ModelSpec, losses: ArrayLike<number>, 
       for (let t = 0; t < T; t++) s += w[t] * ((losses[t] * Math.exp(-extra.logVar![t])) / 2 + extra.logVar![t] / 2);
       return s;
     case "gls": {
-      for (let t = 0; t < T; t++) s += Math.log(Math.max(losses[t], 1e-12));
-      return Math.exp(s / T);
+      // The task weights are exponents: exp(Σ w_t·log L_t / Σ w_t).
+      let W = 0;
+      for (let t = 0; t < T; t++) (s += w[t] * Math.log(Math.max(losses[t], 1e-12))), (W += w[t]);
+      return Math.exp(s / W);
     }
     default:
       // dwa, rlw: a weighted sum with the step's scales.
