@@ -10,15 +10,23 @@
 // Backward: compiled per set of roots (loss and relation values). The full backward seeds every loss with
 // host.scales[t] and every relation with λ/valid; `backwardFor([loss_t])` seeds only task t (per-task
 // gradients). Gradient accumulation is planned per value (grad-plan.ts).
+//
+// Planning without memory: `planMemory` / `planBytes` run the same code as compile() — the same liveness
+// layout (`layout` below) and the same lowering of every node, so every scratch request is counted — against a
+// counting memory, no-op kernels and placeholder parameter addresses: they allocate no wasm memory and run no
+// kernel, and their byte count is exactly what compile() would allocate (the sum of its blocks, each rounded
+// up to 16). Sizes are rounded arithmetically (not with 32-bit masks), so plans of many gigabytes stay exact
+// enough to be refused with a clear message.
 import { type Graph, type Node, type Value } from "./graph.ts";
 import { DTYPE_BYTES, dims as shapeDims, numel as shapeNumel } from "./shape.ts";
-import { isNone, type BwdCtx, type FwdCtx, type HostState, type Step } from "./op.ts";
+import { isNone, type BwdCtx, type FwdCtx, type HostState, type OpDef, type Step } from "./op.ts";
 import { opDef } from "./registry.ts";
 import { GradPlan } from "./grad-plan.ts";
 import type { Kernels, KernelFn } from "../runtime/load.ts";
 
 const ALIGN = 16;
-const up = (n: number) => (n + ALIGN - 1) & ~(ALIGN - 1);
+// Arithmetic, not `& ~15`: the same result below 2³¹, and no 32-bit wrap for the oversized plans planMemory reports.
+const up = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export interface Memory {
   allocBytes(bytes: number): number;
@@ -72,13 +80,39 @@ interface Buffer {
   offset: number;
 }
 
-export function compile(o: CompileOptions): Program {
-  const { graph, k, batch: B, training } = o;
-  const label = o.label ?? graph.name;
-  const fill = k.fill_f32x4 as KernelFn;
-  if (typeof fill !== "function") throw new Error("mtl.wasm has no kernel fill_f32x4");
-  const roots = training ? [...(o.roots ?? [])] : [];
-  const nodes = graph.needed([...o.targets, ...roots]);
+/** The targets and roots Model compiles: outputs (inference); outputs, losses, relations, representations (training). */
+export function defaultTargets(graph: Graph, training: boolean): { targets: Value[]; roots: Value[] } {
+  const outputs = graph.tasks.map((t) => t.output);
+  const roots = training ? [...graph.tasks.map((t) => t.loss!), ...graph.relations] : [];
+  return { targets: training ? [...outputs, ...roots, ...graph.tasks.map((t) => t.representation)] : outputs, roots };
+}
+
+/** The memory layout of a program: which buffers exist, their lifetimes and offsets, and the gradient buffers. */
+interface Layout {
+  nodes: Node[];
+  defs: OpDef[];
+  roots: Value[];
+  bufOf: Map<Value, Buffer>;
+  /** Constants copied into the program's block. */
+  constants: Value[];
+  /** Bytes of the block (inputs, constants, activations after liveness). */
+  total: number;
+  /** Values a gradient flows into from `rs`. */
+  reach(rs: readonly Value[]): Set<Value>;
+  /** The full backward's reach (training). */
+  full: Set<Value>;
+  /** Activations with a gradient buffer, their offsets in the gradient block, and its bytes. */
+  gradActs: Value[];
+  gradOffs: number[];
+  gradBytes: number;
+  numelOf(v: Value): number;
+  bytesOf(v: Value): number;
+}
+
+/** The liveness planner: buffers, lifetimes and first-fit offsets; gradient offsets. Touches no memory. */
+function layout(graph: Graph, B: number, training: boolean, targets: readonly Value[], rootsIn: readonly Value[] | undefined, externalConstants: boolean): Layout {
+  const roots = training ? [...(rootsIn ?? [])] : [];
+  const nodes = graph.needed([...targets, ...roots]);
   const defs = nodes.map((n) => opDef(n.op));
   const numelOf = (v: Value) => shapeNumel(v.shape, B);
   const bytesOf = (v: Value) => numelOf(v) * DTYPE_BYTES[v.dtype];
@@ -93,7 +127,7 @@ export function compile(o: CompileOptions): Program {
     return b;
   };
   for (const v of graph.values) if (v.kind === "input") newBuf(v, -1).end = Infinity;
-  const constants = graph.values.filter((v) => v.kind === "const" && !o.constant);
+  const constants = graph.values.filter((v) => v.kind === "const" && !externalConstants);
   for (const v of constants) newBuf(v, -1).end = Infinity;
   const consumers = new Map<Value, number>();
   nodes.forEach((n, i) => {
@@ -115,7 +149,7 @@ export function compile(o: CompileOptions): Program {
     const b = bufOf.get(v);
     if (b) b.end = Infinity;
   };
-  o.targets.forEach(keep);
+  targets.forEach(keep);
   if (training) nodes.forEach((n, i) => defs[i].saves(n).forEach(keep));
 
   // First fit over offsets, in order of first write; a buffer is free once its last reader has run.
@@ -134,6 +168,40 @@ export function compile(o: CompileOptions): Program {
     total = Math.max(total, at + b.bytes);
     live.push(b);
   }
+
+  // ---- gradients ------------------------------------------------------------------------------------------
+  const reach = (rs: readonly Value[]): Set<Value> => {
+    const r = new Set<Value>(rs);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i];
+      if (!n.outputs.some((v) => r.has(v))) continue;
+      for (const v of n.inputs) if (v.requiresGrad) r.add(v);
+    }
+    return r;
+  };
+  const full = training ? reach(roots) : new Set<Value>();
+  let gradBytes = 0;
+  const gradActs = training ? [...full].filter((v) => v.kind === "act") : [];
+  const gradOffs = gradActs.map((v) => {
+    const at = gradBytes;
+    gradBytes += up(Math.max(ALIGN, bytesOf(v)));
+    return at;
+  });
+  return { nodes, defs, roots, bufOf, constants, total, reach, full, gradActs, gradOffs, gradBytes, numelOf, bytesOf };
+}
+
+export function compile(o: CompileOptions): Program {
+  return build(o, false)[0];
+}
+
+/** compile()'s body; `dry` (planMemory): no constants are copied (there is no memory), nothing else differs. */
+function build(o: CompileOptions, dry: boolean): [Program, Layout] {
+  const { graph, k, batch: B, training } = o;
+  const label = o.label ?? graph.name;
+  const fill = k.fill_f32x4 as KernelFn;
+  if (typeof fill !== "function") throw new Error("mtl.wasm has no kernel fill_f32x4");
+  const L = layout(graph, B, training, o.targets, o.roots, !!o.constant);
+  const { nodes, defs, roots, bufOf, constants, total, reach, full, numelOf } = L;
   const owned: number[] = [];
   const alloc = (bytes: number) => {
     const p = o.memory.allocBytes(bytes);
@@ -152,8 +220,8 @@ export function compile(o: CompileOptions): Program {
     if (!b) throw new Error(`${label}: value ${JSON.stringify(v.name)} has no buffer (it is not computed by this program)`);
     return base + b.offset;
   };
-  // Copy constants that live in the program's block.
-  {
+  // Copy constants that live in the program's block (a plan has no memory to copy into).
+  if (!dry) {
     const mem = k.memory;
     for (const v of constants) {
       const d = v.data!, at = addrOf(v);
@@ -164,30 +232,12 @@ export function compile(o: CompileOptions): Program {
   }
 
   // ---- gradients ------------------------------------------------------------------------------------------
-  /** Values a gradient flows into from `rs`. */
-  const reach = (rs: readonly Value[]): Set<Value> => {
-    const r = new Set<Value>(rs);
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      const n = nodes[i];
-      if (!n.outputs.some((v) => r.has(v))) continue;
-      for (const v of n.inputs) if (v.requiresGrad) r.add(v);
-    }
-    return r;
-  };
-  const full = training ? reach(roots) : new Set<Value>();
   const gradAddr = new Map<Value, number>();
   if (training) {
-    let gbytes = 0;
-    const acts = [...full].filter((v) => v.kind === "act");
-    const offs = acts.map((v) => {
-      const at = gbytes;
-      gbytes += up(Math.max(ALIGN, bytesOf(v)));
-      return at;
-    });
-    if (gbytes) {
-      const gbase = alloc(gbytes);
-      bytes += gbytes;
-      acts.forEach((v, i) => gradAddr.set(v, gbase + offs[i]));
+    if (L.gradBytes) {
+      const gbase = alloc(L.gradBytes);
+      bytes += L.gradBytes;
+      L.gradActs.forEach((v, i) => gradAddr.set(v, gbase + L.gradOffs[i]));
     }
     for (const v of full) if (v.kind === "param") gradAddr.set(v, o.param!(v).g);
   }
@@ -283,7 +333,7 @@ export function compile(o: CompileOptions): Program {
   const backward = training ? lowerBackward(roots) : [];
   const cache = new Map<string, Step[]>();
   let disposed = false;
-  return {
+  const program: Program = {
     batch: B,
     forward,
     forwardNodes,
@@ -308,4 +358,92 @@ export function compile(o: CompileOptions): Program {
       owned.length = 0;
     },
   };
+  return [program, L];
+}
+
+// ---- planning without memory ------------------------------------------------------------------------------
+
+export interface PlanOptions {
+  graph: Graph;
+  batch: number;
+  training: boolean;
+  /** Default (with roots): what Model compiles, see `defaultTargets`. */
+  targets?: readonly Value[];
+  roots?: readonly Value[];
+  label?: string;
+}
+
+/** One buffer of a planned program. */
+export interface PlannedTensor {
+  /** The value's name (a gradient buffer is named after its value). */
+  name: string;
+  kind: "input" | "const" | "activation" | "gradient";
+  dims: number[];
+  /** Bytes of the tensor itself (dims × dtype size). */
+  bytes: number;
+}
+
+export interface MemoryPlan {
+  batch: number;
+  training: boolean;
+  /** Bytes compile() allocates for this program (every block rounded up to 16, as the arena does): `used` grows by this. */
+  bytes: number;
+  /** The block of inputs, constants and activations (after liveness: buffers reused once their last reader ran). */
+  block: number;
+  /** Activation gradients (training; never reused). */
+  gradients: number;
+  /** Scratch the ops ask for while lowered (saved statistics, masks, relu'd gradients, …). */
+  scratch: number;
+  /** Every input, constant and activation buffer (aliases share their source's) and gradient buffer, largest first. */
+  tensors: PlannedTensor[];
+}
+
+const DRY_ADDR = ALIGN;
+const dryKernel: KernelFn = () => 0;
+/** Kernels for a dry lowering: every name is a no-op; there is no memory (steps are built, never run). */
+const DRY_KERNELS = new Proxy({} as Kernels, { get: (_t, name) => (name === "memory" ? undefined : dryKernel) });
+
+/**
+ * The memory a program would take, without allocating any: the same layout and lowering as compile() (one
+ * planner), run against a counting memory. `bytes` equals what compile() allocates for the same options.
+ */
+export function planMemory(o: PlanOptions): MemoryPlan {
+  const { graph, batch, training } = o;
+  const d = defaultTargets(graph, training);
+  const targets = o.targets ?? d.targets, roots = o.roots ?? (o.targets ? [] : d.roots);
+  let used = 0, next = DRY_ADDR;
+  const memory: Memory = {
+    allocBytes(bytes) {
+      const size = up(Math.max(ALIGN, bytes));
+      const p = next;
+      used += size;
+      next += size;
+      return p;
+    },
+    free() {},
+  };
+  const host: HostState = {
+    losses: new Float64Array(graph.tasks.length),
+    relations: new Float64Array(graph.relations.length),
+    scales: new Float64Array(graph.tasks.length).fill(1),
+    validCount: { value: batch },
+    rng: { seedLo: 0, seedHi: 0, counter: 0 },
+  };
+  const [program, L] = build({ graph, k: DRY_KERNELS, batch, training, targets, roots, param: () => ({ p: DRY_ADDR, g: DRY_ADDR }), memory, host, label: o.label }, true);
+  const block = up(Math.max(ALIGN, L.total));
+  const tensors: PlannedTensor[] = [];
+  const seen = new Set<Buffer>();
+  for (const [v, b] of L.bufOf) {
+    if (seen.has(b)) continue; // an alias: the buffer is its source's
+    seen.add(b);
+    tensors.push({ name: v.name, kind: v.kind === "input" ? "input" : v.kind === "const" ? "const" : "activation", dims: shapeDims(v.shape, batch), bytes: L.bytesOf(v) });
+  }
+  for (const v of L.gradActs) tensors.push({ name: v.name, kind: "gradient", dims: shapeDims(v.shape, batch), bytes: L.bytesOf(v) });
+  tensors.sort((a, b) => b.bytes - a.bytes);
+  return { batch, training, bytes: used, block, gradients: L.gradBytes, scratch: program.bytes - L.total - L.gradBytes, tensors };
+}
+
+/** Bytes compile() would allocate for `graph` at `batch` (Model's targets unless given), allocating nothing. */
+export function planBytes(graph: Graph, batch: number, training: boolean, o: { targets?: readonly Value[]; roots?: readonly Value[] } = {}): number {
+  return planMemory({ graph, batch, training, ...o }).bytes;
 }

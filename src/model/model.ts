@@ -6,9 +6,9 @@ import type { ModelSpec } from "./spec.ts";
 import { ParamStore, type Param } from "./params.ts";
 import { lowerSpec, INPUT, type DataDims } from "./lower.ts";
 import type { Graph, Value } from "../graph/graph.ts";
-import { compile, type Program } from "../graph/compile.ts";
+import { compile, planMemory, type MemoryPlan, type Program } from "../graph/compile.ts";
 import type { HostState, RngState } from "../graph/op.ts";
-import { Arena, type Region } from "../runtime/heap.ts";
+import { Arena, formatBytes, MAX_MEMORY_BYTES, type Region } from "../runtime/heap.ts";
 import type { Kernels } from "../runtime/load.ts";
 import { dataDims, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import { mulberry32 } from "../data/split.ts";
@@ -76,6 +76,21 @@ export function planBatch(rows: number, cap = MAX_INFER_BATCH): number {
   return Math.min(b, cap);
 }
 
+export interface ModelOptions {
+  /**
+   * The most wasm memory (bytes) this model may hold: its parameter block (4 copies) plus every program it
+   * compiles. The constructor refuses a model whose parameters, training program at the spec's batch_size and an
+   * inference program need more, and program() a program that would take the model past it. Default: no limit
+   * beyond the wasm32 memory itself (4 GiB, shared with everything else on the kernel instance).
+   */
+  maxMemory?: number;
+}
+
+/** The inference batch the constructor's memory check plans for (Model.predict's default batch). */
+const PLANNED_INFER_BATCH = 512;
+/** Tensors an out-of-memory message names. */
+const NAMED_TENSORS = 3;
+
 export class Model {
   readonly dims: DataDims;
   readonly store = new ParamStore();
@@ -89,11 +104,16 @@ export class Model {
   private readonly inference = new Map<number, { built: Built; region: Region }>();
   private readonly byValue = new Map<Value, Param>();
   private disposed = false;
+  /** Bytes of the four parameter blocks (computed before they are allocated). */
+  private readonly paramBytes: number;
+  /** Planned bytes per program (`t:` training, `i:` inference, then the batch). */
+  private readonly plans = new Map<string, MemoryPlan>();
 
   constructor(
     readonly spec: ModelSpec,
     readonly pre: Preprocessing,
     readonly k: Kernels,
+    readonly options: ModelOptions = {},
   ) {
     this.dims = dataDims(spec, pre);
     this.arena = new Arena(k);
@@ -101,7 +121,61 @@ export class Model {
     this.graph = lowerSpec(spec, this.dims, pre, "encoded");
     for (const v of this.graph.params()) this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
     this.logVars = spec.training.weighting.type === "uncertainty" ? this.store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
+    // Memory, before any is allocated: the parameter block's 4 copies (elements padded to 4, as ParamStore lays
+    // them out, counted here in floating point so no size wraps), the training program at batch_size and one
+    // inference program. Refused with the largest tensors named, rather than failing inside memory.grow.
+    const max = options.maxMemory;
+    if (max !== undefined && !(typeof max === "number" && Number.isFinite(max) && max > 0)) throw new Error(`model ${spec.name}: maxMemory must be a positive number of bytes, got ${String(max)}`);
+    const elems = this.store.params.reduce((s, p) => s + Math.ceil(p.size / 4) * 4, 0);
+    this.paramBytes = 4 * Math.ceil((Math.max(4, elems) * 4) / 16) * 16;
+    const train = this.plan(spec.training.batch_size, true), infer = this.plan(planBatch(PLANNED_INFER_BATCH), false);
+    const need = this.paramBytes + train.bytes + infer.bytes;
+    const limit = this.limit(need, 0);
+    if (limit) {
+      throw new Error(
+        `model ${spec.name} needs ${formatBytes(need)} of wasm memory (${limit}): largest tensors ${this.largest([train, infer], true)}; ` +
+          `parameters ${formatBytes(this.paramBytes)} (4 copies), training program at batch ${train.batch} ${formatBytes(train.bytes)}, inference program at batch ${infer.batch} ${formatBytes(infer.bytes)}`,
+      );
+    }
     this.store.allocate(this.arena);
+  }
+
+  /** The planned memory of one program (no memory is allocated). */
+  private plan(batch: number, training: boolean): MemoryPlan {
+    const key = `${training ? "t" : "i"}:${batch}`;
+    let p = this.plans.get(key);
+    if (!p) this.plans.set(key, (p = planMemory({ graph: this.graph, batch, training, label: this.spec.name })));
+    return p;
+  }
+
+  /**
+   * Why `more` bytes more (with `held` bytes of this model already allocated) do not fit, or null: the wasm32
+   * memory (4 GiB, less what is already in use on this kernel instance) or options.maxMemory.
+   */
+  private limit(more: number, held: number): string | null {
+    const inUse = this.arena.used, start = Math.ceil(this.arena.base / 16) * 16;
+    if (start + inUse + more > MAX_MEMORY_BYTES) return `limit ${formatBytes(MAX_MEMORY_BYTES)}${inUse ? `, ${formatBytes(inUse)} already in use` : ""}`;
+    const max = this.options.maxMemory;
+    if (max !== undefined && held + more > max) return `limit max_memory = ${formatBytes(max)}${held ? `, the model holds ${formatBytes(held)}` : ""}`;
+    return null;
+  }
+
+  /** The largest tensors of these plans (and of the parameter block), as `name [dims] size` text. */
+  private largest(plans: MemoryPlan[], params: boolean): string {
+    // A parameter counts 4 times (values, gradient, two moments); an activation planned in several programs once,
+    // at its largest (e.g. the inference batch).
+    const items: { key: string; text: string; bytes: number }[] = [];
+    if (params) for (const p of this.store.params) items.push({ key: `p:${p.name}`, text: `${p.name} [${p.shape.join(", ")}] ${formatBytes(p.size * 4)} ×4`, bytes: 4 * p.size * 4 });
+    for (const plan of plans) {
+      for (const t of plan.tensors.slice(0, NAMED_TENSORS)) {
+        const grad = t.kind === "gradient";
+        items.push({ key: `${grad ? "g" : "a"}:${t.name}`, text: `${grad ? "gradient of " : ""}${t.name} [${t.dims.join(", ")}] ${formatBytes(t.bytes)}`, bytes: t.bytes });
+      }
+    }
+    items.sort((a, b) => b.bytes - a.bytes);
+    const seen = new Set<string>();
+    const named = items.filter((x) => !seen.has(x.key) && !!seen.add(x.key));
+    return named.slice(0, NAMED_TENSORS).map((x) => x.text).join(", ") + (named.length > NAMED_TENSORS ? ", …" : "");
   }
 
   /** The program for batch size `batch` (training or inference), compiled once and cached. */
@@ -115,11 +189,18 @@ export class Model {
       cache.set(batch, hit);
       return hit.built;
     }
+    if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`model ${this.spec.name}: batch size must be a positive integer, got ${batch}`);
     if (!training && cache.size >= INFER_PLANS) {
       const [oldest, entry] = cache.entries().next().value!;
       entry.region.dispose();
       cache.delete(oldest);
     }
+    // The program's memory, planned without allocating: refused before compile() could fail inside memory.grow.
+    const plan = this.plan(batch, training);
+    let held = this.paramBytes;
+    for (const c of [this.training, this.inference]) for (const e of c.values()) held += e.region.owned;
+    const limit = this.limit(plan.bytes, held);
+    if (limit) throw new Error(`model ${this.spec.name}: the ${training ? "training" : "inference"} program at batch ${batch} needs ${formatBytes(plan.bytes)} of wasm memory (${limit}): largest tensors ${this.largest([plan], false)}`);
     const region = this.arena.region();
     try {
       const built = this.build(batch, training, region);

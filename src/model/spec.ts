@@ -21,6 +21,42 @@ export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "expl
 export type MetricName = (typeof METRICS)[number];
 export const DATA_FORMATS = ["csv", "census", "jsonl"] as const;
 
+// ---- size limits ----------------------------------------------------------------------------------------------
+// Every size a spec sets is capped, so a slip (batch_size 2**53, experts 1e308) is a SpecError naming the path and
+// the limit, not a hang or a failed allocation. The caps sit far above any real config (models/*.json: batch ≤ 256,
+// layers ≤ 32 units, 8 experts, embeddings of 4). Whether a model within them fits in wasm memory (4 GiB) depends
+// on the data too (vocabularies × embedding dims, classes, groups): Model checks the planned bytes before allocating.
+/** training.batch_size. */
+export const MAX_BATCH_SIZE = 65_536;
+/** training.epochs. */
+export const MAX_EPOCHS = 100_000;
+/** training.early_stopping.patience (epochs). */
+export const MAX_PATIENCE = MAX_EPOCHS;
+/** training.schedule.warmup_steps and step_size (optimizer steps). */
+export const MAX_STEPS = 2 ** 31 - 1;
+/** Units of one layer (architecture.layers, tasks[].tower). */
+export const MAX_UNITS = 1_048_576;
+/** Layers in one MLP (architecture.layers, tasks[].tower). */
+export const MAX_LAYERS = 256;
+/** architecture.experts, shared_experts and task_experts (each). */
+export const MAX_EXPERTS = 1024;
+/** inputs.embedding_dim and inputs.categorical[].dim. */
+export const MAX_EMBEDDING_DIM = 65_536;
+/** inputs.categorical[].min_count (training rows). */
+export const MAX_MIN_COUNT = 2 ** 31 - 1;
+/** inputs.tensor: features per row of the raw tensor input. */
+export const MAX_TENSOR_WIDTH = 1_048_576;
+/** inputs.numeric and inputs.categorical (columns, each list). */
+export const MAX_INPUT_COLUMNS = 65_536;
+/** tasks. */
+export const MAX_TASKS = 1024;
+/** tasks[].labels (label columns of one task). */
+export const MAX_LABELS = 65_536;
+/** tasks[].classes. */
+export const MAX_CLASSES = 65_536;
+/** training.relations. */
+export const MAX_RELATIONS = 65_536;
+
 /** One dense layer: units, activation after it, dropout after the activation, optional layer norm before it. */
 export interface Layer {
   units: number;
@@ -45,6 +81,11 @@ export interface Inputs {
   tensor: number;
   /** Tokens read as a missing value in numeric and label columns. */
   missing: string[];
+  /**
+   * A numeric input or label that is not a finite float32 (±Infinity, "nan", 1e400, 3.5e38): "error" (default)
+   * rejects it naming the file, row and column; "missing" reads it as a missing value.
+   */
+  nonfinite: "error" | "missing";
 }
 
 export interface Architecture {
@@ -145,17 +186,26 @@ function obj(v: Json, path: string): Record<string, Json> {
 
 function known(o: Record<string, Json>, path: string, keys: readonly string[]): void {
   for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new SpecError(path ? `${path}.${k}` : k, `unknown key; expected one of ${keys.join(", ")}`);
+    if (!keys.includes(k)) {
+      // A key that is not a plain name (empty, dotted, spaced) is quoted in the path so the message still says which.
+      const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);
+      throw new SpecError(path ? `${path}.${key}` : key, `unknown key; expected one of ${keys.join(", ")}`);
+    }
   }
 }
 
-function num(o: Record<string, Json>, key: string, path: string, dflt: number | undefined, check: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number } = {}): number {
+/**
+ * `limit`: the value is a size, an integer in [min (default 0), limit]; the message names the range, or the limit
+ * when the value is above it (`architecture.experts: 1e+308 is above the limit of 1024 (…)`).
+ */
+function num(o: Record<string, Json>, key: string, path: string, dflt: number | undefined, check: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number; limit?: number } = {}): number {
   const p = `${path}.${key}`.replace(/^\./, "");
   const v = o[key];
   if (v === undefined) {
     if (dflt === undefined) throw new SpecError(p, "is required");
     return dflt;
   }
+  if (check.limit !== undefined) return size(v, p, check.min ?? 0, check.limit);
   if (typeof v !== "number" || !Number.isFinite(v)) throw new SpecError(p, `expected a number, found ${show(v)}`);
   if (check.int && !Number.isInteger(v)) throw new SpecError(p, `expected an integer, found ${v}`);
   if (check.min !== undefined && v < check.min) throw new SpecError(p, `must be ≥ ${check.min}, found ${v}`);
@@ -163,6 +213,20 @@ function num(o: Record<string, Json>, key: string, path: string, dflt: number | 
   if (check.gt !== undefined && !(v > check.gt)) throw new SpecError(p, `must be > ${check.gt}, found ${v}`);
   if (check.lt !== undefined && !(v < check.lt)) throw new SpecError(p, `must be < ${check.lt}, found ${v}`);
   return v;
+}
+
+/** A size: an integer in [min, limit] (not 1.5, NaN or Infinity). */
+function size(v: Json, p: string, min: number, limit: number): number {
+  const range = `an integer in [${min}, ${limit}]`;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SpecError(p, `must be ${range}, got ${show(v)}`);
+  if (v > limit) throw new SpecError(p, `${show(v)} is above the limit of ${limit} (must be ${range})`);
+  return v;
+}
+
+/** A list no longer than `limit`. */
+function capped<T>(list: T[], p: string, limit: number, what: string): T[] {
+  if (list.length > limit) throw new SpecError(p, `${list.length} ${what} is above the limit of ${limit}`);
+  return list;
 }
 
 function str(o: Record<string, Json>, key: string, path: string, dflt?: string): string {
@@ -202,16 +266,18 @@ function strList(v: Json, path: string, allowEmpty = true, allowEmptyStrings = f
 function layers(v: Json, path: string, defaults: { activation: Activation; dropout: number }): Layer[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw new SpecError(path, `expected an array of layers (numbers or {units, activation, dropout, layernorm}), found ${show(v)}`);
+  capped(v, path, MAX_LAYERS, "layers");
   return v.map((l, i) => {
     const p = `${path}[${i}]`;
     if (typeof l === "number") {
       if (!Number.isInteger(l) || l < 1) throw new SpecError(p, `layer width must be a positive integer, found ${l}`);
+      if (l > MAX_UNITS) throw new SpecError(p, `${l} is above the limit of ${MAX_UNITS} (a layer width must be an integer in [1, ${MAX_UNITS}])`);
       return { units: l, activation: defaults.activation, dropout: defaults.dropout, layernorm: false };
     }
     const o = obj(l, p);
     known(o, p, ["units", "activation", "dropout", "layernorm"]);
     return {
-      units: num(o, "units", p, undefined, { int: true, min: 1 }),
+      units: num(o, "units", p, undefined, { min: 1, limit: MAX_UNITS }),
       activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
       dropout: num(o, "dropout", p, defaults.dropout, { min: 0, lt: 1 }),
       layernorm: bool(o, "layernorm", p, false),
@@ -257,20 +323,22 @@ export function validateSpec(json: Json): ModelSpec {
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
-  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "missing"]);
-  const embDefault = num(inp, "embedding_dim", "inputs", 4, { int: true, min: 1 });
-  const numeric = inp.numeric === undefined ? [] : strList(inp.numeric, "inputs.numeric");
+  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "missing", "nonfinite"]);
+  const embDefault = num(inp, "embedding_dim", "inputs", 4, { min: 1, limit: MAX_EMBEDDING_DIM });
+  const numeric = inp.numeric === undefined ? [] : capped(strList(inp.numeric, "inputs.numeric"), "inputs.numeric", MAX_INPUT_COLUMNS, "numeric columns");
   const catRaw = inp.categorical === undefined ? [] : inp.categorical;
   if (!Array.isArray(catRaw)) throw new SpecError("inputs.categorical", `expected an array, found ${show(catRaw)}`);
+  capped(catRaw, "inputs.categorical", MAX_INPUT_COLUMNS, "categorical columns");
   const categorical: CategoricalInput[] = catRaw.map((c, i) => {
     const p = `inputs.categorical[${i}]`;
     if (typeof c === "string" && c !== "") return { column: c, dim: embDefault, min_count: 1 };
     const o = obj(c, p);
     known(o, p, ["column", "dim", "min_count"]);
-    return { column: str(o, "column", p), dim: num(o, "dim", p, embDefault, { int: true, min: 1 }), min_count: num(o, "min_count", p, 1, { int: true, min: 1 }) };
+    return { column: str(o, "column", p), dim: num(o, "dim", p, embDefault, { min: 1, limit: MAX_EMBEDDING_DIM }), min_count: num(o, "min_count", p, 1, { min: 1, limit: MAX_MIN_COUNT }) };
   });
-  const tensor = num(inp, "tensor", "inputs", 0, { int: true, min: 0 });
+  const tensor = num(inp, "tensor", "inputs", 0, { min: 0, limit: MAX_TENSOR_WIDTH });
   const missing = inp.missing === undefined ? ["", "?", "NA", "NaN"] : strList(inp.missing, "inputs.missing", true, true);
+  const nonfinite = oneOf(inp, "nonfinite", "inputs", ["error", "missing"] as const, "error");
   const seenCols = new Map<string, string>();
   const claim = (col: string, path: string) => {
     const prev = seenCols.get(col);
@@ -290,9 +358,9 @@ export function validateSpec(json: Json): ModelSpec {
   const architecture: Architecture = {
     type,
     layers: archLayers,
-    experts: type === "mmoe" ? num(a, "experts", "architecture", undefined, { int: true, min: 1 }) : 0,
-    shared_experts: type === "cgc" ? num(a, "shared_experts", "architecture", undefined, { int: true, min: 0 }) : 0,
-    task_experts: type === "cgc" ? num(a, "task_experts", "architecture", undefined, { int: true, min: 0 }) : 0,
+    experts: type === "mmoe" ? num(a, "experts", "architecture", undefined, { min: 1, limit: MAX_EXPERTS }) : 0,
+    shared_experts: type === "cgc" ? num(a, "shared_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
+    task_experts: type === "cgc" ? num(a, "task_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
   };
   if (type !== "mmoe" && a.experts !== undefined && a.experts !== 0) throw new SpecError("architecture.experts", `only applies to type "mmoe", not ${JSON.stringify(type)}`);
   const setCgc = (x: Json) => x !== undefined && x !== 0;
@@ -303,6 +371,7 @@ export function validateSpec(json: Json): ModelSpec {
   if (type === "cgc" && architecture.shared_experts + architecture.task_experts === 0) throw new SpecError("architecture", "cgc needs shared_experts + task_experts ≥ 1");
 
   if (!Array.isArray(root.tasks) || root.tasks.length === 0) throw new SpecError("tasks", "expected a non-empty array of tasks");
+  capped(root.tasks, "tasks", MAX_TASKS, "tasks");
   const names = new Set<string>();
   const tasks: Task[] = root.tasks.map((t, i) => {
     const p = `tasks[${i}]`;
@@ -316,6 +385,7 @@ export function validateSpec(json: Json): ModelSpec {
     if (o.label !== undefined && o.labels !== undefined) throw new SpecError(`${p}.labels`, "give either label or labels, not both");
     const labels = strList(o.labels ?? o.label ?? [], o.labels !== undefined ? `${p}.labels` : `${p}.label`);
     if (!labels.length) throw new SpecError(`${p}.label`, "is required");
+    capped(labels, `${p}.labels`, MAX_LABELS, "label columns");
     if ((ttype === "binary" || ttype === "multiclass") && labels.length !== 1) throw new SpecError(`${p}.label`, `type ${JSON.stringify(ttype)} takes exactly one label column, found ${labels.length}`);
     labels.forEach((c, j) => {
       if (seenCols.has(c) && seenCols.get(c)!.startsWith("inputs")) throw new SpecError(`${p}.label${labels.length > 1 ? `s[${j}]` : ""}`, `column ${JSON.stringify(c)} is also an input (${seenCols.get(c)}): a label must not be an input`);
@@ -327,6 +397,7 @@ export function validateSpec(json: Json): ModelSpec {
     const classes = o.classes == null ? null : strList(o.classes, `${p}.classes`, false);
     if (classes && ttype !== "multiclass") throw new SpecError(`${p}.classes`, `only applies to type "multiclass"`);
     if (classes && classes.length < 2) throw new SpecError(`${p}.classes`, "needs at least 2 classes");
+    if (classes) capped(classes, `${p}.classes`, MAX_CLASSES, "classes");
     if (classes && new Set(classes).size !== classes.length) throw new SpecError(`${p}.classes`, "has duplicates");
     const metrics = o.metrics === undefined ? DEFAULT_METRICS[ttype] : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
     metrics.forEach((m, j) => {
@@ -377,8 +448,8 @@ export function validateSpec(json: Json): ModelSpec {
   known(sc, "training.schedule", ["type", "warmup_steps", "step_size", "gamma", "min_lr"]);
   const schedule = {
     type: oneOf(sc, "type", "training.schedule", SCHEDULES, "constant"),
-    warmup_steps: num(sc, "warmup_steps", "training.schedule", 0, { int: true, min: 0 }),
-    step_size: num(sc, "step_size", "training.schedule", 1, { int: true, min: 1 }),
+    warmup_steps: num(sc, "warmup_steps", "training.schedule", 0, { min: 0, limit: MAX_STEPS }),
+    step_size: num(sc, "step_size", "training.schedule", 1, { min: 1, limit: MAX_STEPS }),
     gamma: num(sc, "gamma", "training.schedule", 0.1, { gt: 0, max: 1 }),
     min_lr: num(sc, "min_lr", "training.schedule", 0, { min: 0 }),
   };
@@ -389,6 +460,7 @@ export function validateSpec(json: Json): ModelSpec {
 
   const relRaw = tr.relations ?? [];
   if (!Array.isArray(relRaw)) throw new SpecError("training.relations", `expected an array, found ${show(relRaw)}`);
+  capped(relRaw, "training.relations", MAX_RELATIONS, "relations");
   const relations: Relation[] = relRaw.map((r, i) => {
     const p = `training.relations[${i}]`;
     const o = obj(r, p);
@@ -413,18 +485,18 @@ export function validateSpec(json: Json): ModelSpec {
     known(e, "training.early_stopping", ["metric", "patience"]);
     const metric = str(e, "metric", "training.early_stopping", "loss");
     checkMetricRef(metric, tasks, "training.early_stopping.metric");
-    early_stopping = { metric, patience: num(e, "patience", "training.early_stopping", 3, { int: true, min: 1 }) };
+    early_stopping = { metric, patience: num(e, "patience", "training.early_stopping", 3, { min: 1, limit: MAX_PATIENCE }) };
   }
 
   return {
     name,
     data,
-    inputs: { numeric, categorical, tensor, missing },
+    inputs: { numeric, categorical, tensor, missing, nonfinite },
     architecture,
     tasks,
     training: {
-      epochs: num(tr, "epochs", "training", 10, { int: true, min: 0 }),
-      batch_size: num(tr, "batch_size", "training", 256, { int: true, min: 1 }),
+      epochs: num(tr, "epochs", "training", 10, { min: 0, limit: MAX_EPOCHS }),
+      batch_size: num(tr, "batch_size", "training", 256, { min: 1, limit: MAX_BATCH_SIZE }),
       seed: num(tr, "seed", "training", 1, { int: true, min: 0, max: 2 ** 31 - 1 }),
       validation: num(tr, "validation", "training", 0.2, { min: 0, lt: 1 }),
       optimizer,

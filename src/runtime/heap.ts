@@ -30,7 +30,18 @@ interface Hole {
   end: number;
 }
 
-const roundUp = (n: number) => (n + ALIGN - 1) & ~(ALIGN - 1);
+// Arithmetic, not `& ~15`: the same below 2³¹, and a request of gigabytes is not wrapped to a small size.
+const roundUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/** The most a wasm32 memory can hold: 65,536 pages of 64 KiB (4 GiB). */
+export const MAX_MEMORY_BYTES = 65536 * PAGE;
+
+/** Bytes as text: 540 MB, 5.3 GB, 12.5 kB; small exact multiples of GiB / MiB / KiB in binary units (4 GiB, 64 KiB). */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]] as const) if (n >= size && n % size === 0 && n / size < 1024) return `${n / size} ${unit}`;
+  for (const [unit, size] of [["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) if (n >= size) return `${(n / size).toFixed(n >= 100 * size ? 0 : 1)} ${unit}`;
+  return `${n} B`;
+}
 
 /** One wasm memory's allocator, shared by every Arena over it. */
 class Allocator {
@@ -78,7 +89,7 @@ class Allocator {
       ptr = this.top;
       const end = ptr + size;
       const have = this.memory.buffer.byteLength;
-      if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE)); // throws before any state changes
+      if (end > have) this.grow(size, end, have); // throws before any state changes
       this.top = end;
     }
     // Always zero: holes and the space above a shrunk top hold whatever their last owner wrote.
@@ -86,6 +97,21 @@ class Allocator {
     this.live.set(ptr, { size, seq: this.seq++ });
     this.liveBytes += size;
     return ptr;
+  }
+
+  /** Grow memory to hold `end` bytes for a request of `size`; a failure names the request and the current size. */
+  private grow(size: number, end: number, have: number): void {
+    const pages = Math.ceil((end - have) / PAGE);
+    const fail = (why: string) =>
+      new RangeError(
+        `Arena: cannot allocate ${formatBytes(size)} (${size} bytes): wasm memory is ${formatBytes(have)} (${have / PAGE} pages, ${formatBytes(this.liveBytes)} live) and would have to grow by ${pages} pages to ${formatBytes(have + pages * PAGE)}; ${why}`,
+      );
+    if (have + pages * PAGE > MAX_MEMORY_BYTES) throw fail(`that is above the wasm32 limit of ${formatBytes(MAX_MEMORY_BYTES)}`);
+    try {
+      this.memory.grow(pages);
+    } catch (e) {
+      throw fail(`the engine refused to grow it (${(e as Error).message})`);
+    }
   }
 
   /** Throw unless `ptr` is the address of a live block; returns the block. */
