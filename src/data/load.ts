@@ -7,16 +7,29 @@ import { openJsonl } from "./jsonl.ts";
 import { Table } from "./table.ts";
 import { trainValidationSplit } from "./split.ts";
 
-/** Parse a whole source in `format` (csv with `delimiter`, the UCI census line format, or JSON lines). */
-export function readTable(source: ByteSource, data: Pick<DataSource, "format" | "delimiter">): Promise<Table> {
+/**
+ * Parse a whole source in `format` (csv with `delimiter`, the UCI census line format, or JSON lines). A source with
+ * no data rows (a CSV header only, or only blank lines) throws "<file>: no data rows ...": nothing could be trained,
+ * evaluated or predicted from it.
+ */
+export async function readTable(source: ByteSource, data: Pick<DataSource, "format" | "delimiter">): Promise<Table> {
+  let table: Table;
   switch (data.format) {
     case "csv":
-      return Table.from(openCsv(source, { delimiter: data.delimiter }));
+      table = await Table.from(openCsv(source, { delimiter: data.delimiter }));
+      break;
     case "census":
-      return Table.from(openCensus(source));
+      table = await Table.from(openCensus(source));
+      break;
     case "jsonl":
-      return Table.from(openJsonl(source));
+      table = await Table.from(openJsonl(source));
+      break;
   }
+  if (table.rowCount === 0) {
+    const what = data.format === "csv" ? `the file has a header line (${table.columns.length} columns) and nothing else` : "the file is empty or holds only blank lines";
+    throw new Error(`${source.name}: no data rows (${what})`);
+  }
+  return table;
 }
 
 /** Check that every column the spec reads exists, naming the file and listing the available columns otherwise. */

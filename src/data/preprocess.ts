@@ -4,7 +4,7 @@
 // metadata, so clients can encode raw rows the same way.
 import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
-import { parseNumber, type Table } from "./table.ts";
+import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
 
 export interface Preprocessing {
   numeric: { column: string; mean: number; std: number }[];
@@ -43,6 +43,11 @@ export interface Encoded {
   }[];
 }
 
+/** How the spec reads numeric input and label cells: its missing tokens and its non-finite policy. */
+export function numericOptions(spec: ModelSpec): NumericColumnOptions {
+  return { missing: spec.inputs.missing, nonfinite: spec.inputs.nonfinite ?? "error" };
+}
+
 const where = (t: Table, i: number, column: string) => `${t.name}: data row ${t.dataRow(i)} (line ${t.line(i)}), column ${JSON.stringify(column)}`;
 
 function sortValues(values: Iterable<string>): string[] {
@@ -71,7 +76,8 @@ function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std:
 /** Learn preprocessing from the training rows `train` of `table`. */
 export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike<number>): Preprocessing {
   const missing = spec.inputs.missing;
-  const numeric = spec.inputs.numeric.map((column) => ({ column, ...meanStd(table.numericColumn(column, { missing }), train) }));
+  const nopts = numericOptions(spec);
+  const numeric = spec.inputs.numeric.map((column) => ({ column, ...meanStd(table.numericColumn(column, nopts), train) }));
   const categorical = spec.inputs.categorical.map((c) => {
     const cells = table.stringColumn(c.column);
     const counts = new Map<string, number>();
@@ -106,7 +112,7 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
     }
     let target: { mean: number; std: number }[] | null = null;
     if (t.type === "regression") {
-      target = t.labels.map((col) => meanStd(table.numericColumn(col, { missing }), train));
+      target = t.labels.map((col) => meanStd(table.numericColumn(col, nopts), train));
     }
     return { name: t.name, classes, groups, target };
   });
@@ -125,24 +131,29 @@ export function dataDims(spec: ModelSpec, pre: Preprocessing): DataDims {
 
 /**
  * Encode the rows `rows` (default: all) of `table`. Errors name the file, row and column: a non-numeric value
- * in a numeric column, a binary label that is neither a positive value nor 0/1, an unknown multiclass label or
+ * in a numeric column, a numeric input or label that is not a finite float32 (unless `inputs.nonfinite` is
+ * "missing"), a binary label that is neither a positive value nor 0/1, an unknown multiclass label or
  * group. `labels: false` skips the label columns (prediction on unlabeled data).
  */
 export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?: ArrayLike<number>, opts: { labels?: boolean } = {}): Encoded {
   const idx = rows ?? Int32Array.from({ length: table.rowCount }, (_, i) => i);
   const n = idx.length;
   const missing = spec.inputs.missing;
+  const nopts = numericOptions(spec);
   const F = pre.numeric.length;
   const numeric = new Float32Array(n * F);
   // Standardize in f32 exactly as the exported graph does (float input, Sub mean, Div std), so the wasm
   // model and its ONNX export see bit-identical inputs.
   const f = Math.fround;
   pre.numeric.forEach((s, j) => {
-    const v = table.numericColumn(s.column, { missing });
+    const v = table.numericColumn(s.column, nopts);
     const mean = f(s.mean), std = f(s.std);
     for (let k = 0; k < n; k++) {
       const x = v[idx[k]];
-      numeric[k * F + j] = x === x ? f(f(f(x) - mean) / std) : 0;
+      const z = x === x ? f(f(f(x) - mean) / std) : 0;
+      // Inputs are finite float32, but x − mean can still overflow float32 when a column spans ±3.4e38.
+      if (!Number.isFinite(z)) throw new Error(`${where(table, idx[k], s.column)}: value ${x} standardized with mean ${mean} and std ${std} overflows float32`);
+      numeric[k * F + j] = z;
     }
   });
   const categorical = pre.categorical.map((c) => {
@@ -188,10 +199,16 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
           if (missing.includes(s)) v = NaN;
           else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
           else {
-            const x = parseNumber(s);
-            if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
-            if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
-            v = x;
+            const x = parseFiniteNumber(s);
+            if (x === null) {
+              // ±Infinity, 1e400, "nan" ...: an error, or missing with inputs.nonfinite "missing".
+              if (nopts.nonfinite !== "missing") throw new Error(`${where(table, idx[k], col)}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
+              v = NaN;
+            } else {
+              if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
+              if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
+              v = x;
+            }
           }
           const tg = info.target?.[j];
           lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;

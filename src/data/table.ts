@@ -4,12 +4,22 @@
 
 import type { RowStream } from "./source.ts";
 
+/** What to do with a non-finite or float32-overflowing number (see parseFiniteNumber): throw, or read it as missing. */
+export type NonFinitePolicy = "error" | "missing";
+
 export interface NumericColumnOptions {
   /**
    * Cell values that mean "missing" and become NaN, compared after trimming spaces, e.g. ["?"] for census or [""] for
-   * empty cells. Default: none, so every cell must be a number.
+   * empty cells. Default: none, so every cell must be a number. Checked before `nonfinite`, so a declared "NaN" token
+   * is simply missing.
    */
   missing?: readonly string[];
+  /**
+   * A number that is not a finite float32 (±Infinity, NaN spelled as "nan", "inf", or a magnitude such as 1e400 or
+   * 3.5e38 that overflows float32): "error" (default) throws naming the file, row, line and column; "missing" reads
+   * it as NaN.
+   */
+  nonfinite?: NonFinitePolicy;
 }
 
 export interface CategoricalColumn {
@@ -25,11 +35,45 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-/** Parse a cell as a float64; undefined when it is not a number (hex, "", "1,5", "NaN" ... are rejected). */
+/**
+ * Parse a cell as a float64; undefined when it is not a number (hex, "", "1,5", "NaN" ... are rejected). ±Infinity
+ * and overflowing values (1e400 → Infinity) are returned as is: use parseFiniteNumber for data values.
+ */
 export function parseNumber(s: string): number | undefined {
   let t = s;
   if (t.length && (isSpace(t.charCodeAt(0)) || isSpace(t.charCodeAt(t.length - 1)))) t = t.trim();
   return NUM_RE.test(t) ? +t : undefined;
+}
+
+/** The largest finite float32, 3.4028234663852886e38. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Whether v is a finite number that stays finite as a float32: Math.fround(v) is not ±Infinity or NaN. A value a hair
+ * above FLOAT32_MAX that rounds to it (the usual literal 3.4028235e38) is fine; 3.5e38, 1e400, ±Infinity and NaN are not.
+ * Underflow (1e-400 → 0) is not an error.
+ */
+export function isFiniteFloat32(v: number): boolean {
+  return Number.isFinite(Math.fround(v));
+}
+
+/** Non-finite spellings that are not decimal syntax: NaN and infinity as written by numpy, pandas, C printf, R... */
+const NONFINITE_RE = /^[+-]?(?:nan|inf|infinity)$/i;
+
+/**
+ * Parse a cell as a number that is a finite float32: the number; `null` when it is a number but not a finite float32
+ * (±Infinity, 1e400, 3.5e38, or a spelling of NaN / infinity such as "nan", "NaN", "-inf"); undefined when it is not
+ * a number at all. Surrounding spaces are allowed.
+ */
+export function parseFiniteNumber(s: string): number | null | undefined {
+  const v = parseNumber(s);
+  if (v !== undefined) return isFiniteFloat32(v) ? v : null;
+  return NONFINITE_RE.test(s.trim()) ? null : undefined;
+}
+
+/** The error text for a non-finite value (after "<where>: "); `hint` replaces the advice after the semicolon. */
+export function nonFiniteMessage(value: string, hint = 'set inputs.nonfinite to "missing" to read such values as missing'): string {
+  return `value ${value} is not a finite float32 (|v| ≤ 3.4028234663852886e38); ${hint}`;
 }
 
 /** Incremental builder of a dictionary-encoded Table (used by Table.from; handy for custom readers). */
@@ -204,31 +248,35 @@ export class Table {
   }
 
   /**
-   * A column as float64. A cell that is neither a number nor one of `opts.missing` (→ NaN) throws an Error naming the
-   * file, data row, line, column and the bad value (the first such row).
+   * A column as float64 whose every value is a finite float32 or NaN (missing). A cell that is neither a number nor
+   * one of `opts.missing` (→ NaN) throws an Error naming the file, data row, line, column and the bad value (the first
+   * such row); so does a non-finite or float32-overflowing number unless `opts.nonfinite` is "missing" (→ NaN).
    */
   numericColumn(column: string, opts: NumericColumnOptions = {}): Float64Array {
     const j = this.columnIndex(column);
     const codes = this.codes[j], dict = this.dict[j];
     const missing = new Set((opts.missing ?? []).map((m) => m.trim()));
-    // Parse each distinct value once; `bad` marks values that are neither numbers nor missing tokens.
+    const nonfiniteMissing = opts.nonfinite === "missing";
+    // Parse each distinct value once; `bad` marks values that are neither numbers nor missing tokens (1), or
+    // non-finite numbers that are an error (2).
     const vals = new Float64Array(dict.length);
     const bad = new Uint8Array(dict.length);
     let anyBad = false;
     for (let k = 0; k < dict.length; k++) {
-      const v = parseNumber(dict[k]);
-      if (v !== undefined) vals[k] = v;
+      const v = parseFiniteNumber(dict[k]);
+      if (typeof v === "number") vals[k] = v;
       else if (missing.has(dict[k].trim())) vals[k] = NaN;
-      else bad[k] = 1, (anyBad = true);
+      else if (v === null && nonfiniteMissing) vals[k] = NaN;
+      else bad[k] = v === null ? 2 : 1, (anyBad = true);
     }
     const out = new Float64Array(codes.length);
     for (let i = 0; i < codes.length; i++) {
       const k = codes[i];
       if (anyBad && bad[k]) {
+        const at = `${this.name}: data row ${this.rowNo[i]} (line ${this.lineNo[i]}), column ${JSON.stringify(column)}`;
+        if (bad[k] === 2) throw new Error(`${at}: ${nonFiniteMessage(JSON.stringify(dict[k]))}`);
         const tokens = missing.size ? [...missing].map((m) => JSON.stringify(m)).join(", ") : "none";
-        throw new Error(
-          `${this.name}: data row ${this.rowNo[i]} (line ${this.lineNo[i]}), column ${JSON.stringify(column)}: value ${JSON.stringify(dict[k])} is not a number (missing-value tokens: ${tokens})`,
-        );
+        throw new Error(`${at}: value ${JSON.stringify(dict[k])} is not a number (missing-value tokens: ${tokens})`);
       }
       out[i] = vals[k];
     }

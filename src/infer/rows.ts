@@ -3,7 +3,7 @@
 import { decodeModel, type ModelProto } from "../onnx/model.ts";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
-import { parseNumber } from "../data/table.ts";
+import { isFiniteFloat32, nonFiniteMessage, parseFiniteNumber } from "../data/table.ts";
 
 export interface ModelMeta {
   spec: ModelSpec;
@@ -23,13 +23,38 @@ export interface InputTensor {
 
 export type Row = Record<string, string | number | null | undefined>;
 
-/** Read the mtl metadata of an exported model (throws when the file was not written by mtl-wasm). */
+/**
+ * Read the mtl metadata of an exported model (throws when the file was not written by mtl-wasm). A missing or
+ * corrupt entry is an error naming the file and the metadata key: `model.onnx: metadata "mtl.spec" is not valid JSON (…)`.
+ */
 export function modelMeta(model: ModelProto, name = "model.onnx"): ModelMeta {
   const md = new Map(model.metadataProps.map((e) => [e.key, e.value]));
   if (md.get("mtl.format") !== "mtl-wasm/onnx") throw new Error(`${name}: not exported by mtl-wasm (no mtl.format metadata); pass tensors to run() instead of rows`);
-  const spec = validateSpec(JSON.parse(md.get("mtl.spec")!));
-  const pre = JSON.parse(md.get("mtl.preprocessing")!) as Preprocessing;
-  const inputs = JSON.parse(md.get("mtl.inputs")!) as Record<string, string[]>;
+  const json = (key: string, what: string, ok: (v: unknown) => boolean): unknown => {
+    const text = md.get(key);
+    if (text === undefined) throw new Error(`${name}: metadata ${JSON.stringify(key)} is missing (mtl.format is present)`);
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${name}: metadata ${JSON.stringify(key)} is not valid JSON (${(e as Error).message})`);
+    }
+    if (!ok(v)) throw new Error(`${name}: metadata ${JSON.stringify(key)} is not ${what}`);
+    return v;
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const rawSpec = json("mtl.spec", "a model spec (a JSON object)", isObject);
+  let spec: ModelSpec;
+  try {
+    spec = validateSpec(rawSpec);
+  } catch (e) {
+    throw new Error(`${name}: metadata "mtl.spec" is not a valid spec: ${(e as Error).message}`);
+  }
+  const pre = json("mtl.preprocessing", "preprocessing (an object with numeric, categorical and tasks lists)", (v) =>
+    isObject(v) && Array.isArray(v.numeric) && Array.isArray(v.tasks) &&
+    Array.isArray(v.categorical) && v.categorical.every((c) => isObject(c) && typeof c.column === "string" && Array.isArray(c.vocab))) as Preprocessing;
+  const inputs = json("mtl.inputs", "the input columns (an object of string lists)", (v) =>
+    isObject(v) && Object.values(v).every((c) => Array.isArray(c) && c.every((s) => typeof s === "string"))) as Record<string, string[]>;
   const outputs: Record<string, number> = {};
   for (const o of model.graph.output) outputs[o.name] = Number(o.type?.shape?.[1] ?? 1);
   return { spec, pre, inputs, outputs };
@@ -43,11 +68,19 @@ export function modelMetaFromBytes(bytes: Uint8Array, name?: string): ModelMeta 
  * Encode raw rows (objects keyed by column name, values as strings or numbers) into the model's input
  * tensors. Numeric cells that are missing (absent, null, or a spec `missing` token) become the training mean,
  * as in training; categorical values outside the vocabulary map to index 0 (unknown). A non-numeric value
- * in a numeric column throws naming the row and column.
+ * in a numeric column throws naming the row and column; so does a value that is not a finite float32 (a string such
+ * as "Infinity", "1e400", "3.5e38", "nan", or a JS number Infinity / 1e39 / NaN) unless the spec's
+ * `inputs.nonfinite` is "missing" (then it is missing too). A NaN number counts as its string "NaN", so it is
+ * missing while "NaN" is a missing token (the default).
  */
 export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string, InputTensor> {
   const n = rows.length;
   const missing = new Set(meta.spec.inputs.missing);
+  const nonfiniteMissing = meta.spec.inputs.nonfinite === "missing";
+  // 1-based row numbers, as in every encodeRows error (row 1 is rows[0]).
+  const at = (i: number, c: string) => `row ${i + 1}, column ${JSON.stringify(c)}`;
+  const tokens = [...missing].filter((m) => m !== "").map((m) => JSON.stringify(m));
+  const hint = `pass null${tokens.length ? ` or a missing token (${tokens.join(", ")})` : ""} for a missing value`;
   const feeds: Record<string, InputTensor> = {};
   const cell = (r: Row, c: string) => {
     const v = r[c];
@@ -59,14 +92,19 @@ export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string
     meta.pre.numeric.forEach((s, j) => {
       for (let i = 0; i < n; i++) {
         const raw = rows[i][s.column];
-        let v: number | undefined;
-        if (typeof raw === "number") v = raw;
-        else {
+        let v: number;
+        if (typeof raw === "number") {
+          if (isFiniteFloat32(raw)) v = raw;
+          else if (missing.has(String(raw)) || nonfiniteMissing) v = NaN;
+          else throw new Error(`${at(i, s.column)}: ${nonFiniteMessage(`${raw} (a number)`, hint)}`);
+        } else {
           const t = cell(rows[i], s.column);
           if (t === "" || missing.has(t)) v = NaN;
           else {
-            v = parseNumber(t);
-            if (v === undefined) throw new Error(`row ${i + 1}, column ${JSON.stringify(s.column)}: value ${JSON.stringify(t)} is not a number`);
+            const x = parseFiniteNumber(t);
+            if (x === undefined) throw new Error(`${at(i, s.column)}: value ${JSON.stringify(t)} is not a number`);
+            if (x === null && !nonfiniteMissing) throw new Error(`${at(i, s.column)}: ${nonFiniteMessage(JSON.stringify(t), hint)}`);
+            v = x ?? NaN;
           }
         }
         data[i * F + j] = v === v ? v : s.mean;
