@@ -3,8 +3,10 @@
 // cannot compile (Cloudflare workers). Both take raw rows (encoded with the vocabularies stored in the
 // model) or ready tensors, and return { [task]: Float32Array } (row-major [N, width]).
 import { loadKernels, type Kernels, type WasmSource } from "../runtime/load.ts";
-import { DataType, decodeModel, type GraphProto } from "../onnx/model.ts";
+import { decodeModel, type ModelProto } from "../onnx/model.ts";
+import { OnnxDecodeError } from "../onnx/proto.ts";
 import { encodeRows, modelMeta, type InputTensor, type ModelMeta, type Row } from "./rows.ts";
+import { checkRows, inputDecls, prepareFeeds, type RunTensor } from "./feeds.ts";
 import { createOrtRunner } from "./ort.ts";
 import { MtlRunner } from "./runner.ts";
 
@@ -21,14 +23,41 @@ export interface SessionOptions {
   name?: string;
 }
 
+/**
+ * A loaded model. `run` has one input contract, enforced before either engine sees the input (src/infer/feeds.ts),
+ * so `ort` and `mtl` accept and refuse the same inputs with the same messages:
+ *
+ * - **Rows** (mtl-wasm exports only): an array of plain objects keyed by column, encoded with the vocabularies in
+ *   the model (missing numeric cells → the training mean, unseen categories → index 0). Anything else in the array
+ *   is an error (`row 1 is null, expected an object keyed by column`); rows for a model without mtl metadata are an
+ *   error (pass tensors).
+ * - **Tensors**: an object with exactly the model's inputs (`inputNames`), each `{ type, data, dims }` with `type`
+ *   the declared element type and `dims` non-negative integers matching the declared shape (one batch size N for
+ *   all inputs), `product(dims) = data.length`. float32 inputs take a `Float32Array` only (a `Float64Array` or a
+ *   `number[]` is refused rather than silently rounded); int64 inputs take a `BigInt64Array`, or, converted
+ *   losslessly, an `Int32Array` or an array of integers (safe-integer numbers or bigints).
+ * - **Index ranges**: categorical indices must lie in [0, vocabulary size + 1) (0 is unknown) and group indices in
+ *   [0, number of groups), from the model's metadata; for a model without it, an int64 column that feeds an
+ *   embedding table (Gather of an initializer) must lie in [0, table rows), and other int64 inputs are not checked.
+ *   An index outside is an error: `input "categorical" row 3, column 1 ("size"): index -1 is outside [0, 4)`
+ *   (rows counted from 1, columns of the tensor from 0).
+ * - **NaN / ±Infinity** in a float input are not errors: they go through the graph unchanged (a row with a NaN
+ *   input gets NaN outputs), identically in both engines.
+ * - **An empty batch** (N = 0, or `run([])`) returns a `Float32Array(0)` per output without running an engine.
+ * - Anything else (null or a non-object input, a missing, unknown or non-tensor input, a wrong type, data kind or
+ *   shape) is an Error naming the input and its expected type and shape, e.g.
+ *   `input "numeric" is a Float64Array, expected float32 [N, 3] as a Float32Array`.
+ *
+ * Every error message starts with the session's name (`opts.name`, default "model.onnx").
+ */
 export interface Session {
   readonly engine: Engine;
   /** mtl-wasm metadata (spec, preprocessing, input columns), or null for a foreign ONNX model. */
   readonly meta: ModelMeta | null;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Rows (objects keyed by column) or named tensors. */
-  run(input: readonly Row[] | Record<string, InputTensor>): Promise<Record<string, Float32Array>>;
+  /** Rows (objects keyed by column) or named tensors; returns { [output]: Float32Array } (row-major [N, width]). See the contract above. */
+  run(input: readonly Row[] | Record<string, RunTensor>): Promise<Record<string, Float32Array>>;
   /** Release the session's memory (the mtl engine's plans and weights, or onnxruntime-web's session). Idempotent. */
   dispose(): Promise<void>;
 }
@@ -36,7 +65,13 @@ export interface Session {
 export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
   const engine = opts.engine ?? "ort";
   const name = opts.name ?? "model.onnx";
-  const proto = decodeModel(model); // clear errors for corrupt or truncated bytes, before any engine sees them
+  let proto: ModelProto;
+  try {
+    proto = decodeModel(model); // clear errors for corrupt or truncated bytes, before any engine sees them
+  } catch (e) {
+    if (e instanceof OnnxDecodeError) e.message = `${name}: ${e.message}`;
+    throw e;
+  }
   const meta = proto.metadataProps.some((e) => e.key === "mtl.format") ? modelMeta(proto, name) : null;
   let runner: { run(f: Record<string, InputTensor>): Promise<Record<string, Float32Array>> | Record<string, Float32Array>; inputNames: readonly string[]; outputNames: readonly string[]; dispose(): unknown };
   if (engine === "ort") runner = await createOrtRunner(model, { ort: opts.ort });
@@ -45,7 +80,7 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     if (!kernels) throw new Error(`createSession(${name}): the mtl engine needs the kernel artifact: pass { wasm } (a WebAssembly.Module, bytes or a Response) or { kernels }`);
     runner = MtlRunner.create(model, kernels, name);
   } else throw new Error(`createSession(${name}): engine must be "ort" or "mtl", not ${JSON.stringify(engine)}`);
-  const check = feedChecker(proto.graph, runner.inputNames, name);
+  const decls = inputDecls(proto.graph, runner.inputNames, meta);
   let disposed = false;
   return {
     engine,
@@ -53,13 +88,20 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     inputNames: runner.inputNames,
     outputNames: runner.outputNames,
     async run(input) {
-      let feeds: Record<string, InputTensor>;
+      if (disposed) throw new Error(`${name}: the session was disposed`);
+      let tensors: unknown = input;
       if (Array.isArray(input)) {
         if (!meta) throw new Error(`${name}: rows need an mtl-wasm export (vocabularies in its metadata); pass tensors for other models`);
-        feeds = encodeRows(meta, input as readonly Row[]);
-      } else feeds = input as Record<string, InputTensor>;
-      if (disposed) throw new Error(`${name}: the session was disposed`);
-      check(feeds);
+        checkRows(input, name);
+        try {
+          tensors = encodeRows(meta, input as readonly Row[]);
+        } catch (e) {
+          if (e instanceof Error && !e.message.startsWith(`${name}: `)) e.message = `${name}: ${e.message}`;
+          throw e;
+        }
+      }
+      const { feeds, batch } = prepareFeeds(decls, tensors, name);
+      if (batch === 0) return Object.fromEntries(runner.outputNames.map((o) => [o, new Float32Array(0)]));
       return runner.run(feeds);
     },
     async dispose() {
@@ -67,41 +109,5 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
       disposed = true;
       await runner.dispose();
     },
-  };
-}
-
-/**
- * Names, element types and shapes of the feeds against the graph's declared inputs (one batch size N for all).
- * The declarations are read once per session; error text is built only when a check fails.
- */
-function feedChecker(graph: GraphProto, names: readonly string[], name: string): (feeds: Record<string, InputTensor>) => void {
-  const decls = names.map((n) => {
-    const decl = graph.input.find((v) => v.name === n)!;
-    const type = decl.type?.elemType === DataType.INT64 ? "int64" : "float32";
-    const dims = decl.type?.shape ?? [];
-    return { n, type, dims, want: `${type} [${dims.map((d) => d ?? "?").join(", ")}]` };
-  });
-  const symbolic = decls.some((d) => d.dims.some((x) => typeof x === "string"));
-  return (feeds) => {
-    for (const n of Object.keys(feeds)) if (!names.includes(n)) throw new Error(`${name}: unknown input ${JSON.stringify(n)}; inputs are ${names.join(", ")}`);
-    const symbols = symbolic ? new Map<string, number>() : null;
-    for (const { n, type, dims, want } of decls) {
-      const f = feeds[n];
-      if (!f) throw new Error(`${name}: missing input ${JSON.stringify(n)} (${want}); inputs are ${names.join(", ")}`);
-      if (f.type !== type) throw new Error(`${name}: input ${JSON.stringify(n)} is ${f.type}, expected ${want}`);
-      let expected = 1;
-      for (let i = 0; i < f.dims.length; i++) expected *= f.dims[i];
-      let ok = f.dims.length === dims.length && expected === f.data.length;
-      for (let i = 0; ok && i < dims.length; i++) {
-        const d = dims[i];
-        if (typeof d === "number") ok = d === f.dims[i];
-        else if (typeof d === "string") {
-          const seen = symbols!.get(d);
-          if (seen === undefined) symbols!.set(d, f.dims[i]);
-          ok = seen === undefined || seen === f.dims[i];
-        }
-      }
-      if (!ok) throw new Error(`${name}: input ${JSON.stringify(n)} has shape [${f.dims}] with ${f.data.length} values, expected ${want}${symbols?.size ? ` (${[...symbols].map(([s, v]) => `${s} = ${v}`).join(", ")})` : ""}`);
-    }
   };
 }
