@@ -43,6 +43,8 @@ export type { GradientStage } from "./train/task-gradients.ts";
 export type { GradientSource } from "./train/trainer.ts";
 export { parallelGradients, canRunParallel } from "./train/parallel.ts";
 export type { ParallelOptions, ParallelGradients, WorkerLike } from "./train/parallel.ts";
+export { autoGradients, adaptiveGradients, ThreadChooser, availableThreads } from "./train/auto-threads.ts";
+export type { AutoGradients, AutoOptions, AdaptiveOptions, ChooserOptions, ThreadDecision, ThreadMode } from "./train/auto-threads.ts";
 export { serveParallel } from "./train/parallel-worker.ts";
 export { mmoeSynthetic } from "./data/synthetic.ts";
 

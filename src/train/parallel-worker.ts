@@ -8,6 +8,7 @@ import { loadKernels } from "../runtime/load.ts";
 import { Model } from "../model/model.ts";
 import { makeUpdater } from "./update.ts";
 import { ARG, CMD, CTRL, SPIN, TIMEOUT_MS } from "./parallel.ts";
+import { threadSeedLo } from "../ops/dropout.ts";
 
 export interface ParallelInit {
   module: WebAssembly.Module;
@@ -16,6 +17,8 @@ export interface ParallelInit {
   shard: number;
   index: number;
   threads: number;
+  /** Polls of a control word before blocking on it (ParallelOptions.spin). */
+  spin?: number;
   ctrl: Int32Array;
   args: Float64Array;
   results: Float64Array;
@@ -34,6 +37,7 @@ export interface Port {
 /** Handle the init message, then serve commands until EXIT (blocking this worker between commands). */
 export async function serveParallel(init: ParallelInit, port: Port): Promise<void> {
   const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data } = init;
+  const spin = init.spin ?? SPIN;
   let model: Model;
   try {
     model = new Model(spec, pre, await loadKernels(init.module));
@@ -41,8 +45,11 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
     port.postMessage({ type: "error", error: String((e as Error)?.stack ?? e) });
     return;
   }
-  // Each shard draws dropout masks from its own counter stream.
-  model.rng.seedHi += w;
+  // Each shard draws dropout masks from its own stream: the thread index goes into Philox key word 0, which the
+  // stream position never touches (the counter's high bits move key word 1), so thread w's (key, counter) pairs
+  // are disjoint from every other thread's for any counters (derivation in src/ops/dropout.ts). The position
+  // itself follows the coordinator's (ARG.COUNTER, set before each forward).
+  model.rng.seedLo = threadSeedLo(model.rng.seedLo, w);
   const built = model.program(shard, true);
   const { io } = built;
   const update = makeUpdater(model);
@@ -59,7 +66,7 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
     for (let spins = 0; ; spins++) {
       const v = Atomics.load(ctrl, at);
       if (v >= target || Atomics.load(ctrl, CTRL.ERROR)) return;
-      if (spins > SPIN) {
+      if (spins > spin) {
         Atomics.wait(ctrl, at, v, 1_000);
         if (Date.now() > deadline) throw new Error(`training worker ${w}: no answer within ${TIMEOUT_MS / 1000} s`);
       }
@@ -69,7 +76,7 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
   port.postMessage({ type: "ready" });
   for (;;) {
     // Spin a little before sleeping: the next command usually follows within a step's time.
-    for (let spins = 0; Atomics.load(ctrl, CTRL.SEQ) === seq; spins++) if (spins > SPIN) Atomics.wait(ctrl, CTRL.SEQ, seq, 10_000);
+    for (let spins = 0; Atomics.load(ctrl, CTRL.SEQ) === seq; spins++) if (spins > spin) Atomics.wait(ctrl, CTRL.SEQ, seq, 10_000);
     seq++;
     const cmd = Atomics.load(ctrl, CTRL.CMD);
     if (cmd === CMD.EXIT) return;
@@ -80,6 +87,7 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
         p.writeF32(model.store.s2, blocks.s2);
       } else if (cmd === CMD.FORWARD) {
         const start = args[ARG.START], count = args[ARG.COUNT];
+        model.rng.counter = args[ARG.COUNTER];
         const from = Math.min(count, w * shard), rows = Math.max(0, Math.min(shard, count - from));
         model.feed(built, data, order, start + from, rows);
         io.validCount.value = count;

@@ -11,7 +11,11 @@
 // (its labelled rows / the batch's labelled rows), and relation terms are normalised by the batch's row count:
 // the summed gradient is the full batch's gradient. Shards are summed in a fixed order (0, 1, …, W − 1), so the
 // result does not depend on timing, and equals the single-thread gradient up to float summation order.
-// Dropout masks differ from a single-thread run (each shard draws from its own counter stream).
+// Dropout: shard t draws its masks from thread t's stream (key word 0 = threadSeedLo(seed, t), src/ops/dropout.ts)
+// at the coordinator's stream position, sent with each forward (ARG.COUNTER), so no two threads ever share a
+// (key, counter) pair and a run is reproducible and resumable for a given thread count. The masks differ from a
+// single-thread run's (thread 0 draws only its own shard's rows): with dropout > 0 the result is not the
+// single-thread one, only statistically equivalent; without dropout it is equal to float tolerance.
 //
 // Needs SharedArrayBuffer and a blocking Atomics.wait on this thread (Node's main thread and workers allow it;
 // a browser page does not, and a page without cross-origin isolation has no SharedArrayBuffer at all):
@@ -31,9 +35,14 @@ export interface WorkerLike {
 export const CTRL = { SEQ: 0, CMD: 1, SLOTS: 2, ERROR: 3, ACK: 8 } as const;
 export const CMD = { SYNC: 1, FORWARD: 2, BACKWARD: 3, EXIT: 4 } as const;
 /** Command arguments (Float64Array): the batch's rows, and the update that follows its backward pass. */
-export const ARG = { START: 0, COUNT: 1, LR: 2, STEP: 3 } as const;
-/** Polls of a control word before a thread blocks on it. */
-export const SPIN = 200_000;
+export const ARG = { START: 0, COUNT: 1, LR: 2, STEP: 3, COUNTER: 4 } as const;
+/**
+ * Polls of a control word before a thread blocks on it (tens of µs). Was 200,000 (≈ 1 ms): when other work shares
+ * the cores, a thread spinning that long burns the time slice its partner needs. On 2 cores under heavy foreign
+ * load (W1, samples/s, interleaved runs): 2 threads 2.1k–4.0k with 200,000 polls vs 7.2k–13.7k with 20,000
+ * (1 thread 8.1k–10.3k). A shorter spin costs a futex wake-up (tens of µs) only when a wait outlasts it.
+ */
+export const SPIN = 20_000;
 /** How long a step may wait for the workers before the run fails. */
 export const TIMEOUT_MS = 120_000;
 
@@ -76,6 +85,8 @@ export interface ParallelOptions {
   spawn: () => WorkerLike;
   /** The compiled kernel module, sent to each worker (a WebAssembly.Module can be posted to workers). */
   module: WebAssembly.Module;
+  /** Polls of a control word before a thread blocks on it (default SPIN). */
+  spin?: number;
 }
 
 export interface ParallelGradients extends GradientSource {
@@ -89,7 +100,7 @@ export interface ParallelGradients extends GradientSource {
  */
 export async function parallelGradients(model: Model, data: Encoded, opts: ParallelOptions): Promise<ParallelGradients> {
   if (!canRunParallel()) throw new Error("parallel training needs SharedArrayBuffer and a thread that may block (Node, a worker, or a cross-origin-isolated page's worker); use the single-thread default");
-  const W = opts.threads;
+  const W = opts.threads, spin = opts.spin ?? SPIN;
   if (!(Number.isInteger(W) && W >= 2)) throw new Error(`parallelGradients: threads must be an integer ≥ 2, got ${W}`);
   const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
   const T = model.spec.tasks.length, R = model.spec.training.relations.length, n = model.store.total;
@@ -114,7 +125,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   for (let w = 1; w < W; w++) {
     const worker = opts.spawn();
     const init: ParallelInit = {
-      module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W,
+      module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W, spin,
       ctrl, args, results, blocks, slots, order, data: shared,
     };
     ready.push(
@@ -170,7 +181,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("a training worker failed (see its error output)");
         const v = Atomics.load(ctrl, i);
         if (v >= target) break;
-        if (spins > SPIN) {
+        if (spins > spin) {
           Atomics.wait(ctrl, i, v, 1_000);
           if (Date.now() > deadline) throw new Error(`a training worker did not answer within ${TIMEOUT_MS / 1000} s`);
         }
@@ -201,6 +212,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       // The forward pass on every shard.
       args[ARG.START] = start;
       args[ARG.COUNT] = count;
+      args[ARG.COUNTER] = model.rng.counter; // every shard's program draws the same number of elements per step
       const mine = Math.min(shard, count);
       const fwd = issue(CMD.FORWARD);
       model.feed(built, d, o, start, mine);
@@ -224,7 +236,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         for (let w = 1; w < W; w++) s += results[(w - 1) * stride + 2 * T + i];
         relations[i] = s;
       }
-      let obj = weigh(losses, scales);
+      let obj = weigh(losses, scales, counts);
       model.spec.training.relations.forEach((r, i) => (obj += r.lambda * relations[i]));
       // Per-shard scales: the batch's scale times the shard's share of the labelled rows.
       for (let t = 0; t < T; t++) {

@@ -1,0 +1,279 @@
+// Adaptive threading: a gradient source that trains on one thread or data-parallel on N threads, whichever is
+// faster right now. When cores are shared with other work, threads that wait for each other lose their time
+// slices and N threads can be slower than one; on an idle machine N threads win. So the source measures:
+//
+//   1. probe: `warmupSteps` steps (not timed) then timed steps on one thread until the last `probeSteps` of them
+//      are steady (their median within `degrade`× of their minimum: the first steps of a thread run baseline code
+//      while the engine compiles the optimised tier, and in workers that takes tens of steps; at most
+//      `maxProbeSteps`), the same on N threads; it picks N threads only if their median step time is below
+//      (1 − margin) × one thread's.
+//   2. run: every `checkEvery` steps it compares the chosen mode's median step time over those steps with the
+//      time it was chosen at; a change by more than `degrade`× either way (slower: the machine got busier;
+//      faster: the load went away) re-probes the other mode and picks again. It also re-probes after
+//      `recheckEvery` steps in one mode (a load on the other cores slows N threads but may leave one thread's time
+//      as it was, so its own time would never say the load went away); each re-check that confirms the mode
+//      doubles that interval, up to 16×, and a switch resets it.
+//
+// Only full batches are timed (the last, shorter batch of an epoch costs about the same, but is skipped so every
+// sample is the same work). The step time is the gradient's compute; the update that follows it in fit is the
+// same work in both modes (the workers apply theirs concurrently, which the next parallel compute waits for).
+//
+// Both sources compute the same full-batch gradient (to float tolerance, parallel.ts) and every step's update is
+// applied to this thread's parameters, so switching keeps one trajectory: the parallel source's `begin()` sends
+// the parameters and optimizer state to its workers whenever it takes over. Without dropout the result equals
+// one-thread training to float tolerance; with dropout the masks depend on which mode ran each step (see
+// parallel.ts), and since the choice depends on timing, so does the run: use a fixed thread count for runs that
+// must repeat bit for bit (and for --resume to reproduce an uninterrupted run).
+import type { Model } from "../model/model.ts";
+import type { Encoded } from "../data/preprocess.ts";
+import type { GradientStage } from "./task-gradients.ts";
+import { localGradients, type GradientSource } from "./trainer.ts";
+import { canRunParallel, parallelGradients, type ParallelGradients, type WorkerLike } from "./parallel.ts";
+
+export type ThreadMode = "single" | "parallel";
+
+export interface ChooserOptions {
+  /** Whether the parallel mode exists at all (false: always "single", nothing is measured). */
+  parallel: boolean;
+  /** Timed steps per mode in a probe (default 6). */
+  probeSteps?: number;
+  /** Untimed steps before a probe's timed ones (JIT tier-up, waking workers; default 2). */
+  warmupSteps?: number;
+  /** Timed steps after which a probe ends even if its times are not steady (default 40). */
+  maxProbeSteps?: number;
+  /** Steps between checks of the chosen mode's step time (default 40). */
+  checkEvery?: number;
+  /** Re-probe when the chosen mode's median step time moves by more than this factor either way (default 1.5). */
+  degrade?: number;
+  /** Re-probe anyway after this many steps in one mode (default 200, doubling while re-checks confirm it; 0: never). */
+  recheckEvery?: number;
+  /** N threads must be this much faster (fraction of one thread's time) to be chosen (default 0.05). */
+  margin?: number;
+}
+
+export interface ThreadDecision {
+  /** Timed steps seen when the decision was made (1-based count of `record` calls). */
+  at: number;
+  mode: ThreadMode;
+  previous: ThreadMode | null;
+  reason: "start" | "slower" | "faster" | "recheck";
+  /** Median step times (ms) the decision compared. */
+  single: number;
+  parallel: number;
+}
+
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * The decision logic alone (pure: it is fed step times, it never reads a clock). `mode` is the mode to run the
+ * next step in; `record(ms)` reports the time of a step just run in that mode and returns a decision when the
+ * chosen mode was (re)confirmed or changed after a probe.
+ */
+export class ThreadChooser {
+  mode: ThreadMode = "single";
+  readonly decisions: ThreadDecision[] = [];
+  private readonly o: Required<ChooserOptions>;
+  private phase: "probe" | "run";
+  private queue: ThreadMode[];
+  private seen = 0;
+  private samples: number[] = [];
+  private readonly measured: Record<ThreadMode, number> = { single: NaN, parallel: NaN };
+  private reason: ThreadDecision["reason"] = "start";
+  private chosen: ThreadMode | null = null;
+  private ref = NaN;
+  private window: number[] = [];
+  private runSteps = 0;
+  private steps = 0;
+  private recheck: number;
+
+  constructor(opts: ChooserOptions) {
+    this.o = { probeSteps: 6, warmupSteps: 2, maxProbeSteps: 40, checkEvery: 40, degrade: 1.5, recheckEvery: 200, margin: 0.05, ...opts };
+    if (!(this.o.probeSteps >= 1 && this.o.checkEvery >= 1 && this.o.degrade > 1 && this.o.margin >= 0 && this.o.margin < 1)) throw new Error("ThreadChooser: probeSteps, checkEvery ≥ 1, degrade > 1, 0 ≤ margin < 1");
+    this.recheck = this.o.recheckEvery;
+    this.phase = opts.parallel ? "probe" : "run";
+    this.queue = opts.parallel ? ["single", "parallel"] : [];
+  }
+
+  /** The chosen mode's median step time when it was chosen (NaN while probing at start). */
+  get reference(): number {
+    return this.ref;
+  }
+
+  get probing(): boolean {
+    return this.phase === "probe";
+  }
+
+  record(ms: number): ThreadDecision | null {
+    if (!this.o.parallel) return null;
+    this.steps++;
+    if (this.phase === "probe") {
+      if (++this.seen <= this.o.warmupSteps) return null;
+      this.samples.push(ms);
+      if (this.samples.length > this.o.probeSteps) this.samples.shift();
+      if (this.samples.length < this.o.probeSteps) return null;
+      const med = median(this.samples);
+      if (med > this.o.degrade * Math.min(...this.samples) && this.seen - this.o.warmupSteps < Math.max(this.o.maxProbeSteps, this.o.probeSteps)) return null;
+      this.measured[this.mode] = med;
+      this.queue.shift();
+      this.seen = 0;
+      this.samples = [];
+      if (this.queue.length) {
+        this.mode = this.queue[0];
+        return null;
+      }
+      const { single, parallel } = this.measured;
+      const mode: ThreadMode = parallel < (1 - this.o.margin) * single ? "parallel" : "single";
+      const d: ThreadDecision = { at: this.steps, mode, previous: this.chosen, reason: this.reason, single, parallel };
+      if (this.reason === "recheck" && mode === this.chosen) this.recheck = Math.min(2 * this.recheck, 16 * this.o.recheckEvery);
+      else if (mode !== this.chosen) this.recheck = this.o.recheckEvery;
+      this.mode = this.chosen = mode;
+      this.ref = this.measured[mode];
+      this.phase = "run";
+      this.window = [];
+      this.runSteps = 0;
+      this.decisions.push(d);
+      return d;
+    }
+    this.window.push(ms);
+    this.runSteps++;
+    if (this.window.length < this.o.checkEvery) return null;
+    const m = median(this.window);
+    this.window = [];
+    const reason = m > this.o.degrade * this.ref ? "slower" : m * this.o.degrade < this.ref ? "faster" : this.recheck > 0 && this.runSteps >= this.recheck ? "recheck" : null;
+    if (reason) {
+      // The current mode's fresh median stands as its measurement; probe the other one and pick again.
+      this.measured[this.mode] = m;
+      this.reason = reason;
+      this.mode = this.mode === "single" ? "parallel" : "single";
+      this.queue = [this.mode];
+      this.phase = "probe";
+    }
+    return null;
+  }
+}
+
+export interface AdaptiveOptions extends Omit<ChooserOptions, "parallel"> {
+  /** The clock (ms), injectable for tests (default performance.now). */
+  now?: () => number;
+  /** Called on every decision (the first pick, and each re-pick after a probe). */
+  onDecision?: (d: ThreadDecision) => void;
+  /** Rows of the data set the parallel source was built for (a compute over other data runs on one thread). */
+  rows?: number;
+}
+
+export interface AutoGradients extends GradientSource {
+  /** Threads of the parallel mode (1: no parallel mode, always one thread). */
+  readonly threads: number;
+  /** The mode the next step runs in. */
+  readonly mode: ThreadMode;
+  readonly decisions: readonly ThreadDecision[];
+  readonly chooser: ThreadChooser;
+  diagnose(): string;
+  close(): void;
+}
+
+/**
+ * Switch between two gradient sources for the same model and batch size by measured step time (ThreadChooser).
+ * `parallel` null: always `single`. A step with a gradient stage (`combine`) or over other data than `rows`
+ * runs on `single` and is not timed.
+ */
+export function adaptiveGradients(single: GradientSource, parallel: (GradientSource & { threads?: number; close?(): void }) | null, opts: AdaptiveOptions = {}): AutoGradients {
+  if (parallel && parallel.batch !== single.batch) throw new Error(`adaptiveGradients: batch sizes differ (${single.batch} vs ${parallel.batch})`);
+  const chooser = new ThreadChooser({ ...opts, parallel: parallel !== null });
+  const now = opts.now ?? (() => performance.now());
+  const losses = new Float64Array(single.losses.length), scales = new Float64Array(single.scales.length), relations = new Float64Array(single.relations.length);
+  /** The source whose state (the workers' parameter copies) is current; null after begin(). */
+  let active: GradientSource | null = null;
+  let lastRan: GradientSource = single;
+  let lr = 0, step = 0, prepared = false;
+  return {
+    batch: single.batch,
+    threads: parallel ? (parallel.threads ?? 2) : 1,
+    losses,
+    scales,
+    relations,
+    chooser,
+    get mode() {
+      return chooser.mode;
+    },
+    get decisions() {
+      return chooser.decisions;
+    },
+    compute(d: Encoded, o: ArrayLike<number>, start: number, count: number, weigh: Parameters<GradientSource["compute"]>[4], combine?: (stage: GradientStage) => void) {
+      const timed = !combine && parallel !== null && (opts.rows === undefined || d.rows === opts.rows);
+      const src = timed && chooser.mode === "parallel" ? parallel! : single;
+      if (src !== active) {
+        // Taking over: the other source's updates went to this thread's parameters only.
+        src.begin?.();
+        active = src;
+      }
+      if (prepared) src.prepare?.(lr, step);
+      const t0 = now();
+      const obj = src.compute(d, o, start, count, weigh, combine);
+      const ms = now() - t0;
+      lastRan = src;
+      losses.set(src.losses);
+      scales.set(src.scales);
+      relations.set(src.relations);
+      if (timed && count === single.batch) {
+        const dec = chooser.record(ms);
+        if (dec) opts.onDecision?.(dec);
+      }
+      return obj;
+    },
+    prepare(l: number, s: number) {
+      lr = l;
+      step = s;
+      prepared = true;
+    },
+    begin() {
+      // fit is starting: the parameters may have changed; whichever source runs next resyncs.
+      active = null;
+    },
+    diagnose() {
+      return (lastRan as { diagnose?: () => string }).diagnose?.() ?? "";
+    },
+    close() {
+      parallel?.close?.();
+    },
+  };
+}
+
+export interface AutoOptions extends AdaptiveOptions {
+  /** Threads of the parallel mode (default: navigator.hardwareConcurrency; < 2: one thread only). */
+  threads?: number;
+  /** Start a worker running parallel-worker.ts (node-workers.ts for Node); without it: one thread only. */
+  spawn?: () => WorkerLike;
+  /** The compiled kernel module for the workers. */
+  module?: WebAssembly.Module;
+  /** Polls before a waiting thread blocks (ParallelOptions.spin). */
+  spin?: number;
+}
+
+/**
+ * Cores the runtime reports: navigator.hardwareConcurrency (browsers, Deno, Node ≥ 21), else Node's
+ * os.availableParallelism() through process.getBuiltinModule (Node ≥ 20.16; no import, so bundles stay portable);
+ * 1 when unknown.
+ */
+export function availableThreads(): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (id: string) => { availableParallelism?: () => number } | undefined } };
+  let n = g.navigator?.hardwareConcurrency;
+  if (typeof n !== "number") n = g.process?.getBuiltinModule?.("node:os")?.availableParallelism?.();
+  return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
+}
+
+/**
+ * A gradient source that trains on one thread or on `threads` threads, whichever measures faster (see the file
+ * comment). Falls back to one thread only when the runtime cannot run threads (canRunParallel()), fewer than two
+ * threads are available, or no spawn/module is given. Await it, pass it to `fit(..., { gradients })`, `close()` it.
+ */
+export async function autoGradients(model: Model, data: Encoded, opts: AutoOptions = {}): Promise<AutoGradients> {
+  const threads = opts.threads ?? availableThreads();
+  const single = localGradients(model, model.spec.training.batch_size);
+  let parallel: ParallelGradients | null = null;
+  if (threads >= 2 && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
+  return adaptiveGradients(single, parallel, { ...opts, rows: data.rows });
+}
