@@ -5,7 +5,9 @@ import { encode } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
 import { evaluatePredictions } from "../metrics/evaluate.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { loadDirWeights, readData, readModelDir } from "./files.ts";
+import { readData } from "./files.ts";
+import { readTrainedDir } from "../io/checkpoint-files.ts";
+import { loadWeights } from "../io/checkpoint.ts";
 import { formatMetrics } from "./format.ts";
 
 export const EVALUATE_USAGE = "mtl evaluate DIR --data FILE [--json]";
@@ -14,13 +16,13 @@ export async function evaluateCommand(argv: string[], kernels: () => Promise<Ker
   const p = parseArgs(argv, ["json"], ["data"], "evaluate");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${EVALUATE_USAGE}`);
   const dir = p.positional[0];
-  const j = readModelDir(dir);
+  const { json: j, weights, weightsPath } = readTrainedDir(dir);
   const data = strFlag(p, "data");
   if (!data) throw new UsageError(`mtl evaluate: --data FILE is required\nusage: ${EVALUATE_USAGE}`);
   const table = await readData(j.spec, data);
   checkColumns(j.spec, table, { labels: true });
   const model = new Model(j.spec, j.preprocessing, await kernels());
-  loadDirWeights(model, dir);
+  loadWeights(model, weights, weightsPath);
   const enc = encode(j.spec, j.preprocessing, table);
   const metrics = evaluatePredictions(j.spec, model.pre, model.dims.outputs, model.predict(enc), enc);
   if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics }, null, 2));

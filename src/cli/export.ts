@@ -5,7 +5,8 @@ import { Model } from "../model/model.ts";
 import { exportOnnx, onnxInputs } from "../onnx/export.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { loadDirWeights, readModelDir } from "./files.ts";
+import { readTrainedDir } from "../io/checkpoint-files.ts";
+import { loadWeights } from "../io/checkpoint.ts";
 
 export const EXPORT_USAGE = "mtl export DIR [--out FILE.onnx]";
 
@@ -13,9 +14,9 @@ export async function exportCommand(argv: string[], kernels: () => Promise<Kerne
   const p = parseArgs(argv, [], ["out"], "export");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${EXPORT_USAGE}`);
   const dir = p.positional[0];
-  const j = readModelDir(dir);
+  const { json: j, weights, weightsPath } = readTrainedDir(dir);
   const model = new Model(j.spec, j.preprocessing, await kernels());
-  loadDirWeights(model, dir);
+  loadWeights(model, weights, weightsPath);
   const out = strFlag(p, "out") ?? join(dir, "model.onnx");
   const bytes = exportOnnx(model);
   await writeFileAtomic(out, bytes);

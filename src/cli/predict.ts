@@ -7,7 +7,9 @@ import { encode } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { loadDirWeights, readData, readModelDir } from "./files.ts";
+import { readData } from "./files.ts";
+import { readTrainedDir } from "../io/checkpoint-files.ts";
+import { loadWeights } from "../io/checkpoint.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSession } from "../infer/session.ts";
@@ -29,11 +31,11 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
   let spec: ModelSpec, pre: Preprocessing, preds: Float32Array[], widths: number[], rows: number;
   if (!isOnnx && !engine) {
     // The trained weights in our own forward pass.
-    const j = readModelDir(target);
+    const { json: j, weights, weightsPath } = readTrainedDir(target);
     const table = await readData(j.spec, data);
     checkColumns(j.spec, table, { labels: false });
     const model = new Model(j.spec, j.preprocessing, await kernels());
-    loadDirWeights(model, target);
+    loadWeights(model, weights, weightsPath);
     const enc = encode(j.spec, j.preprocessing, table, undefined, { labels: false });
     [spec, pre, preds, widths, rows] = [j.spec, j.preprocessing, model.predict(enc), model.dims.outputs, enc.rows];
   } else {

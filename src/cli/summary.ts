@@ -4,9 +4,9 @@
 // CONFIG.json: the spec; the data is read (as `mtl train` reads it, the same split and preprocessing) only when
 // the spec leaves sizes to it: categorical vocabularies, multiclass classes without "classes", group_by groups.
 // DIR: a trained model directory: model.json gives the spec and preprocessing, and every parameter's name, shape
-// and element count is checked against DIR/weights.safetensors.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+// and element count is checked against DIR/weights.safetensors (after an interrupted run whose two files are from
+// different epochs: the newest complete checkpoint's, see io/checkpoint-files.ts).
+import { existsSync, statSync } from "node:fs";
 import type { Kernels } from "../runtime/load.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
@@ -18,7 +18,8 @@ import { formatSummary, summarize, thousands, toDot, type Summary } from "../gra
 import { readHeader } from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { readData, readModelDir, readSpec } from "./files.ts";
+import { readData, readSpec } from "./files.ts";
+import { readTrainedDir } from "../io/checkpoint-files.ts";
 
 export const SUMMARY_USAGE = "mtl summary CONFIG.json|DIR [--data PATH] [--raw] [--json] [--dot FILE]";
 
@@ -71,13 +72,13 @@ export async function summaryCommand(argv: string[], kernels: () => Promise<Kern
   const isDir = existsSync(target) && statSync(target).isDirectory();
   const raw = p.flags.has("raw");
   let spec: ModelSpec, pre: Preprocessing, source: string;
-  let weightsFile: string | null = null;
+  let weightsFile: string | null = null, weightsBytes: Uint8Array | null = null;
   if (isDir) {
     if (p.flags.has("data")) throw new UsageError(`mtl summary: --data applies to CONFIG.json (${target} is a model directory, whose model.json has the preprocessing)`);
-    const j = readModelDir(target);
-    [spec, pre, source] = [j.spec, j.preprocessing, join(target, "model.json")];
-    weightsFile = join(target, "weights.safetensors");
-    if (!existsSync(weightsFile)) throw new UsageError(`${target}: no weights.safetensors to check the summary against`);
+    // model.json and weights.safetensors that belong together (after an interrupted run: the newest checkpoint's).
+    const d = readTrainedDir(target);
+    [spec, pre, source] = [d.json.spec, d.json.preprocessing, d.modelPath];
+    [weightsFile, weightsBytes] = [d.weightsPath, d.weights];
   } else {
     spec = readSpec(target);
     source = target;
@@ -102,7 +103,7 @@ export async function summaryCommand(argv: string[], kernels: () => Promise<Kern
     const s = summarize(graph, model.store.params);
     let agrees: { file: string; tensors: number; values: number } | null = null;
     if (weightsFile) {
-      const { header } = readHeader(readFileSync(weightsFile));
+      const { header } = readHeader(weightsBytes!);
       const c = checkWeights(s, header, weightsFile);
       if (c.values !== s.totals.parameters) throw new Error(`${weightsFile}: holds ${c.values} values but the summary counts ${s.totals.parameters} parameters`);
       agrees = { file: weightsFile, ...c };

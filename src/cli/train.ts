@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Kernels } from "../runtime/load.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { checkColumns, splitRows } from "../data/load.ts";
+import { dataWarnings } from "../data/warnings.ts";
 import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
 import { fit, type EpochLog } from "../train/trainer.ts";
@@ -11,22 +12,23 @@ import { deltaM } from "../metrics/delta-m.ts";
 import { higherIsBetter } from "../model/spec.ts";
 import type { Table } from "../data/table.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
-import { loadDirState, loadDirWeights, readData, readModelDir, readSpec, writeCheckpoint, writeJson } from "./files.ts";
+import { readData, readSpec, writeJson } from "./files.ts";
+import { prepareTrainDir, resumeCheckpoint, writeEpochCheckpoint, writeModelFiles, type Checkpoint } from "../io/checkpoint-files.ts";
+import { loadState, loadWeights } from "../io/checkpoint.ts";
 import { formatMetrics } from "./format.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { existsSync, readFileSync } from "node:fs";
-import { parallelGradients } from "../train/parallel.ts";
+import { canRunParallel, parallelGradients } from "../train/parallel.ts";
+import { autoGradients, availableThreads } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 
-export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N] [--single-task] [--resume] [--quiet]";
+export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--resume] [--quiet]";
 
 export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>): Promise<number> {
   const p = parseArgs(argv, ["single-task", "resume", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
-  const threads = intFlag(p, "threads", "train") ?? 1;
-  if (threads < 1) throw new UsageError("mtl train: --threads must be at least 1");
-  if (threads > 1 && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
+  const threads = threadsFlag(p);
+  if ((threads === "auto" || threads > 1) && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${TRAIN_USAGE}`);
   const out = strFlag(p, "out");
   if (!out) throw new UsageError(`mtl train: --out DIR is required\nusage: ${TRAIN_USAGE}`);
@@ -43,10 +45,15 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
   say(`data ${dataPath}: ${table.rowCount} rows → train ${split.train.length}, validation ${split.validation.length} (seed ${spec.training.seed}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // Data that makes training meaningless stops here; data that makes part of it meaningless is a warning line.
+  const warnings = dataWarnings(spec, table, split);
+  for (const w of warnings) log(`${w.level}: ${w.message}`);
+  const fatal = warnings.filter((w) => w.level === "error");
+  if (fatal.length) throw new Error(fatal.map((w) => w.message).join("\n"));
   const k = await kernels();
 
   const resume = p.flags.has("resume");
-  const par = threads > 1 ? { threads, module: await module!() } : null;
+  const par = threads === "auto" || threads > 1 ? { threads, module: await module!() } : null;
   const main = await trainOne(spec, table, split, k, out, resume, say, par);
   const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary };
   if (p.flags.has("single-task")) {
@@ -67,6 +74,40 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   return 0;
 }
 
+/**
+ * --threads: a positive integer, or "auto" (one thread or all cores, whichever measures faster: auto-threads.ts).
+ * Default 1: a fixed thread count keeps runs (and --resume) reproducible bit for bit; auto's choice depends on timing.
+ */
+function threadsFlag(p: ReturnType<typeof parseArgs>): number | "auto" {
+  const v = strFlag(p, "threads");
+  if (v === undefined) return 1;
+  if (v === "auto") return "auto";
+  if (!/^\d+$/.test(v) || +v < 1) throw new UsageError(`mtl train: --threads expects a positive integer or "auto", found ${JSON.stringify(v)}`);
+  return +v;
+}
+
+/** The --threads auto source: one thread vs every core, re-picked when step times change; each decision is printed. */
+async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Module, say: (s: string) => void) {
+  const cores = availableThreads();
+  if (cores < 2 || !canRunParallel()) {
+    say(`threads auto: 1 thread (${cores < 2 ? `${cores} core available` : "this runtime cannot run training threads"})`);
+    return undefined;
+  }
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  const g = await autoGradients(model, train, {
+    threads: cores,
+    module,
+    spawn: nodeWorkerSpawner(defaultWorkerEntry()),
+    onDecision: (d) => {
+      const what = d.mode === "parallel" ? `${cores} threads` : "1 thread";
+      const why = d.reason === "start" ? "measured at start" : d.reason === "recheck" ? "periodic re-check" : `step time got ${d.reason}`;
+      say(`threads auto: ${d.previous && d.previous !== d.mode ? "switching to " : ""}${what} after ${d.at} timed steps (${why}: 1 thread ${ms(d.single)}/step, ${cores} threads ${ms(d.parallel)}/step)`);
+    },
+  });
+  say(`threads auto: measuring 1 vs ${cores} threads (data-parallel, shards summed in a fixed order)`);
+  return g;
+}
+
 /** early-stopping metric for a single-task model: `mean.X` becomes `TASK.X`, another task's metric becomes loss. */
 function singleMetric(ref: string, task: string): string {
   if (ref === "loss") return ref;
@@ -75,14 +116,17 @@ function singleMetric(ref: string, task: string): string {
   return who === "mean" ? `${task}.${ref.slice(dot + 1)}` : who === task ? ref : "loss";
 }
 
-async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void, par: { threads: number; module: WebAssembly.Module } | null) {
+async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module } | null) {
   let pre: Preprocessing;
   let state = null;
+  // Stale temporaries of killed writes go; a fresh run also drops an earlier run's checkpoints (checkpoint-files.ts).
+  await prepareTrainDir(dir, resume);
+  let ckpt: Checkpoint | null = null;
   if (resume) {
-    const j = readModelDir(dir);
-    pre = j.preprocessing;
-    state = j.train_state;
-    if (!state) throw new UsageError(`${dir}: model.json has no train_state to resume from`);
+    ckpt = await resumeCheckpoint(dir, (s) => console.error(`mtl train: ${s}`));
+    pre = ckpt.json.preprocessing;
+    state = ckpt.json.train_state;
+    if (!state) throw new UsageError(`${ckpt.path}: model.json has no train_state to resume from`);
   } else pre = fitPreprocessing(spec, table, split.train);
   const train: Encoded = encode(spec, pre, table, split.train);
   const validation: Encoded = encode(spec, pre, table, split.validation);
@@ -90,22 +134,26 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   model.initParams(spec.training.seed);
   let resumeBest: Float32Array | null = null;
   if (resume) {
-    loadDirState(model, dir);
+    loadState(model, ckpt!.state, join(ckpt!.path, "state.safetensors"));
     if (spec.training.early_stopping && state!.bestEpoch > 0) {
       // weights.safetensors holds the best epoch's weights: read them as the snapshot, then restore the latest.
       const latest = model.snapshot();
-      loadDirWeights(model, dir);
+      loadWeights(model, ckpt!.weights, join(ckpt!.path, "weights.safetensors"));
       resumeBest = model.snapshot();
       model.restore(latest);
     }
-    say(`resuming ${dir} after epoch ${state!.epoch}`);
+    say(`resuming ${dir} after epoch ${state!.epoch} (${ckpt!.path})`);
   }
   // Per-step log (steps.csv): the weights the balancing strategy used at each step, beside the task losses.
-  const stepRows: string[] = resume ? readStepLog(dir, state!.step) : [];
+  const stepRows: string[] = ckpt ? stepLogRows(ckpt.steps, state!.step) : [];
   const stepHeader = ["step", "epoch", ...spec.tasks.map((t) => `loss:${t.name}`), ...spec.tasks.map((t) => `weight:${t.name}`)].join(",");
   let epochNow = (state?.epoch ?? 0) + 1;
-  const gradients = par ? await parallelGradients(model, train, { threads: par.threads, module: par.module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) }) : undefined;
-  if (par) say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
+  const gradients = !par
+    ? undefined
+    : par.threads === "auto"
+      ? await autoThreads(model, train, par.module, say)
+      : await parallelGradients(model, train, { threads: par.threads, module: par.module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
+  if (par && par.threads !== "auto") say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
   const t0 = performance.now();
   let result;
   try {
@@ -117,8 +165,8 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
       onEpoch: (l) => say(epochLine(l, spec.training.epochs)),
       afterEpoch: async (st, best) => {
         epochNow = st.epoch + 1;
-        await writeCheckpoint(dir, model, st, best, { partial: true });
-        await writeFileAtomic(join(dir, "steps.csv"), [stepHeader, ...stepRows].join("\n") + "\n");
+        // One unit: DIR/checkpoints/<epoch>/ published in one step, then the top-level copies.
+        await writeEpochCheckpoint(dir, model, st, best, [stepHeader, ...stepRows].join("\n") + "\n");
       },
     });
   } finally {
@@ -129,7 +177,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const metrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
   say(`validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]`);
   const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history };
-  await writeCheckpoint(dir, model, result.state, null, { best_epoch: result.bestEpoch, validation: metrics });
+  await writeModelFiles(dir, model, result.state, { best_epoch: result.bestEpoch, validation: metrics });
   // The ONNX export, run by onnxruntime-web on the same validation rows: its metrics must match ours.
   const onnx = exportOnnx(model);
   await writeFileAtomic(join(dir, "model.onnx"), onnx);
@@ -154,9 +202,8 @@ function epochLine(l: EpochLog, epochs: number): string {
   return `epoch ${l.epoch}/${epochs} ${l.seconds.toFixed(1)}s  loss ${loss}${rel}  weights ${w}${val}`;
 }
 
-/** The rows of an earlier run's steps.csv up to `step` (a resumed run continues the same log). */
-function readStepLog(dir: string, step: number): string[] {
-  const p = join(dir, "steps.csv");
-  if (!existsSync(p)) return [];
-  return readFileSync(p, "utf8").trim().split("\n").slice(1).filter((l) => Number(l.split(",")[0]) <= step);
+/** The rows of a checkpoint's steps.csv up to `step` (a resumed run continues the same log). */
+function stepLogRows(text: string | null, step: number): string[] {
+  if (!text) return [];
+  return text.trim().split("\n").slice(1).filter((l) => Number(l.split(",")[0]) <= step);
 }

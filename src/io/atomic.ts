@@ -5,10 +5,16 @@
 // Readers see either the complete old file or the complete new one. On any failure the temporary file is removed and
 // the old file is left untouched. An existing target's permission bits are kept. If the target is a symlink, the link
 // itself is replaced by a regular file.
+//
+// writeDirAtomic does the same for a directory of files (a checkpoint): every file is written and fsynced under
+// `TARGET.tmp-XXXX/`, then that directory is renamed to TARGET in one step, so TARGET either does not exist or holds
+// every file complete. removeDirAtomic renames a directory to a temporary name before deleting it, so a reader never
+// sees it half deleted. A process killed mid-write leaves only temporaries (`.NAME.PID.XXXX.tmp` files,
+// `NAME.tmp-XXXX` directories), which removeStaleTemps deletes.
 
 import { randomBytes } from "node:crypto";
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export type AtomicData = Uint8Array | string | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
@@ -129,4 +135,77 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   } catch {
     // best effort, see syncDir
   }
+}
+
+/** Whether `name` is one of our temporaries: a writeFileAtomic temp file (`….tmp`) or a writeDirAtomic/removeDirAtomic directory (`….tmp-…`). */
+export function isTempName(name: string): boolean {
+  return name.endsWith(".tmp") || name.includes(".tmp-");
+}
+
+/**
+ * Delete the temporaries (isTempName) that killed writes left in `dir` (files and directories; not recursing into
+ * other subdirectories). Returns the names removed. Only call it when no other process is writing into `dir`.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter(isTempName).sort();
+  for (const n of stale) await rm(join(dir, n), { recursive: true, force: true });
+  return stale;
+}
+
+/**
+ * Atomically create or replace the directory `path` with the given files (written in order, so the caller can put a
+ * manifest last). The parent directory must exist. Readers see no directory, the complete old one, or the complete new
+ * one; a replaced old directory is briefly absent (renamed aside) before the new one takes its name.
+ */
+export async function writeDirAtomic(path: string, files: Iterable<[name: string, data: Uint8Array | string]>): Promise<void> {
+  const tag = randomBytes(6).toString("hex");
+  const tmp = `${path}.tmp-${tag}`;
+  try {
+    await mkdir(tmp);
+    for (const [name, data] of files) {
+      if (name.includes("/") || name.includes("\\") || name === "." || name === "..") throw new Error(`writeDirAtomic: bad file name ${JSON.stringify(name)}`);
+      const fh = await open(join(tmp, name), "wx");
+      try {
+        await writeAll(fh, chunkBytes(data));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    await syncDir(tmp);
+    let aside: string | null = null;
+    try {
+      await rename(tmp, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "EPERM" && code !== "EISDIR") throw e;
+      aside = `${path}.tmp-old-${tag}`;
+      await rename(path, aside);
+      await rename(tmp, path);
+    }
+    await syncDir(dirname(path));
+    if (aside) await rm(aside, { recursive: true, force: true });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/** Delete the directory `path` (if it exists) so that no reader sees it partly deleted: rename it to a temporary name first. */
+export async function removeDirAtomic(path: string): Promise<void> {
+  const gone = `${path}.tmp-del-${randomBytes(6).toString("hex")}`;
+  try {
+    await rename(path, gone);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  await syncDir(dirname(path));
+  await rm(gone, { recursive: true, force: true });
 }

@@ -1,7 +1,10 @@
 // Checkpoints as bytes (portable): model.json (spec, preprocessing, parameter list, training state),
 // weights.safetensors (the model's weights, readable by any safetensors tool) and state.safetensors
-// (latest weights plus optimizer moments, for resuming). Writing files is the caller's job (see
-// checkpoint-files.ts for Node, which writes atomically).
+// (latest weights plus optimizer moments, for resuming). A checkpoint is those files of one epoch (plus the step log)
+// and a manifest naming the epoch and each file's size and SHA-256: checkpointManifest builds it, checkCheckpoint
+// tells whether a set of files is one complete, consistent checkpoint. Writing files is the caller's job (see
+// checkpoint-files.ts for Node, which publishes each checkpoint as one directory, atomically). Hashing is passed in
+// (node:crypto, WebCrypto, …) so this module stays portable.
 import type { Model } from "../model/model.ts";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
@@ -20,6 +23,64 @@ export interface ModelJson {
   train_state: TrainState | null;
   /** Free-form training summary (metrics, timings). */
   summary?: unknown;
+  /**
+   * SHA-256 (hex) of the weights.safetensors written with this model.json, when the writer recorded it: a reader that
+   * finds other bytes there has a model.json and weights from different writes (an interrupted run).
+   */
+  weights_sha256?: string;
+}
+
+export const CHECKPOINT_FORMAT = "mtl-wasm/checkpoint";
+export const CHECKPOINT_VERSION = 1;
+/** The files every checkpoint has (steps.csv, the per-step log, is optional). */
+export const CHECKPOINT_FILES = ["model.json", "weights.safetensors", "state.safetensors"] as const;
+
+/** manifest.json of a checkpoint: which epoch, and the size and SHA-256 (hex) of every other file in it. */
+export interface CheckpointManifest {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  epoch: number;
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+/** manifest.json text for the checkpoint of `epoch` made of `files` (name → bytes). */
+export function checkpointManifest(epoch: number, files: Record<string, Uint8Array>, sha256: (b: Uint8Array) => string): string {
+  const m: CheckpointManifest = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, epoch, files: {} };
+  for (const [name, b] of Object.entries(files)) m.files[name] = { bytes: b.length, sha256: sha256(b) };
+  return JSON.stringify(m, null, 1) + "\n";
+}
+
+/**
+ * Why the files are not one complete checkpoint of `epoch`, or null when they are: the manifest is present and
+ * names this epoch, every required file is listed, every listed file is present with its size and hash, and
+ * model.json's training state is at this epoch. `read(name)` gives a file's bytes or null when it is missing.
+ */
+export function checkCheckpoint(epoch: number, read: (name: string) => Uint8Array | null, sha256: (b: Uint8Array) => string): string | null {
+  const mb = read("manifest.json");
+  if (!mb) return "no manifest.json";
+  let m: CheckpointManifest;
+  try {
+    m = JSON.parse(new TextDecoder().decode(mb));
+  } catch {
+    return "manifest.json: not valid JSON";
+  }
+  if (!m || m.format !== CHECKPOINT_FORMAT || m.version !== CHECKPOINT_VERSION || typeof m.files !== "object" || !m.files) return "manifest.json: not an mtl-wasm checkpoint manifest";
+  if (m.epoch !== epoch) return `manifest.json: says epoch ${m.epoch}`;
+  for (const f of CHECKPOINT_FILES) if (!Object.hasOwn(m.files, f)) return `manifest.json: does not list ${f}`;
+  for (const [name, want] of Object.entries(m.files)) {
+    const b = read(name);
+    if (!b) return `${name}: missing`;
+    if (b.length !== want.bytes) return `${name}: ${b.length} bytes, the manifest says ${want.bytes}`;
+    if (sha256(b) !== want.sha256) return `${name}: hash mismatch`;
+  }
+  let j: ModelJson;
+  try {
+    j = JSON.parse(new TextDecoder().decode(read("model.json")!));
+  } catch {
+    return "model.json: not valid JSON";
+  }
+  if (j?.train_state?.epoch !== epoch) return `model.json: training state is at epoch ${j?.train_state?.epoch}`;
+  return null;
 }
 
 function tensors(model: Model, weights: Record<string, Float32Array>, prefix = ""): Record<string, Tensor> {
@@ -28,7 +89,7 @@ function tensors(model: Model, weights: Record<string, Float32Array>, prefix = "
   return out;
 }
 
-export function modelJson(model: Model, state: TrainState | null, summary?: unknown): ModelJson {
+export function modelJson(model: Model, state: TrainState | null, summary?: unknown, weightsSha256?: string): ModelJson {
   return {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -37,6 +98,7 @@ export function modelJson(model: Model, state: TrainState | null, summary?: unkn
     params: model.store.params.map((p) => ({ name: p.name, shape: p.shape, shared: p.shared, role: p.role })),
     train_state: state,
     ...(summary === undefined ? {} : { summary }),
+    ...(weightsSha256 === undefined ? {} : { weights_sha256: weightsSha256 }),
   };
 }
 
