@@ -70,7 +70,7 @@ const DTYPES: Record<Dtype, DtypeInfo> = {
 /** Byte size of one element of a dtype. */
 export function dtypeSize(dtype: Dtype): number {
   const d = DTYPES[dtype];
-  if (!d) throw new Error(`safetensors: unknown dtype ${JSON.stringify(dtype)}`);
+  if (!d) throw new Error(`safetensors: unknown dtype ${show(dtype)}`);
   return d.size;
 }
 
@@ -85,14 +85,34 @@ const MAX_HEADER = 100_000_000;
 function numel(shape: readonly number[], where: string): number {
   let n = 1;
   for (const d of shape) {
-    if (!(Number.isSafeInteger(d) && d >= 0)) throw new Error(`safetensors: ${where}: shape ${JSON.stringify(shape)} has an invalid dimension ${JSON.stringify(d)}`);
+    if (!(Number.isSafeInteger(d) && d >= 0)) throw new Error(`safetensors: ${where}: shape ${show(shape)} has an invalid dimension ${show(d)}`);
     n *= d;
   }
-  if (!Number.isSafeInteger(n)) throw new Error(`safetensors: ${where}: shape ${JSON.stringify(shape)} is too large`);
+  if (!Number.isSafeInteger(n)) throw new Error(`safetensors: ${where}: shape ${show(shape)} is too large`);
   return n;
 }
 
 const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * A header value for an error message: its JSON, cut to 80 characters. Never throws, so a hostile header (a value
+ * nested too deeply for JSON.stringify's recursion, a BigInt) still gets its named error, not a RangeError.
+ */
+function show(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = Array.isArray(v) ? "a deeply nested array" : "a deeply nested object";
+  }
+  s ??= String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** obj[key] = value as an ordinary own property, also for key "__proto__". */
+function defineOwn(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /** Serialize tensors (and optional string metadata) to safetensors bytes. See the file comment for the layout. */
 export function serialize(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
@@ -102,12 +122,12 @@ export function serialize(tensors: Record<string, Tensor>, metadata?: Record<str
     if (name === "__metadata__") throw new Error(`safetensors: "__metadata__" is reserved and cannot be a tensor name`);
     const t = tensors[name];
     const info = DTYPES[t?.dtype];
-    if (!info) throw new Error(`safetensors: tensor "${name}": unknown dtype ${JSON.stringify(t?.dtype)}`);
+    if (!info) throw new Error(`safetensors: tensor "${name}": unknown dtype ${show(t?.dtype)}`);
     const n = numel(t.shape, `tensor "${name}"`);
     if (!ArrayBuffer.isView(t.data) || !info.accept.includes(t.data.constructor.name)) {
       throw new Error(`safetensors: tensor "${name}": dtype ${t.dtype} needs ${info.accept.join(" or ")}, got ${(t.data as object)?.constructor?.name ?? typeof t.data}`);
     }
-    if (t.data.length !== n) throw new Error(`safetensors: tensor "${name}": shape ${JSON.stringify(t.shape)} has ${n} elements but data has ${t.data.length}`);
+    if (t.data.length !== n) throw new Error(`safetensors: tensor "${name}": shape ${show(t.shape)} has ${n} elements but data has ${t.data.length}`);
   }
   names.sort((a, b) => DTYPES[tensors[b].dtype].size - DTYPES[tensors[a].dtype].size || cmpStr(a, b));
 
@@ -122,7 +142,8 @@ export function serialize(tensors: Record<string, Tensor>, metadata?: Record<str
   for (const name of names) {
     const t = tensors[name];
     const bytes = t.data.byteLength;
-    header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    // defineProperty: a tensor named "__proto__" is an own key (plain assignment would set the prototype and drop it).
+    defineOwn(header, name, { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -174,7 +195,7 @@ export function readHeader(bytes: Uint8Array): { header: Record<string, { dtype:
       metadata = {};
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
         if (typeof s !== "string") throw new Error(`safetensors: "__metadata__" entry ${JSON.stringify(k)} is not a string`);
-        metadata[k] = s;
+        defineOwn(metadata, k, s); // a "__proto__" key stays an own entry
       }
       continue;
     }
@@ -182,20 +203,20 @@ export function readHeader(bytes: Uint8Array): { header: Record<string, { dtype:
     if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`safetensors: ${where}: header entry is not an object`);
     const e = v as Record<string, unknown>;
     const dtype = e.dtype as Dtype;
-    if (typeof dtype !== "string" || !Object.hasOwn(DTYPES, dtype)) throw new Error(`safetensors: ${where}: unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof dtype !== "string" || !Object.hasOwn(DTYPES, dtype)) throw new Error(`safetensors: ${where}: unknown dtype ${show(e.dtype)}`);
     if (!Array.isArray(e.shape)) throw new Error(`safetensors: ${where}: "shape" is not an array`);
     const shape = e.shape as number[];
     const count = numel(shape, where);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-      throw new Error(`safetensors: ${where}: "data_offsets" must be two non-negative integers, got ${JSON.stringify(off)}`);
+      throw new Error(`safetensors: ${where}: "data_offsets" must be two non-negative integers, got ${show(off)}`);
     }
     const [b, end] = off as [number, number];
     if (b > end) throw new Error(`safetensors: ${where}: data_offsets [${b}, ${end}] are reversed (begin > end)`);
     if (end > dataLen) throw new Error(`safetensors: ${where}: data_offsets [${b}, ${end}] go beyond the data buffer of ${dataLen} bytes (truncated file?)`);
     const size = DTYPES[dtype].size;
     if (count * size !== end - b) {
-      throw new Error(`safetensors: ${where}: shape ${JSON.stringify(shape)} × ${dtype} (${size} bytes) needs ${count * size} bytes but data_offsets [${b}, ${end}] hold ${end - b}`);
+      throw new Error(`safetensors: ${where}: shape ${show(shape)} × ${dtype} (${size} bytes) needs ${count * size} bytes but data_offsets [${b}, ${end}] hold ${end - b}`);
     }
     header[name] = { dtype, shape: [...shape], data_offsets: [b, end] };
   }
@@ -225,7 +246,7 @@ export function deserialize(bytes: Uint8Array): SafetensorsFile {
     // return a view of the whole pool, so call the typed-array method explicitly).
     const buf = Uint8Array.prototype.slice.call(bytes, dataStart + b, dataStart + end).buffer;
     // defineProperty: a tensor named "__proto__" stays an ordinary own property.
-    Object.defineProperty(tensors, name, { value: { dtype: h.dtype, shape: h.shape, data: new info.ctor(buf) }, enumerable: true, writable: true, configurable: true });
+    defineOwn(tensors, name, { dtype: h.dtype, shape: h.shape, data: new info.ctor(buf) });
   }
   return metadata === undefined ? { tensors } : { tensors, metadata };
 }
