@@ -67,7 +67,12 @@ export async function openJsonl(source: ByteSource, opts: JsonlOptions = {}): Pr
     for (const k of Object.keys(obj)) {
       const j = index.get(k);
       if (j === undefined) throw new Error(`${name}: line ${v.line} (data row ${v.row}): key ${JSON.stringify(k)} is not one of the columns ${columns.map((c) => JSON.stringify(c)).join(", ")}`);
-      fields[j] = jsonCell(obj[k]);
+      try {
+        fields[j] = jsonCell(obj[k]);
+      } catch (e) {
+        // JSON.stringify recurses: a value nested thousands deep overflows the stack.
+        throw new Error(`${name}: line ${v.line} (data row ${v.row}): key ${JSON.stringify(k)}: the value cannot be read as a cell (${(e as Error).message})`);
+      }
     }
     return { fields, row: v.row, line: v.line };
   };

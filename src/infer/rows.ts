@@ -52,6 +52,7 @@ export function modelMeta(model: ModelProto, name = "model.onnx"): ModelMeta {
   }
   const pre = json("mtl.preprocessing", "preprocessing (an object with numeric, categorical and tasks lists)", (v) =>
     isObject(v) && Array.isArray(v.numeric) && Array.isArray(v.tasks) &&
+    v.numeric.every((s) => isObject(s) && typeof s.column === "string" && Number.isFinite(s.mean) && Number.isFinite(s.std) && (s.std as number) > 0) &&
     Array.isArray(v.categorical) && v.categorical.every((c) => isObject(c) && typeof c.column === "string" && Array.isArray(c.vocab))) as Preprocessing;
   const inputs = json("mtl.inputs", "the input columns (an object of string lists)", (v) =>
     isObject(v) && Object.values(v).every((c) => Array.isArray(c) && c.every((s) => typeof s === "string"))) as Record<string, string[]>;
@@ -84,7 +85,12 @@ export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string
   const feeds: Record<string, InputTensor> = {};
   const cell = (r: Row, c: string) => {
     const v = r[c];
-    return v === null || v === undefined ? "" : String(v).trim();
+    if (v === null || v === undefined) return "";
+    if (typeof v === "object" || typeof v === "function" || typeof v === "symbol") {
+      const i = rows.indexOf(r);
+      throw new Error(`${at(i, c)}: value is ${Array.isArray(v) ? "an array" : `a${typeof v === "object" ? "n object" : ` ${typeof v}`}`}, expected a string, a number or null`);
+    }
+    return String(v).trim();
   };
   if (meta.inputs.numeric) {
     const F = meta.pre.numeric.length;

@@ -4,6 +4,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { deserialize, serialize } from "../../src/io/safetensors.ts";
 import { fromString, textLines } from "../../src/data/source.ts";
+import { openJsonl } from "../../src/data/jsonl.ts";
+import { loadTable } from "../../src/data/table.ts";
+import { encodeRows, modelMeta, type ModelMeta } from "../../src/infer/rows.ts";
+import { validateSpec } from "../../src/model/spec.ts";
 
 function withHeader(header: string, data = new Uint8Array(0)): Uint8Array {
   const json = new TextEncoder().encode(header);
@@ -50,6 +54,52 @@ test("textLines: a 1 MB line in 1-byte chunks is read in linear time, CR/LF hand
   const ms = performance.now() - t0;
   assert.equal(lines.map((l) => [l.text.length > 10 ? `${l.text.length}` : l.text, l.line]), [["a", 1], [`${1 << 20}`, 2], ["b", 3], ["", 4], ["\rc", 5]]);
   assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`);
+});
+
+
+test("jsonl: a value nested too deeply for a cell is an error naming the file, line and key (was a bare RangeError)", async () => {
+  const deep = "[".repeat(20000) + "]".repeat(20000);
+  const err = await openJsonl(fromString("deep.jsonl", `{"a": 1, "b": ${deep}}\n`))
+    .then((s) => loadTable(s))
+    .then(() => "no error", (e) => e);
+  assert.instance(err, Error);
+  assert.not.instance(err, RangeError);
+  assert.match(String((err as Error).message), /^deep\.jsonl: line 1 \(data row 1\): key "b": /);
+});
+
+test("encodeRows: an object as a cell value is an error naming the row and column (was a bare TypeError)", () => {
+  const meta = {
+    spec: validateSpec({ inputs: { numeric: ["a"], categorical: ["c"] }, tasks: [{ name: "t", type: "binary", label: "y" }] }),
+    pre: { numeric: [{ column: "a", mean: 0, std: 1 }], categorical: [{ column: "c", vocab: ["u"] }], tasks: [{ name: "t", classes: null, groups: null, target: null }] },
+    inputs: { numeric: ["a"], categorical: ["c"] },
+    outputs: { t: 1 },
+  } as unknown as ModelMeta;
+  const bad = Object.create(null);
+  for (const row of [{ a: 1, c: bad }, { a: bad, c: "u" }, { a: 2, c: [1] }]) {
+    let err: unknown = null;
+    try {
+      encodeRows(meta, [{ a: 0, c: "u" }, row as never]);
+    } catch (e) {
+      err = e;
+    }
+    assert.instance(err, Error);
+    assert.not.instance(err, TypeError);
+    assert.match(String((err as Error).message), /^row 2, column "[ac]": /);
+  }
+});
+
+test("modelMeta: a numeric preprocessing entry without a string column or a positive std is refused, naming the key", () => {
+  const bad = [{ column: -1, mean: 0.5, std: 2 }, { column: "a", mean: 0, std: 0 }, { column: "a", mean: "x", std: 1 }];
+  for (const entry of bad) {
+    const props = [
+      { key: "mtl.format", value: "mtl-wasm/onnx" },
+      { key: "mtl.spec", value: JSON.stringify({ inputs: { numeric: ["a"] }, tasks: [{ name: "t", type: "binary", label: "y" }] }) },
+      { key: "mtl.preprocessing", value: JSON.stringify({ numeric: [entry], categorical: [], tasks: [] }) },
+      { key: "mtl.inputs", value: JSON.stringify({ numeric: ["a"] }) },
+    ];
+    const model = { graph: { output: [] }, metadataProps: props } as never;
+    assert.throws(() => modelMeta(model, "m.onnx"), /m\.onnx: metadata "mtl\.preprocessing"/);
+  }
 });
 
 test.run();
