@@ -1,6 +1,7 @@
 // Shared test utilities: load the built artifact, a seeded RNG, float64 finite differences and
 // closeness assertions that report the first offending index.
 import { readFileSync } from "node:fs";
+import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 import { loadKernels, type Kernels } from "../src/runtime/load.ts";
 import { Arena } from "../src/runtime/heap.ts";
@@ -105,3 +106,31 @@ export function assertRelErr(actual: ArrayLike<number>, expected: ArrayLike<numb
 }
 
 export const toF64 = (a: ArrayLike<number>) => Float64Array.from(a);
+
+/** Run `fn`, which must throw; the message must contain every part. Returns the message. */
+export function throwsWith(fn: () => unknown, ...parts: string[]): string {
+  try {
+    fn();
+  } catch (e) {
+    const m = (e as Error).message;
+    for (const p of parts) assert.ok(m.includes(p), `message ${JSON.stringify(m)} lacks ${JSON.stringify(p)}`);
+    return m;
+  }
+  assert.unreachable("expected an error");
+  return "";
+}
+
+/** Await `p`, which must reject; the message must contain every string part and match every RegExp. Returns it. */
+export async function rejects(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    const msg = (e as Error).message;
+    for (const part of parts) {
+      if (typeof part === "string" ? !msg.includes(part) : !part.test(msg)) assert.unreachable(`message ${JSON.stringify(msg)} lacks ${part}`);
+    }
+    return msg;
+  }
+  assert.unreachable("expected an error");
+  return "";
+}

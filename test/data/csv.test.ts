@@ -7,26 +7,12 @@ import { openCsv, readCsv, csvRecords } from "../../src/data/csv.ts";
 import { fromBytes, fromString, fromChunks, type ByteSource } from "../../src/data/source.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { needFile } from "../skip.ts";
-import { Rng } from "../helpers.ts";
+import { Rng, rejects } from "../helpers.ts";
 
 async function collect(src: ByteSource, opts = {}): Promise<Record<string, string>[]> {
   const out: Record<string, string>[] = [];
   for await (const r of readCsv(src, opts)) out.push(r);
   return out;
-}
-
-async function rejects(p: Promise<unknown>, ...parts: (string | RegExp)[]): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    const msg = (e as Error).message;
-    for (const part of parts) {
-      if (typeof part === "string" ? !msg.includes(part) : !part.test(msg)) assert.unreachable(`message ${JSON.stringify(msg)} lacks ${part}`);
-    }
-    return msg;
-  }
-  assert.unreachable("expected an error");
-  return "";
 }
 
 const TRICKY = 'id,text,n\r\n1,"a, b",2\r\n2,"say ""hi""",3\r\n3,"line1\nline2\r\nline3",4\r\n4,,5\r\n5,plain,"6"\r\n';

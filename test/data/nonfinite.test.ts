@@ -7,18 +7,7 @@ import { Table } from "../../src/data/table.ts";
 import { readTable } from "../../src/data/load.ts";
 import { encode, fitPreprocessing } from "../../src/data/preprocess.ts";
 import { SpecError, validateSpec } from "../../src/model/spec.ts";
-
-function throwsWith(fn: () => unknown, ...parts: string[]): string {
-  try {
-    fn();
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const p of parts) assert.ok(m.includes(p), `message ${JSON.stringify(m)} lacks ${JSON.stringify(p)}`);
-    return m;
-  }
-  assert.unreachable("expected an error");
-  return "";
-}
+import { throwsWith } from "../helpers.ts";
 
 const all = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
 

@@ -4,18 +4,7 @@ import { openCsv } from "../../src/data/csv.ts";
 import { openJsonl } from "../../src/data/jsonl.ts";
 import { fromString } from "../../src/data/source.ts";
 import { Table, TableBuilder, loadTable, parseNumber } from "../../src/data/table.ts";
-
-function throwsWith(fn: () => unknown, ...parts: string[]): string {
-  try {
-    fn();
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const p of parts) assert.ok(m.includes(p), `message ${JSON.stringify(m)} lacks ${JSON.stringify(p)}`);
-    return m;
-  }
-  assert.unreachable("expected an error");
-  return "";
-}
+import { throwsWith } from "../helpers.ts";
 
 const CSV = "name,age,score,city\nann,31,1.5,Oslo\nbob,?,2e3,Rome\ncid,40, -0.25 ,Oslo\ndee,abc,,Rome\n";
 

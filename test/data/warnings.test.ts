@@ -8,18 +8,7 @@ import { readTable, splitRows } from "../../src/data/load.ts";
 import { fitPreprocessing } from "../../src/data/preprocess.ts";
 import { dataWarnings, type DataWarning } from "../../src/data/warnings.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
-
-async function rejects(p: Promise<unknown>, ...parts: string[]): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const part of parts) assert.ok(m.includes(part), `message ${JSON.stringify(m)} lacks ${JSON.stringify(part)}`);
-    return m;
-  }
-  assert.unreachable("expected an error");
-  return "";
-}
+import { rejects } from "../helpers.ts";
 
 const idx = (...i: number[]) => Uint32Array.from(i);
 const range = (a: number, b: number) => Uint32Array.from({ length: b - a }, (_, i) => a + i);

@@ -5,18 +5,7 @@ import * as assert from "uvu/assert";
 import { encodeRows, type ModelMeta, type Row } from "../../src/infer/rows.ts";
 import { validateSpec } from "../../src/model/spec.ts";
 import type { Preprocessing } from "../../src/data/preprocess.ts";
-
-function throwsWith(fn: () => unknown, ...parts: string[]): string {
-  try {
-    fn();
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const p of parts) assert.ok(m.includes(p), `message ${JSON.stringify(m)} lacks ${JSON.stringify(p)}`);
-    return m;
-  }
-  assert.unreachable("expected an error");
-  return "";
-}
+import { throwsWith } from "../helpers.ts";
 
 function meta(inputs: Record<string, unknown> = {}): ModelMeta {
   const spec = validateSpec({ inputs: { numeric: ["x0", "x1"], categorical: ["c"], ...inputs }, tasks: [{ name: "r", type: "regression", label: "y" }] });

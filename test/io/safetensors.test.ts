@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { deserialize, readHeader, serialize, type Tensor } from "../../src/io/safetensors.ts";
+import { throwsWith } from "../helpers.ts";
 
 /** Independent header parse: u64 LE length + JSON, as the format spec describes it. */
 function parseByHand(bytes: Uint8Array): { n: number; header: Record<string, any>; headerText: string } {
@@ -8,17 +9,6 @@ function parseByHand(bytes: Uint8Array): { n: number; header: Record<string, any
   for (let i = 7; i >= 0; i--) n = n * 256 + bytes[i];
   const headerText = Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8");
   return { n, header: JSON.parse(headerText), headerText };
-}
-
-function throwsWith(fn: () => unknown, ...parts: string[]): void {
-  try {
-    fn();
-  } catch (e) {
-    const m = (e as Error).message;
-    for (const p of parts) assert.ok(m.includes(p), `message ${JSON.stringify(m)} lacks ${JSON.stringify(p)}`);
-    return;
-  }
-  assert.unreachable("expected an error");
 }
 
 const sample = (): Record<string, Tensor> => ({
