@@ -6,14 +6,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { Rng, WASM_PATH } from "../helpers.ts";
+import { WASM_PATH } from "../helpers.ts";
 import { loadKernels } from "../../src/runtime/load.ts";
-import { validateSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
 import { fit, type GradientSource } from "../../src/train/trainer.ts";
 import { adaptiveGradients, autoGradients, ThreadChooser, type AutoGradients, type ThreadMode } from "../../src/train/auto-threads.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../../src/train/node-workers.ts";
 import type { Encoded } from "../../src/data/preprocess.ts";
+import { twoTaskData, twoTaskPre, twoTaskSpec } from "./two-task.ts";
 
 /** Feed `n` steps of `ms` each; returns the decisions made. */
 function feed(c: ThreadChooser, n: number, ms: number | ((mode: ThreadMode) => number)) {
@@ -168,29 +168,9 @@ test("adaptive source: runs the chosen source, begin() on each take-over, forwar
 // ---- real runs -------------------------------------------------------------------------------------------------
 
 const module = await WebAssembly.compile(readFileSync(WASM_PATH));
-const spec = validateSpec({
-  inputs: { numeric: ["a", "b", "c", "d"] },
-  architecture: { type: "mmoe", experts: 2, layers: [12] },
-  tasks: [
-    { name: "bin", type: "binary", label: "y1", tower: [6] },
-    { name: "reg", type: "regression", label: "y2" },
-  ],
-  training: { epochs: 8, batch_size: 50, optimizer: { type: "adam", lr: 0.01 }, relations: [{ tasks: ["bin", "reg"], lambda: 0.1 }], weighting: { type: "uncertainty" } },
-});
-const pre = { numeric: spec.inputs.numeric.map((column) => ({ column, mean: 0, std: 1 })), categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: null, groups: null, target: null })) };
-
-function data(n: number): Encoded {
-  const rng = new Rng(4);
-  const x = rng.f32(n * 4, () => rng.normal());
-  const y1 = new Float32Array(n), y2 = new Float32Array(n), m1 = new Float32Array(n), m2 = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y1[i] = x[i * 4] + x[i * 4 + 1] > 0 ? 1 : 0;
-    y2[i] = x[i * 4 + 2] - 0.5 * x[i * 4 + 3];
-    m1[i] = rng.next() < 0.8 ? 1 : 0;
-    m2[i] = rng.next() < 0.6 ? 1 : 0;
-  }
-  return { rows: n, numeric: x, categorical: [], tensor: new Float32Array(0), tasks: [{ labels: y1, mask: m1, group: new Int32Array(0) }, { labels: y2, mask: m2, group: new Int32Array(0) }] };
-}
+const spec = twoTaskSpec(8);
+const pre = twoTaskPre(spec);
+const data = twoTaskData;
 
 async function model(): Promise<Model> {
   const m = new Model(spec, pre, await loadKernels(module));

@@ -22,32 +22,13 @@ import { createWeighting } from "../../src/train/weighting/index.ts";
 import { parallelGradients } from "../../src/train/parallel.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../../src/train/node-workers.ts";
 import type { Encoded, Preprocessing } from "../../src/data/preprocess.ts";
+import { twoTaskData, twoTaskPre, twoTaskSpec } from "./two-task.ts";
 
 const module = await WebAssembly.compile(readFileSync(WASM_PATH));
 
-const spec = validateSpec({
-  inputs: { numeric: ["a", "b", "c", "d"] },
-  architecture: { type: "mmoe", experts: 2, layers: [12] },
-  tasks: [
-    { name: "bin", type: "binary", label: "y1", tower: [6] },
-    { name: "reg", type: "regression", label: "y2" },
-  ],
-  training: { epochs: 2, batch_size: 50, optimizer: { type: "adam", lr: 0.01 }, relations: [{ tasks: ["bin", "reg"], lambda: 0.1 }], weighting: { type: "uncertainty" } },
-});
-const pre = { numeric: spec.inputs.numeric.map((column) => ({ column, mean: 0, std: 1 })), categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: null, groups: null, target: null })) };
-
-function data(n: number): Encoded {
-  const rng = new Rng(4);
-  const x = rng.f32(n * 4, () => rng.normal());
-  const y1 = new Float32Array(n), y2 = new Float32Array(n), m1 = new Float32Array(n), m2 = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y1[i] = x[i * 4] + x[i * 4 + 1] > 0 ? 1 : 0;
-    y2[i] = x[i * 4 + 2] - 0.5 * x[i * 4 + 3];
-    m1[i] = rng.next() < 0.8 ? 1 : 0; // missing labels, unevenly spread over shards
-    m2[i] = rng.next() < 0.6 ? 1 : 0;
-  }
-  return { rows: n, numeric: x, categorical: [], tensor: new Float32Array(0), tasks: [{ labels: y1, mask: m1, group: new Int32Array(0) }, { labels: y2, mask: m2, group: new Int32Array(0) }] };
-}
+const spec = twoTaskSpec(2);
+const pre = twoTaskPre(spec);
+const data = twoTaskData;
 
 test("two threads train to the same weights as one (float tolerance)", async () => {
   const enc = data(437); // 437 = 8 batches of 50 + 37: the last batch is uneven across shards
