@@ -121,13 +121,11 @@ export class Model {
     this.graph = lowerSpec(spec, this.dims, pre, "encoded");
     for (const v of this.graph.params()) this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
     this.logVars = spec.training.weighting.type === "uncertainty" ? this.store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
-    // Memory, before any is allocated: the parameter block's 4 copies (elements padded to 4, as ParamStore lays
-    // them out, counted here in floating point so no size wraps), the training program at batch_size and one
+    // Memory, before any is allocated: the parameter block's 4 copies, the training program at batch_size and one
     // inference program. Refused with the largest tensors named, rather than failing inside memory.grow.
     const max = options.maxMemory;
     if (max !== undefined && !(typeof max === "number" && Number.isFinite(max) && max > 0)) throw new Error(`model ${spec.name}: maxMemory must be a positive number of bytes, got ${String(max)}`);
-    const elems = this.store.params.reduce((s, p) => s + Math.ceil(p.size / 4) * 4, 0);
-    this.paramBytes = 4 * Math.ceil((Math.max(4, elems) * 4) / 16) * 16;
+    this.paramBytes = 4 * Math.ceil((Math.max(4, this.store.total) * 4) / 16) * 16;
     const train = this.plan(spec.training.batch_size, true), infer = this.plan(planBatch(PLANNED_INFER_BATCH), false);
     const need = this.paramBytes + train.bytes + infer.bytes;
     const limit = this.limit(need, 0);

@@ -48,7 +48,7 @@ export class ParamStore {
     if (this.allocated) throw new Error(`parameter ${name}: declared after the parameter block was allocated`);
     const size = shape.reduce((a, b) => a * b, 1);
     const p: Param = { name, shape, size, offset: this.size, init, role, shared: role === "shared" };
-    this.size += (size + 3) & ~3;
+    this.size += Math.ceil(size / 4) * 4; // arithmetic, not a 32-bit mask: huge (refused) plans must not wrap
     this.params.push(p);
     this.byName.set(name, p);
     return p;
@@ -65,7 +65,7 @@ export class ParamStore {
     const out: [number, number][] = [];
     for (const p of this.params) {
       if (!keep(p)) continue;
-      const n = (p.size + 3) & ~3, last = out[out.length - 1];
+      const n = Math.ceil(p.size / 4) * 4, last = out[out.length - 1];
       if (last && last[0] + last[1] === p.offset) last[1] += n;
       else out.push([p.offset, n]);
     }
