@@ -6,7 +6,7 @@ import type { ModelSpec } from "./spec.ts";
 import { ParamStore, type Param } from "./params.ts";
 import { lowerSpec, INPUT, type DataDims } from "./lower.ts";
 import type { Graph, Value } from "../graph/graph.ts";
-import { compile, planMemory, type MemoryPlan, type Program } from "../graph/compile.ts";
+import { compile, defaultTargets, planMemory, type MemoryPlan, type Program } from "../graph/compile.ts";
 import type { HostState, RngState } from "../graph/op.ts";
 import { Arena, formatBytes, MAX_MEMORY_BYTES, type Region } from "../runtime/heap.ts";
 import type { Kernels } from "../runtime/load.ts";
@@ -220,14 +220,14 @@ export class Model {
       validCount: { value: batch },
       rng: this.rng,
     };
-    const outputs = graph.tasks.map((t) => t.output);
-    const roots = training ? [...graph.tasks.map((t) => t.loss!), ...graph.relations] : [];
+    // The same targets and roots planMemory planned for (compile.ts defaultTargets).
+    const { targets, roots } = defaultTargets(graph, training);
     const program = compile({
       graph,
       k: this.k,
       batch,
       training,
-      targets: training ? [...outputs, ...roots, ...graph.tasks.map((t) => t.representation)] : outputs,
+      targets,
       roots,
       param: (v) => {
         const p = this.byValue.get(v)!;
