@@ -47,12 +47,6 @@ function withHigh(x: number, hi: number): number {
   I32[HI] = hi;
   return F64[0];
 }
-/** x with its low word replaced (SET_LOW_WORD). */
-function withLow(x: number, lo: number): number {
-  F64[0] = x;
-  I32[LO] = lo;
-  return F64[0];
-}
 /** x · 2ⁿ, exact whenever the result is normal (scalbn for the small n the reductions use). */
 function scalbn(x: number, n: number): number {
   while (n > 1023) {
