@@ -40,6 +40,7 @@ import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts
 import { fit, type TrainState } from "../src/train/trainer.ts";
 import { createWeighting } from "../src/train/weighting/index.ts";
 import { spec, pre, rng, SEED, F, BATCH, CLASSES } from "./w1.ts";
+import { tanh } from "../src/util/dmath.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -67,7 +68,7 @@ function w1Data(): Encoded {
     for (let q = 0; q < H; q++) {
       let s = 0;
       for (let j = 0; j < F; j++) s += x[i * F + j] * T[j * H + q];
-      h[q] = Math.tanh(s / 8);
+      h[q] = tanh(s / 8);
     }
     let best = 0, bestV = -Infinity, sb = 0, sc = 0;
     for (let k = 0; k < CLASSES; k++) {

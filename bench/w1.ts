@@ -4,6 +4,7 @@
 import { validateSpec } from "../src/model/spec.ts";
 import type { Preprocessing } from "../src/data/preprocess.ts";
 import { mulberry32 } from "../src/data/split.ts";
+import { cos, log } from "../src/util/dmath.ts";
 
 export const SEED = 20240601;
 export const F = 64, BATCH = 128, CLASSES = 10;
@@ -27,5 +28,5 @@ export const pre: Preprocessing = { numeric: [], categorical: [], tasks: spec.ta
 export function rng(seed: number): { next: () => number; normal: () => number } {
   const u32 = mulberry32(seed);
   const next = () => u32() / 4294967296;
-  return { next, normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()) };
+  return { next, normal: () => Math.sqrt(-2 * log(1 - next())) * cos(2 * Math.PI * next()) };
 }

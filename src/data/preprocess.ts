@@ -67,7 +67,7 @@ function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std:
   let ss = 0;
   for (let k = 0; k < rows.length; k++) {
     const x = v[rows[k]];
-    if (x === x) ss += (x - mean) ** 2;
+    if (x === x) ss += (x - mean) * (x - mean);
   }
   const std = n > 1 ? Math.sqrt(ss / n) : 0;
   return { mean, std: std > 1e-12 ? std : 1 };

@@ -14,9 +14,10 @@
 // Randomness: one mulberry32 stream (src/data/split.ts) seeded with `seed`, uniforms u = (k + 1) / 2^32 ∈ (0, 1],
 // normals by Box–Muller (both values of each pair used, cos first). Draw order: u1's Gaussian draw (d), u2's (d),
 // α (m), β (m), then per row: x (d), ε1, ε2. x is stored as float32 and the targets are computed in float64 from the
-// stored (rounded) x, so y is an exact function of the returned x plus noise. Only + − × ÷, sqrt, log, cos and sin
-// are used: runtimes sharing a JS engine (V8: Node, Deno, Chromium, workerd) produce identical arrays.
+// stored (rounded) x, so y is an exact function of the returned x plus noise. Only + − × ÷, sqrt and
+// src/util/dmath.ts's log, cos and sin are used: every JS engine (V8, JavaScriptCore, SpiderMonkey) produces identical arrays.
 import { mulberry32 } from "./split.ts";
+import { cos, log, sin } from "../util/dmath.ts";
 
 export interface MmoeSyntheticOptions {
   rows: number;
@@ -59,9 +60,9 @@ export function gaussian(seed: number): () => number {
       return s;
     }
     const a = (next() + 1) / 4294967296, b = (next() + 1) / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(a)), t = 2 * Math.PI * b;
-    spare = r * Math.sin(t);
-    return r * Math.cos(t);
+    const r = Math.sqrt(-2 * log(a)), t = 2 * Math.PI * b;
+    spare = r * sin(t);
+    return r * cos(t);
   };
 }
 
@@ -106,7 +107,7 @@ export function mmoeSynthetic(opts: MmoeSyntheticOptions): MmoeSynthetic {
   const x = new Float32Array(rows * d), y1 = new Float32Array(rows), y2 = new Float32Array(rows);
   const target = (lin: number) => {
     let s = lin;
-    for (let i = 0; i < m; i++) s += Math.sin(alpha[i] * lin + beta[i]);
+    for (let i = 0; i < m; i++) s += sin(alpha[i] * lin + beta[i]);
     return s;
   };
   for (let r = 0; r < rows; r++) {

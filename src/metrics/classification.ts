@@ -1,4 +1,5 @@
 // Classification metrics in float64. Probabilities for c classes are row-major [n, c]. Portable.
+import { log } from "../util/dmath.ts";
 
 /** Default probability clipping for log-loss: p is clipped to [eps, 1 − eps]. */
 export const LOG_LOSS_EPS = 1e-7;
@@ -66,7 +67,7 @@ export function binaryLogLoss(labels: ArrayLike<number>, probs: ArrayLike<number
     const y = labels[i];
     checkLabel01("binaryLogLoss", y, i);
     const p = Math.min(1 - eps, Math.max(eps, probs[i]));
-    sum -= y === 1 ? Math.log(p) : Math.log(1 - p);
+    sum -= y === 1 ? log(p) : log(1 - p);
   }
   return n ? sum / n : NaN;
 }
@@ -83,7 +84,7 @@ export function multiclassLogLoss(labels: ArrayLike<number>, probs: ArrayLike<nu
     const y = labels[i];
     checkClass("multiclassLogLoss", y, i, numClasses);
     const p = Math.min(1 - eps, Math.max(eps, probs[i * numClasses + y]));
-    sum -= Math.log(p);
+    sum -= log(p);
   }
   return n ? sum / n : NaN;
 }

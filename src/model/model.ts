@@ -12,6 +12,7 @@ import { Arena, formatBytes, MAX_MEMORY_BYTES, type Region } from "../runtime/he
 import type { Kernels } from "../runtime/load.ts";
 import { dataDims, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import { mulberry32 } from "../data/split.ts";
+import { cos, log } from "../util/dmath.ts";
 
 export type { DataDims } from "./lower.ts";
 export type { RngState } from "../graph/op.ts";
@@ -277,7 +278,7 @@ export class Model {
       const init = p.init;
       for (let i = 0; i < p.size; i++) {
         if (init.kind === "uniform") a[i] = (2 * u() - 1) * init.limit;
-        else if (init.kind === "normal") a[i] = Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()) * init.std;
+        else if (init.kind === "normal") a[i] = Math.sqrt(-2 * log(1 - u())) * cos(2 * Math.PI * u()) * init.std;
         else a[i] = init.kind === "ones" ? 1 : 0;
       }
     }

@@ -1,5 +1,6 @@
 // Learning-rate schedules: a pure function of the step (0-based) and the run's total steps.
 import type { TrainingOptions } from "../model/spec.ts";
+import { cos } from "../util/dmath.ts";
 
 /** lr at `step` of `total`: linear warm-up over warmup_steps, then constant, step decay, or cosine to min_lr. */
 export function learningRate(opts: TrainingOptions, step: number, total: number, stepsPerEpoch: number): number {
@@ -15,7 +16,7 @@ export function learningRate(opts: TrainingOptions, step: number, total: number,
     case "cosine": {
       const span = Math.max(1, total - s.warmup_steps);
       const t = Math.min(1, (step - s.warmup_steps) / span);
-      return s.min_lr + 0.5 * (lr - s.min_lr) * (1 + Math.cos(Math.PI * t));
+      return s.min_lr + 0.5 * (lr - s.min_lr) * (1 + cos(Math.PI * t));
     }
   }
 }

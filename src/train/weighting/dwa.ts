@@ -1,4 +1,5 @@
 import type { Weighting, WeightingContext } from "./types.ts";
+import { exp } from "../../util/dmath.ts";
 
 /**
  * Dynamic Weight Average (Liu, Johns & Davison 2019): w_t = T·exp(r_t/τ) / Σ_i exp(r_i/τ) with
@@ -23,7 +24,7 @@ export function dwaWeighting(ctx: WeightingContext, temperature: number): Weight
       if (history.length < 2) return;
       const [a, b] = history.slice(-2);
       const r = Array.from(b, (x, t) => x / Math.max(a[t], 1e-12));
-      const e = r.map((x) => Math.exp(x / temperature));
+      const e = r.map((x) => exp(x / temperature));
       const z = e.reduce((s, x) => s + x, 0);
       w = e.map((x) => (r.length * x) / z);
     },

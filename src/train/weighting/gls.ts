@@ -1,4 +1,5 @@
 import type { Weighting, WeightingContext } from "./types.ts";
+import { exp, log } from "../../util/dmath.ts";
 
 /**
  * Geometric loss strategy (Chennupati et al. 2019), with the spec's task weights as exponents:
@@ -15,14 +16,14 @@ export function glsWeighting(ctx: WeightingContext): Weighting {
       let logSum = 0, W = 0;
       for (let t = 0; t < T; t++) {
         if (labelled && !(labelled[t] > 0)) continue;
-        logSum += ctx.weights[t] * Math.log(Math.max(losses[t], 1e-12));
+        logSum += ctx.weights[t] * log(Math.max(losses[t], 1e-12));
         W += ctx.weights[t];
       }
       if (W === 0) {
         scales.fill(0);
         return 0;
       }
-      const total = Math.exp(logSum / W);
+      const total = exp(logSum / W);
       for (let t = 0; t < T; t++) scales[t] = labelled && !(labelled[t] > 0) ? 0 : (total * ctx.weights[t]) / (W * Math.max(losses[t], 1e-12));
       return total;
     },

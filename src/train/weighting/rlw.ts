@@ -1,5 +1,6 @@
 import type { Weighting, WeightingContext } from "./types.ts";
 import { mulberry32 } from "../../data/split.ts";
+import { cos, exp, log } from "../../util/dmath.ts";
 
 /**
  * Random loss weighting (Lin et al. 2022, as in LibMTL): each step draws λ = softmax(z), z ~ N(0, I_T),
@@ -13,9 +14,9 @@ export function rlwWeighting(ctx: WeightingContext): Weighting {
     name: "rlw",
     step(losses, scales) {
       const T = losses.length;
-      const z = Array.from({ length: T }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+      const z = Array.from({ length: T }, () => Math.sqrt(-2 * log(u())) * cos(2 * Math.PI * u()));
       const m = Math.max(...z);
-      const e = z.map((x) => Math.exp(x - m));
+      const e = z.map((x) => exp(x - m));
       const s = e.reduce((a, b) => a + b, 0);
       let total = 0;
       for (let t = 0; t < T; t++) {

@@ -1,4 +1,5 @@
 import type { Weighting, WeightingContext } from "./types.ts";
+import { exp } from "../../util/dmath.ts";
 
 /**
  * Uncertainty weighting (Kendall, Gal & Cipolla 2018), in LibMTL's form with learnt s_t = log σ_t²:
@@ -13,7 +14,7 @@ export function uncertaintyWeighting(ctx: WeightingContext, logVar: () => Float3
       const s = logVar(), g = grad();
       let total = 0;
       for (let t = 0; t < losses.length; t++) {
-        const inv = Math.exp(-s[t]) / 2;
+        const inv = exp(-s[t]) / 2;
         scales[t] = ctx.weights[t] * inv;
         g[t] = ctx.weights[t] * (0.5 - losses[t] * inv);
         total += ctx.weights[t] * (losses[t] * inv + s[t] / 2);
