@@ -4,6 +4,7 @@
 //
 // Integers: protobuf int64 values travel as 10-byte two's-complement varints when negative. `number` is used where
 // the value is known to be small (lengths, enums, dims, attribute ints); `bigint` where all 64 bits matter.
+import { utf8DecodeStrict, utf8Encode } from "../util/utf8.ts";
 
 /** Wire types. 3 and 4 (groups) are deprecated and rejected; 6 and 7 do not exist. */
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
@@ -20,8 +21,6 @@ export class OnnxDecodeError extends Error {
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const TWO32 = 4294967296;
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writer
@@ -156,7 +155,7 @@ export class Writer {
   }
 
   stringField(field: number, s: string): this {
-    return this.bytesField(field, textEncoder.encode(s));
+    return this.bytesField(field, utf8Encode(s));
   }
 
   /** A nested message: `body` writes its fields into a fresh Writer, which is then length-prefixed and appended. */
@@ -432,7 +431,7 @@ export class Reader {
     const at = this.tagPos;
     const b = this.bytes();
     try {
-      return textDecoder.decode(b);
+      return utf8DecodeStrict(b);
     } catch {
       return this.fail(`${this.fieldDesc()} at byte ${at} is not valid UTF-8`);
     }
