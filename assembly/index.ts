@@ -24,3 +24,4 @@ export * from "./kernels/loss";
 export * from "./kernels/relation";
 export * from "./kernels/optim";
 export * from "./kernels/blas1";
+export * from "./kernels/linalg";
