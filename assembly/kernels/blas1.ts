@@ -59,3 +59,26 @@ export function sum_f32x4(n: i32, x_ptr: usize): f64 {
 export function dot_f32x4(n: i32, x_ptr: usize, y_ptr: usize): f64 {
   return dot64(n, x_ptr, y_ptr);
 }
+
+/**
+ * Column sums out[k] = Σ_b x[b, k] over x: [B, d] (row-major), each sum in f64, rounded once to f32; out: [d].
+ * Used for a representation's gradient summed over the batch rows (rep_grad balancing).
+ */
+export function colsum_f32x4(B: i32, d: i32, x_ptr: usize, out_ptr: usize): void {
+  let k = 0;
+  for (; k + 4 <= d; k += 4) {
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    for (let b = 0; b < B; b++) {
+      const v = v128.load(x_ptr + off4(b * d + k));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(hi2(v)));
+    }
+    v128.store(out_ptr + off4(k), f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(<f32>f64x2.extract_lane(lo, 0)), 1, <f32>f64x2.extract_lane(lo, 1)), 2, <f32>f64x2.extract_lane(hi, 0)), 3, <f32>f64x2.extract_lane(hi, 1)));
+  }
+  for (; k < d; k++) {
+    let s: f64 = 0;
+    for (let b = 0; b < B; b++) s += <f64>load<f32>(x_ptr + off4(b * d + k));
+    store<f32>(out_ptr + off4(k), <f32>s);
+  }
+}

@@ -63,6 +63,16 @@ export interface Program {
   readonly backward: Step[];
   /** The backward seeded from these roots only (e.g. one task's loss): cached per root set. */
   backwardFor(roots: readonly Value[]): Step[];
+  /**
+   * A partial backward, for representation-level balancing (cached per argument set):
+   * - `{ roots, cut }`: from these losses/relations, stopping at the `cut` values (their producers do not run;
+   *   each cut value's gradient buffer holds ∂root/∂v afterwards);
+   * - `{ seeds }`: from the gradients the caller left in the seeds' gradient buffers (`grad(v)`), through
+   *   everything upstream of them; the seeds count as written, so a node that also writes one accumulates.
+   * Unlike backwardFor, parameters it does not reach are left untouched (not zero-filled); `params` lists
+   * those it writes (each overwritten by its first writer).
+   */
+  backwardPart(o: { roots?: readonly Value[]; cut?: readonly Value[]; seeds?: readonly Value[] }): { steps: Step[]; params: Value[] };
   /** Byte address of an input or activation. */
   addr(v: Value): number;
   /** Byte address of v's gradient in the full backward (0: none). */
@@ -97,8 +107,8 @@ interface Layout {
   constants: Value[];
   /** Bytes of the block (inputs, constants, activations after liveness). */
   total: number;
-  /** Values a gradient flows into from `rs`. */
-  reach(rs: readonly Value[]): Set<Value>;
+  /** Values a gradient flows into from `rs` (not through the producers of `cut` values). */
+  reach(rs: readonly Value[], cut?: ReadonlySet<Value>): Set<Value>;
   /** The full backward's reach (training). */
   full: Set<Value>;
   /** Activations with a gradient buffer, their offsets in the gradient block, and its bytes. */
@@ -170,11 +180,11 @@ function layout(graph: Graph, B: number, training: boolean, targets: readonly Va
   }
 
   // ---- gradients ------------------------------------------------------------------------------------------
-  const reach = (rs: readonly Value[]): Set<Value> => {
+  const reach = (rs: readonly Value[], cut?: ReadonlySet<Value>): Set<Value> => {
     const r = new Set<Value>(rs);
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
-      if (!n.outputs.some((v) => r.has(v))) continue;
+      if (!n.outputs.some((v) => r.has(v) && !cut?.has(v))) continue;
       for (const v of n.inputs) if (v.requiresGrad) r.add(v);
     }
     return r;
@@ -300,10 +310,12 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
     }
   });
 
-  const lowerBackward = (rs: readonly Value[]): Step[] => {
-    const r = reach(rs);
+  const lowerBackward = (rs: readonly Value[], part?: { cut: Set<Value>; seeds: readonly Value[]; params: Value[] }): Step[] => {
+    const cut = part?.cut;
+    const r = reach(rs, cut);
     const gaddr = (v: Value) => (r.has(v) ? (gradAddr.get(v) ?? 0) : 0);
     const plan = new GradPlan({ addr: gaddr, size: numelOf }, fill);
+    for (const v of part?.seeds ?? []) plan.seeded(v);
     const ctx: BwdCtx = {
       ...base_ctx,
       grad: gaddr,
@@ -314,7 +326,7 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
     const steps: Step[] = [];
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
-      if (!n.outputs.some((v) => r.has(v))) continue;
+      if (!n.outputs.some((v) => r.has(v) && !cut?.has(v))) continue;
       if (!n.inputs.some((v) => r.has(v))) continue;
       const def = defs[i];
       if (isNone(def.backward)) throw new Error(`${where(n)}: a gradient flows through this node, but the op has no backward (${def.backward.none})`);
@@ -328,8 +340,13 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
       if (s) steps.push(s);
     }
     const params = graph.values.filter((v) => v.kind === "param" && full.has(v));
+    if (part) {
+      part.params.push(...params.filter((v) => plan.has(v)));
+      return steps;
+    }
     return [...plan.unwritten(params, (v) => gradAddr.get(v) ?? 0), ...steps];
   };
+  const parts = new Map<string, { steps: Step[]; params: Value[] }>();
   const backward = training ? lowerBackward(roots) : [];
   const cache = new Map<string, Step[]>();
   let disposed = false;
@@ -345,6 +362,20 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
       let s = cache.get(key);
       if (!s) cache.set(key, (s = lowerBackward(rs)));
       return s;
+    },
+    backwardPart({ roots: rs = [], cut = [], seeds = [] }) {
+      if (!training) throw new Error(`${label}: an inference program has no backward`);
+      for (const v of rs) if (!roots.includes(v)) throw new Error(`${label}: ${v.name} is not a loss or relation of this program`);
+      for (const v of [...cut, ...seeds]) if (!full.has(v) || v.kind !== "act") throw new Error(`${label}: ${v.name} has no gradient in this program`);
+      if (rs.length && seeds.length) throw new Error(`${label}: a partial backward starts from roots or from seeds, not both`);
+      const key = `${rs.map((v) => v.id).join(",")}|${cut.map((v) => v.id).join(",")}|${seeds.map((v) => v.id).join(",")}`;
+      let p = parts.get(key);
+      if (!p) {
+        const params: Value[] = [];
+        p = { steps: lowerBackward(rs.length ? rs : seeds, { cut: new Set(cut), seeds, params }), params };
+        parts.set(key, p);
+      }
+      return p;
     },
     addr: addrOf,
     grad: (v) => gradAddr.get(v) ?? 0,

@@ -38,6 +38,11 @@ export class GradPlan {
     return 0;
   }
 
+  /** v's gradient was written before this backward starts (a seed of a partial backward): every writer accumulates. */
+  seeded(v: Value): void {
+    this.written.add(v);
+  }
+
   /** An accumulate-only writer: zero-fill first if nobody wrote v yet. */
   accumulate(v: Value): void {
     const ptr = this.buffers.addr(v);

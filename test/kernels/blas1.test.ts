@@ -77,4 +77,22 @@ test("sum and dot accumulate in f64", () => {
   assert.is(call("dot_f32x4", big.length, bp, ones), 1000);
 });
 
+test("colsum: out[k] = Σ_b x[b,k], summed in f64 and rounded once", () => {
+  const rng = new Rng(44);
+  for (const [B, d] of [[1, 1], [3, 5], [8, 4], [7, 17], [33, 130], [0, 6]]) {
+    const x = rng.f32(B * d);
+    const mk = arena.mark();
+    const xp = arena.putF32(x);
+    const out = guarded(new Float32Array(d + 2).fill(NaN), (op) => call("colsum_f32x4", B, d, xp, op));
+    assert.equal(Array.from(arena.readF32(xp, B * d)), Array.from(x), "x untouched");
+    arena.release(mk);
+    for (let k = 0; k < d; k++) {
+      let s = 0;
+      for (let b = 0; b < B; b++) s += x[b * d + k];
+      assert.is(out[k], Math.fround(s), `B=${B} d=${d} k=${k}`);
+    }
+    assert.ok(Number.isNaN(out[d]) && Number.isNaN(out[d + 1]), "past d untouched");
+  }
+});
+
 test.run();

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { setup, Rng, relErr } from "../helpers.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
-import { TaskGradients } from "../../src/train/task-gradients.ts";
+import { TaskGradients, type GradientStage } from "../../src/train/task-gradients.ts";
 import { localGradients } from "../../src/train/trainer.ts";
 import type { Encoded, Preprocessing } from "../../src/data/preprocess.ts";
 
@@ -62,7 +62,8 @@ for (const [name, arch] of ARCHS) {
     const order = Int32Array.from({ length: 7 }, (_, i) => i);
     model.feed(built, enc, order, 0, 7);
     for (const f of program.forward) f();
-    const tg = new TaskGradients(model, built);
+    const scales = Float64Array.from([0.7, 1.6, 1]);
+    const tg = new TaskGradients(model, built, { weights: Array.from(scales) });
     const shared = model.store.params.filter((p) => p.shared);
     const sharedOf = (g: Float32Array) => Float32Array.from(shared.flatMap((p) => Array.from(g.subarray(p.offset, p.offset + p.size))));
     const stageShared = (v: Float32Array) => {
@@ -75,11 +76,11 @@ for (const [name, arch] of ARCHS) {
       }
       return Float32Array.from(out);
     };
-    const scales = Float64Array.from([0.7, 1.6, 1]);
     const stage = tg.run(scales);
-    const perTask = spec.tasks.map((_, t) => stageShared(stage.taskGradient(t)));
+    // Rows hold the gradients of the weighted losses w_t·L_t.
+    const perTask = spec.tasks.map((_, t) => stageShared(Float32Array.from(stage.taskGradient(t), (x) => x / scales[t])));
     const reps = spec.tasks.map((_, t) => Float32Array.from(stage.representationGradient(t)));
-    const combined = stageShared(stage.combined);
+    assert.equal(Array.from(stage.alpha), [1, 1, 1], "alpha starts at 1 for tasks with labels");
     tg.finish();
     const viaStage = model.arena.readF32(model.store.g, model.store.total);
     for (let t = 0; t < spec.tasks.length; t++) {
@@ -101,8 +102,66 @@ for (const [name, arch] of ARCHS) {
     const full = model.arena.readF32(model.store.g, model.store.total);
     const e = relErr(viaStage, full);
     assert.ok(e < 1e-6, `stage gradient vs full backward: relative error ${e.toExponential(2)}`);
-    // combined = Σ scale_t·g_t + the relation's shared gradient.
-    assert.ok(relErr(combined, sharedOf(full)) < 1e-6);
+    tg.dispose();
+  });
+}
+
+for (const [name, arch] of ARCHS) {
+  test(`${name}, rep_grad: rows are Σ_rows w_t·∂L_t/∂z_t; alpha = 1 gives the full backward, alpha = e_1 task 1's + the relation's`, () => {
+    const spec = makeSpec(arch);
+    const model = new Model(spec, pre(spec), k);
+    model.initParams(6);
+    const built = model.program(8, true);
+    const { io, program } = built;
+    const enc = data(8, new Rng(4));
+    const order = Int32Array.from({ length: 8 }, (_, i) => i);
+    model.feed(built, enc, order, 0, 8);
+    for (const f of program.forward) f();
+    const scales = Float64Array.from([0.7, 1.6, 1]);
+    const T = 3, B = 8;
+    // Independent references from the full program: each task's backward alone, the relation's alone, all together.
+    const perTaskFull: Float32Array[] = [], repFull: Float32Array[] = [];
+    for (let t = 0; t < T; t++) {
+      io.scales.set([0, 0, 0]);
+      io.scales[t] = 1;
+      for (const f of program.backwardFor([io.tasks[t].loss!])) f();
+      perTaskFull.push(model.arena.readF32(model.store.g, model.store.total));
+      const rep = io.tasks[t].representation;
+      repFull.push(model.arena.readF32(rep.grad, rep.size));
+    }
+    for (const f of program.backwardFor(model.graph.relations)) f();
+    const relFull = model.arena.readF32(model.store.g, model.store.total);
+    io.scales.set(scales);
+    for (const f of program.backward) f();
+    const full = model.arena.readF32(model.store.g, model.store.total);
+
+    const tg = new TaskGradients(model, built, { mode: "rep", weights: Array.from(scales) });
+    for (const alpha of [[1, 1, 1], [0, 1, 0]]) {
+      const stage = tg.run(scales);
+      const d = stage.size;
+      assert.is(d * B, io.tasks[0].representation.size);
+      for (let t = 0; t < T; t++) {
+        const want = Array.from({ length: d }, (_, c) => {
+          let s = 0;
+          for (let b = 0; b < B; b++) s += repFull[t][b * d + c];
+          return scales[t] * s;
+        });
+        assert.ok(relErr(Float32Array.from(stage.row(t)), Float32Array.from(want)) < 1e-5, `task ${t}: row is not w_t·Σ_rows ∂L_t/∂z_t`);
+      }
+      stage.alpha.set(alpha);
+      tg.finish();
+      const got = model.arena.readF32(model.store.g, model.store.total);
+      for (const p of model.store.params) {
+        const a = got.subarray(p.offset, p.offset + p.size);
+        let want: Float32Array;
+        // Towers and heads read the representation (their gradient is their task's, as in the full backward);
+        // everything below it (trunk, experts, gates) gets the alpha-weighted representation gradients.
+        if (/^(tower|head)\./.test(p.name)) want = full.subarray(p.offset, p.offset + p.size);
+        else want = Float32Array.from(a, (_, i) => relFull[p.offset + i] + alpha.reduce((s, al, t) => s + al * scales[t] * perTaskFull[t][p.offset + i], 0));
+        const e = relErr(a, want);
+        assert.ok(e < 2e-5, `alpha ${alpha}: ${p.name} (${p.role}) differs (relative error ${e.toExponential(2)})`);
+      }
+    }
     tg.dispose();
   });
 }
@@ -162,22 +221,27 @@ test("a strategy's gradient stage replaces the shared gradient and leaves the ta
   const plain = model.arena.readF32(model.store.g, model.store.total);
   let g0: Float32Array | null = null;
   const before = model.arena.used;
-  for (let rep = 0; rep < 3; rep++)
-    src.compute(enc, order, 0, 8, weigh, (stage) => {
-      // Keep task 0's gradient only (a stand-in for a projection method).
-      g0 = Float32Array.from(stage.taskGradient(0));
-      stage.combined.set(g0);
-    });
+  // Keep task 0's gradient only (alpha = e_0, a stand-in for a method): shared = w_0·g_0 + the relation's gradient.
+  const onlyFirst = (stage: GradientStage) => {
+    g0 = Float32Array.from(stage.taskGradient(0));
+    stage.alpha.set([1, 0, 0]);
+  };
+  for (let rep = 0; rep < 3; rep++) src.compute(enc, order, 0, 8, weigh, onlyFirst);
   assert.is(model.arena.used > before, true, "the first stage allocates its buffers once");
   const used = model.arena.used;
-  src.compute(enc, order, 0, 8, weigh, (stage) => stage.combined.set(stage.taskGradient(0)));
+  src.compute(enc, order, 0, 8, weigh, onlyFirst);
   assert.is(model.arena.used, used, "later steps allocate nothing in wasm memory");
   const after = model.arena.readF32(model.store.g, model.store.total);
+  // The relation term's shared gradient, independently: its own backward on the same forward.
+  const built = model.program(8, true);
+  for (const f of built.program.backwardFor(model.graph.relations)) f();
+  const relG = model.arena.readF32(model.store.g, model.store.total);
   let at = 0;
   for (const p of model.store.params) {
     const a = after.subarray(p.offset, p.offset + p.size), b = plain.subarray(p.offset, p.offset + p.size);
     if (p.shared) {
-      assert.ok(relErr(a, g0!.subarray(at, at + p.size)) < 1e-7, `${p.name}: not the stage's gradient`);
+      const want = Float32Array.from(g0!.subarray(at, at + p.size), (x, i) => x + relG[p.offset + i]);
+      assert.ok(relErr(a, want) < 1e-6, `${p.name}: not alpha·G + the relation's gradient (${relErr(a, want).toExponential(2)})`);
       at += (p.size + 3) & ~3;
     } else assert.ok(relErr(a, b) < 1e-6, `${p.name}: task parameter gradient changed (${relErr(a, b).toExponential(2)})`);
   }
