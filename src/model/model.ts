@@ -101,6 +101,8 @@ export class Model {
   readonly graph: Graph;
   /** Uncertainty weighting's learnt log-variances s_t (one per task), when the spec asks for them. */
   readonly logVars: Param | null;
+  /** GradNorm's learnt loss-weight logits ξ_t (w = T·softmax(ξ)), when the spec asks for them. */
+  readonly gradnormLogits: Param | null;
   private readonly training = new Map<number, { built: Built; region: Region }>();
   private readonly inference = new Map<number, { built: Built; region: Region }>();
   private readonly byValue = new Map<Value, Param>();
@@ -122,6 +124,7 @@ export class Model {
     this.graph = lowerSpec(spec, this.dims, pre, "encoded");
     for (const v of this.graph.params()) this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
     this.logVars = spec.training.weighting.type === "uncertainty" ? this.store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
+    this.gradnormLogits = spec.training.weighting.type === "gradnorm" ? this.store.declare("weighting.gradnorm_logit", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
     // Memory, before any is allocated: the parameter block's 4 copies, the training program at batch_size and one
     // inference program. Refused with the largest tensors named, rather than failing inside memory.grow.
     const max = options.maxMemory;
@@ -266,6 +269,13 @@ export class Model {
       labelled: new Float64Array(T),
     };
     return { program, io };
+  }
+
+  /** The parameter behind a graph parameter value. */
+  paramOf(v: Value): Param {
+    const p = this.byValue.get(v);
+    if (!p) throw new Error(`model ${this.spec.name}: ${v.name} is not a parameter of this model`);
+    return p;
   }
 
   /** Initialize every parameter from `seed` (uniform/normal from a seeded JS generator: identical everywhere). */

@@ -13,8 +13,49 @@ export const LOSSES = ["bce", "xent", "mse", "mae", "huber"] as const;
 export type LossName = (typeof LOSSES)[number];
 export const ARCHITECTURES = ["hps", "mmoe", "cgc"] as const;
 export type ArchitectureType = (typeof ARCHITECTURES)[number];
-export const WEIGHTINGS = ["static", "uncertainty", "dwa", "gls", "rlw"] as const;
+export const WEIGHTINGS = [
+  "static", "uncertainty", "dwa", "gls", "rlw", "famo", "stch",
+  "gradnorm", "mgda", "pcgrad", "graddrop", "gradvac", "cagrad", "imtl", "aligned_mtl", "nash_mtl", "upgrad", "db_mtl",
+] as const;
 export type WeightingName = (typeof WEIGHTINGS)[number];
+
+/**
+ * Which gradients a balancing method reads (LibMTL's rules): "loss" methods only scale losses; the others need
+ * per-task gradients, of the shared parameters (`rep_grad: false`) or of the shared representation (`rep_grad:
+ * true`, one trunk backward per step). "param" methods need the parameters' gradients (their geometry is defined
+ * there: PCGrad/GradVac/CAGrad/Nash-MTL/UPGrad/DB-MTL), "rep" ones the representation's (GradDrop masks the
+ * representation's features), "both" work either way.
+ */
+export const WEIGHTING_GRADIENTS: Record<WeightingName, "loss" | "param" | "rep" | "both"> = {
+  static: "loss", uncertainty: "loss", dwa: "loss", gls: "loss", rlw: "loss", famo: "loss", stch: "loss",
+  gradnorm: "both", mgda: "both", imtl: "both", aligned_mtl: "both",
+  pcgrad: "param", gradvac: "param", cagrad: "param", nash_mtl: "param", upgrad: "param", db_mtl: "param",
+  graddrop: "rep",
+};
+export const MGDA_NORMALIZATIONS = ["none", "l2", "loss", "loss+"] as const;
+
+/** The options of training.weighting besides `type`, each with the methods it applies to and its default. */
+const WEIGHTING_OPTIONS: Record<string, { methods: WeightingName[]; dflt: number | string; check?: { int?: boolean; min?: number; max?: number; gt?: number; lt?: number; limit?: number }; values?: readonly string[] }> = {
+  temperature: { methods: ["dwa"], dflt: 2, check: { gt: 0 } },
+  alpha: { methods: ["gradnorm"], dflt: 1.5, check: { min: 0 } },
+  normalization: { methods: ["mgda"], dflt: "none", values: MGDA_NORMALIZATIONS },
+  leak: { methods: ["graddrop"], dflt: 0, check: { min: 0, max: 1 } },
+  beta: { methods: ["gradvac", "db_mtl"], dflt: NaN, check: { min: 0, max: 1 } },
+  beta_sigma: { methods: ["db_mtl"], dflt: 0, check: { min: 0 } },
+  c: { methods: ["cagrad"], dflt: 0.5, check: { min: 0 } },
+  rescale: { methods: ["cagrad"], dflt: 1, check: { int: true, min: 0, max: 2 } },
+  update_every: { methods: ["nash_mtl"], dflt: 1, check: { int: true, min: 1, limit: 2 ** 31 - 1 } },
+  iterations: { methods: ["nash_mtl"], dflt: 20, check: { int: true, min: 1, limit: 10_000 } },
+  max_norm: { methods: ["nash_mtl"], dflt: 1, check: { min: 0 } },
+  norm_eps: { methods: ["upgrad"], dflt: 1e-4, check: { min: 0 } },
+  reg_eps: { methods: ["upgrad"], dflt: 1e-4, check: { min: 0 } },
+  lr: { methods: ["famo"], dflt: 0.025, check: { gt: 0 } },
+  decay: { methods: ["famo"], dflt: 1e-3, check: { min: 0 } },
+  mu: { methods: ["stch"], dflt: 1, check: { gt: 0 } },
+  warmup_epochs: { methods: ["stch"], dflt: 4, check: { int: true, min: 0, limit: 100_000 } },
+};
+/** Per-method defaults that differ from the option's (beta: GradVac's EMA 0.5, DB-MTL's 0.9, as LibMTL). */
+const WEIGHTING_DEFAULTS: Partial<Record<WeightingName, Record<string, number | string>>> = { gradvac: { beta: 0.5 }, db_mtl: { beta: 0.9 } };
 export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
 export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance"] as const;
@@ -138,13 +179,39 @@ export interface TrainingOptions {
   validation: number;
   optimizer: { type: (typeof OPTIMIZERS)[number]; lr: number; weight_decay: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; eps: number };
   schedule: { type: (typeof SCHEDULES)[number]; warmup_steps: number; step_size: number; gamma: number; min_lr: number };
-  weighting: { type: WeightingName; temperature: number };
+  weighting: WeightingSpec;
   clip_grad_norm: number;
   /** Stop when `metric` has not improved for `patience` epochs; the best epoch's weights are kept. */
   early_stopping: { metric: string; patience: number } | null;
   relations: Relation[];
   /** λ_shared·‖θ_shared‖² on the shared (trunk) parameters. */
   shared_l2: number;
+}
+
+/**
+ * training.weighting, normalized: `type`, `temperature` (always, for DWA), `rep_grad` (gradient methods) and the
+ * options that apply to the chosen type, each with its default (see WEIGHTING_OPTIONS).
+ */
+export interface WeightingSpec {
+  type: WeightingName;
+  temperature: number;
+  rep_grad?: boolean;
+  alpha?: number;
+  normalization?: (typeof MGDA_NORMALIZATIONS)[number];
+  leak?: number;
+  beta?: number;
+  beta_sigma?: number;
+  c?: number;
+  rescale?: number;
+  update_every?: number;
+  iterations?: number;
+  max_norm?: number;
+  norm_eps?: number;
+  reg_eps?: number;
+  lr?: number;
+  decay?: number;
+  mu?: number;
+  warmup_epochs?: number;
 }
 
 export interface DataSource {
@@ -453,10 +520,7 @@ export function validateSpec(json: Json): ModelSpec {
     gamma: num(sc, "gamma", "training.schedule", 0.1, { gt: 0, max: 1 }),
     min_lr: num(sc, "min_lr", "training.schedule", 0, { min: 0 }),
   };
-  const w = obj(tr.weighting ?? {}, "training.weighting");
-  known(w, "training.weighting", ["type", "temperature"]);
-  const weighting = { type: oneOf(w, "type", "training.weighting", WEIGHTINGS, "static"), temperature: num(w, "temperature", "training.weighting", 2, { gt: 0 }) };
-  if (w.temperature !== undefined && w.temperature !== 2 && weighting.type !== "dwa") throw new SpecError("training.weighting.temperature", `only applies to type "dwa"`);
+  const weighting = weightingSpec(obj(tr.weighting ?? {}, "training.weighting"));
 
   const relRaw = tr.relations ?? [];
   if (!Array.isArray(relRaw)) throw new SpecError("training.relations", `expected an array, found ${show(relRaw)}`);
@@ -508,6 +572,35 @@ export function validateSpec(json: Json): ModelSpec {
       shared_l2: num(tr, "shared_l2", "training", 0, { min: 0 }),
     },
   };
+}
+
+/** training.weighting: the type, rep_grad by LibMTL's rules, and the options that apply to the type. */
+function weightingSpec(w: Record<string, Json>): WeightingSpec {
+  const P = "training.weighting";
+  known(w, P, ["type", "rep_grad", ...Object.keys(WEIGHTING_OPTIONS)]);
+  const type = oneOf(w, "type", P, WEIGHTINGS, "static");
+  const out: WeightingSpec = { type, temperature: num(w, "temperature", P, 2, { gt: 0 }) };
+  if (w.temperature !== undefined && w.temperature !== 2 && type !== "dwa") throw new SpecError(`${P}.temperature`, `only applies to type "dwa"`);
+  for (const [key, o] of Object.entries(WEIGHTING_OPTIONS)) {
+    if (key === "temperature") continue;
+    const applies = o.methods.includes(type);
+    if (!applies) {
+      if (w[key] !== undefined) throw new SpecError(`${P}.${key}`, `only applies to type ${o.methods.map((m) => JSON.stringify(m)).join(" or ")}`);
+      continue;
+    }
+    const dflt = WEIGHTING_DEFAULTS[type]?.[key] ?? o.dflt;
+    (out as unknown as Record<string, unknown>)[key] = o.values ? oneOf(w, key, P, o.values, dflt as string) : num(w, key, P, dflt as number, o.check);
+  }
+  const kind = WEIGHTING_GRADIENTS[type];
+  if (kind === "loss") {
+    if (w.rep_grad !== undefined) throw new SpecError(`${P}.rep_grad`, `type ${JSON.stringify(type)} scales losses and reads no per-task gradients; rep_grad applies to gradient methods (${WEIGHTINGS.filter((m) => WEIGHTING_GRADIENTS[m] !== "loss").join(", ")})`);
+  } else {
+    const rep = bool(w, "rep_grad", P, kind === "rep");
+    if (rep && kind === "param") throw new SpecError(`${P}.rep_grad`, `${type} is defined on the shared parameters' gradients and cannot use representation gradients (as in LibMTL); use rep_grad: false`);
+    if (!rep && kind === "rep") throw new SpecError(`${P}.rep_grad`, `${type} masks the shared representation's gradient by sign, feature by feature, so it needs rep_grad: true (as in LibMTL)`);
+    out.rep_grad = rep;
+  }
+  return out;
 }
 
 /** Output width when the spec alone fixes it (multiclass without `classes` is learnt from data). */

@@ -58,6 +58,11 @@ export interface GradientSource {
   readonly scales: Float64Array;
   readonly relations: Float64Array;
   compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>) => number, combine?: (stage: GradientStage) => void): number;
+  /**
+   * After the update: the last batch's per-task losses under the updated parameters (the forward re-run with the
+   * same dropout masks; the stream position is left where the step left it). For strategies with `afterUpdate`.
+   */
+  lossesAfterUpdate?(): Float64Array;
   /** After a non-finite objective: where it first went wrong (the first non-finite parameter or layer output). */
   diagnose?(): string;
   /** Called before each step's compute with the update that will follow it (workers apply it themselves). */
@@ -74,7 +79,9 @@ export function localGradients(model: Model, batch: number): GradientSource {
   const built = model.program(batch, true);
   const { io, program } = built;
   const rel = model.spec.training.relations;
+  const w = model.spec.training.weighting;
   let perTask: TaskGradients | null = null;
+  let counterBefore = 0;
   return {
     batch,
     losses: io.losses,
@@ -82,6 +89,7 @@ export function localGradients(model: Model, batch: number): GradientSource {
     relations: io.relations,
     compute(data, order, start, count, weigh, combine) {
       model.feed(built, data, order, start, count);
+      counterBefore = model.rng.counter;
       for (const f of program.forward) f();
       let obj = weigh(io.losses, io.scales, io.labelled);
       for (let i = 0; i < rel.length; i++) obj += rel[i].lambda * io.relations[i];
@@ -89,10 +97,17 @@ export function localGradients(model: Model, batch: number): GradientSource {
         for (const f of program.backward) f();
         return obj;
       }
-      perTask ??= new TaskGradients(model, built);
-      combine(perTask.run(io.scales));
+      perTask ??= new TaskGradients(model, built, { mode: w.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight) });
+      combine(perTask.run(io.scales, io.labelled));
       perTask.finish();
       return obj;
+    },
+    lossesAfterUpdate() {
+      const after = model.rng.counter;
+      model.rng.counter = counterBefore;
+      for (const f of program.forward) f();
+      model.rng.counter = after;
+      return io.losses;
     },
     diagnose: () => model.firstNonFinite(built),
   };
@@ -147,62 +162,70 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const monitor = tr.early_stopping;
   let bestSnap: Float32Array | null = opts.resumeBest ?? null;
   let step = st.step;
-  for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
-    const t0 = performance.now();
-    const order = nextPerm();
-    const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
-    let sumObj = 0, lr = op.lr;
-    for (let s = 0; s < train.rows; s += B) {
-      const count = Math.min(B, train.rows - s);
-      lr = learningRate(tr, step, total, stepsPerEpoch);
-      step++;
-      source.prepare?.(lr, step);
-      let obj = source.compute(train, order, s, count, weigh, combine);
-      // Before the update: the parameters are still the ones that produced the non-finite value.
-      if (!Number.isFinite(obj)) throw new Error(nonFinite(spec, epoch + 1, step, obj, source));
-      obj += update(lr, step);
-      for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
-      for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
-      sumObj += obj;
-      opts.onStep?.(step, source.losses, source.scales);
-      if (!Number.isFinite(obj)) throw new Error(`training step ${step} (epoch ${epoch + 1}): the regularizers or the update made the objective ${obj}`);
+  try {
+    for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
+      const t0 = performance.now();
+      const order = nextPerm();
+      const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
+      let sumObj = 0, lr = op.lr;
+      for (let s = 0; s < train.rows; s += B) {
+        const count = Math.min(B, train.rows - s);
+        lr = learningRate(tr, step, total, stepsPerEpoch);
+        step++;
+        source.prepare?.(lr, step);
+        let obj = source.compute(train, order, s, count, weigh, combine);
+        // Before the update: the parameters are still the ones that produced the non-finite value.
+        if (!Number.isFinite(obj)) throw new Error(nonFinite(spec, epoch + 1, step, obj, source));
+        obj += update(lr, step);
+        if (weighting.afterUpdate) {
+          if (!source.lossesAfterUpdate) throw new Error(`training.weighting.type "${weighting.name}" needs the losses after each update, which this gradient source (threads) does not give; train on one thread`);
+          weighting.afterUpdate(source.lossesAfterUpdate());
+        }
+        for (let t = 0; t < T; t++) (sumLoss[t] += source.losses[t]), (sumScale[t] += source.scales[t]);
+        for (let i = 0; i < sumRel.length; i++) sumRel[i] += source.relations[i];
+        sumObj += obj;
+        opts.onStep?.(step, source.losses, source.scales);
+        if (!Number.isFinite(obj)) throw new Error(`training step ${step} (epoch ${epoch + 1}): the regularizers or the update made the objective ${obj}`);
+      }
+      const steps = Math.ceil(train.rows / B);
+      const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
+      weighting.endEpoch?.(meanLoss);
+      let validationMetrics: Record<string, TaskMetrics> | null = null, value: number | null = null;
+      if (validation && validation.rows > 0) {
+        const preds = model.predict(validation);
+        validationMetrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
+        if (monitor) value = metricValue(monitor.metric, validationMetrics, validationLoss(validationMetrics));
+      }
+      const log: EpochLog = {
+        epoch: epoch + 1,
+        trainLoss: Object.fromEntries(spec.tasks.map((t, i) => [t.name, meanLoss[i]])),
+        objective: sumObj / steps,
+        weights: Object.fromEntries(spec.tasks.map((t, i) => [t.name, sumScale[i] / steps])),
+        relations: Array.from(sumRel, (x) => x / steps),
+        validation: validationMetrics,
+        monitor: value,
+        lr,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(log);
+      opts.onEpoch?.(log);
+      if (monitor && value !== null && Number.isFinite(value)) {
+        const better = st.best === null || (higherIsBetter(monitor.metric) ? value > st.best : value < st.best);
+        if (better) {
+          st.best = value;
+          st.bestEpoch = epoch + 1;
+          bestSnap = model.snapshot();
+          st.stale = 0;
+        } else if (++st.stale >= monitor.patience) st.stopped = true;
+      }
+      st.epoch = epoch + 1;
+      st.step = step;
+      st.dropoutCounter = model.rng.counter;
+      st.weighting = weighting.state?.() ?? null;
+      await opts.afterEpoch?.({ ...st }, bestSnap);
     }
-    const steps = Math.ceil(train.rows / B);
-    const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
-    weighting.endEpoch?.(meanLoss);
-    let validationMetrics: Record<string, TaskMetrics> | null = null, value: number | null = null;
-    if (validation && validation.rows > 0) {
-      const preds = model.predict(validation);
-      validationMetrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
-      if (monitor) value = metricValue(monitor.metric, validationMetrics, validationLoss(validationMetrics));
-    }
-    const log: EpochLog = {
-      epoch: epoch + 1,
-      trainLoss: Object.fromEntries(spec.tasks.map((t, i) => [t.name, meanLoss[i]])),
-      objective: sumObj / steps,
-      weights: Object.fromEntries(spec.tasks.map((t, i) => [t.name, sumScale[i] / steps])),
-      relations: Array.from(sumRel, (x) => x / steps),
-      validation: validationMetrics,
-      monitor: value,
-      lr,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    history.push(log);
-    opts.onEpoch?.(log);
-    if (monitor && value !== null && Number.isFinite(value)) {
-      const better = st.best === null || (higherIsBetter(monitor.metric) ? value > st.best : value < st.best);
-      if (better) {
-        st.best = value;
-        st.bestEpoch = epoch + 1;
-        bestSnap = model.snapshot();
-        st.stale = 0;
-      } else if (++st.stale >= monitor.patience) st.stopped = true;
-    }
-    st.epoch = epoch + 1;
-    st.step = step;
-    st.dropoutCounter = model.rng.counter;
-    st.weighting = weighting.state?.() ?? null;
-    await opts.afterEpoch?.({ ...st }, bestSnap);
+  } finally {
+    weighting.dispose?.();
   }
   if (bestSnap) model.restore(bestSnap);
   return { history, bestEpoch: bestSnap ? st.bestEpoch : st.epoch, best: st.best, state: st };

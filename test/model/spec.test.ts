@@ -59,9 +59,40 @@ test("errors name the offending path", () => {
   rejects((s) => (s.training = { relations: [{ tasks: ["t1", "zz"], lambda: 1 }] }), "training.relations[0].tasks[1]", /no task named "zz"/);
   rejects((s) => (s.training = { relations: [{ tasks: ["t1"], lambda: 1 }] }), "training.relations[0].tasks", /two task names/);
   rejects((s) => (s.training = { early_stopping: { metric: "t2.auc" } }), "training.early_stopping.metric", /does not report "auc"/);
-  rejects((s) => (s.training = { weighting: { type: "gradnorm" } }), "training.weighting.type", /not one of static, uncertainty, dwa, gls, rlw/);
+  rejects((s) => (s.training = { weighting: { type: "gradnrm" } }), "training.weighting.type", /not one of static, uncertainty, dwa, gls, rlw, famo, stch, gradnorm, mgda/);
   rejects((s) => (s.tasks[1].group_l2 = 0.1), "tasks[1].group_l2", /only applies to tasks with group_by/);
   rejects((s) => (s.tasks[0].positive = []), "tasks[0].positive", /must not be empty/);
+});
+
+test("training.weighting: rep_grad by LibMTL's rules, options only where they apply, per-method defaults", () => {
+  const w = (weighting: unknown) => (s: any) => (s.training = { weighting });
+  // Methods defined on the parameters' gradients refuse representation gradients, and GradDrop needs them.
+  for (const type of ["pcgrad", "gradvac", "cagrad", "nash_mtl", "upgrad", "db_mtl"]) rejects(w({ type, rep_grad: true }), "training.weighting.rep_grad", new RegExp(`^training.weighting.rep_grad: ${type} is defined on the shared parameters' gradients`));
+  rejects(w({ type: "graddrop", rep_grad: false }), "training.weighting.rep_grad", /graddrop masks the shared representation's gradient by sign/);
+  // Loss-level strategies read no per-task gradients.
+  for (const type of ["static", "dwa", "famo", "stch"]) rejects(w({ type, rep_grad: false }), "training.weighting.rep_grad", /scales losses and reads no per-task gradients/);
+  rejects(w({ type: "mgda", c: 0.4 }), "training.weighting.c", /only applies to type "cagrad"/);
+  rejects(w({ type: "gradvac", beta_sigma: 0.5 }), "training.weighting.beta_sigma", /only applies to type "db_mtl"/);
+  rejects(w({ type: "mgda", normalization: "l1" }), "training.weighting.normalization", /not one of none, l2, loss, loss\+/);
+  rejects(w({ type: "cagrad", rescale: 3 }), "training.weighting.rescale", /2/);
+  rejects(w({ type: "nash_mtl", update_every: 0 }), "training.weighting.update_every", /1/);
+  rejects(w({ type: "graddrop", leak: 1.5 }), "training.weighting.leak", /1/);
+  rejects(w({ type: "frob" }), "training.weighting.type", /not one of/);
+  const norm = (weighting: unknown) => validateSpec({ ...base(), training: { weighting } }).training.weighting;
+  // Both modes for the methods that allow them; defaults as LibMTL's.
+  assert.equal(norm({ type: "mgda" }), { type: "mgda", temperature: 2, normalization: "none", rep_grad: false });
+  assert.equal(norm({ type: "mgda", rep_grad: true }).rep_grad, true);
+  assert.equal(norm({ type: "graddrop" }), { type: "graddrop", temperature: 2, leak: 0, rep_grad: true });
+  assert.equal(norm({ type: "gradvac" }).beta, 0.5);
+  assert.equal(norm({ type: "db_mtl" }), { type: "db_mtl", temperature: 2, beta: 0.9, beta_sigma: 0, rep_grad: false });
+  assert.equal(norm({ type: "cagrad", c: 0.2 }), { type: "cagrad", temperature: 2, c: 0.2, rescale: 1, rep_grad: false });
+  assert.equal(norm({ type: "nash_mtl" }), { type: "nash_mtl", temperature: 2, update_every: 1, iterations: 20, max_norm: 1, rep_grad: false });
+  assert.equal(norm({ type: "famo" }), { type: "famo", temperature: 2, lr: 0.025, decay: 0.001 });
+  assert.equal(norm({ type: "stch" }), { type: "stch", temperature: 2, mu: 1, warmup_epochs: 4 });
+  assert.equal(norm({ type: "gradnorm", alpha: 0.5 }), { type: "gradnorm", temperature: 2, alpha: 0.5, rep_grad: false });
+  assert.equal(norm({ type: "static" }), { type: "static", temperature: 2 });
+  const again = validateSpec(JSON.parse(JSON.stringify(validateSpec({ ...base(), training: { weighting: { type: "upgrad" } } }))));
+  assert.equal(again.training.weighting, { type: "upgrad", temperature: 2, norm_eps: 1e-4, reg_eps: 1e-4, rep_grad: false }, "normalization is idempotent");
 });
 
 test("a multi-output relation must match widths", () => {
