@@ -1,7 +1,10 @@
 // The runtime matrix: the same scenario (test/runtimes/scenario.ts: train, hash the weights, export ONNX, run it
-// on both engines) in Node, Deno, headless Chromium (page + Web Worker) and workerd, offline on 127.0.0.1.
+// on both engines) in Node, Deno, headless Chromium (page + Web Worker) and workerd, offline on 127.0.0.1, and in the
+// JavaScript shells of the other two browser engines: JavaScriptCore (Safari; Debian's /usr/bin/jsc) and SpiderMonkey
+// (Firefox ESR 102; /usr/bin/js102), from the same inline bundle with a small shim (test/runtimes/shell-shim.ts).
+// A shell that is not installed prints `SKIP runtime=<name>: …` (a FAIL under CI=1).
 //
-//   node tools/runtimes.mjs node|deno|browser|workerd|all
+//   node tools/runtimes.mjs node|deno|browser|workerd|jsc|spidermonkey|all
 //   node tools/runtimes.mjs node --update-reference      (deliberately: rewrite test/runtimes/reference.json)
 //
 // Each run prints `PASS runtime=<name> sha256=<hex> loss=<start>→<end> ort=<diff|skipped> mtl=<diff> ms=<n>` (or
@@ -22,7 +25,7 @@
 // `chromium-worker-parallel` (a dedicated Web Worker + a nested worker; the page must be cross-origin isolated) and
 // `workerd-parallel` (no workers there: PASS only as an explicit single-thread fallback). These lines are checked
 // against their own single-thread run, not against the reference hash.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -39,6 +42,11 @@ const ORT_WASM = "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const WORKERD = "node_modules/@cloudflare/workerd-linux-64/bin/workerd"; // the real binary, not the npm shim
 const DENO = "node_modules/.bin/deno";
+// The JavaScript shells of the two non-V8 browser engines, from Debian (.ci/run installs them).
+const SHELLS = {
+  jsc: { bin: process.env.JSC ?? "/usr/bin/jsc", pkg: "libjavascriptcoregtk-4.0-bin", args: (f) => ["-m", f], engine: "JavaScriptCore" },
+  spidermonkey: { bin: process.env.JS102 ?? "/usr/bin/js102", pkg: "libmozjs-102-dev", args: (f) => ["--module", f], engine: "SpiderMonkey" },
+};
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 export const REFERENCE = "test/runtimes/reference.json";
 const REGENERATE = "node tools/runtimes.mjs node --update-reference";
@@ -109,6 +117,13 @@ async function buildInline() {
   mkdirSync(OUT, { recursive: true });
   await esbuild.build({ ...common, platform: "neutral", entryPoints: ["test/runtimes/inline.ts"], outfile: `${OUT}/scenario.inline.mjs`, loader: { ".wasm": "binary" }, external: ["onnxruntime-web"] });
   return `${OUT}/scenario.inline.mjs`;
+}
+
+/** The JS shells: the host-API shim the scenario needs there (test/runtimes/shell-shim.ts), beside the inline bundle. */
+async function buildShellShim() {
+  mkdirSync(OUT, { recursive: true });
+  await esbuild.build({ ...common, platform: "neutral", entryPoints: ["test/runtimes/shell-shim.ts"], outfile: `${OUT}/shell-shim.mjs` });
+  return `${OUT}/shell-shim.mjs`;
 }
 
 /**
@@ -219,6 +234,56 @@ async function deno() {
   }
   return results;
 }
+
+// ---- JavaScriptCore (jsc) and SpiderMonkey (js102): Safari's and Firefox's engines as Debian shells ---------------
+/** Node's dmath fingerprint (test/runtimes/dmath-fingerprint.ts) from the same inline bundle: the shells must match it. */
+async function nodeDmathFingerprint() {
+  const bundle = await buildInline();
+  const lib = await import(`${pathToFileURL(resolve(bundle)).href}?${sha256(readFileSync(bundle))}`);
+  return lib.dmathFingerprint();
+}
+
+/**
+ * One shell runs test/runtimes/shell-main.mjs (shim + the inline bundle). PASS needs the reference weight hash (checked
+ * in main) and src/util/dmath.ts's fingerprint equal to Node's. A missing binary is a SKIP outside CI (test/skip.ts's
+ * convention) and a FAIL under CI.
+ */
+function shellRunner(name) {
+  const sh = SHELLS[name];
+  return async () => {
+    const t0 = Date.now();
+    if (!existsSync(sh.bin)) {
+      const reason = `${sh.bin} not found: apt-get install -y ${sh.pkg} (.ci/run installs it)`;
+      if (underCI()) return [{ runtime: name, error: `${reason}; under CI this is a failure`, wall: 0 }];
+      return [{ runtime: name, skip: reason, wall: 0 }];
+    }
+    await buildInline();
+    await buildShellShim();
+    const reference = await nodeDmathFingerprint();
+    const { code, out, err } = await run(sh.bin, sh.args("test/runtimes/shell-main.mjs"), { timeout: 240_000 });
+    const wall = Date.now() - t0;
+    const res = /^RESULT (.*)$/m.exec(out);
+    if (!res) return [{ runtime: name, error: `exit ${code}: ${(/^ERROR (.*)$/m.exec(out)?.[1] ?? out.slice(-1000)) + err}`.trim().slice(0, 2000), wall }];
+    const r = JSON.parse(res[1]);
+    const line = new RegExp(`^runtime=${name} .*$`, "m").exec(out)[0];
+    const differs = Object.entries(r.dmath.mathDiffers).map(([f, n]) => `${f} ${n}`).join(", ");
+    const note = `${sh.engine} (${debVersion(sh.pkg)}); shimmed: ${r.shimmed.join(", ") || "nothing"}; host Math.* ≠ dmath in ${differs} of ${r.dmath.samples} samples each`;
+    if (r.dmath.sha256 !== reference.sha256) {
+      return [{ runtime: name, error: `src/util/dmath.ts gives other bits here than in Node: fingerprint ${r.dmath.sha256} ≠ Node's ${reference.sha256} | ${line} | ${note}`, wall }];
+    }
+    return [{ runtime: name, line: `${line} dmath=${r.dmath.sha256.slice(0, 12)}(=node)`, sha: r.weightsSha256, result: r, wall, note }];
+  };
+}
+
+function debVersion(pkg) {
+  try {
+    return `${pkg} ${execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8" }).trim()}`;
+  } catch {
+    return pkg;
+  }
+}
+
+const underCI = () => !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
 
 // ---- Chromium (page + worker) -------------------------------------------------------------------------
 export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
@@ -344,7 +409,7 @@ async function workerd() {
 }
 
 // ---- main ---------------------------------------------------------------------------------------------
-const RUNNERS = { node, deno, browser, workerd };
+const RUNNERS = { node, deno, browser, workerd, jsc: shellRunner("jsc"), spidermonkey: shellRunner("spidermonkey") };
 
 async function main() {
   const args = process.argv.slice(2);
@@ -353,7 +418,7 @@ async function main() {
   const update = flags.includes("--update-reference");
   const which = positional[0] ?? "all";
   const names = which === "all" ? Object.keys(RUNNERS) : [which];
-  for (const n of names) if (!RUNNERS[n]) throw new Error(`unknown runtime ${JSON.stringify(n)}: use node, deno, browser, workerd or all`);
+  for (const n of names) if (!RUNNERS[n]) throw new Error(`unknown runtime ${JSON.stringify(n)}: use node, deno, browser, workerd, jsc, spidermonkey or all`);
   if (update && !names.includes("node")) throw new Error(`--update-reference makes Node's run the reference: use \`${REGENERATE}\` (or all --update-reference)`);
   let ref = readReference();
   const results = [];
@@ -370,6 +435,11 @@ async function main() {
     for (const r of runs) {
       const timing = `wall=${r.wall}ms${r.note ? ` (${r.note})` : ""}`;
       // selfChecked (the parallel scenarios): the scenario compared its runs itself; there is no reference hash to match.
+      if (r.skip) {
+        console.log(`SKIP runtime=${r.runtime}: ${r.skip}`);
+        results.push({ ...r, ok: true });
+        continue;
+      }
       const mismatch = r.error || r.selfChecked ? null : referenceMismatch(ref, r);
       if (r.error) console.log(`FAIL runtime=${r.runtime} ${timing}: ${r.error}`);
       else if (mismatch) console.log(`FAIL runtime=${r.runtime} ${mismatch} | ${r.line.replace(/^runtime=\S+ sha256=\S+ ?/, "")} ${timing}`);

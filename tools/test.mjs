@@ -26,7 +26,7 @@ const skipLines = (out) => (out.match(/^SKIP /gm) ?? []).length;
  * Each step: a command; how to count passed/failed/skipped from its output (default: none, pass by exit code);
  * `timeout` in seconds; `min`, the least number of tests (passed + failed + skipped) it must report.
  * Measured on the 2-core dev machine: build not measured (asc + esbuild), typecheck 0.7 s, uvu 16-31 s (264, then
- * 279, then 404, then 494 tests), as-pect 3.9 s (35), runtime node 1.0 s (1 line), deno 1.3 s (2), browser 3.8 s (3), workerd 1.0 s (2),
+ * 279, then 404, then 494 tests), as-pect 3.9 s (35), runtime node 1.0 s (1 line), deno 1.3 s (2), browser 3.8 s (3), workerd 1.0 s (2), jsc 0.9 s (1), spidermonkey 0.7 s (1),
  * demo 4.9 s (3), size 0.7 s (1). The limits are far above 3× those: CI machines are cold (tsx, deno and Chromium
  * caches) and shared, and a hang is what they are for.
  */
@@ -57,7 +57,7 @@ const steps = [
   },
   // The runtime matrix (tools/runtimes.mjs): one PASS/FAIL line per runtime; each must reproduce the weight hash
   // committed in test/runtimes/reference.json. The floors are today's line counts: each line is a runtime of its own, none may go missing.
-  ...[["node", 1], ["deno", 2], ["browser", 3], ["workerd", 2]].map(([rt, min]) => ({ name: `runtime ${rt}`, cmd: `npm run -s test:${rt}`, timeout: 300, min, count: countRuntimes })),
+  ...[["node", 1], ["deno", 2], ["browser", 3], ["workerd", 2], ["jsc", 1], ["spidermonkey", 1]].map(([rt, min]) => ({ name: `runtime ${rt}`, cmd: `npm run -s test:${rt}`, timeout: 300, min, count: countRuntimes })),
   {
     name: "demo",
     cmd: "npm run -s demo:check",

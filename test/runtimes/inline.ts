@@ -3,3 +3,4 @@
 export { runScenario, formatLine, sha256Hex } from "./scenario.ts";
 export type { ScenarioResult, ScenarioOptions } from "./scenario.ts";
 export { loadInlineKernels } from "../../src/entry/inline.ts";
+export { dmathFingerprint } from "./dmath-fingerprint.ts";
