@@ -34,13 +34,11 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
 import { loadKernels, type Kernels } from "../src/runtime/load.ts";
 import { Model } from "../src/model/model.ts";
-import type { Encoded } from "../src/data/preprocess.ts";
 import { parallelGradients } from "../src/train/parallel.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 import { fit, type TrainState } from "../src/train/trainer.ts";
 import { createWeighting } from "../src/train/weighting/index.ts";
-import { spec, pre, rng, SEED, F, BATCH, CLASSES } from "./w1.ts";
-import { tanh } from "../src/util/dmath.ts";
+import { spec, pre, SEED, F, BATCH, CLASSES, W1_ROWS, w1Data } from "./w1.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -53,48 +51,8 @@ const CPU_REPEATS = quick ? 1 : 3; // timed epochs of tfjs-cpu
 const PROFILE_STEPS = quick ? 64 : 320;
 
 // ---- W1 (bench/w1.ts) ------------------------------------------------------------------------------
-const ROWS = 8192, STEPS_PER_EPOCH = ROWS / BATCH;
-
-/** The W1 rows: x ~ N(0, 1); a fixed teacher h = tanh(x·T / 8) [32]; A = argmax(h·U), B = h·v + 0.1·noise, C = [h·w > 0]. */
-function w1Data(): Encoded {
-  const r = rng(SEED);
-  const H = 32;
-  const T = Float64Array.from({ length: F * H }, () => r.normal()), U = Float64Array.from({ length: H * CLASSES }, () => r.normal());
-  const v = Float64Array.from({ length: H }, () => r.normal() / Math.sqrt(H)), w = Float64Array.from({ length: H }, () => r.normal());
-  const x = new Float32Array(ROWS * F), a = new Int32Array(ROWS), b = new Float32Array(ROWS), c = new Float32Array(ROWS);
-  const h = new Float64Array(H);
-  for (let i = 0; i < ROWS; i++) {
-    for (let j = 0; j < F; j++) x[i * F + j] = r.normal();
-    for (let q = 0; q < H; q++) {
-      let s = 0;
-      for (let j = 0; j < F; j++) s += x[i * F + j] * T[j * H + q];
-      h[q] = tanh(s / 8);
-    }
-    let best = 0, bestV = -Infinity, sb = 0, sc = 0;
-    for (let k = 0; k < CLASSES; k++) {
-      let s = 0;
-      for (let q = 0; q < H; q++) s += h[q] * U[q * CLASSES + k];
-      if (s > bestV) (bestV = s), (best = k);
-    }
-    for (let q = 0; q < H; q++) (sb += h[q] * v[q]), (sc += h[q] * w[q]);
-    a[i] = best;
-    b[i] = sb + 0.1 * r.normal();
-    c[i] = sc > 0 ? 1 : 0;
-  }
-  const ones = new Float32Array(ROWS).fill(1), none = new Int32Array(0);
-  return {
-    rows: ROWS,
-    numeric: new Float32Array(0),
-    categorical: [],
-    tensor: x,
-    tasks: [
-      { labels: a, mask: ones, group: none },
-      { labels: b, mask: ones, group: none },
-      { labels: c, mask: ones, group: none },
-    ],
-  };
-}
-const data = w1Data();
+const ROWS = W1_ROWS, STEPS_PER_EPOCH = ROWS / BATCH;
+const data = w1Data(ROWS);
 
 // ---- engines ---------------------------------------------------------------------------------------
 interface Engine {
