@@ -12,7 +12,8 @@ import { exp } from "../../util/dmath.ts";
  *   ∂L_grad/∂ξ_s = Σ_t sign(G_t − Ḡ r_t^α)·‖g_t‖·∂w_t/∂ξ_s,  ∂w_t/∂ξ_s = w_t·(δ_ts − w_s/T),
  * written as the logits' gradient; the model's shared gradient is Σ_t w_t·g_t (w detached). α (`alpha`) sets how
  * strongly training rates are equalized. Masks: only tasks with labels in the batch take part (their ‖g_t‖,
- * Ḡ and the mean of L̃); the others get weight 0 that step and no logit gradient.
+ * Ḡ and the mean of L̃); the others get weight 0 that step and no |G_t − target| term (their logit still moves
+ * through the softmax's coupling).
  */
 export function gradnormWeighting(ctx: WeightingContext, logits: () => Float32Array, grad: () => Float32Array): Weighting {
   const T = ctx.weights.length;
