@@ -86,3 +86,166 @@ export function permutations(a: number[]): number[][] {
   if (a.length <= 1) return [a.slice()];
   return a.flatMap((x, i) => permutations([...a.slice(0, i), ...a.slice(i + 1)]).map((p) => [x, ...p]));
 }
+
+/** Golden-section minimum of a convex f on [lo, hi]. */
+export function golden(f: (x: number) => number, lo = 0, hi = 1, iters = 200): number {
+  const r = (Math.sqrt(5) - 1) / 2;
+  let a = lo, b = hi;
+  for (let i = 0; i < iters; i++) {
+    const c = b - r * (b - a), d = a + r * (b - a);
+    if (f(c) <= f(d)) b = d;
+    else a = c;
+  }
+  return (a + b) / 2;
+}
+
+/**
+ * Minimum of a convex f over the simplex in m dimensions: the best point of a grid with step 1/N, then pairwise
+ * mass transfers of size h (h halved from 1/N to 1e-14 whenever no transfer improves).
+ */
+export function simplexMin(f: (w: Vec) => number, m: number, N: number): Vec {
+  if (m === 1) return [1];
+  if (m === 2) {
+    const x = golden((t) => f([t, 1 - t]));
+    return [x, 1 - x];
+  }
+  let best: Vec = [], bv = Infinity;
+  const rec = (k: number, left: number, acc: number[]): void => {
+    if (k === m - 1) {
+      const w = [...acc, left / N], v = f(w);
+      if (v < bv) (bv = v), (best = w);
+      return;
+    }
+    for (let i = 0; i <= left; i++) rec(k + 1, left - i, [...acc, i / N]);
+  };
+  rec(0, N, []);
+  const w = best.slice();
+  for (let h = 1 / N; h > 1e-14; h /= 2) {
+    for (let improved = true; improved; ) {
+      improved = false;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < m; j++) {
+          if (i === j || w[j] <= 0) continue;
+          const d = Math.min(h, w[j]);
+          w[i] += d;
+          w[j] -= d;
+          const v = f(w);
+          if (v < bv) (bv = v), (improved = true);
+          else (w[i] -= d), (w[j] += d);
+        }
+    }
+  }
+  return w;
+}
+
+/** CAGrad (LibMTL's form): w = argmin F on the simplex (grid + refinement), alpha_t = (1/m + λ w_t)/r. */
+export function cagrad(g: Mat, c: number, rescale: number): { alpha: Vec; w: Vec; F: (w: Vec) => number } {
+  const m = g.length, A = gram(g);
+  const mean = A.flat().reduce((s, x) => s + x, 0) / (m * m);
+  const phi = c * Math.sqrt(mean + 1e-8) + 1e-8;
+  const b = Array(m).fill(1 / m);
+  const F = (w: Vec) => dot(w, matVec(A, b)) + phi * Math.sqrt(quad(A, w) + 1e-8);
+  const w = simplexMin(F, m, m <= 3 ? 200 : 20);
+  const gw = combine(g, w);
+  const lambda = phi / (norm(gw) + 1e-8);
+  const r = rescale === 0 ? 1 : rescale === 1 ? 1 + c * c : 1 + c;
+  return { alpha: w.map((x) => (1 / m + lambda * x) / r), w, F };
+}
+
+/** IMTL-G from the vectors: D_i = g_1 − g_i, U_i = u_1 − u_i, alpha_{2..} = g_1 Uᵀ (D Uᵀ)⁻¹, alpha_1 = 1 − Σ. */
+export function imtl(g: Mat): Vec {
+  const m = g.length;
+  if (m === 1) return [1];
+  const u = g.map((r) => r.map((x) => x / norm(r)));
+  const D = g.slice(1).map((r) => g[0].map((x, k) => x - r[k]));
+  const U = u.slice(1).map((r) => u[0].map((x, k) => x - r[k]));
+  const DU = D.map((d) => U.map((uu) => dot(d, uu)));
+  const b = U.map((uu) => dot(g[0], uu));
+  // row vector a = b·DU⁻¹  ⇔  DUᵀ·aᵀ = bᵀ
+  const a = solve(DU[0].map((_, j) => DU.map((r) => r[j])), b)!;
+  return [1 - a.reduce((s, x) => s + x, 0), ...a];
+}
+
+/**
+ * Eigenpairs of a symmetric PSD matrix (descending) by power iteration restricted to the orthogonal complement of
+ * the pairs already found (projected twice per step); a complement that M maps to ~0 keeps its current vector.
+ */
+export function eigPSD(M: Mat): { vals: Vec; vecs: Vec[] } {
+  const m = M.length;
+  const scale = Math.max(1e-300, ...M.flat().map(Math.abs));
+  const vals: Vec = [], vecs: Vec[] = [];
+  const orth = (x: Vec) => {
+    for (let pass = 0; pass < 2; pass++)
+      for (const q of vecs) {
+        const d = dot(x, q);
+        x = x.map((y, i) => y - d * q[i]);
+      }
+    const n = norm(x);
+    return x.map((y) => y / n);
+  };
+  for (let k = 0; k < m; k++) {
+    let v = orth(Array.from({ length: m }, (_, i) => 1 + 0.37 * i * (k + 1) + (i === k ? 3 : 0)));
+    for (let it = 0; it < 20000; it++) {
+      const w = matVec(M, v);
+      if (norm(w) <= 1e-13 * scale) break;
+      v = orth(w);
+    }
+    vals.push(quad(M, v));
+    vecs.push(v);
+  }
+  return { vals, vecs };
+}
+
+/** Aligned-MTL: B = √λ_min·V Λ^{-1/2} Vᵀ over the eigenpairs with λ > λ_max·m·eps32; alpha = B·1. */
+export function alignedMtl(g: Mat): { alpha: Vec; B: Mat; rank: number; lmin: number } {
+  const M = gram(g), m = g.length;
+  const { vals, vecs } = eigPSD(M);
+  const tol = vals[0] * m * 1.1920928955078125e-7;
+  const keep = vals.map((_, k) => k).filter((k) => vals[k] > tol);
+  const lmin = vals[keep[keep.length - 1]];
+  const B = M.map((_, i) => M.map((_, j) => Math.sqrt(lmin) * keep.reduce((s, k) => s + (vecs[k][i] * vecs[k][j]) / Math.sqrt(vals[k]), 0)));
+  return { alpha: B.map((r) => r.reduce((s, x) => s + x, 0)), B, rank: keep.length, lmin };
+}
+
+/** Nash-MTL: α > 0 with Kα = 1/α (K = Gram/‖Gram‖_F) by cyclic exact coordinate minimisation of ½αᵀKα − Σ log α. */
+export function nash(g: Mat): Vec {
+  const A = gram(g), m = g.length;
+  const fro = Math.sqrt(A.flat().reduce((s, x) => s + x * x, 0));
+  const K = A.map((r) => r.map((x) => x / fro));
+  const a = Array(m).fill(1);
+  for (let sweep = 0; sweep < 1_000_000; sweep++) {
+    let change = 0;
+    for (let i = 0; i < m; i++) {
+      const b = K[i].reduce((s, x, j) => s + (j === i ? 0 : x * a[j]), 0);
+      const v = (-b + Math.sqrt(b * b + 4 * K[i][i])) / (2 * K[i][i]);
+      change = Math.max(change, Math.abs(v - a[i]));
+      a[i] = v;
+    }
+    if (change < 1e-15) break;
+  }
+  return a;
+}
+
+/** UPGrad (LibMTL): G = A/tr(A) + reg·I, v_i = argmin_{v ≥ e_i/m} vᵀGv (active-set enumeration), alpha = Σ_i v_i. */
+export function upgrad(g: Mat, normEps = 1e-4, regEps = 1e-4): Vec {
+  const A = gram(g), m = g.length;
+  const tr = A.reduce((s, r, i) => s + r[i], 0);
+  const G = A.map((r, i) => r.map((x, j) => (tr < normEps ? 0 : x / tr) + (i === j ? regEps : 0)));
+  const alpha = Array(m).fill(0);
+  for (let i = 0; i < m; i++) {
+    const u = Array.from({ length: m }, (_, j) => (j === i ? 1 / m : 0));
+    let best = u, bv = quad(G, u);
+    for (const S of subsets(m)) {
+      const out = [...Array(m).keys()].filter((j) => !S.includes(j));
+      const rhs = S.map((p) => -out.reduce((s, q) => s + G[p][q] * u[q], 0));
+      const vs = solve(S.map((p) => S.map((q) => G[p][q])), rhs);
+      if (!vs || vs.some((x, k) => x < u[S[k]] - 1e-12)) continue;
+      const v = u.slice();
+      S.forEach((p, k) => (v[p] = vs[k]));
+      const val = quad(G, v);
+      if (val < bv) (bv = val), (best = v);
+    }
+    best.forEach((x, j) => (alpha[j] += x));
+  }
+  return alpha;
+}

@@ -10,6 +10,11 @@ import type { WeightingSpec } from "../../src/model/spec.ts";
 import * as ref from "../ref/balance.ts";
 import { mgdaWeighting } from "../../src/train/weighting/mgda.ts";
 import { pcgradWeighting } from "../../src/train/weighting/pcgrad.ts";
+import { cagradWeighting } from "../../src/train/weighting/cagrad.ts";
+import { imtlWeighting } from "../../src/train/weighting/imtl.ts";
+import { alignedMtlWeighting } from "../../src/train/weighting/aligned-mtl.ts";
+import { nashMtlWeighting } from "../../src/train/weighting/nash-mtl.ts";
+import { upgradWeighting } from "../../src/train/weighting/upgrad.ts";
 
 let env: { k: Kernels; arena: Arena };
 test.before(async () => {
@@ -213,6 +218,172 @@ test("pcgrad: seeded orders; state()/restore() mid-run gives the next step bit f
   // another seed visits in other orders: some row differs on some step
   const c = pcgradWeighting(ctxOf(5, {}, 12)), d = pcgradWeighting(ctxOf(5, {}, 11));
   assert.ok(steps.some((r) => JSON.stringify(run(c, r).rows()) !== JSON.stringify(run(d, r).rows())), "the seed sets the order");
+});
+
+// ─── CAGrad ───
+for (const [c, rescale] of [[0.5, 1], [0.2, 0], [1.5, 2], [0, 1]] as const) {
+  test(`cagrad (c ${c}, rescale ${rescale}): alpha = (1/m + λ·w)/r with w from a simplex grid + refinement (golden section at T = 2)`, () => {
+    const rng = new Rng(303 + rescale);
+    for (const cs of CASES) {
+      const active = cs.active ?? [...Array(cs.T).keys()];
+      const rows = randomRows(rng, cs.T, cs.n, active);
+      const st = run(cagradWeighting(ctxOf(cs.T, { c, rescale })), rows, { active });
+      const r = ref.cagrad(sub(rows, active), c, rescale);
+      const want = spread(active, r.alpha, cs.T);
+      near(st.combined(), ref.combine(rows, want), 1e-4);
+      // the kernel's w (recovered from alpha) is no worse than the reference's minimum
+      const m = active.length, rs = rescale === 0 ? 1 : rescale === 1 ? 1 + c * c : 1 + c;
+      if (c > 0) {
+        const lw = active.map((t) => st.alpha[t] * rs - 1 / m), sum = lw.reduce((x, y) => x + y, 0);
+        const w = lw.map((x) => x / sum);
+        assert.ok(r.F(w) <= r.F(r.w) + 1e-9 * Math.abs(r.F(r.w)), `F(kernel w) ${r.F(w)} > F(ref w) ${r.F(r.w)}`);
+      }
+      assert.ok(rows.every((_, t) => active.includes(t) || st.alpha[t] === 0));
+    }
+  });
+}
+
+test("cagrad: c = 0 is plain gradient descent on the mean; the direction never loses to g0 by more than c‖g0‖ (eq. 2)", () => {
+  const rng = new Rng(31);
+  const rows = randomRows(rng, 4, 10);
+  const st = run(cagradWeighting(ctxOf(4, { c: 0, rescale: 0 })), rows);
+  near(Array.from(st.alpha), [0.25, 0.25, 0.25, 0.25], 1e-7, "alpha");
+  const st2 = run(cagradWeighting(ctxOf(4, { c: 0.5, rescale: 0 })), rows);
+  const d = st2.combined(), g0 = ref.combine(rows, [0.25, 0.25, 0.25, 0.25]);
+  const A = ref.gram(rows), phi = 0.5 * Math.sqrt(A.flat().reduce((x, y) => x + y, 0) / 16 + 1e-8) + 1e-8;
+  // d = g0 + λ g_w with ‖λ g_w‖ = φ: ‖d − g0‖ = φ
+  assertClose([ref.norm(d.map((x, k) => x - g0[k]))], [phi], { rtol: 1e-4, atol: 0 });
+});
+
+// ─── IMTL-G ───
+test("imtl: alpha matches the closed form from the vectors; the aggregate has equal projections on every unit gradient", () => {
+  const rng = new Rng(404);
+  for (const cs of CASES) {
+    const active = cs.active ?? [...Array(cs.T).keys()];
+    const rows = randomRows(rng, cs.T, cs.n, active);
+    const st = run(imtlWeighting(ctxOf(cs.T)), rows, { active });
+    const want = spread(active, ref.imtl(sub(rows, active)), cs.T);
+    assertClose(st.alpha, want, { rtol: 1e-4, atol: 1e-6, name: `alpha T=${cs.T}` });
+    const g = st.combined();
+    const proj = active.map((t) => ref.dot(g, rows[t]) / ref.norm(rows[t]));
+    assertClose(proj, proj.map(() => proj[0]), { rtol: 1e-4, atol: 1e-6, name: "projections" });
+    assertClose([active.reduce((x, t) => x + st.alpha[t], 0)], [1], { rtol: 1e-9, atol: 1e-12, name: "Σ alpha" });
+  }
+});
+
+// ─── Aligned-MTL ───
+test("aligned_mtl: alpha = B·1 against power-iteration eigenpairs; the aligned gradients have all singular values √λ_min", () => {
+  const rng = new Rng(505);
+  const cases = [...CASES, { T: 4, n: 12, dup: true }];
+  for (const cs of cases) {
+    const active = (cs as { active?: number[] }).active ?? [...Array(cs.T).keys()];
+    const rows = randomRows(rng, cs.T, cs.n, active);
+    if ((cs as { dup?: boolean }).dup) rows[3] = rows[1].map((x) => Math.fround(2 * x)); // rank T − 1
+    const st = run(alignedMtlWeighting(ctxOf(cs.T)), rows, { active });
+    const g = sub(rows, active);
+    const r = ref.alignedMtl(g);
+    assertClose(st.alpha, spread(active, r.alpha, cs.T), { rtol: 2e-4, atol: 1e-6, name: `alpha T=${cs.T}` });
+    // Ĝ = B·G (rows: aligned task gradients); Ĝ·Ĝᵀ = λ_min·P (P a projection of rank r): (ĜĜᵀ)² = λ_min·ĜĜᵀ, trace r·λ_min
+    const Gh = r.B.map((b) => ref.combine(g, b));
+    const H = ref.gram(Gh);
+    const H2 = H.map((row) => H.map((_, j) => row.reduce((x, h, k) => x + h * H[k][j], 0)));
+    assertClose(H2.flat(), H.flat().map((x) => r.lmin * x), { rtol: 1e-6, atol: 1e-8 * r.lmin * r.lmin, name: "(ĜĜᵀ)²" });
+    assertClose([H.reduce((x, row, i) => x + row[i], 0)], [r.rank * r.lmin], { rtol: 1e-8, atol: 0, name: "trace" });
+    if ((cs as { dup?: boolean }).dup) assert.is(r.rank, 3);
+    near(st.combined(), ref.combine(Gh, Gh.map(() => 1)), 2e-4, "Σ_t ĝ_t");
+  }
+});
+
+// ─── Nash-MTL ───
+test("nash_mtl: alpha solves Kα = 1/α (coordinate-minimisation reference) and α_i(Kα)_i = 1; max_norm 0 leaves it unclipped", () => {
+  const rng = new Rng(606);
+  for (const cs of CASES) {
+    const active = cs.active ?? [...Array(cs.T).keys()];
+    const rows = randomRows(rng, cs.T, cs.n, active);
+    const st = run(nashMtlWeighting(ctxOf(cs.T, { max_norm: 0, iterations: 100 })), rows, { active });
+    const want = ref.nash(sub(rows, active));
+    assertClose(st.alpha, spread(active, want, cs.T), { rtol: 1e-7, atol: 1e-9, name: `alpha T=${cs.T}` });
+    const A = ref.gram(sub(rows, active)), fro = Math.sqrt(A.flat().reduce((x, y) => x + y * y, 0));
+    const al = active.map((t) => st.alpha[t]);
+    al.forEach((x, i) => assertClose([x * ref.dot(A[i], al) / fro], [1], { rtol: 1e-8, atol: 0, name: "α_i(Kα)_i" }));
+  }
+});
+
+test("nash_mtl: max_norm clips the combined gradient's norm to max_norm (torch's clip_coef), and only when larger", () => {
+  const rng = new Rng(607);
+  for (const mx of [0.05, 1e6]) {
+    const rows = randomRows(rng, 3, 20);
+    const st = run(nashMtlWeighting(ctxOf(3, { max_norm: mx, iterations: 100 })), rows);
+    const free = ref.nash(rows), full = ref.norm(ref.combine(rows, free));
+    const want = mx < full ? free.map((x) => (x * mx) / (full + 1e-6)) : free;
+    assertClose(st.alpha, want, { rtol: 1e-7, atol: 0 });
+    if (mx < full) assertClose([ref.norm(st.combined())], [mx], { rtol: 1e-5, atol: 0 });
+  }
+});
+
+test("nash_mtl: update_every reuses alpha between updates; state()/restore() mid-run gives the same next steps bit for bit", () => {
+  const rng = new Rng(608);
+  const steps = Array.from({ length: 7 }, () => randomRows(rng, 3, 9));
+  const w = nashMtlWeighting(ctxOf(3, { update_every: 3, max_norm: 0 }));
+  const got = steps.map((r) => Array.from(run(w, r).alpha));
+  assert.equal(got[1], got[0]);
+  assert.equal(got[2], got[0]);
+  assert.not.equal(got[3], got[0]);
+  assertClose(got[3], ref.nash(steps[3]), { rtol: 1e-7, atol: 0 });
+  const a = nashMtlWeighting(ctxOf(3, { update_every: 2 }));
+  for (let s = 0; s < 3; s++) run(a, steps[s]);
+  const b = nashMtlWeighting(ctxOf(3, { update_every: 2 }));
+  b.restore!(JSON.parse(JSON.stringify(a.state!())));
+  for (let s = 3; s < 7; s++) assert.equal(Array.from(run(b, steps[s]).alpha), Array.from(run(a, steps[s]).alpha));
+});
+
+// ─── UPGrad ───
+for (const [normEps, regEps] of [[1e-4, 1e-4], [1e-4, 0.1], [1e9, 1e-4]] as const) {
+  test(`upgrad (norm_eps ${normEps}, reg_eps ${regEps}): alpha = Σ_i argmin_{v ≥ e_i/m} vᵀGv against active-set enumeration`, () => {
+    const rng = new Rng(707);
+    for (const cs of CASES) {
+      const active = cs.active ?? [...Array(cs.T).keys()];
+      const rows = randomRows(rng, cs.T, cs.n, active);
+      const st = run(upgradWeighting(ctxOf(cs.T, { norm_eps: normEps, reg_eps: regEps })), rows, { active });
+      const want = spread(active, ref.upgrad(sub(rows, active), normEps, regEps), cs.T);
+      assertClose(st.alpha, want, { rtol: 1e-6, atol: 1e-9, name: `alpha T=${cs.T}` });
+    }
+  });
+}
+
+test("upgrad: the combined gradient conflicts with no task (g·g_t ≥ 0), and equals the mean when nothing conflicts", () => {
+  const rng = new Rng(708);
+  for (let r = 0; r < 10; r++) {
+    const rows = randomRows(rng, 4, 8);
+    const st = run(upgradWeighting(ctxOf(4, { reg_eps: 0 })), rows);
+    const g = st.combined();
+    for (const row of rows) assert.ok(ref.dot(g, row) >= -1e-6 * ref.norm(g) * ref.norm(row), "non-conflicting");
+  }
+  const base = randomRows(rng, 1, 8)[0];
+  const rows = [0, 1, 2].map(() => base.map((x) => Math.fround(x * (1 + 0.01 * rng.next()))));
+  const st = run(upgradWeighting(ctxOf(3, { reg_eps: 0 })), rows);
+  assertClose(st.alpha, [1 / 3, 1 / 3, 1 / 3], { rtol: 1e-9, atol: 1e-12 });
+});
+
+// ─── all T×T methods: inactive tasks ───
+test("inactive tasks get alpha 0 and do not change the others' alpha (same as a stage of the active tasks alone)", () => {
+  const rng = new Rng(808);
+  const active = [0, 2, 3];
+  const rows = randomRows(rng, 5, 18, active);
+  const makers: [string, (T: number) => Weighting][] = [
+    ["mgda", (T) => mgdaWeighting(ctxOf(T, { normalization: "l2" }))],
+    ["cagrad", (T) => cagradWeighting(ctxOf(T))],
+    ["imtl", (T) => imtlWeighting(ctxOf(T))],
+    ["aligned_mtl", (T) => alignedMtlWeighting(ctxOf(T))],
+    ["nash_mtl", (T) => nashMtlWeighting(ctxOf(T))],
+    ["upgrad", (T) => upgradWeighting(ctxOf(T))],
+  ];
+  for (const [name, make] of makers) {
+    const st = run(make(5), rows, { active });
+    const alone = run(make(3), sub(rows, active));
+    assert.equal(active.map((t) => st.alpha[t]), Array.from(alone.alpha), name);
+    assert.equal([st.alpha[1], st.alpha[4]], [0, 0], name);
+  }
 });
 
 test.run();
