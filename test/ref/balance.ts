@@ -249,3 +249,38 @@ export function upgrad(g: Mat, normEps = 1e-4, regEps = 1e-4): Vec {
   }
   return alpha;
 }
+
+/** GradVac, one step: rows and the EMA targets ρ̂ after it (orders[i]: the tasks i visits, in order). */
+export function gradvac(g: Mat, orders: number[][], rho: Mat, beta: number): { rows: Mat; rho: Mat } {
+  const R = rho.map((r) => r.slice());
+  const rows = g.map((gi, i) => {
+    const p = [...gi];
+    for (const j of orders[i]) {
+      const r = dot(p, g[j]) / (norm(p) * norm(g[j]) + 1e-8), t = R[i][j];
+      if (r < t) {
+        const w = (norm(p) * (t * Math.sqrt(1 - r * r) - r * Math.sqrt(1 - t * t))) / (norm(g[j]) * Math.sqrt(1 - t * t) + 1e-8);
+        for (let k = 0; k < p.length; k++) p[k] += w * g[j][k];
+      }
+      R[i][j] = (1 - beta) * t + beta * r;
+    }
+    return p;
+  });
+  return { rows, rho: R };
+}
+
+/** DB-MTL, one step: buffers b_t ← ĝ_t + β_k(b_t − ĝ_t), ĝ_t = g_t/(L_t + 1e-8); alpha_t = max‖b‖/(‖b_t‖ + 1e-8). */
+export function dbMtl(g: Mat, losses: Vec, buffers: Mat, step: number, beta: number, sigma: number): { buffers: Mat; alpha: Vec } {
+  const bk = beta / Math.pow(step, sigma);
+  const b = g.map((r, t) => r.map((x, k) => x / (losses[t] + 1e-8) + bk * (buffers[t][k] - x / (losses[t] + 1e-8))));
+  const u = b.map(norm), mx = Math.max(...u);
+  return { buffers: b, alpha: u.map((x) => mx / (x + 1e-8)) };
+}
+
+/** GradDrop: the signed column sums G_t (z, dz: [B][d] per task, weights w), purity P and the mask for uniforms U. */
+export function graddrop(z: Mat[], dz: Mat[], w: Vec, U: Vec, leak: number): { G: Mat; P: Vec; mask: Mat } {
+  const d = U.length;
+  const G = z.map((zt, t) => Array.from({ length: d }, (_, k) => w[t] * zt.reduce((s, row, b) => s + Math.sign(row[k]) * dz[t][b][k], 0)));
+  const P = U.map((_, k) => 0.5 * (1 + G.reduce((s, r) => s + r[k], 0) / (G.reduce((s, r) => s + Math.abs(r[k]), 0) + 1e-7)));
+  const mask = G.map((r) => r.map((x, k) => ((P[k] > U[k] && x > 0) || (P[k] < U[k] && x < 0) ? 1 : leak)));
+  return { G, P, mask };
+}

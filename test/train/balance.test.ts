@@ -15,6 +15,9 @@ import { imtlWeighting } from "../../src/train/weighting/imtl.ts";
 import { alignedMtlWeighting } from "../../src/train/weighting/aligned-mtl.ts";
 import { nashMtlWeighting } from "../../src/train/weighting/nash-mtl.ts";
 import { upgradWeighting } from "../../src/train/weighting/upgrad.ts";
+import { gradvacWeighting } from "../../src/train/weighting/gradvac.ts";
+import { dbMtlWeighting } from "../../src/train/weighting/db-mtl.ts";
+import { graddropWeighting, GRADDROP_KEY } from "../../src/train/weighting/graddrop.ts";
 
 let env: { k: Kernels; arena: Arena };
 test.before(async () => {
@@ -363,6 +366,171 @@ test("upgrad: the combined gradient conflicts with no task (g·g_t ≥ 0), and e
   const rows = [0, 1, 2].map(() => base.map((x) => Math.fround(x * (1 + 0.01 * rng.next()))));
   const st = run(upgradWeighting(ctxOf(3, { reg_eps: 0 })), rows);
   assertClose(st.alpha, [1 / 3, 1 / 3, 1 / 3], { rtol: 1e-9, atol: 1e-12 });
+});
+
+// ─── GradVac ───
+const zeros = (T: number) => Array.from({ length: T }, () => Array(T).fill(0));
+
+test("gradvac: from ρ̂ = 0 each rewritten row is the paper's update under some order of the other tasks; inactive rows untouched", () => {
+  const rng = new Rng(909);
+  for (const cs of CASES) {
+    const active = cs.active ?? [...Array(cs.T).keys()];
+    const rows = randomRows(rng, cs.T, cs.n, active);
+    const st = run(gradvacWeighting(ctxOf(cs.T, { beta: 0.5 })), rows, { active });
+    const got = st.rows();
+    assert.equal(Array.from(st.alpha), rows.map((_, t) => (active.includes(t) ? 1 : 0)));
+    for (let t = 0; t < cs.T; t++) {
+      if (!active.includes(t)) {
+        assert.equal(got[t], rows[t]);
+        continue;
+      }
+      const errs = ref.permutations(active.filter((j) => j !== t)).map((order) => {
+        const orders = rows.map(() => [] as number[]);
+        orders[t] = order;
+        const want = ref.gradvac(rows, orders, zeros(cs.T), 0.5).rows[t];
+        return ref.norm(want.map((x, k) => x - got[t][k])) / ref.norm(want);
+      });
+      assert.ok(Math.min(...errs) < 2e-5, `row ${t}: no order reproduces it (${errs.map((e) => e.toExponential(2))})`);
+    }
+  }
+});
+
+for (const beta of [0.5, 0.1]) {
+  test(`gradvac (β ${beta}): T = 2 over several steps follows the reference's EMA targets; a vaccinated pair reaches cosine ρ̂`, () => {
+    const rng = new Rng(910);
+    const w = gradvacWeighting(ctxOf(2, { beta }));
+    let rho = zeros(2), vaccinated = 0;
+    for (let s = 0; s < 6; s++) {
+      const rows = randomRows(rng, 2, 15);
+      // aligned steps raise ρ̂, conflicting ones fall below it
+      rows[1] = rows[1].map((x, k) => Math.fround(x + (s % 2 ? 1.5 : -0.5) * rows[0][k]));
+      const got = run(w, rows).rows();
+      const r = ref.gradvac(rows, [[1], [0]], rho, beta);
+      near(got.flat(), r.rows.flat(), 2e-5, `rows at step ${s}`);
+      assertClose((w.state!() as { rho: number[] }).rho, r.rho.flat(), { rtol: 1e-5, atol: 1e-6, name: "ρ̂" });
+      for (const [i, j] of [[0, 1], [1, 0]]) {
+        const before = ref.dot(rows[i], rows[j]) / (ref.norm(rows[i]) * ref.norm(rows[j]));
+        if (before < rho[i][j] - 1e-3) {
+          vaccinated++;
+          const after = ref.dot(got[i], rows[j]) / (ref.norm(got[i]) * ref.norm(rows[j]));
+          assertClose([after], [rho[i][j]], { rtol: 1e-4, atol: 1e-5, name: "cosine after the update" });
+        }
+      }
+      rho = r.rho;
+    }
+    assert.ok(vaccinated > 0, "some step applied the vaccine");
+  });
+}
+
+test("gradvac: state()/restore() mid-run gives the same next steps bit for bit", () => {
+  const rng = new Rng(911);
+  const steps = Array.from({ length: 6 }, () => randomRows(rng, 5, 11));
+  const a = gradvacWeighting(ctxOf(5, { beta: 0.3 }, 3));
+  for (let s = 0; s < 3; s++) run(a, steps[s]);
+  const b = gradvacWeighting(ctxOf(5, { beta: 0.3 }, 3));
+  b.restore!(JSON.parse(JSON.stringify(a.state!())));
+  for (let s = 3; s < 6; s++) assert.equal(run(b, steps[s]).rows(), run(a, steps[s]).rows());
+});
+
+// ─── DB-MTL ───
+for (const [beta, sigma] of [[0.9, 0], [0.6, 0.5]] as const) {
+  test(`db_mtl (β ${beta}, beta_sigma ${sigma}): rows become the EMA buffers of ∇log L, alpha = max‖b‖/‖b_t‖, over steps with changing active tasks`, () => {
+    const rng = new Rng(1001);
+    for (const T of [3, 5]) {
+      const n = 4 * T + 3;
+      const w = dbMtlWeighting(ctxOf(T, { beta, beta_sigma: sigma }));
+      let bufs = Array.from({ length: T }, () => Array(n).fill(0));
+      for (let s = 1; s <= 5; s++) {
+        const active = [...Array(T).keys()].filter((t) => s === 1 || (t + s) % 3 !== 0);
+        const rows = randomRows(rng, T, n, active);
+        const losses = rows.map(() => 0.1 + rng.next());
+        const st = run(w, rows, { active, losses });
+        const r = ref.dbMtl(sub(rows, active), active.map((t) => losses[t]), sub(bufs, active), s, beta, sigma);
+        bufs = bufs.map((b, t) => (active.includes(t) ? r.buffers[active.indexOf(t)] : b));
+        const got = st.rows();
+        for (const [q, t] of active.entries()) near(got[t], r.buffers[q], 2e-5, `row ${t} step ${s}`);
+        for (let t = 0; t < T; t++) if (!active.includes(t)) assert.equal(got[t], rows[t], "inactive row untouched");
+        assertClose(st.alpha, spread(active, r.alpha, T), { rtol: 2e-5, atol: 0, name: `alpha step ${s}` });
+      }
+    }
+  });
+}
+
+test("db_mtl: state()/restore() round-trips bit for bit, also when restored before its first step", () => {
+  const rng = new Rng(1002);
+  const steps = Array.from({ length: 5 }, () => randomRows(rng, 3, 10));
+  const losses = [0.5, 1.5, 0.25];
+  const a = dbMtlWeighting(ctxOf(3));
+  for (let s = 0; s < 2; s++) run(a, steps[s], { losses });
+  const saved = JSON.parse(JSON.stringify(a.state!()));
+  const b = dbMtlWeighting(ctxOf(3));
+  b.restore!(saved);
+  const c = dbMtlWeighting(ctxOf(3));
+  run(c, steps[0], { losses });
+  c.restore!(saved);
+  for (let s = 2; s < 5; s++) {
+    const ra = run(a, steps[s], { losses }), rb = run(b, steps[s], { losses }), rc = run(c, steps[s], { losses });
+    assert.equal(rb.rows(), ra.rows());
+    assert.equal(rc.rows(), ra.rows());
+    assert.equal(Array.from(rb.alpha), Array.from(ra.alpha));
+  }
+});
+
+// ─── GradDrop ───
+function repStage(rng: Rng, T: number, B: number, d: number, active: number[], weights: number[]) {
+  const z = Array.from({ length: T }, () => Array.from({ length: B }, () => Array.from(rng.f32(d, () => (rng.next() < 0.15 ? 0 : rng.normal())))));
+  const dz = Array.from({ length: T }, (_, t) => Array.from({ length: B }, () => (active.includes(t) ? Array.from(rng.f32(d, () => rng.normal())) : Array(d).fill(0))));
+  const st = fakeStage(Array.from({ length: T }, () => Array(d).fill(0)), { active, weights, mode: "rep", batch: B, rep: { z: z.map((m) => Float32Array.from(m.flat())), dz: dz.map((m) => Float32Array.from(m.flat())) } });
+  return { z, dz, st };
+}
+
+function uniforms(seed: number, offset: number, d: number): number[] {
+  const p = env.arena.alloc(d);
+  (env.k.rng_uniform_f32 as (...a: number[]) => void)(d, p, (seed ^ GRADDROP_KEY[0]) | 0, GRADDROP_KEY[1] | 0, offset, 0, 1);
+  return Array.from(new Float32Array(env.k.memory.buffer, p, d));
+}
+
+for (const leak of [0, 0.25]) {
+  test(`graddrop (leak ${leak}): the mask equals the reference's from the same uniforms; kept components share a sign per feature`, () => {
+    const rng = new Rng(1101);
+    for (const [T, B, d, active] of [[2, 5, 9, [0, 1]], [3, 7, 33, [0, 1, 2]], [5, 4, 18, [0, 2, 3]]] as [number, number, number, number[]][]) {
+      const weights = Array.from({ length: T }, (_, t) => [1, 2, 0.5, 1, 3][t]);
+      const w = graddropWeighting(ctxOf(T, { leak }, 21, weights));
+      for (let s = 0; s < 3; s++) {
+        const { z, dz, st } = repStage(rng, T, B, d, active, weights);
+        w.gradient!(st);
+        assert.ok(st.featureScale !== 0, "featureScale set");
+        const fs = new Float32Array(env.k.memory.buffer, st.featureScale, T * st.ld);
+        const U = uniforms(21, s * d, d);
+        const r = ref.graddrop(active.map((t) => z[t]), active.map((t) => dz[t]), active.map((t) => weights[t]), U, leak);
+        for (const [q, t] of active.entries())
+          for (let k = 0; k < d; k++) {
+            if (Math.abs(r.P[k] - U[k]) < 1e-5) continue;
+            assert.is(fs[t * st.ld + k], Math.fround(r.mask[q][k]), `mask[${t}][${k}] step ${s}`);
+          }
+        for (let t = 0; t < T; t++) if (!active.includes(t)) for (let k = 0; k < d; k++) assert.is(fs[t * st.ld + k], 1);
+        // sign purity: per feature, every fully kept component has one sign, and it is every component of that sign
+        for (let k = 0; k < d; k++) {
+          const kept = active.filter((t) => fs[t * st.ld + k] === 1).map((t) => Math.sign(r.G[active.indexOf(t)][k]));
+          assert.ok(kept.every((x) => x === kept[0]) && !kept.includes(0), `feature ${k}: mixed signs kept`);
+          if (kept.length) assert.is(kept.length, r.G.filter((g) => Math.sign(g[k]) === kept[0]).length);
+        }
+        assert.equal(Array.from(st.alpha), Array.from({ length: T }, (_, t) => (active.includes(t) ? 1 : 0)));
+      }
+    }
+  });
+}
+
+test("graddrop: each step draws new uniforms; state()/restore() gives the same next masks bit for bit", () => {
+  const rng = new Rng(1102);
+  const stages = Array.from({ length: 5 }, () => repStage(rng, 3, 6, 12, [0, 1, 2], [1, 1, 1]).st);
+  const mask = (w: Weighting, st: Fake) => (w.gradient!(st), Array.from(new Float32Array(env.k.memory.buffer, st.featureScale, 3 * st.ld)));
+  const a = graddropWeighting(ctxOf(3, { leak: 0 }, 5));
+  const first = mask(a, stages[0]);
+  assert.not.equal(mask(a, stages[0]), first, "the same gradients get new uniforms next step");
+  const b = graddropWeighting(ctxOf(3, { leak: 0 }, 5));
+  b.restore!(JSON.parse(JSON.stringify(a.state!())));
+  for (let s = 1; s < 5; s++) assert.equal(mask(b, stages[s]), mask(a, stages[s]));
 });
 
 // ─── all T×T methods: inactive tasks ───
