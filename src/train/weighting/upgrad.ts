@@ -8,9 +8,9 @@ import { Buffers, Small, kernel, staticStep } from "./common.ts";
  *   G = A / tr(A) + reg_eps·I     (G = reg_eps·I when tr(A) < norm_eps),
  * and LibMTL's preference vector 1/m (U = diag(1/m)), each row u_i = e_i/m is projected onto the dual cone of the
  * task gradients: v_i = argmin_{v ≥ u_i} vᵀ·G·v. With v = u_i + x, x ≥ 0 this is min ½xᵀGx + (G·u_i)ᵀx, solved by
- * the kernel nnqp_f64 (from x = 0). The weights are alpha = Σ_i v_i (LibMTL: W.sum(0)), i.e. the mean of the
- * projections of the tasks' gradients (each projection of g_i/… onto the dual cone). Param mode only. Inactive
- * tasks: alpha 0, left out of G. No state.
+ * the kernel nnqp_f64 (from x = 0). The weights are alpha = Σ_i v_i (LibMTL: W.sum(0)): the step's gradient
+ * Σ_t alpha_t·g_t is the mean over i of the projections of g_i onto the dual cone {d : d·g_t ≥ 0 ∀t}, so it
+ * conflicts with no task. Param mode only. Inactive tasks: alpha 0, left out of G. No state.
  */
 export function upgradWeighting(ctx: WeightingContext): Weighting {
   const buf = new Buffers(ctx, "upgrad");
