@@ -16,6 +16,9 @@ import { imtlWeighting } from "./imtl.ts";
 import { alignedMtlWeighting } from "./aligned-mtl.ts";
 import { nashMtlWeighting } from "./nash-mtl.ts";
 import { upgradWeighting } from "./upgrad.ts";
+import { graddropWeighting } from "./graddrop.ts";
+import { gradvacWeighting } from "./gradvac.ts";
+import { dbMtlWeighting } from "./db-mtl.ts";
 
 export type { Weighting } from "./types.ts";
 
@@ -57,8 +60,12 @@ export function createWeighting(model: Model): Weighting {
         return nashMtlWeighting(ctx);
       case "upgrad":
         return upgradWeighting(ctx);
-      default:
-        throw new Error(`training.weighting.type ${spec.training.weighting.type}: not wired yet`);
+      case "graddrop":
+        return graddropWeighting(ctx);
+      case "gradvac":
+        return gradvacWeighting(ctx);
+      case "db_mtl":
+        return dbMtlWeighting(ctx);
     }
   })();
   const dispose = w.dispose;
