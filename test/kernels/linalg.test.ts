@@ -486,7 +486,7 @@ function runCagrad(T: number, A: ArrayLike<number>, c: number, maxIter = 5000, t
 /** The minimum of F over the simplex by a grid, then repeated finer grids around the best point. */
 function cagradGridMin(T: number, A: ArrayLike<number>, c: number): number {
   const steps = T === 2 ? 2000 : 150;
-  let best = Infinity, bw = new Float64Array(T);
+  let best = Infinity, bw: Float64Array = new Float64Array(T);
   simplexGrid(T, steps, (w) => {
     const f = cagradObj(T, A, w, c);
     if (f < best) [best, bw] = [f, w];
