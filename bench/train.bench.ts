@@ -1,7 +1,7 @@
 // Training benchmark on workload W1: samples/s of mtl-wasm's fit beside TensorFlow.js (tfjs-layers on
 // tfjs-backend-wasm, SIMD, one thread, and on the pure-JS cpu backend), in one process, engines alternating.
 //
-//   node --import tsx bench/train.bench.ts [--json FILE] [--profile] [--quick]
+//   node --import tsx bench/train.bench.ts [--json FILE] [--profile] [--quick] [--methods]
 //
 // W1: 8,192 synthetic rows (fixed seed) of a raw tensor input of 64 floats, labelled by a fixed random teacher
 // (tanh(x·T) then per-task linear maps): A multiclass 10 (argmax), B regression 1 (linear + noise), C binary (sign).
@@ -41,6 +41,11 @@ import { createWeighting } from "../src/train/weighting/index.ts";
 import { spec, pre, SEED, F, BATCH, CLASSES, W1_ROWS, w1Data } from "./w1.ts";
 
 const args = process.argv.slice(2);
+// --methods: the task-balancing methods' step cost instead (bench/methods.bench.ts).
+if (args.includes("--methods")) {
+  await import("./methods.bench.ts");
+  process.exit(0);
+}
 const jsonAt = args.indexOf("--json");
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) throw new Error("--json needs a file name");
