@@ -592,9 +592,10 @@ test("graddrop_mask: LibMTL's mask, sign purity, leak = 1 keeps everything", () 
   const rng = new Rng(1211);
   for (const T of [1, 2, 3, 5]) {
     for (const d of SIZES) {
-      for (const leak of [0, 0.25, 1]) {
+      for (const [leak, sc] of [[0, 1], [0.25, 1], [1, 1], [0, 3e-8]]) {
         const mk = arena.mark();
-        const g = rng.f32(T * d, () => (rng.next() < 0.1 ? 0 : rng.normal()));
+        // sc = 3e-8: |g| comparable to the 1e-7 in P's denominator, so P depends on it
+        const g = rng.f32(T * d, () => (rng.next() < 0.1 ? 0 : sc * rng.normal()));
         const u = rng.f32(d, () => rng.next());
         const gp = arena.putF32(g), up = arena.putF32(u);
         const out = guardedF32(new Float32Array(T * d).fill(NaN));
@@ -619,12 +620,21 @@ test("graddrop_mask: LibMTL's mask, sign purity, leak = 1 keeps everything", () 
       }
     }
   }
-  // All positive gradients ⇒ P ≈ 1 > u: all kept; all negative ⇒ P ≈ 0 < u: all kept; u = 0 with P = 0.5·(1 + 0) ties never.
-  const mk = arena.mark();
-  const out = guardedF32(new Float32Array(8));
-  call("graddrop_mask_f32x4", 2, 4, arena.putF32([1, -2, 3, 0, 2, -1, -3, 0]), arena.putF32([0.999, 0.001, 0.5, 0.5]), out.p, 0);
-  assert.equal(Array.from(out.check("handmade")), [1, 1, 0, 0, 1, 1, 0, 0]);
-  arena.release(mk);
+  // Handmade columns, in the SIMD body (d = 5: 4 + tail) and all in the scalar tail (d = 3, shifted):
+  // all positive ⇒ P ≈ 1 > u = 0.999: both kept; all negative ⇒ P ≈ 0 < u: both kept; P = 0.5 = u: a tie keeps
+  // none; g = (1e-6, −0.5e-6): P = 0.5·(1 + 0.5e-6 / (1.5e-6 + 1e-7)) = 0.65625 > u = 0.6 keeps the positive one
+  // (without the 1e-7 P would be 2/3; with a larger epsilon it would fall below 0.6).
+  const cols = [[1, 2, 0.999], [-2, -1, 0.001], [3, -3, 0.5], [0, 0, 0.5], [1e-6, -0.5e-6, 0.6]];
+  const want = [[1, 1], [1, 1], [0, 0], [0, 0], [1, 0]];
+  for (const pick of [[0, 1, 2, 3, 4], [2, 4, 0], [4, 3, 2]]) {
+    const d = pick.length;
+    const mk = arena.mark();
+    const g = [...pick.map((c) => cols[c][0]), ...pick.map((c) => cols[c][1])];
+    const out = guardedF32(new Float32Array(2 * d));
+    call("graddrop_mask_f32x4", 2, d, arena.putF32(g), arena.putF32(pick.map((c) => cols[c][2])), out.p, 0);
+    assert.equal(Array.from(out.check(`handmade ${pick}`)), [...pick.map((c) => want[c][0]), ...pick.map((c) => want[c][1])], `handmade ${pick}`);
+    arena.release(mk);
+  }
 });
 
 test("scale_cols: x[b,k] *= s[k] in place", () => {
