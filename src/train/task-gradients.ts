@@ -56,11 +56,23 @@ export interface GradientStage {
    * alpha (GradDrop); 0 (default) for none. Reset to 0 each step.
    */
   featureScale: number;
-  /** Byte addresses for kernels: G, and each task's representation value and per-row gradient ([B, d]). */
-  readonly ptr: { rows: number; representation(t: number): number; representationGradient(t: number): number };
+  /**
+   * Byte addresses for kernels: G; in rep mode also S [T, ld], S_t = w_t·Σ_rows ∂L_t/∂z_t ⊙ sign(z_t) (GradDrop's
+   * sign statistic, summed like G over the batch and over threads); each task's representation value and per-row
+   * gradient ([B, d], this thread's rows only).
+   */
+  readonly ptr: { rows: number; signed: number; representation(t: number): number; representationGradient(t: number): number };
   /** Rows of the batch (rep mode: the per-row gradients' first dimension). */
   readonly batch: number;
   readonly k: Kernels;
+}
+
+/** Per-step options of `run` (data-parallel shards use them; one thread needs none). */
+export interface RunOptions {
+  /** Seed of each task's backward (default 1): a shard seeds its share of the batch's labelled rows. */
+  seeds?: ArrayLike<number>;
+  /** The batch's per-task losses for the stage (default: this program's). */
+  losses?: Float64Array;
 }
 
 export interface TaskGradientOptions {
@@ -80,6 +92,9 @@ export class TaskGradients {
   /** Every parameter but the weighting strategy's own (whose gradient is the strategy's, not the tasks'). */
   private readonly ownRanges: [number, number][];
   private readonly rowsPtr: number;
+  private readonly signedPtr: number;
+  private readonly signedK: KernelFn | null;
+  private mixPtr = 0;
   private readonly repPtr: number[];
   private readonly repSize: number[];
   private readonly acc: number;
@@ -130,6 +145,8 @@ export class TaskGradients {
     }
     this.ld = (this.size + 3) & ~3;
     this.rowsPtr = alloc(this.tasks * this.ld);
+    this.signedPtr = this.mode === "rep" ? alloc(this.tasks * this.ld) : 0;
+    this.signedK = (k.signed_colsum_f32x4 as KernelFn) ?? null;
     this.repPtr = this.repSize.map((n) => alloc(n));
     this.acc = alloc(store.total);
     this.alphaPtr = alloc(2 * this.tasks);
@@ -219,7 +236,7 @@ export class TaskGradients {
    * own parameters' gradient (the loss-weighting scale, w_t for gradient methods). A method may then change the
    * stage; `finish` writes the step's gradient.
    */
-  run(scales: Float64Array, labelled?: ArrayLike<number>): GradientStage {
+  run(scales: Float64Array, labelled?: ArrayLike<number>, opts: RunOptions = {}): GradientStage {
     const { io } = this.built;
     const { store } = this.model;
     const T = this.tasks, ld = this.ld, n = this.size;
@@ -231,7 +248,7 @@ export class TaskGradients {
     this.featureScale = 0;
     for (let t = 0; t < T; t++) {
       hostScales.fill(0);
-      hostScales[t] = 1;
+      hostScales[t] = opts.seeds?.[t] ?? 1;
       for (const s of this.perTask[t]) s();
       const row = this.rowsPtr + t * ld * 4;
       const rep = io.tasks[t].representation;
@@ -241,6 +258,9 @@ export class TaskGradients {
         this.axpy(store.total, store.g, this.acc, saved[t]);
       } else {
         this.colsum!(io.batch, n, this.repPtr[t], row);
+        const signed = this.signedPtr + t * ld * 4;
+        this.signedK!(io.batch, n, rep.ptr, this.repPtr[t], signed);
+        if (this.weights[t] !== 1) this.scaleK(n, signed, this.weights[t]);
         this.accumulate(this.perTaskRanges[t], saved[t]);
       }
       if (this.weights[t] !== 1) this.scaleK(n, row, this.weights[t]);
@@ -271,7 +291,7 @@ export class TaskGradients {
       mode: this.mode,
       size: n,
       ld,
-      losses: io.losses,
+      losses: opts.losses ?? io.losses,
       weights: this.weights,
       active,
       labelled: lab,
@@ -289,10 +309,42 @@ export class TaskGradients {
       },
       ptr: {
         rows: this.rowsPtr,
+        signed: this.signedPtr,
         representation: (t) => io.tasks[t].representation.ptr,
         representationGradient: (t) => self.repPtr[t],
       },
     };
+  }
+
+  /**
+   * The step's raw buffers, as views (valid until memory grows), for summing across data-parallel shards before a
+   * method runs: G [T·ld], S [T·ld] (rep mode; empty otherwise), and the gradient aside (acc [block], param mode:
+   * task-specific parameters and the relation terms).
+   */
+  views(): { rows: Float32Array; signed: Float32Array; acc: Float32Array } {
+    const T = this.tasks, ld = this.ld;
+    return {
+      rows: this.f32(this.rowsPtr, T * ld),
+      signed: this.signedPtr ? this.f32(this.signedPtr, T * ld) : new Float32Array(0),
+      acc: this.f32(this.acc, this.model.store.total),
+    };
+  }
+
+  /** Set the combination a method chose on another thread (rep mode shards): alpha and feature multipliers or null. */
+  setMix(alpha: ArrayLike<number>, featureScale: Float32Array | null): void {
+    this.alpha.set(alpha);
+    if (!featureScale) {
+      this.featureScale = 0;
+      return;
+    }
+    if (!this.mixPtr) this.mixPtr = this.region.alloc(this.tasks * this.ld);
+    this.f32(this.mixPtr, this.tasks * this.ld).set(featureScale);
+    this.featureScale = this.mixPtr;
+  }
+
+  /** The feature multipliers of this step ([T·ld] view) or null (rep mode). */
+  featureScaleView(): Float32Array | null {
+    return this.featureScale ? this.f32(this.featureScale, this.tasks * this.ld) : null;
   }
 
   /** Write the step's gradient into the block (see the file comment), from the stage's alpha. */

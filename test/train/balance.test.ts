@@ -51,6 +51,18 @@ function fakeStage(rows: Rows, o: { active?: number[]; losses?: number[]; weight
   for (const t of active) alpha[t] = 1;
   const repPtr = o.rep ? o.rep.z.map((z) => { const q = arena.alloc(z.length); new Float32Array(k.memory.buffer, q, z.length).set(z); return q; }) : [];
   const dzPtr = o.rep ? o.rep.dz.map((z) => { const q = arena.alloc(z.length); new Float32Array(k.memory.buffer, q, z.length).set(z); return q; }) : [];
+  // The framework's sign statistic S_t = w_t·Σ_b dz_t[b,·]·sign(z_t[b,·]), computed here in float64.
+  const sp = arena.alloc(T * ld);
+  if (o.rep) {
+    const S = new Float32Array(T * ld), w = o.weights ?? rows.map(() => 1), B = o.batch ?? 0;
+    for (let t = 0; t < T; t++)
+      for (let c = 0; c < n; c++) {
+        let acc = 0;
+        for (let b = 0; b < B; b++) acc += o.rep.dz[t][b * n + c] * Math.sign(o.rep.z[t][b * n + c]);
+        S[t * ld + c] = Math.fround(acc) * w[t];
+      }
+    new Float32Array(k.memory.buffer, sp, T * ld).set(S);
+  }
   let fs = 0;
   const row = (t: number) => new Float32Array(k.memory.buffer, p + t * ld * 4, n);
   const st: Fake = {
@@ -62,7 +74,7 @@ function fakeStage(rows: Rows, o: { active?: number[]; losses?: number[]; weight
     representationGradient: (t) => new Float32Array(k.memory.buffer, dzPtr[t], o.rep!.dz[t].length),
     get featureScale() { return fs; },
     set featureScale(v: number) { fs = v; },
-    ptr: { rows: p, representation: (t) => repPtr[t], representationGradient: (t) => dzPtr[t] },
+    ptr: { rows: p, signed: sp, representation: (t) => repPtr[t], representationGradient: (t) => dzPtr[t] },
     batch: o.batch ?? 0, k,
     rows: () => rows.map((_, t) => Array.from(row(t))),
     combined: () => ref.combine(st.rows(), Array.from(alpha)),

@@ -94,7 +94,7 @@ function fakeStage(rows: Float32Array[], losses: number[], active: number[]): Gr
   return {
     tasks: T, mode: "param", size: n, ld, losses: Float64Array.from(losses), weights: rows.map(() => 1), active, labelled: rows.map((_, t) => (active.includes(t) ? 1 : 0)), alpha,
     row: (t) => arena.f32(ptr + t * ld * 4, n), taskGradient: (t) => arena.f32(ptr + t * ld * 4, n), representationGradient: () => new Float32Array(0),
-    featureScale: 0, ptr: { rows: ptr, representation: () => 0, representationGradient: () => 0 }, batch: 1, k,
+    featureScale: 0, ptr: { rows: ptr, signed: 0, representation: () => 0, representationGradient: () => 0 }, batch: 1, k,
   };
 }
 

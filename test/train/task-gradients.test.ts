@@ -147,6 +147,15 @@ for (const [name, arch] of ARCHS) {
           return scales[t] * s;
         });
         assert.ok(relErr(Float32Array.from(stage.row(t)), Float32Array.from(want)) < 1e-5, `task ${t}: row is not w_t·Σ_rows ∂L_t/∂z_t`);
+        // S_t = w_t·Σ_rows ∂L_t/∂z_t ⊙ sign(z_t) (GradDrop's statistic), with z_t read from the program.
+        const rep = io.tasks[t].representation, z = model.arena.readF32(rep.ptr, rep.size);
+        const wantS = Array.from({ length: d }, (_, c) => {
+          let s = 0;
+          for (let b = 0; b < B; b++) s += repFull[t][b * d + c] * Math.sign(z[b * d + c]);
+          return scales[t] * s;
+        });
+        const gotS = new Float32Array(k.memory.buffer, stage.ptr.signed + t * stage.ld * 4, d);
+        assert.ok(relErr(Float32Array.from(gotS), Float32Array.from(wantS)) < 1e-5, `task ${t}: signed row is not w_t·Σ_rows ∂L_t/∂z_t·sign(z_t)`);
       }
       stage.alpha.set(alpha);
       tg.finish();

@@ -7,7 +7,7 @@ export const GRADDROP_KEY = [0x47447270, 0x67726164] as const;
 /**
  * GradDrop, gradient sign dropout (Chen et al., "Just Pick a Sign: Optimizing Deep Multitask Models with Gradient
  * Sign Dropout", NeurIPS 2020, eq. 1–3, Algorithm 1), rep mode only (as LibMTL), with option `leak` ℓ:
- *   G_t = w_t·Σ_b ∂L_t/∂z_t[b,·] ⊙ sign(z_t[b,·])      (kernel signed_colsum_f32x4; w_t the static weight)
+ *   G_t = w_t·Σ_b ∂L_t/∂z_t[b,·] ⊙ sign(z_t[b,·])      (the stage's S_t, from signed_colsum_f32x4; w_t the static weight)
  *   P = ½·(1 + Σ_t G_t / (Σ_t |G_t| + 1e-7))            (gradient positive sign purity, per feature)
  *   U ~ uniform[0, 1) per feature (kernel rng_uniform_f32, key above, offset advancing by d per step)
  *   M_t = 1[P > U]·1[G_t > 0] + 1[P < U]·1[G_t < 0],   mask m_t = ℓ + (1 − ℓ)·M_t   (kernel graddrop_mask_f32x4)
@@ -25,7 +25,7 @@ export function graddropWeighting(ctx: WeightingContext): Weighting {
     mode: "rep",
     step: staticStep(ctx),
     gradient(stage: GradientStage) {
-      const d = stage.size, ld = stage.ld, B = stage.batch, k = buf.k;
+      const d = stage.size, ld = stage.ld, k = buf.k;
       if (size < 0) {
         fs = buf.alloc32(T * ld);
         g = buf.alloc32(T * d);
@@ -37,11 +37,9 @@ export function graddropWeighting(ctx: WeightingContext): Weighting {
       const a = stage.active;
       stage.featureScale = fs;
       if (a.length === 0) return;
-      const colsum = kernel(k, "signed_colsum_f32x4"), scale = kernel(k, "scale_f32x4");
-      a.forEach((t, q) => {
-        colsum(B, d, stage.ptr.representation(t), stage.ptr.representationGradient(t), g + q * d * 4);
-        if (ctx.weights[t] !== 1) scale(d, g + q * d * 4, ctx.weights[t]);
-      });
+      // G_t: the stage's sign statistic (summed over the batch, and over threads when data-parallel).
+      const copyRow = kernel(k, "cols_copy_f32x4");
+      a.forEach((t, q) => copyRow(1, d, stage.ptr.signed + t * ld * 4, ld, g + q * d * 4, d, 0));
       const hi = Math.floor(offset / 4294967296);
       kernel(k, "rng_uniform_f32")(d, u, (ctx.seed ^ GRADDROP_KEY[0]) | 0, (GRADDROP_KEY[1] ^ hi) | 0, offset | 0, 0, 1);
       offset += d;
