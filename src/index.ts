@@ -39,6 +39,8 @@ export type { FitOptions, FitResult, EpochLog, TrainState } from "./train/traine
 export { learningRate } from "./train/schedule.ts";
 export { localGradients } from "./train/trainer.ts";
 export { TaskGradients } from "./train/task-gradients.ts";
+export { AffinityRecorder, bestGrouping, groupingScore, mostConflicting, MAX_GROUPING_TASKS } from "./train/affinity.ts";
+export type { AffinitySummary, AffinitySample, AffinityOptions } from "./train/affinity.ts";
 export type { GradientStage } from "./train/task-gradients.ts";
 export type { GradientSource } from "./train/trainer.ts";
 export { parallelGradients, canRunParallel } from "./train/parallel.ts";

@@ -97,6 +97,10 @@ export const MAX_LABELS = 65_536;
 export const MAX_CLASSES = 65_536;
 /** training.relations. */
 export const MAX_RELATIONS = 65_536;
+/** training.affinity.every (optimizer steps between samples). */
+export const MAX_AFFINITY_EVERY = MAX_STEPS;
+/** training.affinity.every when `affinity` is given without it: recording costs T backwards and T forwards a sample. */
+export const DEFAULT_AFFINITY_EVERY = 10;
 
 /** One dense layer: units, activation after it, dropout after the activation, optional layer norm before it. */
 export interface Layer {
@@ -186,6 +190,11 @@ export interface TrainingOptions {
   relations: Relation[];
   /** λ_shared·‖θ_shared‖² on the shared (trunk) parameters. */
   shared_l2: number;
+  /**
+   * Task-affinity recording (src/train/affinity.ts): every `every`-th step of each epoch (its first step included),
+   * the cosines of the task gradients on the shared parameters and TAG's lookahead affinity. null: off.
+   */
+  affinity: { every: number } | null;
 }
 
 /**
@@ -494,7 +503,7 @@ export function validateSpec(json: Json): ModelSpec {
   });
 
   const tr = obj(root.training ?? {}, "training");
-  known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2"]);
+  known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2", "affinity"]);
   const op = obj(tr.optimizer ?? {}, "training.optimizer");
   known(op, "training.optimizer", ["type", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"]);
   const optType = oneOf(op, "type", "training.optimizer", OPTIMIZERS, "adam");
@@ -552,6 +561,13 @@ export function validateSpec(json: Json): ModelSpec {
     early_stopping = { metric, patience: num(e, "patience", "training.early_stopping", 3, { min: 1, limit: MAX_PATIENCE }) };
   }
 
+  let affinity: TrainingOptions["affinity"] = null;
+  if (tr.affinity !== undefined && tr.affinity !== null) {
+    const a = obj(tr.affinity, "training.affinity");
+    known(a, "training.affinity", ["every"]);
+    affinity = { every: num(a, "every", "training.affinity", DEFAULT_AFFINITY_EVERY, { min: 1, limit: MAX_AFFINITY_EVERY }) };
+  }
+
   return {
     name,
     data,
@@ -570,6 +586,7 @@ export function validateSpec(json: Json): ModelSpec {
       early_stopping,
       relations,
       shared_l2: num(tr, "shared_l2", "training", 0, { min: 0 }),
+      affinity,
     },
   };
 }

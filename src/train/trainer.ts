@@ -7,6 +7,8 @@ import { learningRate } from "./schedule.ts";
 import { makeUpdater } from "./update.ts";
 import { createWeighting } from "./weighting/index.ts";
 import { TaskGradients, type GradientStage } from "./task-gradients.ts";
+import { AffinityRecorder, type AffinitySummary } from "./affinity.ts";
+import type { Built } from "../model/model.ts";
 import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
 import { higherIsBetter } from "../model/spec.ts";
 
@@ -25,6 +27,8 @@ export interface EpochLog {
   monitor: number | null;
   lr: number;
   seconds: number;
+  /** Task affinity (affinity.ts) over the epoch's sampled steps, when recording is on. */
+  affinity?: AffinitySummary;
 }
 
 /**
@@ -69,6 +73,11 @@ export interface GradientSource {
   prepare?(lr: number, step: number): void;
   /** Called when fit starts: the model's parameters or optimizer state may have changed since the last call. */
   begin?(): void;
+  /**
+   * This thread's program, when it holds the batch's forward state after `compute` (the local source): what task
+   * affinity recording reads. Sources that compute elsewhere (threads) leave it out.
+   */
+  readonly built?: Built;
 }
 
 /**
@@ -84,6 +93,7 @@ export function localGradients(model: Model, batch: number): GradientSource {
   let counterBefore = 0;
   return {
     batch,
+    built,
     losses: io.losses,
     scales: io.scales,
     relations: io.relations,
@@ -127,6 +137,11 @@ export interface FitOptions {
   resumeBest?: Float32Array | null;
   /** Called after each epoch (checkpoint hook): the state to save and the best weights so far. */
   afterEpoch?: (state: TrainState, best: Float32Array | null) => void | Promise<void>;
+  /**
+   * Task-affinity recording (affinity.ts), overriding the spec's training.affinity: `{ every }` samples the first
+   * step of each epoch and every `every`-th after it; null turns it off. Needs a source with `built` (one thread).
+   */
+  affinity?: { every: number } | null;
 }
 
 export interface FitResult {
@@ -135,6 +150,8 @@ export interface FitResult {
   bestEpoch: number;
   best: number | null;
   state: TrainState;
+  /** Task affinity over every step this call sampled, when recording is on. */
+  affinity?: AffinitySummary;
 }
 
 export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
@@ -162,20 +179,30 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const monitor = tr.early_stopping;
   let bestSnap: Float32Array | null = opts.resumeBest ?? null;
   let step = st.step;
+  const affinity = opts.affinity !== undefined ? opts.affinity : tr.affinity;
+  let recorder: AffinityRecorder | null = null;
+  let affinitySummary: AffinitySummary | undefined;
+  if (affinity) {
+    if (!source.built) throw new Error("training.affinity is recorded on this thread's program, and this gradient source (threads) computes elsewhere; train on one thread or set training.affinity to null");
+    recorder = new AffinityRecorder(model, source.built, { every: affinity.every });
+  }
   try {
     for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
       const t0 = performance.now();
       const order = nextPerm();
       const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
       let sumObj = 0, lr = op.lr;
-      for (let s = 0; s < train.rows; s += B) {
+      for (let s = 0, i = 0; s < train.rows; s += B, i++) {
         const count = Math.min(B, train.rows - s);
         lr = learningRate(tr, step, total, stepsPerEpoch);
         step++;
         source.prepare?.(lr, step);
+        const counter = model.rng.counter;
         let obj = source.compute(train, order, s, count, weigh, combine);
         // Before the update: the parameters are still the ones that produced the non-finite value.
         if (!Number.isFinite(obj)) throw new Error(nonFinite(spec, epoch + 1, step, obj, source));
+        // The batch's forward state is still in the program; recording restores everything it touches.
+        if (recorder?.due(i)) recorder.record(lr, counter, step);
         obj += update(lr, step);
         if (weighting.afterUpdate) {
           if (!source.lossesAfterUpdate) throw new Error(`training.weighting.type "${weighting.name}" needs the losses after each update, which this gradient source (threads) does not give; train on one thread`);
@@ -207,6 +234,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
         lr,
         seconds: (performance.now() - t0) / 1000,
       };
+      if (recorder) log.affinity = recorder.endEpoch();
       history.push(log);
       opts.onEpoch?.(log);
       if (monitor && value !== null && Number.isFinite(value)) {
@@ -226,9 +254,11 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
     }
   } finally {
     weighting.dispose?.();
+    affinitySummary = recorder?.total();
+    recorder?.dispose();
   }
   if (bestSnap) model.restore(bestSnap);
-  return { history, bestEpoch: bestSnap ? st.bestEpoch : st.epoch, best: st.best, state: st };
+  return { history, bestEpoch: bestSnap ? st.bestEpoch : st.epoch, best: st.best, state: st, ...(affinitySummary ? { affinity: affinitySummary } : {}) };
 }
 
 /** Mean over tasks of their log-loss or RMSE: the `loss` monitor for early stopping. */
