@@ -9,6 +9,7 @@ import { Model } from "../model/model.ts";
 import { makeUpdater } from "./update.ts";
 import { ARG, CMD, CTRL, SPIN, TIMEOUT_MS } from "./parallel.ts";
 import { threadSeedLo } from "../ops/dropout.ts";
+import { TaskGradients } from "./task-gradients.ts";
 
 export interface ParallelInit {
   module: WebAssembly.Module;
@@ -28,6 +29,10 @@ export interface ParallelInit {
   slots: Float32Array[];
   order: Uint32Array;
   data: Encoded;
+  /** Gradient stage (parallel.ts): each shard's per-task buffers (G, S in rep mode, acc in param mode). */
+  taskSlots?: Float32Array[];
+  /** Rep mode: the coordinator's alpha [T], a flag, then feature multipliers [T·ld]. */
+  mix?: Float32Array;
 }
 
 export interface Port {
@@ -36,7 +41,7 @@ export interface Port {
 
 /** Handle the init message, then serve commands until EXIT (blocking this worker between commands). */
 export async function serveParallel(init: ParallelInit, port: Port): Promise<void> {
-  const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data } = init;
+  const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data, taskSlots, mix } = init;
   const spin = init.spin ?? SPIN;
   let model: Model;
   try {
@@ -59,8 +64,37 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
   const scratch = p.alloc(n);
   const axpy = model.k.axpy_f32x4 as (...a: number[]) => number;
   const fill = model.k.fill_f32x4 as (...a: number[]) => number;
-  // Learnt log-variances get their gradient from the coordinator's weighting only (it is in slot 0).
-  const logVar = model.logVars ? { ptr: model.store.addr(model.logVars, "g"), size: model.logVars.size } : null;
+  // A strategy's own parameters (learnt log-variances, GradNorm's logits) get their gradient from the
+  // coordinator's weighting only (it is in slot 0).
+  const own = model.store.ranges((q) => q.role === "weighting");
+  const zeroOwn = () => {
+    for (const [off, len] of own) fill(len, model.store.g + off * 4, 0);
+  };
+  const wt = spec.training.weighting;
+  const tg = taskSlots?.length ? new TaskGradients(model, built, { mode: wt.rep_grad ? "rep" : "param", weights: spec.tasks.map((t) => t.weight) }) : null;
+  const staticScales = Float64Array.from(spec.tasks, (t) => t.weight);
+  /** Publish this shard's gradient, wait for every shard's, sum them in order 0, 1, …, W − 1, and update. */
+  const sumAndUpdate = (lr: number, step: number) => {
+    const g = model.store.g;
+    zeroOwn();
+    slots[w].set(p.f32(g, n));
+    Atomics.add(ctrl, CTRL.SLOTS, 1);
+    Atomics.notify(ctrl, CTRL.SLOTS);
+    waitFor(CTRL.SLOTS, W);
+    // The same sum as the coordinator's, ((g_0 + g_1) + g_2) + …: with two threads g_1 + g_0 is the same
+    // float sum (addition commutes), otherwise start from slot 0.
+    if (W === 2) {
+      p.writeF32(scratch, slots[0]);
+      axpy(n, scratch, g, 1);
+    } else {
+      p.writeF32(g, slots[0]);
+      for (let v = 1; v < W; v++) {
+        p.writeF32(scratch, slots[v]);
+        axpy(n, scratch, g, 1);
+      }
+    }
+    update(lr, step);
+  };
   const waitFor = (at: number, target: number) => {
     const deadline = Date.now() + TIMEOUT_MS;
     for (let spins = 0; ; spins++) {
@@ -80,6 +114,9 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
     seq++;
     const cmd = Atomics.load(ctrl, CTRL.CMD);
     if (cmd === CMD.EXIT) return;
+    // The step's update arguments, read before this thread publishes anything: once every shard has published,
+    // the coordinator may go on to the next step and set them anew.
+    const lr = args[ARG.LR], step = args[ARG.STEP];
     try {
       if (cmd === CMD.SYNC) {
         p.writeF32(model.store.p, blocks.p);
@@ -100,28 +137,30 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
         }
         for (let i = 0; i < R; i++) results[base + 2 * T + i] = io.relations[i];
       } else if (cmd === CMD.BACKWARD) {
-        const lr = args[ARG.LR], step = args[ARG.STEP];
         for (let t = 0; t < T; t++) io.scales[t] = results[base + 2 * T + R + t];
         for (const f of built.program.backward) f();
-        const g = model.store.g;
-        if (logVar) fill(logVar.size, logVar.ptr, 0);
-        slots[w].set(p.f32(g, n));
-        Atomics.add(ctrl, CTRL.SLOTS, 1);
-        Atomics.notify(ctrl, CTRL.SLOTS);
-        waitFor(CTRL.SLOTS, W);
-        // The same sum as the coordinator's, ((g_0 + g_1) + g_2) + …: with two threads g_1 + g_0 is the same
-        // float sum (addition commutes), otherwise start from slot 0.
-        if (W === 2) {
-          p.writeF32(scratch, slots[0]);
-          axpy(n, scratch, g, 1);
-        } else {
-          p.writeF32(g, slots[0]);
-          for (let v = 1; v < W; v++) {
-            p.writeF32(scratch, slots[v]);
-            axpy(n, scratch, g, 1);
-          }
+        sumAndUpdate(lr, step);
+      } else if (cmd === CMD.TASKS) {
+        // Per-task backwards seeded with this shard's share of each task's labelled rows; publish G (S, acc).
+        if (!tg) throw new Error("a gradient stage was requested but the worker has none");
+        const seeds = Array.from({ length: T }, (_, t) => results[base + 2 * T + R + t]);
+        tg.run(staticScales, undefined, { seeds });
+        const v = tg.views();
+        let at = 0;
+        for (const part of wt.rep_grad ? [v.rows, v.signed] : [v.rows, v.signed, v.acc]) {
+          taskSlots![w].set(part, at);
+          at += part.length;
         }
+      } else if (cmd === CMD.APPLY) {
+        // Parameter mode: the coordinator combined the step's gradient; apply the same update.
+        p.writeF32(model.store.g, slots[0]);
         update(lr, step);
+      } else if (cmd === CMD.FINISH) {
+        // Rep mode: seed this shard's representations with the coordinator's mix, trunk backward, sum, update.
+        const ld = tg!.ld;
+        tg!.setMix(mix!.subarray(0, T), mix![T] ? mix!.subarray(T + 1, T + 1 + T * ld) : null);
+        tg!.finish();
+        sumAndUpdate(lr, step);
       }
     } catch (e) {
       Atomics.store(ctrl, CTRL.ERROR, 1);

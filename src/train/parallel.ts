@@ -17,6 +17,15 @@
 // single-thread run's (thread 0 draws only its own shard's rows): with dropout > 0 the result is not the
 // single-thread one, only statistically equivalent; without dropout it is equal to float tolerance.
 //
+// Gradient-level balancing (a strategy with a gradient stage): every shard runs its per-task backward passes with
+// seed = its share of the batch's labelled rows of that task (TASKS), so the shards' per-task gradient vectors
+// (and, in rep mode, the sign statistics) sum to the batch's; they are summed in the fixed order 0, 1, …, W − 1
+// before the strategy (a nonlinear function of them) runs once, on this thread. Parameter mode: this thread then
+// has the whole step's gradient and sends it (APPLY); every thread applies the same update. Representation mode:
+// this thread sends the strategy's alpha (and GradDrop's feature multipliers), every shard seeds its own
+// representations with them and runs its trunk backward (FINISH), and the shards' gradients are summed as in
+// BACKWARD. Either way the step equals one thread's to float tolerance (test/train/parallel-balance.test.ts).
+//
 // Needs SharedArrayBuffer and a blocking Atomics.wait on this thread (Node's main thread and workers allow it;
 // a browser page does not, and a page without cross-origin isolation has no SharedArrayBuffer at all):
 // `canRunParallel()` says whether this runtime can; otherwise use the default single-thread source.
@@ -24,6 +33,8 @@ import type { Model } from "../model/model.ts";
 import type { Encoded } from "../data/preprocess.ts";
 import type { GradientSource } from "./trainer.ts";
 import type { ParallelInit } from "./parallel-worker.ts";
+import { TaskGradients } from "./task-gradients.ts";
+import { WEIGHTING_GRADIENTS } from "../model/spec.ts";
 
 /** What a worker looks like to the coordinator (Node worker_threads, Web Workers and Deno workers all fit). */
 export interface WorkerLike {
@@ -33,7 +44,7 @@ export interface WorkerLike {
 
 /** Control words (Int32Array over shared memory); ACK + w holds the last command sequence worker w finished. */
 export const CTRL = { SEQ: 0, CMD: 1, SLOTS: 2, ERROR: 3, ACK: 8 } as const;
-export const CMD = { SYNC: 1, FORWARD: 2, BACKWARD: 3, EXIT: 4 } as const;
+export const CMD = { SYNC: 1, FORWARD: 2, BACKWARD: 3, EXIT: 4, TASKS: 5, APPLY: 6, FINISH: 7 } as const;
 /** Command arguments (Float64Array): the batch's rows, and the update that follows its backward pass. */
 export const ARG = { START: 0, COUNT: 1, LR: 2, STEP: 3, COUNTER: 4 } as const;
 /**
@@ -115,6 +126,14 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   /** slots[w]: shard w's gradient for the current step (slot 0 is this thread's). */
   const slots = Array.from({ length: W }, () => new Float32Array(sab(4 * n)));
   const order = new Uint32Array(sab(4 * data.rows));
+  // Gradient stage: each worker's per-task buffers (G, then S in rep mode, then acc in param mode), and the mix
+  // (alpha, then feature multipliers) this thread sends in rep mode.
+  const wt = model.spec.training.weighting;
+  const staged = WEIGHTING_GRADIENTS[wt.type] !== "loss";
+  const tg = staged ? new TaskGradients(model, model.program(shard, true), { mode: wt.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight) }) : null;
+  const tgViews = tg?.views();
+  const taskSlots = tg ? Array.from({ length: W }, () => new Float32Array(sab(4 * (tgViews!.rows.length + tgViews!.signed.length + (wt.rep_grad ? 0 : n))))) : [];
+  const mix = tg ? new Float32Array(sab(4 * (T + tgViews!.rows.length + 1))) : new Float32Array(0);
 
   const built = model.program(shard, true);
   const io = built.io;
@@ -126,7 +145,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     const worker = opts.spawn();
     const init: ParallelInit = {
       module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W, spin,
-      ctrl, args, results, blocks, slots, order, data: shared,
+      ctrl, args, results, blocks, slots, order, data: shared, taskSlots, mix,
     };
     ready.push(
       new Promise((resolve, reject) => {
@@ -203,7 +222,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     scales,
     relations,
     compute(d, o, start, count, weigh, combine) {
-      if (combine) throw new Error("parallelGradients: gradient-level task balancing (a strategy with a gradient stage) runs on one thread; train without --threads");
+      if (!!combine !== !!tg) throw new Error(`parallelGradients: the workers were set up for ${tg ? "a" : "no"} gradient stage, but fit ${combine ? "passed one" : "passed none"}`);
       if (d.rows !== data.rows) throw new Error("parallelGradients: fit was given another data set than the one shared with the workers");
       if (o !== lastOrder) {
         for (let i = 0; i < o.length; i++) order[i] = o[i];
@@ -247,10 +266,53 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
           results[base + 2 * T + R + t] = counts[t] > 0 ? (scales[t] * results[base + T + t]) / counts[t] : 0;
         }
       }
-      // Backward on every shard; each publishes its gradient and every thread sums the slots in the same order.
-      Atomics.store(ctrl, CTRL.SLOTS, 0);
-      issue(CMD.BACKWARD);
-      for (const f of built.program.backward) f();
+      if (combine && tg) {
+        // Per-task backwards on every shard, seeded with the shard's share of each task's labelled rows (the
+        // workers read theirs from the scale slots); the sums in order 0, 1, …, W − 1; the strategy on the sums.
+        const share = new Float64Array(T);
+        for (let t = 0; t < T; t++) {
+          const c0 = labelled(d, o, start, start + mine, t);
+          share[t] = counts[t] > 0 ? c0 / counts[t] : 0;
+          for (let w = 1; w < W; w++) {
+            const base = (w - 1) * stride;
+            results[base + 2 * T + R + t] = counts[t] > 0 ? results[base + T + t] / counts[t] : 0;
+          }
+        }
+        const tasksSeq = issue(CMD.TASKS);
+        const stage = tg.run(scales, counts, { seeds: share, losses });
+        await_(acks, tasksSeq);
+        const v = tg.views();
+        const parts = [v.rows, v.signed, ...(wt.rep_grad ? [] : [v.acc])];
+        for (let w = 1; w < W; w++) {
+          let at = 0;
+          for (const part of parts) {
+            p.writeF32(scratch, taskSlots[w].subarray(at, at + part.length));
+            axpy(part.length, scratch, part.byteOffset, 1);
+            at += part.length;
+          }
+        }
+        combine(stage);
+        if (!wt.rep_grad) {
+          // The whole step's gradient is here: send it (slot 0) and let every worker apply the update.
+          tg.finish();
+          slots[0].set(p.f32(model.store.g, n));
+          // Awaited: a worker reads only the latest command word, so two commands may never be in flight at once.
+          await_(acks, issue(CMD.APPLY));
+          return obj;
+        }
+        mix.set(Float32Array.from(stage.alpha), 0);
+        const fs = tg.featureScaleView();
+        mix[T] = fs ? 1 : 0;
+        if (fs) mix.set(fs, T + 1);
+        Atomics.store(ctrl, CTRL.SLOTS, 0);
+        issue(CMD.FINISH);
+        tg.finish();
+      } else {
+        // Backward on every shard; each publishes its gradient and every thread sums the slots in the same order.
+        Atomics.store(ctrl, CTRL.SLOTS, 0);
+        issue(CMD.BACKWARD);
+        for (const f of built.program.backward) f();
+      }
       const g = model.store.g;
       slots[0].set(p.f32(g, n));
       Atomics.add(ctrl, CTRL.SLOTS, 1);
@@ -275,6 +337,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       args[ARG.STEP] = step;
     },
     close() {
+      tg?.dispose();
       issue(CMD.EXIT);
       for (const w of workers) void w.terminate();
     },
