@@ -176,6 +176,8 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   await Promise.all(ready);
 
   const losses = new Float64Array(T), scales = new Float64Array(T), relations = new Float64Array(R);
+  const after = new Float64Array(T);
+  let stepCounter = 0, stepShard = { d: data, o: [] as ArrayLike<number>, start: 0, mine: 0 };
   const counts = new Float64Array(T), localScales = io.scales;
   let lastOrder: ArrayLike<number> | null = null;
   const p = model.arena;
@@ -231,8 +233,9 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       // The forward pass on every shard.
       args[ARG.START] = start;
       args[ARG.COUNT] = count;
-      args[ARG.COUNTER] = model.rng.counter; // every shard's program draws the same number of elements per step
+      args[ARG.COUNTER] = stepCounter = model.rng.counter; // every shard's program draws the same number of elements per step
       const mine = Math.min(shard, count);
+      stepShard = { d, o, start, mine };
       const fwd = issue(CMD.FORWARD);
       model.feed(built, d, o, start, mine);
       io.validCount.value = count; // relations are normalised by the whole batch
@@ -324,6 +327,29 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         axpy(n, scratch, g, 1);
       }
       return obj;
+    },
+    lossesAfterUpdate() {
+      // The step's forward again on every shard (same rows, same dropout stream position), under the updated
+      // parameters (every worker has applied its update before it reads this command), losses combined as in compute.
+      args[ARG.COUNTER] = stepCounter;
+      const fwd = issue(CMD.FORWARD);
+      const now = model.rng.counter;
+      model.rng.counter = stepCounter;
+      for (const f of built.program.forward) f();
+      model.rng.counter = now;
+      await_(acks, fwd);
+      const { d, o, start, mine } = stepShard;
+      for (let t = 0; t < T; t++) {
+        const c0 = labelled(d, o, start, start + mine, t);
+        let num = io.losses[t] * c0, den = c0;
+        for (let w = 1; w < W; w++) {
+          const base = (w - 1) * stride;
+          num += results[base + t] * results[base + T + t];
+          den += results[base + T + t];
+        }
+        after[t] = den > 0 ? num / den : 0;
+      }
+      return after;
     },
     begin() {
       // The caller may have changed the weights or optimizer state since the last fit: send them all.

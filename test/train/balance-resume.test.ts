@@ -34,11 +34,11 @@ for (const weighting of CASES) {
 
     const first = new Model(spec, pre, k);
     first.initParams(3);
-    let saved: TrainState | null = null;
+    let saved = null as TrainState | null;
     await fit(first, enc, null, { epochs: 2, afterEpoch: (st) => void (saved = JSON.parse(JSON.stringify(st))) });
     const resumed = new Model(spec, pre, k);
     for (const b of ["p", "s1", "s2"] as const) resumed.setWeights(first.getWeights(b), b);
-    assert.ok(saved && saved.weighting !== undefined);
+    assert.ok(saved !== null && saved.weighting !== undefined);
     await fit(resumed, enc, null, { resume: saved! });
     const a = whole.snapshot(), b = resumed.snapshot();
     let diff = 0;

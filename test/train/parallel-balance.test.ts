@@ -24,6 +24,7 @@ const CASES: [string, Record<string, unknown>][] = [
   ["graddrop (rep)", { type: "graddrop" }],
   ["gradnorm (rep)", { type: "gradnorm", rep_grad: true }],
   ["nash_mtl", { type: "nash_mtl" }],
+  ["famo (losses after the update)", { type: "famo" }],
 ];
 
 for (const [name, weighting] of CASES) {
