@@ -7,6 +7,7 @@ import { EVALUATE_USAGE, evaluateCommand } from "./evaluate.ts";
 import { PREDICT_USAGE, predictCommand } from "./predict.ts";
 import { EXPORT_USAGE, exportCommand } from "./export.ts";
 import { SUMMARY_USAGE, summaryCommand } from "./summary.ts";
+import { AFFINITY_USAGE, affinityCommand } from "./affinity.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
@@ -15,6 +16,7 @@ const USAGE = `mtl: multi-task learning in WebAssembly
   ${PREDICT_USAGE}
   ${EXPORT_USAGE}
   ${SUMMARY_USAGE}
+  ${AFFINITY_USAGE}
 
 Data paths in configs are relative to the current directory.`;
 
@@ -36,6 +38,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await exportCommand(rest, kernels, io.log);
       case "summary":
         return await summaryCommand(rest, kernels, io.log);
+      case "affinity":
+        return await affinityCommand(rest, kernels, io.log);
       case undefined:
       case "help":
       case "--help":

@@ -1,12 +1,14 @@
 // mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--quiet]
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { Kernels } from "../runtime/load.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { checkColumns, splitRows } from "../data/load.ts";
 import { dataWarnings } from "../data/warnings.ts";
 import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
-import { fit, type EpochLog } from "../train/trainer.ts";
+import { fit } from "../train/trainer.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
 import { higherIsBetter } from "../model/spec.ts";
@@ -15,7 +17,9 @@ import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
 import { readData, readSpec, writeJson } from "./files.ts";
 import { prepareTrainDir, resumeCheckpoint, writeEpochCheckpoint, writeModelFiles, type Checkpoint } from "../io/checkpoint-files.ts";
 import { loadState, loadWeights } from "../io/checkpoint.ts";
-import { formatMetrics } from "./format.ts";
+import { epochLine, formatMetrics } from "./format.ts";
+import { affinityJson, affinityText } from "./affinity.ts";
+import type { AffinitySummary } from "../train/affinity.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -33,6 +37,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const out = strFlag(p, "out");
   if (!out) throw new UsageError(`mtl train: --out DIR is required\nusage: ${TRAIN_USAGE}`);
   let spec = readSpec(p.positional[0]);
+  if (spec.training.affinity && threads !== 1) throw new UsageError(`mtl train: training.affinity is recorded on one thread (it re-runs this thread's forward and backward); drop --threads or set training.affinity to null`);
   const seed = intFlag(p, "seed", "train"), epochs = intFlag(p, "epochs", "train");
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
@@ -59,7 +64,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
     for (const t of spec.tasks) {
-      const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t.name) } } };
+      const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t.name) } } };
       say(`single-task model for ${t.name}`);
       const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par);
       singles[t.name] = r.validation[t.name];
@@ -148,6 +153,13 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const stepRows: string[] = ckpt ? stepLogRows(ckpt.steps, state!.step) : [];
   const stepHeader = ["step", "epoch", ...spec.tasks.map((t) => `loss:${t.name}`), ...spec.tasks.map((t) => `weight:${t.name}`)].join(",");
   let epochNow = (state?.epoch ?? 0) + 1;
+  // DIR/affinity.json (training.affinity): one entry per epoch, written before each checkpoint, so a resumed run
+  // keeps the entries up to its checkpoint's epoch. A fresh run drops an earlier run's file.
+  const affinity = spec.training.affinity;
+  const affinityPath = join(dir, "affinity.json");
+  const affinityEpochs: { epoch: number; affinity: AffinitySummary }[] = resume && affinity ? previousAffinity(affinityPath, state!.epoch) : [];
+  if (!resume) await rm(affinityPath, { force: true });
+  const names = spec.tasks.map((t) => t.name);
   const gradients = !par
     ? undefined
     : par.threads === "auto"
@@ -162,9 +174,13 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
       resumeBest,
       gradients,
       onStep: (step, losses, scales) => void stepRows.push([step, epochNow, ...Array.from(losses, (x) => x.toPrecision(6)), ...Array.from(scales, (x) => x.toPrecision(6))].join(",")),
-      onEpoch: (l) => say(epochLine(l, spec.training.epochs)),
+      onEpoch: (l) => {
+        if (l.affinity) affinityEpochs.push({ epoch: l.epoch, affinity: l.affinity });
+        say(epochLine(l, spec.training.epochs, names));
+      },
       afterEpoch: async (st, best) => {
         epochNow = st.epoch + 1;
+        if (affinity) await writeFileAtomic(affinityPath, affinityText(affinityJson(spec, affinity.every, affinityEpochs)));
         // One unit: DIR/checkpoints/<epoch>/ published in one step, then the top-level copies.
         await writeEpochCheckpoint(dir, model, st, best, [stepHeader, ...stepRows].join("\n") + "\n");
       },
@@ -193,13 +209,15 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   return { validation: metrics, summary };
 }
 
-function epochLine(l: EpochLog, epochs: number): string {
-  const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4));
-  const loss = Object.entries(l.trainLoss).map(([t, v]) => `${t} ${num(v)}`).join(", ");
-  const w = Object.entries(l.weights).map(([t, v]) => `${t} ${num(v)}`).join(", ");
-  const rel = l.relations.length ? `  relation ${l.relations.map(num).join(", ")}` : "";
-  const val = l.validation ? `  val ${formatMetrics(l.validation)}` : "";
-  return `epoch ${l.epoch}/${epochs} ${l.seconds.toFixed(1)}s  loss ${loss}${rel}  weights ${w}${val}`;
+/** The entries of an earlier DIR/affinity.json up to `epoch` (none when the file is missing or unreadable). */
+function previousAffinity(path: string, epoch: number): { epoch: number; affinity: AffinitySummary }[] {
+  let json: { epochs?: { epoch: number; steps: number; cosine: (number | null)[][]; tag: (number | null)[][] }[] };
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return [];
+  }
+  return (json.epochs ?? []).filter((e) => e.epoch <= epoch).map((e) => ({ epoch: e.epoch, affinity: { cosine: e.cosine, tag: e.tag, steps: e.steps } }));
 }
 
 /** The rows of a checkpoint's steps.csv up to `step` (a resumed run continues the same log). */
