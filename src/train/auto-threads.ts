@@ -203,7 +203,8 @@ export function adaptiveGradients(single: GradientSource, parallel: (GradientSou
       return chooser.decisions;
     },
     compute(d: Encoded, o: ArrayLike<number>, start: number, count: number, weigh: Parameters<GradientSource["compute"]>[4], combine?: (stage: GradientStage) => void) {
-      const timed = !combine && parallel !== null && (opts.rows === undefined || d.rows === opts.rows);
+      // A gradient stage runs on either source (parallel.ts sums the shards' per-task gradients before it).
+      const timed = parallel !== null && (opts.rows === undefined || d.rows === opts.rows);
       const src = timed && chooser.mode === "parallel" ? parallel! : single;
       if (src !== active) {
         // Taking over: the other source's updates went to this thread's parameters only.
@@ -235,6 +236,10 @@ export function adaptiveGradients(single: GradientSource, parallel: (GradientSou
     },
     diagnose() {
       return (lastRan as { diagnose?: () => string }).diagnose?.() ?? "";
+    },
+    lossesAfterUpdate() {
+      if (!lastRan.lossesAfterUpdate) throw new Error("the gradient source that ran the last step cannot re-run its forward");
+      return lastRan.lossesAfterUpdate();
     },
     close() {
       parallel?.close?.();

@@ -151,7 +151,7 @@ test("adaptive source: runs the chosen source, begin() on each take-over, forwar
   // prepare goes to the source that computes the step, before it.
   const i = log.indexOf("parallel");
   assert.is(log[i - 1], "parallel.prepare(0.1,6)");
-  // A short batch is not timed; a gradient stage (combine) always runs on one thread, untimed.
+  // A short batch is not timed; a gradient stage (combine) runs on the chosen source (here: single).
   const before = auto.chooser.decisions.length;
   auto.compute(d, [], 0, 3, weigh);
   auto.compute(d, [], 0, 8, weigh, () => {});
