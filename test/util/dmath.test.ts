@@ -96,4 +96,23 @@ test("equal to Node's Math.* bit for bit (V8's fdlibm) on 1.4 million random arg
   console.log(`  dmath vs Math.* mismatches (Node ${process.version}, V8 ${process.versions.v8}): ${counts.join(", ")} of 200000 each`);
 });
 
+test("powi: x^k by squaring, exact where the product is exact, within a few ulp of the float64 power otherwise", () => {
+  assert.is(dmath.powi(0.5, 0), 1);
+  assert.is(dmath.powi(3, 5), 243);
+  assert.is(dmath.powi(0.5, 30), 2 ** -30);
+  assert.is(dmath.powi(-2, 3), -8);
+  // Against BigInt-exact rationals: x = p/2^s, x^k = p^k / 2^(s·k), compared in ulp of the result.
+  const next = mulberry32(77);
+  for (let i = 0; i < 2000; i++) {
+    const p = (next() >>> 11) | 1, s = 20, k = 1 + (next() % 40);
+    const x = p / 2 ** s;
+    const got = dmath.powi(x, k);
+    const num = BigInt(p) ** BigInt(k), shift = Math.max(0, num.toString(2).length - 60);
+    const exact = Number(num >> BigInt(shift)) * 2 ** (shift - s * k); // relative error ≤ 2⁻⁵⁹
+    const ulp = Math.abs(exact) * 2 ** -52;
+    assert.ok(Math.abs(got - exact) <= 2 * k * ulp + 1e-300, `powi(${x}, ${k}) = ${got}, exact ${exact}`);
+  }
+  assert.throws(() => dmath.powi(2, 1.5), /non-negative integer/);
+});
+
 test.run();

@@ -1,5 +1,5 @@
 import type { Weighting, WeightingContext } from "./types.ts";
-import { exp, log } from "../../util/dmath.ts";
+import { exp, log, powi } from "../../util/dmath.ts";
 
 /**
  * FAMO, Fast Adaptive Multitask Optimization (Liu, Liu, Stone & Liu, NeurIPS 2023), as LibMTL runs it
@@ -49,7 +49,7 @@ export function famoWeighting(ctx: WeightingContext): Weighting {
       let zd = 0;
       for (let t = 0; t < T; t++) zd += z[t] * delta[t];
       steps++;
-      const c1 = 1 - B1 ** steps, c2 = 1 - B2 ** steps;
+      const c1 = 1 - powi(B1, steps), c2 = 1 - powi(B2, steps);
       xi = xi.map((x, s) => {
         const g = z[s] * (delta[s] - zd) + decay * x;
         m[s] = B1 * m[s] + (1 - B1) * g;

@@ -1,6 +1,6 @@
 import type { Weighting, WeightingContext } from "./types.ts";
 import type { KernelFn } from "../../runtime/load.ts";
-import { exp } from "../../util/dmath.ts";
+import { exp, log } from "../../util/dmath.ts";
 
 /**
  * GradNorm (Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018), in LibMTL's form. Loss weights
@@ -50,7 +50,8 @@ export function gradnormWeighting(ctx: WeightingContext, logits: () => Float32Ar
       const Lbar = Lt.reduce((a, b) => a + b, 0) / act.length;
       const d = new Array<number>(T).fill(0);
       act.forEach((t, i) => {
-        const target = Gbar * (Lbar > 0 ? (Lt[i] / Lbar) ** alpha : 1);
+        const r = Lbar > 0 ? Lt[i] / Lbar : 1;
+        const target = Gbar * (r > 0 ? exp(alpha * log(r)) : 0); // r^α (engine-independent)
         d[t] = Math.sign(G[i] - target) * norm[i];
       });
       let dw = 0;
