@@ -4,8 +4,8 @@
 //
 // Steps: generate a seeded two-task dataset (8 numeric features and 2 categorical columns, one with a value rarer
 // than its min_count that lands in the unknown bucket; a binary and a regression task), train an MMoE (embeddings,
-// layer norm, dropout, a relation term, uncertainty weighting) for a fixed number of epochs, check the objective
-// fell, hash the training data and the trained weights (SHA-256 over the named tensors' f32 bytes: equal weight
+// layer norm, dropout, a relation term, uncertainty weighting) for a fixed number of epochs, then the same with a
+// gradient-level balancing method (BALANCE), check each objective fell, hash the training data and both trained models' weights (SHA-256 over the named tensors' f32 bytes: equal weight
 // hashes mean bit-identical training), export ONNX, run it with the mtl engine (and ORT when given) and compare both with the
 // model's own forward pass.
 //
@@ -45,6 +45,8 @@ export interface ScenarioParams {
   epochs: number;
   /** The spec as written (before validation: a new default in validateSpec does not change it). */
   spec: Record<string, unknown>;
+  /** The balancing run (BALANCE). */
+  balance?: typeof BALANCE;
 }
 
 export interface ScenarioResult {
@@ -72,6 +74,9 @@ export interface ScenarioResult {
 
 export const FEATURES = 8;
 export const TOLERANCE = 1e-5;
+/** The second training of the scenario: a gradient-level balancing method (its weights enter the weight hash). */
+export const BALANCE = { epochs: 2, weighting: { type: "aligned_mtl", rep_grad: true } } as const;
+
 /** The scenario's defaults: the committed reference hash is for exactly these. */
 export const DEFAULTS = { seed: 7, rows: 1024, probeRows: 200, epochs: 4 } as const;
 
@@ -257,7 +262,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? DEFAULTS.seed, rows = opts.rows ?? DEFAULTS.rows, epochs = opts.epochs ?? DEFAULTS.epochs, probeRows = DEFAULTS.probeRows;
   const kernels = typeof opts.kernels === "function" ? await opts.kernels() : opts.kernels;
-  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs) };
+  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs), balance: BALANCE };
 
   const spec = scenarioSpec(seed, epochs);
   const raw = makeData(rows + probeRows, seed, { categorical: true });
@@ -285,7 +290,21 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   });
   const lossStart = history[0].objective, lossEnd = history[history.length - 1].objective;
   if (!(lossEnd < lossStart)) throw new Error(`the training objective did not fall: ${lossStart} → ${lossEnd}`);
-  const { weightsSha256, tensorSha256 } = await weightHashes(model);
+  const main = await weightHashes(model);
+
+  // Gradient-level balancing in every runtime: the same data trained with Aligned-MTL on representation gradients
+  // (per-task backwards to the representations, a Jacobi eigen-decomposition in wasm, one trunk backward), hashed
+  // into the same weight hash.
+  const balanced = new Model(validateSpec({ ...scenarioSpecInput(seed, BALANCE.epochs), training: { ...(scenarioSpecInput(seed, BALANCE.epochs).training as object), weighting: BALANCE.weighting } }), pre, kernels);
+  balanced.initParams(seed);
+  const bh = await fit(balanced, train, null);
+  const bStart = bh.history[0].objective, bEnd = bh.history[bh.history.length - 1].objective;
+  if (!(bEnd < bStart)) throw new Error(`the balanced (${BALANCE.weighting.type}) objective did not fall: ${bStart} → ${bEnd}`);
+  log(`balanced (${BALANCE.weighting.type}, rep_grad): objective ${bStart.toFixed(5)} → ${bEnd.toFixed(5)}`);
+  const second = await weightHashes(balanced);
+  balanced.dispose();
+  const weightsSha256 = await sha256Hex(new TextEncoder().encode(`${main.weightsSha256}\n${second.weightsSha256}\n`));
+  const tensorSha256 = { ...main.tensorSha256, ...Object.fromEntries(Object.entries(second.tensorSha256).map(([k, v]) => [`balance/${k}`, v])) };
 
   // Our own forward pass, then the ONNX export run by the mtl engine (fresh kernels when we can get them:
   // the engine's arena would otherwise share the model's memory) and by ORT.
