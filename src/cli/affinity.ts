@@ -71,6 +71,14 @@ export function formatMatrix(names: readonly string[], m: readonly (readonly (nu
   return lines.join("\n");
 }
 
+/**
+ * Three significant digits: TAG's values scale with lr·‖g‖² (a plain gradient step, whatever the optimizer), so
+ * with Adam's small learning rates they are often 1e-3 or less; only their signs and relative sizes matter.
+ */
+export function sig(v: number): string {
+  return v === 0 ? "0" : Math.abs(v) >= 1e-3 ? v.toPrecision(3) : v.toExponential(2);
+}
+
 export interface Grouping {
   k: number;
   groups: string[][];
@@ -136,13 +144,12 @@ export async function affinityCommand(argv: string[], kernels: () => Promise<Ker
   log(`\ncosine similarity of the task gradients on the shared parameters (mean over ${run.steps} sampled steps)`);
   log(formatMatrix(names, run.cosine));
   log(`\nTAG lookahead affinity Z[i→j] = 1 − L_j(θ_s − lr·g_i)/L_j(θ_s) (row i: the task stepped on; column j: the loss measured; > 0 helps)`);
-  // TAG's values scale with lr·‖g‖², often 1e-3 or less: three significant digits rather than three decimals.
-  log(formatMatrix(names, run.tag, (v) => (v === 0 ? "0" : Math.abs(v) >= 1e-3 ? v.toPrecision(3) : v.toExponential(2))));
+  log(formatMatrix(names, run.tag, sig));
   if (!groupings) {
     log(`\ngrouping: ${T} tasks is above the limit of ${MAX_GROUPING_TASKS} for the exhaustive search; not suggested`);
     return 0;
   }
   log(`\nsuggested grouping (TAG: maximize Σ_j the mean affinity onto task j from the other tasks of its group)`);
-  for (const g of groupings) log(`  ${g.k === 1 ? "1 group: " : `${g.k} groups:`} ${g.groups.map((x) => `{${x.join(", ")}}`).join(" ")}  score ${g.score.toFixed(4)}`);
+  for (const g of groupings) log(`  ${g.k === 1 ? "1 group: " : `${g.k} groups:`} ${g.groups.map((x) => `{${x.join(", ")}}`).join(" ")}  score ${sig(g.score)}`);
   return 0;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng, WASM_PATH } from "../helpers.ts";
 import { main } from "../../src/cli/main.ts";
-import { affinityText } from "../../src/cli/affinity.ts";
+import { affinityText, sig } from "../../src/cli/affinity.ts";
 import { bestGrouping } from "../../src/train/affinity.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mtl-affinity-"));
@@ -115,7 +115,7 @@ test("mtl affinity prints the cosine and TAG matrices with task names and a sugg
   assert.equal(o.groupings.map((g: { k: number }) => g.k), [1, 2]);
   const best = bestGrouping(o.tag, 2);
   assert.equal(o.groupings[1].groups, best.groups.map((g) => g.map((t) => o.tasks[t])));
-  assert.ok(lines.includes(`  2 groups: ${o.groupings[1].groups.map((g: string[]) => `{${g.join(", ")}}`).join(" ")}  score ${best.score.toFixed(4)}`), r.out);
+  assert.ok(lines.includes(`  2 groups: ${o.groupings[1].groups.map((g: string[]) => `{${g.join(", ")}}`).join(" ")}  score ${sig(best.score)}`), r.out);
   assert.not.ok(lines.some((l) => l.startsWith("  3 groups:")));
 
   const e = await run(["affinity", join(dir, "off.json"), "--epochs", "1", "--every", "3", "--json"]);
