@@ -169,12 +169,13 @@ test("a task without labels in the sampled batches gives null rows and columns",
 });
 
 // Recording must not change training: the same final weights, bit for bit, with every = 1 (most interference),
-// for a loss method with dropout, a gradient method (its own TaskGradients on the same program, relations), and
-// one that re-runs the forward after the update (lossesAfterUpdate: FAMO).
+// for a loss method with dropout, a gradient method (its own TaskGradients on the same program, relations), one
+// that re-runs the forward after the update (lossesAfterUpdate: FAMO) and one on representation gradients.
 const CASES: [string, Record<string, unknown>][] = [
   ["static + dropout", {}],
   ["pcgrad + relation", { weighting: { type: "pcgrad" }, relations: [{ tasks: ["a", "b"], lambda: 0.2 }] }],
   ["famo", { weighting: { type: "famo" } }],
+  ["aligned_mtl, rep_grad", { weighting: { type: "aligned_mtl", rep_grad: true } }],
 ];
 for (const [name, extra] of CASES) {
   test(`${name}: training with affinity every step ends with bit-identical weights`, async () => {
