@@ -71,7 +71,7 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
     for (const [off, len] of own) fill(len, model.store.g + off * 4, 0);
   };
   const wt = spec.training.weighting;
-  const tg = taskSlots?.length ? new TaskGradients(model, built, { mode: wt.rep_grad ? "rep" : "param", weights: spec.tasks.map((t) => t.weight) }) : null;
+  const tg = taskSlots?.length ? new TaskGradients(model, built, { mode: wt.rep_grad ? "rep" : "param", weights: spec.tasks.map((t) => t.weight), signed: wt.type === "graddrop" }) : null;
   const staticScales = Float64Array.from(spec.tasks, (t) => t.weight);
   /** Publish this shard's gradient, wait for every shard's, sum them in order 0, 1, …, W − 1, and update. */
   const sumAndUpdate = (lr: number, step: number) => {

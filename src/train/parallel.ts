@@ -130,7 +130,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   // (alpha, then feature multipliers) this thread sends in rep mode.
   const wt = model.spec.training.weighting;
   const staged = WEIGHTING_GRADIENTS[wt.type] !== "loss";
-  const tg = staged ? new TaskGradients(model, model.program(shard, true), { mode: wt.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight) }) : null;
+  const tg = staged ? new TaskGradients(model, model.program(shard, true), { mode: wt.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight), signed: wt.type === "graddrop" }) : null;
   const tgViews = tg?.views();
   const taskSlots = tg ? Array.from({ length: W }, () => new Float32Array(sab(4 * (tgViews!.rows.length + tgViews!.signed.length + (wt.rep_grad ? 0 : n))))) : [];
   const mix = tg ? new Float32Array(sab(4 * (T + tgViews!.rows.length + 1))) : new Float32Array(0);

@@ -79,6 +79,8 @@ export interface TaskGradientOptions {
   mode?: GradientMode;
   /** Static task weights (default 1 each). */
   weights?: readonly number[];
+  /** Rep mode: also compute the sign statistic S (GradDrop reads it; default false, S stays zero). */
+  signed?: boolean;
 }
 
 export class TaskGradients {
@@ -94,6 +96,7 @@ export class TaskGradients {
   private readonly rowsPtr: number;
   private readonly signedPtr: number;
   private readonly signedK: KernelFn | null;
+  private readonly withSigned: boolean;
   private mixPtr = 0;
   private readonly repPtr: number[];
   private readonly repSize: number[];
@@ -145,7 +148,9 @@ export class TaskGradients {
     }
     this.ld = (this.size + 3) & ~3;
     this.rowsPtr = alloc(this.tasks * this.ld);
+    this.withSigned = this.mode === "rep" && !!opts.signed;
     this.signedPtr = this.mode === "rep" ? alloc(this.tasks * this.ld) : 0;
+    if (this.signedPtr) (k.fill_f32x4 as KernelFn)(this.tasks * this.ld, this.signedPtr, 0);
     this.signedK = (k.signed_colsum_f32x4 as KernelFn) ?? null;
     this.repPtr = this.repSize.map((n) => alloc(n));
     this.acc = alloc(store.total);
@@ -258,9 +263,11 @@ export class TaskGradients {
         this.axpy(store.total, store.g, this.acc, saved[t]);
       } else {
         this.colsum!(io.batch, n, this.repPtr[t], row);
-        const signed = this.signedPtr + t * ld * 4;
-        this.signedK!(io.batch, n, rep.ptr, this.repPtr[t], signed);
-        if (this.weights[t] !== 1) this.scaleK(n, signed, this.weights[t]);
+        if (this.withSigned) {
+          const signed = this.signedPtr + t * ld * 4;
+          this.signedK!(io.batch, n, rep.ptr, this.repPtr[t], signed);
+          if (this.weights[t] !== 1) this.scaleK(n, signed, this.weights[t]);
+        }
         this.accumulate(this.perTaskRanges[t], saved[t]);
       }
       if (this.weights[t] !== 1) this.scaleK(n, row, this.weights[t]);

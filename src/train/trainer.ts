@@ -107,7 +107,7 @@ export function localGradients(model: Model, batch: number): GradientSource {
         for (const f of program.backward) f();
         return obj;
       }
-      perTask ??= new TaskGradients(model, built, { mode: w.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight) });
+      perTask ??= new TaskGradients(model, built, { mode: w.rep_grad ? "rep" : "param", weights: model.spec.tasks.map((t) => t.weight), signed: w.type === "graddrop" });
       combine(perTask.run(io.scales, io.labelled));
       perTask.finish();
       return obj;

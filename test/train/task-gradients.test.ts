@@ -135,7 +135,7 @@ for (const [name, arch] of ARCHS) {
     for (const f of program.backward) f();
     const full = model.arena.readF32(model.store.g, model.store.total);
 
-    const tg = new TaskGradients(model, built, { mode: "rep", weights: Array.from(scales) });
+    const tg = new TaskGradients(model, built, { mode: "rep", weights: Array.from(scales), signed: true });
     for (const alpha of [[1, 1, 1], [0, 1, 0]]) {
       const stage = tg.run(scales);
       const d = stage.size;
