@@ -31,6 +31,9 @@ const skipLines = (out) => (out.match(/^SKIP /gm) ?? []).length;
  * caches) and shared, and a hang is what they are for.
  */
 const steps = [
+  // Debian packages the suite needs (tools/deps.mjs): installed here when running as root, else named with the command;
+  // and node_modules, when `npm test` runs in a fresh clone before `npm ci`.
+  { name: "deps", cmd: "node tools/deps.mjs && (test -e node_modules/.package-lock.json || npm ci --no-audit --no-fund)", timeout: 900, min: 4, count: (out) => ({ passed: (out.match(/^PASS deps /gm) ?? []).length, failed: (out.match(/^FAIL deps /gm) ?? []).length, skipped: 0 }) },
   { name: "build", cmd: "npm run -s build", timeout: 300 },
   { name: "typecheck", cmd: "npm run -s typecheck", timeout: 180 },
   {
