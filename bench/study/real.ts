@@ -205,7 +205,8 @@ export function realMarkdown(r: RealResult, o: RealOptions): string {
   out.push("");
   out.push(`At most ${o.epochs} epochs${es ? `, early stopping on ${es.metric} (patience ${es.patience}) restoring the best epoch, so the metrics are the best epoch's *validation* numbers (the epoch is selected on the same rows)` : ""}; ${o.seeds} seed${o.seeds > 1 ? "s" : ""} (split, initialization, shuffling, dropout), mean ± sample std. ` +
     `Δm (LibMTL's, src/metrics/delta-m.ts; + = better) is per seed against that seed's single-task models from \`mtl train --single-task\` (one model per task, same trunk, static weighting), averaging each task's metrics (${[...new Set(spec.tasks.flatMap((t) => t.metrics))].join(", ")}) then the tasks. ` +
-    `Every method uses its defaults. Suite wall time ${(r.wall / 60).toFixed(1)} min.`);
+    `Every method uses its defaults. Suite wall time ${(r.wall / 60).toFixed(1)} min.` +
+    (census ? "" : ` Caveat: each single-task model selects its best epoch on its own school's 4–40 validation rows (${spec.tasks.length} separate selections on the rows it is scored on), the multi-task models one epoch for all schools, so the selection favours the baselines and biases School's Δm against every multi-task row alike.`));
   out.push("");
   // Cross-check: the library's static run vs the CLI's static MTL model (the same code path, so equal to the bit).
   const checks = r.baselines.map((b) => {
