@@ -14,6 +14,18 @@
 //      as it was, so its own time would never say the load went away); each re-check that confirms the mode
 //      doubles that interval, up to 16×, and a switch resets it.
 //
+//   3. guard: on N threads, every `guardSteps` (8) steps' median is compared with one thread's last measured time;
+//      if N threads are slower, training falls back to one thread at once, without a probe (a competing load can
+//      make N threads several times slower within a few steps, and a 40-step window plus a probe costs more than the
+//      load lasts). N threads are then not probed again ("faster" or "recheck") for recheckEvery·2^k steps, k the
+//      number of such fallbacks in a row that came soon (< recheckEvery steps) after N threads were chosen — loads that
+//      come and go in short bursts stop the back-and-forth. A "slower" one-thread time may still re-probe them when
+//      the last fallback came after a long good run (both modes slowed, so the time they lost against is stale).
+//      A re-probe of N threads also stops after 3 timed steps when even their fastest is slower than one thread.
+//      On seeded simulated loads (steady, per-step noise, phases of 50 and 300 steps, 10-step bursts, both modes
+//      slowing) auto stays within 5 % of the better fixed choice (test/train/auto-threads.test.ts); without the guard
+//      it was up to 34 % slower than one thread on bursty loads.
+//
 // Only full batches are timed (the last, shorter batch of an epoch costs about the same, but is skipped so every
 // sample is the same work). The step time is the gradient's compute; the update that follows it in fit is the
 // same work in both modes (the workers apply theirs concurrently, which the next parallel compute waits for).
@@ -49,6 +61,11 @@ export interface ChooserOptions {
   recheckEvery?: number;
   /** N threads must be this much faster (fraction of one thread's time) to be chosen (default 0.05). */
   margin?: number;
+  /**
+   * Guard (default 8): while on N threads, the median of every `guardSteps` steps is compared with one thread's last
+   * measured time; slower, and training falls back to one thread at once, without a probe (0: no guard).
+   */
+  guardSteps?: number;
 }
 
 export interface ThreadDecision {
@@ -56,7 +73,7 @@ export interface ThreadDecision {
   at: number;
   mode: ThreadMode;
   previous: ThreadMode | null;
-  reason: "start" | "slower" | "faster" | "recheck";
+  reason: "start" | "slower" | "faster" | "recheck" | "guard";
   /** Median step times (ms) the decision compared. */
   single: number;
   parallel: number;
@@ -88,9 +105,14 @@ export class ThreadChooser {
   private runSteps = 0;
   private steps = 0;
   private recheck: number;
+  /** Fallbacks by the guard soon after N threads were chosen, in a row; each doubles the wait before trying again. */
+  private failures = 0;
+  /** No probe of N threads (from one thread) before this step. */
+  private blockedUntil = 0;
+  private guard: number[] = [];
 
   constructor(opts: ChooserOptions) {
-    this.o = { probeSteps: 6, warmupSteps: 2, maxProbeSteps: 40, checkEvery: 40, degrade: 1.5, recheckEvery: 200, margin: 0.05, ...opts };
+    this.o = { probeSteps: 6, warmupSteps: 2, maxProbeSteps: 40, checkEvery: 40, degrade: 1.5, recheckEvery: 200, margin: 0.05, guardSteps: 8, ...opts };
     if (!(this.o.probeSteps >= 1 && this.o.checkEvery >= 1 && this.o.degrade > 1 && this.o.margin >= 0 && this.o.margin < 1)) throw new Error("ThreadChooser: probeSteps, checkEvery ≥ 1, degrade > 1, 0 ≤ margin < 1");
     this.recheck = this.o.recheckEvery;
     this.phase = opts.parallel ? "probe" : "run";
@@ -106,6 +128,12 @@ export class ThreadChooser {
     return this.phase === "probe";
   }
 
+  /** After N threads lost: no probe of them for recheckEvery (or checkEvery)·2^failures steps (at most 64×). */
+  private block(): void {
+    const base = Math.max(this.o.recheckEvery, this.o.checkEvery);
+    this.blockedUntil = this.steps + base * 2 ** Math.min(this.failures, 6);
+  }
+
   record(ms: number): ThreadDecision | null {
     if (!this.o.parallel) return null;
     this.steps++;
@@ -113,10 +141,13 @@ export class ThreadChooser {
       if (++this.seen <= this.o.warmupSteps) return null;
       this.samples.push(ms);
       if (this.samples.length > this.o.probeSteps) this.samples.shift();
-      if (this.samples.length < this.o.probeSteps) return null;
+      // A re-probe of N threads whose best steps are already slower than one thread's time cannot win: stop early.
+      const abort = this.chosen !== null && this.mode === "parallel" && this.samples.length >= 3 && Math.min(...this.samples) * (1 - this.o.margin) > this.measured.single;
+      if (abort) this.measured.parallel = median(this.samples);
+      else if (this.samples.length < this.o.probeSteps) return null;
       const med = median(this.samples);
-      if (med > this.o.degrade * Math.min(...this.samples) && this.seen - this.o.warmupSteps < Math.max(this.o.maxProbeSteps, this.o.probeSteps)) return null;
-      this.measured[this.mode] = med;
+      if (!abort && med > this.o.degrade * Math.min(...this.samples) && this.seen - this.o.warmupSteps < Math.max(this.o.maxProbeSteps, this.o.probeSteps)) return null;
+      if (!abort) this.measured[this.mode] = med;
       this.queue.shift();
       this.seen = 0;
       this.samples = [];
@@ -129,20 +160,52 @@ export class ThreadChooser {
       const d: ThreadDecision = { at: this.steps, mode, previous: this.chosen, reason: this.reason, single, parallel };
       if (this.reason === "recheck" && mode === this.chosen) this.recheck = Math.min(2 * this.recheck, 16 * this.o.recheckEvery);
       else if (mode !== this.chosen) this.recheck = this.o.recheckEvery;
+      if (mode === "single" && this.reason !== "start" && this.queue.length === 0 && d.previous === "single") this.block();
       this.mode = this.chosen = mode;
       this.ref = this.measured[mode];
       this.phase = "run";
       this.window = [];
+      this.guard = [];
       this.runSteps = 0;
       this.decisions.push(d);
       return d;
     }
     this.window.push(ms);
     this.runSteps++;
+    if (this.mode === "parallel" && this.o.guardSteps > 0) {
+      // Guard: N threads are only worth it while faster than one thread; a competing load can make them several
+      // times slower within a few steps, faster than the window below would notice.
+      this.guard.push(ms);
+      if (this.guard.length >= this.o.guardSteps) {
+        const g = median(this.guard);
+        this.guard = [];
+        if (g * (1 - this.o.margin) > this.measured.single) {
+          const d: ThreadDecision = { at: this.steps, mode: "single", previous: "parallel", reason: "guard", single: this.measured.single, parallel: g };
+          this.measured.parallel = g;
+          if (this.runSteps < this.o.recheckEvery || this.o.recheckEvery === 0) this.failures++;
+          else this.failures = 0;
+          this.block();
+          this.mode = this.chosen = "single";
+          this.ref = this.measured.single;
+          this.window = [];
+          this.runSteps = 0;
+          this.decisions.push(d);
+          return d;
+        }
+      }
+    }
     if (this.window.length < this.o.checkEvery) return null;
     const m = median(this.window);
     this.window = [];
     const reason = m > this.o.degrade * this.ref ? "slower" : m * this.o.degrade < this.ref ? "faster" : this.recheck > 0 && this.runSteps >= this.recheck ? "recheck" : null;
+    if (reason && (reason !== "slower" || this.failures > 0) && this.mode === "single" && this.steps < this.blockedUntil) {
+      // N threads lost recently: take one thread's fresh time as its reference and wait before probing them again
+      // (unless they had held for long before, and one thread itself got slower since: then the time N threads lost
+      // against is stale, so probe them).
+      this.ref = m;
+      this.measured.single = m;
+      return null;
+    }
     if (reason) {
       // The current mode's fresh median stands as its measurement; probe the other one and pick again.
       this.measured[this.mode] = m;

@@ -14,6 +14,7 @@ import { adaptiveGradients, autoGradients, ThreadChooser, type AutoGradients, ty
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../../src/train/node-workers.ts";
 import type { Encoded } from "../../src/data/preprocess.ts";
 import { twoTaskData, twoTaskPre, twoTaskSpec } from "./two-task.ts";
+import { mulberry32 } from "../../src/data/split.ts";
 
 /** Feed `n` steps of `ms` each; returns the decisions made. */
 function feed(c: ThreadChooser, n: number, ms: number | ((mode: ThreadMode) => number)) {
@@ -56,7 +57,8 @@ test("chooser: probes one thread then N, picks the faster; ties and small wins s
 });
 
 test("chooser: switches when the chosen mode degrades, and back when the other recovers; steady times never re-probe", () => {
-  const c = new ThreadChooser(opts);
+  // The window-based re-probe alone (the guard, tested below, would fall back sooner).
+  const c = new ThreadChooser({ ...opts, guardSteps: 0 });
   feed(c, 10, (m) => (m === "single" ? 10 : 6)); // → parallel at 6 ms
   assert.is(c.mode, "parallel");
   // Steady, and noise within the threshold: no probe for 200 steps.
@@ -108,6 +110,65 @@ test("chooser: periodic re-check (recheckEvery), and no parallel mode at all whe
   assert.equal(off.decisions, []);
 });
 
+test("chooser guard: N threads slower than one thread's time fall back within guardSteps, and quick failures back off", () => {
+  const c = new ThreadChooser({ ...opts, guardSteps: 8, recheckEvery: 100 });
+  feed(c, 10, (m) => (m === "single" ? 10 : 6)); // → parallel at 6 ms (single measured 10)
+  assert.is(c.mode, "parallel");
+  // A load makes N threads 3× slower than one thread: the guard falls back after 8 steps, no probe.
+  let ds = feed(c, 8, (m) => (m === "single" ? 13 : 18));
+  assert.equal(ds, [{ at: 18, mode: "single", previous: "parallel", reason: "guard", single: 10, parallel: 18 }]);
+  assert.is(c.mode, "single");
+  assert.not.ok(c.probing);
+  // Blocked (a quick failure: 100·2¹ steps): one thread getting faster does not re-probe N threads yet…
+  ds = feed(c, 150, (m) => (m === "single" ? 5 : 3));
+  assert.equal(ds, []);
+  assert.is(c.mode, "single");
+  // …after the block it does, and N threads win again.
+  ds = feed(c, 100, (m) => (m === "single" ? 5 : 3));
+  assert.is(ds.length, 1);
+  assert.equal([ds[0].mode, ds[0].reason], ["parallel", "recheck"]);
+  // Noise below one thread's time never trips the guard.
+  let i = 0;
+  const noisy = feed(c, 200, (m) => (m === "single" ? 5 : [3, 4, 4.7, 2.5][i++ % 4]));
+  assert.ok(noisy.every((d) => d.mode === "parallel" && d.reason === "recheck"), JSON.stringify(noisy));
+  assert.is(c.mode, "parallel");
+});
+
+/**
+ * Seeded step-time traces of one thread vs N threads under loads (the machine's other work), per step: the total time
+ * of --threads auto must stay within 5 % of the better fixed choice on every trace, and within 1 % of N threads when
+ * idle. Before the guard, bursty and fast-alternating loads made auto 12–34 % slower than one thread.
+ */
+test("chooser under simulated loads: never more than 5 % slower than the better fixed choice", () => {
+  for (const seed of [5, 6, 7]) {
+    const r = mulberry32(seed), u = () => r() / 4294967296;
+    const a = Array.from({ length: 6000 }, u), b = Array.from({ length: 6000 }, u);
+    const traces: [string, (step: number, mode: ThreadMode) => number][] = [
+      ["idle", (t, m) => (m === "single" ? 1 : 0.6) * (1 + 0.05 * a[t])],
+      ["heavy steady", (t, m) => (m === "single" ? 1.6 : 3.5) * (1 + 0.2 * a[t])],
+      ["heavy, per-step fluctuation", (t, m) => (m === "single" ? 1 + 1.5 * a[t] : 1 + 6 * b[t])],
+      ["load in phases of 300 steps", (t, m) => ((Math.floor(t / 300) % 2 ? (m === "single" ? 1.5 : 4) : m === "single" ? 1 : 0.6) * (1 + 0.2 * b[t]))],
+      ["load in phases of 50 steps", (t, m) => ((Math.floor(t / 50) % 2 ? (m === "single" ? 1.5 : 4) : m === "single" ? 1 : 0.6) * (1 + 0.2 * b[t]))],
+      ["random 10-step bursts", (t, m) => (a[Math.floor(t / 10)] < 0.5 ? (m === "single" ? 1.8 : 5 * (1 + 0.2 * b[t])) : m === "single" ? 1 : 0.6)],
+      ["both modes 2× slower after step 1000", (t, m) => (m === "single" ? (t < 1000 ? 1 : 2.5) : t < 1000 ? 0.6 : 1.1) * (1 + 0.05 * a[t])],
+    ];
+    for (const [name, cost] of traces) {
+      const c = new ThreadChooser({ parallel: true });
+      let auto = 0, single = 0, parallel = 0;
+      for (let t = 0; t < 6000; t++) {
+        const ms = cost(t, c.mode);
+        auto += ms;
+        c.record(ms);
+        single += cost(t, "single");
+        parallel += cost(t, "parallel");
+      }
+      const best = Math.min(single, parallel);
+      assert.ok(auto <= 1.05 * best, `seed ${seed}, ${name}: auto ${auto.toFixed(0)} vs one thread ${single.toFixed(0)}, N threads ${parallel.toFixed(0)} (${(auto / best).toFixed(3)}× the better)`);
+      if (name === "idle") assert.ok(auto <= 1.01 * parallel, `idle: auto ${(auto / parallel).toFixed(3)}× N threads`);
+    }
+  }
+});
+
 /** A fake gradient source: each compute advances the fake clock by its cost. */
 function fakeSource(name: string, clock: { t: number }, cost: () => number, log: string[]): GradientSource & { threads: number; close(): void } {
   return {
@@ -144,7 +205,7 @@ test("adaptive source: runs the chosen source, begin() on each take-over, forwar
     assert.is(auto.losses[0], ran.at(-1) === "single" ? 1 : 2);
   }
   assert.equal(ran.slice(0, 10), [...Array(5).fill("single"), ...Array(5).fill("parallel")]);
-  assert.equal(decisions, ["parallel:start", "single:slower"]);
+  assert.equal(decisions, ["parallel:start", "single:guard"]);
   assert.is(auto.mode, "single");
   // begin() exactly when a source takes over: single at the start, parallel after its probe began, single again.
   assert.equal(log.filter((l) => l.endsWith(".begin")), ["single.begin", "parallel.begin", "single.begin"]);
