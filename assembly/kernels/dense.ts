@@ -3,181 +3,19 @@
 // Layout: X [m, k], W [k, n] (in_features × out_features), b [n], Y [m, n], all row-major and
 // contiguous. Pointers need only 4-byte alignment (v128 loads/stores are unaligned-safe).
 //
-// Forward (X·W) and bwd_w (Xᵀ·dY) run through gemm_nn: 4×8 microkernels keep a 4-row × 8-column block of
+// Forward (X·W) and bwd_w (Xᵀ·dY) run through gemm_nn (gemm.ts, shared with conv.ts): 4×8 microkernels keep a 4-row × 8-column block of
 // the output in eight f32x4 accumulators; each reduction step loads one 8-wide row of the right operand
 // (contiguous, as two v128) and multiplies it by a broadcast (load32_splat) element of the left operand
 // per output row. Edges: rows beyond a multiple of 4 use 1×8 / 1×4 microkernels, n % 8 ≥ 4 columns a
 // 4-wide microkernel and the last n % 4 columns a scalar loop. bwd_x (dY·Wᵀ) reads W along its rows:
 // 2×4 blocks of dot products with f32x4 accumulators along n, reduced by a 4×4 transpose-add.
 import { hsum_f32x4 } from "../simd";
-
-// @ts-ignore: decorator
-@inline function madd(acc: v128, a: v128, b: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(a, b));
-}
+import { madd, epi4, epi1, gemm_nn, EPI_STORE, EPI_RELU, EPI_BETA } from "./gemm";
 
 // Cache blocking (rows per block); multiples of 4.
 const FWD_MC: i32 = 128;
 const BWDW_KC: i32 = 128;
 const BWDX_MC: i32 = 64;
-
-// Epilogue modes of the microkernels.
-const EPI_STORE: i32 = 0; // c = acc
-const EPI_RELU: i32 = 1; // c = max(acc, 0)
-const EPI_BETA: i32 = 2; // c = beta·c + acc (beta == 0 handled by the caller as EPI_STORE)
-
-// @ts-ignore: decorator
-@inline function epi4(p: usize, v: v128, mode: i32, vbeta: v128): void {
-  if (mode == EPI_RELU) v = f32x4.pmax(v, f32x4.splat(0)); // (v < 0 ? 0 : v); NaN passes through
-  else if (mode == EPI_BETA) v = madd(v, v128.load(p), vbeta);
-  v128.store(p, v);
-}
-
-// @ts-ignore: decorator
-@inline function epi1(p: usize, v: f32, mode: i32, beta: f32): void {
-  if (mode == EPI_RELU) v = max(v, <f32>0);
-  else if (mode == EPI_BETA) v = beta * load<f32>(p) + v;
-  store<f32>(p, v);
-}
-
-// @ts-ignore: decorator
-@inline function bias4(bias: usize, off: usize): v128 {
-  return bias ? v128.load(bias + off) : f32x4.splat(0);
-}
-
-/**
- * C[4, 8] (mode) A[4, kk] · B[kk, 8]. Element (r, s) of A is at a + r·ars + s·acs (bytes); row s
- * of B at b + s·bs; row r of C at c + r·cs. The accumulators start at bias[0..8] (bias == 0: zero).
- */
-function mk4x8(kk: i32, a: usize, ars: usize, acs: usize, b: usize, bs: usize, c: usize, cs: usize, bias: usize, mode: i32, beta: f32): void {
-  let c00 = bias4(bias, 0), c01 = bias4(bias, 16);
-  let c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
-  let a0 = a, a1 = a + ars, a2 = a1 + ars, a3 = a2 + ars;
-  for (let s = 0; s < kk; s++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a0);
-    c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-    x = v128.load32_splat(a1);
-    c10 = madd(c10, x, b0); c11 = madd(c11, x, b1);
-    x = v128.load32_splat(a2);
-    c20 = madd(c20, x, b0); c21 = madd(c21, x, b1);
-    x = v128.load32_splat(a3);
-    c30 = madd(c30, x, b0); c31 = madd(c31, x, b1);
-    a0 += acs; a1 += acs; a2 += acs; a3 += acs; b += bs;
-  }
-  const vb = f32x4.splat(beta);
-  epi4(c, c00, mode, vb); epi4(c + 16, c01, mode, vb); c += cs;
-  epi4(c, c10, mode, vb); epi4(c + 16, c11, mode, vb); c += cs;
-  epi4(c, c20, mode, vb); epi4(c + 16, c21, mode, vb); c += cs;
-  epi4(c, c30, mode, vb); epi4(c + 16, c31, mode, vb);
-}
-
-/**
- * mk4x8 specialised for a transposed A (ars == 4): the four rows of A are adjacent, so one
- * pointer with constant offsets 0, 4, 8, 12 serves them; it advances by acs per step.
- */
-function mk4x8_tn(kk: i32, a: usize, acs: usize, b: usize, bs: usize, c: usize, cs: usize, mode: i32, beta: f32): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let s = 0; s < kk; s++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let x = v128.load32_splat(a);
-    c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
-    x = v128.load32_splat(a, 4);
-    c10 = madd(c10, x, b0); c11 = madd(c11, x, b1);
-    x = v128.load32_splat(a, 8);
-    c20 = madd(c20, x, b0); c21 = madd(c21, x, b1);
-    x = v128.load32_splat(a, 12);
-    c30 = madd(c30, x, b0); c31 = madd(c31, x, b1);
-    a += acs; b += bs;
-  }
-  const vb = f32x4.splat(beta);
-  epi4(c, c00, mode, vb); epi4(c + 16, c01, mode, vb); c += cs;
-  epi4(c, c10, mode, vb); epi4(c + 16, c11, mode, vb); c += cs;
-  epi4(c, c20, mode, vb); epi4(c + 16, c21, mode, vb); c += cs;
-  epi4(c, c30, mode, vb); epi4(c + 16, c31, mode, vb);
-}
-
-/** C[1, 8] (mode) A[1, kk] · B[kk, 8]; same addressing as mk4x8. */
-function mk1x8(kk: i32, a: usize, acs: usize, b: usize, bs: usize, c: usize, bias: usize, mode: i32, beta: f32): void {
-  let c00 = bias4(bias, 0), c01 = bias4(bias, 16);
-  for (let s = 0; s < kk; s++) {
-    const x = v128.load32_splat(a);
-    c00 = madd(c00, x, v128.load(b)); c01 = madd(c01, x, v128.load(b, 16));
-    a += acs; b += bs;
-  }
-  const vb = f32x4.splat(beta);
-  epi4(c, c00, mode, vb); epi4(c + 16, c01, mode, vb);
-}
-
-/** C[4, 4] (mode) A[4, kk] · B[kk, 4]; same addressing as mk4x8. */
-function mk4x4(kk: i32, a: usize, ars: usize, acs: usize, b: usize, bs: usize, c: usize, cs: usize, bias: usize, mode: i32, beta: f32): void {
-  let c0 = bias4(bias, 0);
-  let c1 = c0, c2 = c0, c3 = c0;
-  let a0 = a, a1 = a + ars, a2 = a1 + ars, a3 = a2 + ars;
-  for (let s = 0; s < kk; s++) {
-    const b0 = v128.load(b);
-    c0 = madd(c0, v128.load32_splat(a0), b0);
-    c1 = madd(c1, v128.load32_splat(a1), b0);
-    c2 = madd(c2, v128.load32_splat(a2), b0);
-    c3 = madd(c3, v128.load32_splat(a3), b0);
-    a0 += acs; a1 += acs; a2 += acs; a3 += acs; b += bs;
-  }
-  const vb = f32x4.splat(beta);
-  epi4(c, c0, mode, vb); c += cs;
-  epi4(c, c1, mode, vb); c += cs;
-  epi4(c, c2, mode, vb); c += cs;
-  epi4(c, c3, mode, vb);
-}
-
-/** C[1, 4] (mode) A[1, kk] · B[kk, 4]. */
-function mk1x4(kk: i32, a: usize, acs: usize, b: usize, bs: usize, c: usize, bias: usize, mode: i32, beta: f32): void {
-  let c0 = bias4(bias, 0);
-  for (let s = 0; s < kk; s++) {
-    c0 = madd(c0, v128.load32_splat(a), v128.load(b));
-    a += acs; b += bs;
-  }
-  epi4(c, c0, mode, f32x4.splat(beta));
-}
-
-/** C[1, 1] (mode) A[1, kk] · B[kk, 1] (scalar column tail). */
-function mk1x1(kk: i32, a: usize, acs: usize, b: usize, bs: usize, c: usize, bias: usize, mode: i32, beta: f32): void {
-  let s0: f32 = bias ? load<f32>(bias) : 0;
-  for (let s = 0; s < kk; s++) {
-    s0 += load<f32>(a) * load<f32>(b);
-    a += acs; b += bs;
-  }
-  epi1(c, s0, mode, beta);
-}
-
-/**
- * Generic driver: C[rows, cols] (mode) A[rows, kk] · B[kk, cols] (+ bias[cols]).
- * A element (r, s) at a + r·ars + s·acs; B row-major with row stride bs; C row-major with row stride cs.
- */
-function gemm_nn(rows: i32, cols: i32, kk: i32, a: usize, ars: usize, acs: usize, b: usize, bs: usize, c: usize, cs: usize, bias: usize, mode: i32, beta: f32): void {
-  const rows4 = rows & ~3;
-  let j = 0;
-  for (; j + 8 <= cols; j += 8) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2), biasj = bias ? bias + (<usize>j << 2) : 0;
-    let i = 0;
-    if (ars == 4 && !biasj) {
-      for (; i < rows4; i += 4) mk4x8_tn(kk, a + <usize>i * ars, acs, bj, bs, cj + <usize>i * cs, cs, mode, beta);
-    } else {
-      for (; i < rows4; i += 4) mk4x8(kk, a + <usize>i * ars, ars, acs, bj, bs, cj + <usize>i * cs, cs, biasj, mode, beta);
-    }
-    for (; i < rows; i++) mk1x8(kk, a + <usize>i * ars, acs, bj, bs, cj + <usize>i * cs, biasj, mode, beta);
-  }
-  if (j + 4 <= cols) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2), biasj = bias ? bias + (<usize>j << 2) : 0;
-    let i = 0;
-    for (; i < rows4; i += 4) mk4x4(kk, a + <usize>i * ars, ars, acs, bj, bs, cj + <usize>i * cs, cs, biasj, mode, beta);
-    for (; i < rows; i++) mk1x4(kk, a + <usize>i * ars, acs, bj, bs, cj + <usize>i * cs, biasj, mode, beta);
-    j += 4;
-  }
-  for (; j < cols; j++) {
-    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2), biasj = bias ? bias + (<usize>j << 2) : 0;
-    for (let i = 0; i < rows; i++) mk1x1(kk, a + <usize>i * ars, acs, bj, bs, cj + <usize>i * cs, biasj, mode, beta);
-  }
-}
 
 /**
  * Dense forward: Y = act(X·W + b).
@@ -370,21 +208,30 @@ export function dense_bwd_x_f32x4(m: i32, k: i32, n: i32, dy_ptr: usize, w_ptr: 
 }
 
 /**
- * Bench-only: the machine's f32x4 mul+add peak. Twelve independent accumulators each do
- * acc = acc·a + b (one f32x4.mul and one f32x4.add) per iteration, so one iteration is
- * 12 × 4 lanes × 2 = 96 flops; `iters` iterations are 96·iters flops. Returns the lane sum of
- * all accumulators so the loop is not optimized away.
+ * Bench-only: the machine's f32x4 mul+add throughput. Seven independent f32x4.mul chains (m = m·m) and
+ * seven independent f32x4.add chains (s = s + s) per iteration, so one iteration is 7 × 4 lanes × 2 = 56
+ * flops; `iters` iterations are 56·iters flops. Mul and add never wait on each other, and 7 chains of
+ * each cover a 3–4 cycle latency on 2 pipes per operation (x86: 2 FMUL + 2 FADD pipes on Zen, 2 shared
+ * FMA pipes on Intel); the squares and doublings need no constant registers, so the 14 accumulators fit
+ * V8's 15 allocatable xmm registers without spills. (The previous loop, 12 chains of acc·a + b, put the
+ * add after the mul on every chain and measured ~35 % less.) The chains start at m = 1 and s = 0 —
+ * fixed points, so no overflow or denormals — seeded from `iters` so the compiler cannot fold them.
+ * Returns the lane sum of all accumulators (28 for any iters ≥ 0) so the loop is not optimized away.
  */
 export function peak_f32x4(iters: i32): f32 {
-  const a = f32x4.splat(0.999999), b = f32x4.splat(1e-6);
-  let c0 = f32x4(0.0, 0.1, 0.2, 0.3), c1 = f32x4.add(c0, b), c2 = f32x4.add(c1, b), c3 = f32x4.add(c2, b);
-  let c4 = f32x4.add(c3, b), c5 = f32x4.add(c4, b), c6 = f32x4.add(c5, b), c7 = f32x4.add(c6, b);
-  let c8 = f32x4.add(c7, b), c9 = f32x4.add(c8, b), c10 = f32x4.add(c9, b), c11 = f32x4.add(c10, b);
+  const z = f32x4.splat(<f32>(iters & 0x40000000)); // 0 for every iters < 2^30, unknown at compile time
+  let m0 = f32x4.add(z, f32x4.splat(1)), m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0;
+  let s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z;
   for (let t = 0; t < iters; t++) {
-    c0 = madd(b, c0, a); c1 = madd(b, c1, a); c2 = madd(b, c2, a); c3 = madd(b, c3, a);
-    c4 = madd(b, c4, a); c5 = madd(b, c5, a); c6 = madd(b, c6, a); c7 = madd(b, c7, a);
-    c8 = madd(b, c8, a); c9 = madd(b, c9, a); c10 = madd(b, c10, a); c11 = madd(b, c11, a);
+    m0 = f32x4.mul(m0, m0); s0 = f32x4.add(s0, s0);
+    m1 = f32x4.mul(m1, m1); s1 = f32x4.add(s1, s1);
+    m2 = f32x4.mul(m2, m2); s2 = f32x4.add(s2, s2);
+    m3 = f32x4.mul(m3, m3); s3 = f32x4.add(s3, s3);
+    m4 = f32x4.mul(m4, m4); s4 = f32x4.add(s4, s4);
+    m5 = f32x4.mul(m5, m5); s5 = f32x4.add(s5, s5);
+    m6 = f32x4.mul(m6, m6); s6 = f32x4.add(s6, s6);
   }
-  const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7)));
-  return hsum_f32x4(f32x4.add(s, f32x4.add(f32x4.add(c8, c9), f32x4.add(c10, c11))));
+  const m = f32x4.add(f32x4.add(f32x4.add(m0, m1), f32x4.add(m2, m3)), f32x4.add(f32x4.add(m4, m5), m6));
+  const s = f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(s4, s5), s6));
+  return hsum_f32x4(f32x4.add(m, s));
 }
