@@ -152,8 +152,8 @@ describe("peak_f32x4", () => {
   it("returns the finite lane sum of its accumulators", () => {
     const r0 = peak_f32x4(0), r1 = peak_f32x4(1000);
     expect(isFinite(r0) && isFinite(r1)).toBe(true, "finite");
-    // 48 lanes start in [0, 0.31]; acc·0.999999 + 1e-6 keeps them in (0, 1).
-    expect(r0 > 0 && r0 < 48).toBe(true, "iters 0 sum in range");
-    expect(r1 > 0 && r1 < 48).toBe(true, "iters 1000 sum in range");
+    // 28 mul lanes stay at 1 (1·1) and 28 add lanes at 0 (0 + 0): the lane sum is 28 for any iters.
+    expect(r0).toBe(28, "iters 0 sum");
+    expect(r1).toBe(28, "iters 1000 sum");
   });
 });
