@@ -8,6 +8,7 @@ import { PREDICT_USAGE, predictCommand } from "./predict.ts";
 import { EXPORT_USAGE, exportCommand } from "./export.ts";
 import { SUMMARY_USAGE, summaryCommand } from "./summary.ts";
 import { AFFINITY_USAGE, affinityCommand } from "./affinity.ts";
+import { DATA_USAGE, dataCommand } from "./data.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
@@ -17,6 +18,7 @@ const USAGE = `mtl: multi-task learning in WebAssembly
   ${EXPORT_USAGE}
   ${SUMMARY_USAGE}
   ${AFFINITY_USAGE}
+  ${DATA_USAGE}
 
 Data paths in configs are relative to the current directory.`;
 
@@ -40,6 +42,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await summaryCommand(rest, kernels, io.log);
       case "affinity":
         return await affinityCommand(rest, kernels, io.log);
+      case "data":
+        return await dataCommand(rest, io.log);
       case undefined:
       case "help":
       case "--help":
