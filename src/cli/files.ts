@@ -4,10 +4,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { fileSource } from "../data/node-file.ts";
-import { readTable } from "../data/load.ts";
+import { readIdxTable, readTable } from "../data/load.ts";
 import type { Table } from "../data/table.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { UsageError } from "./args.ts";
+import { encodeRows, type InputTensor, type Row } from "../infer/rows.ts";
+import type { Session } from "../infer/session.ts";
 
 export function readSpec(path: string): ModelSpec {
   if (!existsSync(path)) throw new UsageError(`config ${path}: no such file`);
@@ -24,13 +26,50 @@ export function readSpec(path: string): ModelSpec {
   }
 }
 
-/** Read a data file in the spec's format (path relative to the current directory). */
-export async function readData(spec: ModelSpec, path: string): Promise<Table> {
+/**
+ * Read a data file in the spec's format (path relative to the current directory). For format `idx`, `path` is the
+ * images file and the labels CSV is the spec's `data.labels` when `path` is `data.images`, else the file beside it
+ * named as `mtl data` names them (`X-images-idx3-ubyte[.gz]` → `X-labels.csv`); `labels: false` (prediction) reads the
+ * images alone when there is no labels file.
+ */
+export async function readData(spec: ModelSpec, path: string, opts: { labels?: boolean } = {}): Promise<Table> {
   if (!spec.data) throw new UsageError(`model ${spec.name}: the spec has no "data" section, so the file format is unknown`);
   if (!existsSync(path)) throw new UsageError(`data file ${path}: no such file (paths are relative to ${process.cwd()}; override with --data)`);
+  if (spec.data.format === "idx") {
+    const labels = idxLabelsPath(spec, path);
+    const have = labels !== null && existsSync(labels);
+    if (!have && opts.labels !== false) {
+      throw new UsageError(labels === null ? `data file ${path}: cannot tell which labels file goes with these images (expected a name ending in -images-idx3-ubyte[.gz], whose labels are -labels.csv beside it)` : `labels file ${labels} (for the images ${path}): no such file`);
+    }
+    return readIdxTable(fileSource(path), have ? fileSource(labels!) : null, spec.data);
+  }
   return readTable(fileSource(path), spec.data);
+}
+
+/** The labels CSV that goes with an idx images file (see readData), or null when the name follows no convention. */
+export function idxLabelsPath(spec: ModelSpec, images: string): string | null {
+  if (spec.data?.images !== undefined && resolve(images) === resolve(spec.data.images) && spec.data.labels) return spec.data.labels;
+  const m = /^(.*)-images-idx3-ubyte(\.gz)?$/.exec(images);
+  return m ? `${m[1]}-labels.csv` : null;
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(resolve(path), JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * What `session.run` takes for rows `rows` of `table`: the row objects, or, when the table carries a per-row tensor
+ * (the images of an `idx` data set) and the model has a tensor input, named tensors — the other inputs encoded from
+ * the rows as `run(rows)` would (encodeRows), plus `tensor` [N, width].
+ */
+export function sessionInput(session: Session, table: Table, rows: ArrayLike<number>): Row[] | Record<string, InputTensor> {
+  const objs = Array.from(rows, (i) => table.row(i));
+  const meta = session.meta, t = table.tensor;
+  if (!t || !meta || !meta.inputs.tensor) return objs;
+  const { tensor: _, ...others } = meta.inputs;
+  const feeds = encodeRows({ ...meta, inputs: others }, objs);
+  const data = new Float32Array(objs.length * t.width);
+  for (let k = 0; k < objs.length; k++) data.set(t.data.subarray(rows[k] * t.width, (rows[k] + 1) * t.width), k * t.width);
+  feeds.tensor = { type: "float32", data, dims: [objs.length, t.width] };
+  return feeds;
 }

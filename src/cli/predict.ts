@@ -7,7 +7,7 @@ import { encode } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { readData } from "./files.ts";
+import { readData, sessionInput } from "./files.ts";
 import { readTrainedDir } from "../io/checkpoint-files.ts";
 import { loadWeights } from "../io/checkpoint.ts";
 import { existsSync, readFileSync } from "node:fs";
@@ -32,7 +32,7 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
   if (!isOnnx && !engine) {
     // The trained weights in our own forward pass.
     const { json: j, weights, weightsPath } = readTrainedDir(target);
-    const table = await readData(j.spec, data);
+    const table = await readData(j.spec, data, { labels: false });
     checkColumns(j.spec, table, { labels: false });
     const model = new Model(j.spec, j.preprocessing, await kernels());
     loadWeights(model, weights, weightsPath);
@@ -45,10 +45,9 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
     const session = await createSession(readFileSync(file), { engine: (engine ?? "ort") as "ort" | "mtl", name: file, ...(engine === "mtl" ? { kernels: await kernels() } : {}) });
     if (!session.meta) throw new UsageError(`${file}: not an mtl-wasm export (no metadata), so its input columns are unknown`);
     ({ spec, pre } = session.meta);
-    const table = await readData(spec, data);
+    const table = await readData(spec, data, { labels: false });
     checkColumns(spec, table, { labels: false });
-    const rowObjs = Array.from({ length: table.rowCount }, (_, i) => table.row(i));
-    const res = await session.run(rowObjs);
+    const res = await session.run(sessionInput(session, table, Array.from({ length: table.rowCount }, (_, i) => i)));
     preds = spec.tasks.map((t) => res[t.name]);
     widths = spec.tasks.map((t) => session.meta!.outputs[t.name]);
     rows = table.rowCount;

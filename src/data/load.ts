@@ -4,6 +4,7 @@ import type { ByteSource } from "./source.ts";
 import { openCsv } from "./csv.ts";
 import { openCensus } from "./census.ts";
 import { openJsonl } from "./jsonl.ts";
+import { readIdx } from "./idx.ts";
 import { Table } from "./table.ts";
 import { trainValidationSplit } from "./split.ts";
 
@@ -24,12 +25,50 @@ export async function readTable(source: ByteSource, data: Pick<DataSource, "form
     case "jsonl":
       table = await Table.from(openJsonl(source));
       break;
+    case "idx":
+      throw new Error(`${source.name}: format "idx" reads two files (images and labels): use readIdxTable`);
   }
   if (table.rowCount === 0) {
     const what = data.format === "csv" ? `the file has a header line (${table.columns.length} columns) and nothing else` : "the file is empty or holds only blank lines";
     throw new Error(`${source.name}: no data rows (${what})`);
   }
   return table;
+}
+
+/**
+ * An `idx` data set: the images (IDX, gzip or plain; uint8, float32 or float64; [N, ...] with any item shape) become
+ * the table's per-row tensor [N, ∏ item dims] as float32 — uint8 pixels scaled to [0, 1] (p / 255), float images as
+ * they are — and the labels CSV (`delimiter`) its columns, one row per image in file order. `labels` null gives a
+ * table of N rows and no columns (prediction without labels). A labels file whose row count differs from the image
+ * count is an error naming both files.
+ */
+export async function readIdxTable(images: ByteSource, labels: ByteSource | null, data: Pick<DataSource, "delimiter"> = { delimiter: "," }): Promise<Table> {
+  const im = await readIdx(images);
+  if (im.dims.length < 2) throw new Error(`${images.name}: IDX rank ${im.dims.length} (dimensions [${im.dims.join(", ")}]); expected images [N, rows, columns] (IDX3)`);
+  if (im.type !== "uint8" && im.type !== "float32" && im.type !== "float64") throw new Error(`${images.name}: IDX element type ${im.type}; expected uint8 pixels (or float32/float64 values)`);
+  const n = im.dims[0];
+  const width = n ? im.data.length / n : im.dims.slice(1).reduce((a, b) => a * b, 1);
+  let tensor: Float32Array;
+  if (im.type === "uint8") {
+    const scale = new Float32Array(256);
+    for (let v = 0; v < 256; v++) scale[v] = v / 255;
+    tensor = new Float32Array(im.data.length);
+    for (let i = 0; i < tensor.length; i++) tensor[i] = scale[im.data[i]];
+  } else {
+    tensor = Float32Array.from(im.data);
+    const bad = tensor.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${images.name}: image ${Math.floor(bad / width) + 1}, value ${bad % width}: ${im.data[bad]} is not a finite float32`);
+  }
+  let table: Table;
+  if (labels) {
+    table = await Table.from(openCsv(labels, { delimiter: data.delimiter }));
+    if (table.rowCount !== n) throw new Error(`${labels.name}: ${table.rowCount} label rows for the ${n} images of ${images.name}; expected one row per image, in the same order`);
+  } else {
+    const rows = Int32Array.from({ length: n }, (_, i) => i + 1);
+    table = Table.fromCodes(images.name, [], [], [], rows, rows);
+  }
+  if (n === 0) throw new Error(`${images.name}: no images (the IDX file holds 0 items)`);
+  return table.withTensor(width, tensor);
 }
 
 /** Check that every column the spec reads exists, naming the file and listing the available columns otherwise. */

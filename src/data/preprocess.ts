@@ -230,5 +230,19 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
     }
     return { labels, mask, group };
   });
-  return { rows: n, numeric, categorical, tensor: new Float32Array(n * spec.inputs.tensor), tasks };
+  return { rows: n, numeric, categorical, tensor: tensorRows(spec, table, idx), tasks };
+}
+
+/**
+ * The tensor input [rows, inputs.tensor]: the table's own per-row tensor when it has one (the images of an `idx` data
+ * set, whose width must equal inputs.tensor), zeros otherwise (a caller feeding its own tensor fills them).
+ */
+function tensorRows(spec: ModelSpec, table: Table, idx: ArrayLike<number>): Float32Array {
+  const T = spec.inputs.tensor, n = idx.length;
+  const own = table.tensor;
+  if (!own || !T) return new Float32Array(n * T);
+  if (own.width !== T) throw new Error(`${table.name}: each row carries ${own.width} tensor values (e.g. the pixels of an image) but the spec's inputs.tensor is ${T}`);
+  const out = new Float32Array(n * T);
+  for (let k = 0; k < n; k++) out.set(own.data.subarray(idx[k] * T, (idx[k] + 1) * T), k * T);
+  return out;
 }

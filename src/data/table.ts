@@ -142,6 +142,7 @@ export class Table {
   private readonly rowNo: Int32Array;
   private readonly lineNo: Int32Array;
   private readonly index = new Map<string, number>();
+  private rowTensor: { width: number; data: Float32Array } | null = null;
 
   private constructor(name: string, columns: readonly string[], codes: Int32Array[], dict: string[][], rowNo: Int32Array, lineNo: Int32Array) {
     columns.forEach((c, j) => {
@@ -205,6 +206,22 @@ export class Table {
     const b = new TableBuilder(s.name, s.columns);
     for await (const r of s) b.add(r.fields, r.row, r.line);
     return b.finish();
+  }
+
+  /**
+   * Per-row float features that travel with the rows (the images of an `idx` data set): [rowCount, width] row-major,
+   * or null. select() keeps each selected row's features; encode() hands them to the model's tensor input.
+   */
+  get tensor(): { readonly width: number; readonly data: Float32Array } | null {
+    return this.rowTensor;
+  }
+
+  /** This table with `data` ([rowCount, width] row-major) as its per-row tensor (the cells are shared, not copied). */
+  withTensor(width: number, data: Float32Array): Table {
+    if (!(Number.isInteger(width) && width >= 0 && data.length === this.rowCount * width)) throw new Error(`${this.name}: a tensor of ${data.length} values is not ${this.rowCount} rows × ${width}`);
+    const t = new Table(this.name, this.columns, this.codes, this.dict, this.rowNo, this.lineNo);
+    t.rowTensor = { width, data };
+    return t;
   }
 
   has(column: string): boolean {
@@ -324,7 +341,14 @@ export class Table {
       for (let k = 0; k < m; k++) out[k] = col[indices[k]];
       return out;
     });
-    return new Table(this.name, this.columns, codes, this.dict, rows, lines);
+    const t = new Table(this.name, this.columns, codes, this.dict, rows, lines);
+    if (this.rowTensor) {
+      const { width, data } = this.rowTensor;
+      const out = new Float32Array(m * width);
+      for (let k = 0; k < m; k++) out.set(data.subarray(indices[k] * width, (indices[k] + 1) * width), k * width);
+      t.rowTensor = { width, data: out };
+    }
+    return t;
   }
 }
 

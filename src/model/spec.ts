@@ -60,7 +60,7 @@ export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
 export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance"] as const;
 export type MetricName = (typeof METRICS)[number];
-export const DATA_FORMATS = ["csv", "census", "jsonl"] as const;
+export const DATA_FORMATS = ["csv", "census", "jsonl", "idx"] as const;
 
 // ---- size limits ----------------------------------------------------------------------------------------------
 // Every size a spec sets is capped, so a slip (batch_size 2**53, experts 1e308) is a SpecError naming the path and
@@ -229,6 +229,10 @@ export interface DataSource {
   delimiter: string;
   /** Split the validation fraction inside each value of this column (e.g. 20 % of every school). */
   stratify: string | null;
+  /** format "idx": the IDX3 image file (gzip or plain), read as the tensor input; `path` is set to it too. */
+  images?: string;
+  /** format "idx": the CSV of labels (`delimiter`), one row per image in the same order. */
+  labels?: string;
 }
 
 export interface ModelSpec {
@@ -388,13 +392,22 @@ export function validateSpec(json: Json): ModelSpec {
   let data: DataSource | null = null;
   if (root.data !== undefined && root.data !== null) {
     const d = obj(root.data, "data");
-    known(d, "data", ["format", "path", "delimiter", "stratify"]);
-    data = {
-      format: oneOf(d, "format", "data", DATA_FORMATS, "csv"),
-      path: str(d, "path", "data"),
-      delimiter: str(d, "delimiter", "data", ","),
-      stratify: d.stratify == null ? null : str(d, "stratify", "data"),
-    };
+    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels"]);
+    const format = oneOf(d, "format", "data", DATA_FORMATS, "csv");
+    if (format === "idx") {
+      // Images (IDX3) and labels (CSV) are two files; `path` names the images (normalized specs carry both).
+      const images = str(d, "images", "data");
+      if (d.path !== undefined && d.path !== images) throw new SpecError("data.path", `format "idx" reads data.images and data.labels; leave out "path" (found ${show(d.path)}, images ${JSON.stringify(images)})`);
+      data = { format, path: images, delimiter: str(d, "delimiter", "data", ","), stratify: d.stratify == null ? null : str(d, "stratify", "data"), images, labels: str(d, "labels", "data") };
+    } else {
+      for (const k of ["images", "labels"] as const) if (d[k] !== undefined) throw new SpecError(`data.${k}`, `only for format "idx" (the format is ${JSON.stringify(format)})`);
+      data = {
+        format,
+        path: str(d, "path", "data"),
+        delimiter: str(d, "delimiter", "data", ","),
+        stratify: d.stratify == null ? null : str(d, "stratify", "data"),
+      };
+    }
     if (data.delimiter.length !== 1) throw new SpecError("data.delimiter", `expected one character, found ${JSON.stringify(data.delimiter)}`);
   }
 
@@ -424,6 +437,7 @@ export function validateSpec(json: Json): ModelSpec {
   numeric.forEach((c, i) => claim(c, `inputs.numeric[${i}]`));
   categorical.forEach((c, i) => claim(c.column, `inputs.categorical[${i}]`));
   if (!numeric.length && !categorical.length && !tensor) throw new SpecError("inputs", "declares no input: give numeric, categorical or tensor");
+  if (data?.format === "idx" && !tensor) throw new SpecError("inputs.tensor", `data.format "idx" feeds each image to the tensor input: set it to the pixels per image (784 for 28 × 28)`);
 
   const a = obj(root.architecture ?? { type: "hps" }, "architecture");
   known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts"]);
