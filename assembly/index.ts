@@ -25,3 +25,4 @@ export * from "./kernels/relation";
 export * from "./kernels/optim";
 export * from "./kernels/blas1";
 export * from "./kernels/linalg";
+export * from "./kernels/conv";

@@ -1,0 +1,278 @@
+// 2-D convolution over NCHW tensors: im2col (or im2row) into caller-provided scratch, then the blocked
+// f32x4 GEMM of gemm.ts (the one dense.ts uses). Forward and both backward passes.
+//
+// Layout: X [n, c_in, h, w], W [c_out, c_in, kh, kw] (PyTorch/ONNX order), b [c_out],
+// Y [n, c_out, h_out, w_out], all contiguous. Dims come in a Conv2dParams struct (abi.ts) at `p_ptr`.
+// Write K = c_in·kh·kw (the patch length) and P = h_out·w_out (output positions per image).
+//
+// Per image (X_n [c_in, h·w], Y_n [c_out, P]):
+//   forward  Y_n = act(W·col_n + b)          col_n [K, P] = im2col(X_n): row (ci, ky, kx), column (oy, ox)
+//   bwd_x    dcol = Wᵀ·dY_n, dX_n += col2im(dcol)          (Wᵀ read in place: A = W with swapped strides)
+//   bwd_w    dW += dY_n·row_n, db += Σ_p dY_n   row_n [P, K] = col_nᵀ, gathered directly (im2row)
+// The padding is never materialised: im2col writes zeros where the window leaves the input, col2im
+// skips those entries. A 1×1, stride-1, unpadded convolution needs no im2col (col_n is X_n itself) and
+// its bwd_x writes dX_n straight from the GEMM; bwd_w still gathers row_n (the transpose of X_n).
+//
+// Scratch: every kernel takes `col_ptr`, a buffer of K·P f32 (the host computes it;
+// 16-byte alignment recommended, 4 required). It is overwritten; its contents after a call are
+// unspecified. Pointers need 4-byte alignment. Outputs must not alias inputs or the scratch.
+//
+// Why im2col + GEMM everywhere (measured with bench/kernels.bench.ts at the W2 shapes, see the commit
+// message): the GEMM's 4×8 register block keeps 8 f32x4 accumulators busy for any K ≥ 1; the im2col
+// pass costs K·P copies against 2·c_out·K·P flops, i.e. 1/(2·c_out) of the arithmetic.
+import { Conv2dParams } from "../abi";
+import { zero_or_scale } from "../simd";
+import { gemm_nn, EPI_STORE, EPI_RELU, EPI_BETA, EPI_ROWBIAS } from "./gemm";
+
+/** Reduction block of the forward GEMM (rows of col_n per pass): a panel of 8 columns stays in L1. */
+const FWD_KC: i32 = 256;
+
+// @ts-ignore: decorator
+@inline function ceil_div(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -(-a / b);
+}
+
+// @ts-ignore: decorator
+@inline function floor_div(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/** Output extent along one axis: ⌊(in + pads − dil·(k − 1) − 1) / stride⌋ + 1 (≤ 0: empty). */
+// @ts-ignore: decorator
+@inline function out_extent(len: i32, k: i32, stride: i32, pad0: i32, pad1: i32, dil: i32): i32 {
+  const span = len + pad0 + pad1 - dil * (k - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+/** Trap unless the struct is self-consistent (positive dims, strides, dilations; h_out/w_out as computed). */
+function check(p: Conv2dParams): void {
+  assert(p.n >= 0 && p.c_in > 0 && p.h > 0 && p.w > 0 && p.c_out > 0 && p.kh > 0 && p.kw > 0);
+  assert(p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0);
+  assert(p.pad_top >= 0 && p.pad_left >= 0 && p.pad_bottom >= 0 && p.pad_right >= 0);
+  assert(p.h_out > 0 && p.h_out == out_extent(p.h, p.kh, p.stride_h, p.pad_top, p.pad_bottom, p.dil_h));
+  assert(p.w_out > 0 && p.w_out == out_extent(p.w, p.kw, p.stride_w, p.pad_left, p.pad_right, p.dil_w));
+}
+
+/** True when col_n is X_n itself: 1×1 kernel, unit strides, no padding. */
+// @ts-ignore: decorator
+@inline function is_pointwise(p: Conv2dParams): bool {
+  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+    p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
+}
+
+/** The ox range [lo, hi) whose input column ox·sw − pl + kx·dw lies in [0, w). */
+// @ts-ignore: decorator
+@inline function ox_lo(p: Conv2dParams, kx: i32): i32 {
+  return min(p.w_out, max(0, ceil_div(p.pad_left - kx * p.dil_w, p.stride_w)));
+}
+// @ts-ignore: decorator
+@inline function ox_hi(p: Conv2dParams, kx: i32): i32 {
+  return max(0, min(p.w_out, floor_div(p.w - 1 + p.pad_left - kx * p.dil_w, p.stride_w) + 1));
+}
+
+/** col [K, P] = im2col(x [c_in, h, w]); zeros where the window is in the padding. */
+function im2col(p: Conv2dParams, x: usize, col: usize): void {
+  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w;
+  const zero = f32x4.splat(0);
+  let dst = col;
+  for (let ci = 0; ci < p.c_in; ci++) {
+    const xc = x + <usize>(ci * h * w) * 4;
+    for (let ky = 0; ky < p.kh; ky++) {
+      for (let kx = 0; kx < p.kw; kx++) {
+        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx));
+        const ix0 = lo * sw - p.pad_left + kx * p.dil_w; // input column of ox = lo
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+          if (iy < 0 || iy >= h) {
+            let o = 0;
+            for (; o + 4 <= wo; o += 4) v128.store(dst + (<usize>o << 2), zero);
+            for (; o < wo; o++) store<f32>(dst + (<usize>o << 2), 0);
+          } else {
+            for (let o = 0; o < lo; o++) store<f32>(dst + (<usize>o << 2), 0);
+            const src = xc + (<usize>(iy * w + ix0) << 2);
+            const len = hi - lo, d = dst + (<usize>lo << 2);
+            if (sw == 1) {
+              let o = 0;
+              for (; o + 4 <= len; o += 4) v128.store(d + (<usize>o << 2), v128.load(src + (<usize>o << 2)));
+              for (; o < len; o++) store<f32>(d + (<usize>o << 2), load<f32>(src + (<usize>o << 2)));
+            } else {
+              const step = <usize>sw << 2;
+              let s = src;
+              for (let o = 0; o < len; o++) { store<f32>(d + (<usize>o << 2), load<f32>(s)); s += step; }
+            }
+            for (let o = hi; o < wo; o++) store<f32>(dst + (<usize>o << 2), 0);
+          }
+          dst += <usize>wo << 2;
+        }
+      }
+    }
+  }
+}
+
+/** dx [c_in, h, w] += col2im(dcol [K, P]): the adjoint of im2col (padding entries dropped). */
+function col2im_add(p: Conv2dParams, dcol: usize, dx: usize): void {
+  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w;
+  let src = dcol;
+  for (let ci = 0; ci < p.c_in; ci++) {
+    const xc = dx + <usize>(ci * h * w) * 4;
+    for (let ky = 0; ky < p.kh; ky++) {
+      for (let kx = 0; kx < p.kw; kx++) {
+        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx));
+        const ix0 = lo * sw - p.pad_left + kx * p.dil_w;
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+          if (iy >= 0 && iy < h) {
+            const d = xc + (<usize>(iy * w + ix0) << 2), s = src + (<usize>lo << 2), len = hi - lo;
+            if (sw == 1) {
+              let o = 0;
+              for (; o + 4 <= len; o += 4) {
+                const q = d + (<usize>o << 2);
+                v128.store(q, f32x4.add(v128.load(q), v128.load(s + (<usize>o << 2))));
+              }
+              for (; o < len; o++) {
+                const q = d + (<usize>o << 2);
+                store<f32>(q, load<f32>(q) + load<f32>(s + (<usize>o << 2)));
+              }
+            } else {
+              const step = <usize>sw << 2;
+              let q = d;
+              for (let o = 0; o < len; o++) { store<f32>(q, load<f32>(q) + load<f32>(s + (<usize>o << 2))); q += step; }
+            }
+          }
+          src += <usize>wo << 2;
+        }
+      }
+    }
+  }
+}
+
+/** row [P, K] = im2col(x)ᵀ: one patch per output position, in W's (ci, ky, kx) order. */
+function im2row(p: Conv2dParams, x: usize, row: usize): void {
+  const h = p.h, w = p.w, kh = p.kh, kw = p.kw, ci_n = p.c_in, hw = h * w;
+  const dh = p.dil_h, dw = p.dil_w;
+  let dst = row;
+  for (let oy = 0; oy < p.h_out; oy++) {
+    const iy0 = oy * p.stride_h - p.pad_top;
+    for (let ox = 0; ox < p.w_out; ox++) {
+      const ix0 = ox * p.stride_w - p.pad_left;
+      const inside = iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 && ix0 + (kw - 1) * dw < w;
+      if (inside) {
+        for (let ci = 0; ci < ci_n; ci++) {
+          let s = x + (<usize>(ci * hw + iy0 * w + ix0) << 2);
+          for (let ky = 0; ky < kh; ky++) {
+            let t = s;
+            for (let kx = 0; kx < kw; kx++) { store<f32>(dst, load<f32>(t)); dst += 4; t += <usize>dw << 2; }
+            s += <usize>(dh * w) << 2;
+          }
+        }
+      } else {
+        for (let ci = 0; ci < ci_n; ci++) {
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = iy0 + ky * dh;
+            const rowok = iy >= 0 && iy < h;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ix0 + kx * dw;
+              store<f32>(dst, rowok && ix >= 0 && ix < w ? load<f32>(x + (<usize>(ci * hw + iy * w + ix) << 2)) : 0);
+              dst += 4;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Forward: Y = act(conv(X, W) + b).
+ * p_ptr: Conv2dParams. X [n, c_in, h, w], W [c_out, c_in, kh, kw], b [c_out] (b_ptr == 0: no bias),
+ * Y [n, c_out, h_out, w_out] (overwritten, never read). col_ptr: scratch of K·P = c_in·kh·kw·h_out·w_out f32
+ * (unused for 1×1 stride-1 unpadded convolutions). act: 1 relu (fused into the GEMM's store), anything
+ * else identity. Per image, the reduction over K runs in blocks of FWD_KC (bias on the first block, relu
+ * on the last).
+ */
+export function conv2d_fwd_f32x4(p_ptr: usize, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, col_ptr: usize, act: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check(p);
+  const K = p.c_in * p.kh * p.kw, P = p.h_out * p.w_out, co = p.c_out;
+  const xs = <usize>(p.c_in * p.h * p.w) << 2, ys = <usize>(co * P) << 2, ps = <usize>P << 2, ks = <usize>K << 2;
+  const direct = is_pointwise(p);
+  const relu = act == 1 ? EPI_RELU : EPI_STORE;
+  for (let i = 0; i < p.n; i++) {
+    const xn = x_ptr + <usize>i * xs, yn = y_ptr + <usize>i * ys;
+    let col = xn;
+    if (!direct) { im2col(p, xn, col_ptr); col = col_ptr; }
+    for (let k0 = 0; k0 < K; k0 += FWD_KC) {
+      const kc = min(FWD_KC, K - k0), last = k0 + kc >= K;
+      const mode = (k0 == 0 ? EPI_STORE | EPI_ROWBIAS : EPI_BETA) | (last ? relu : 0);
+      gemm_nn(co, P, kc, w_ptr + (<usize>k0 << 2), ks, 4, col + <usize>k0 * ps, ps, yn, ps, k0 == 0 ? b_ptr : 0, mode, 1);
+    }
+  }
+}
+
+/**
+ * Backward w.r.t. the input: dX = beta·dX + conv_transpose(dY, W).
+ * p_ptr: Conv2dParams. dY [n, c_out, h_out, w_out] (the gradient at the convolution's output, i.e.
+ * after the relu's backward when act was relu), W [c_out, c_in, kh, kw], dX [n, c_in, h, w].
+ * col_ptr: scratch of K·P = c_in·kh·kw·h_out·w_out f32 (unused for 1×1 stride-1 unpadded convolutions).
+ * beta 0 overwrites (dX never read), 1 accumulates, other values scale the old gradient.
+ */
+export function conv2d_bwd_x_f32x4(p_ptr: usize, dy_ptr: usize, w_ptr: usize, dx_ptr: usize, col_ptr: usize, beta: f32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check(p);
+  const K = p.c_in * p.kh * p.kw, P = p.h_out * p.w_out, co = p.c_out, xe = p.c_in * p.h * p.w;
+  const xs = <usize>xe << 2, ys = <usize>(co * P) << 2, ps = <usize>P << 2, ks = <usize>K << 2;
+  const direct = is_pointwise(p);
+  for (let i = 0; i < p.n; i++) {
+    const dyn = dy_ptr + <usize>i * ys, dxn = dx_ptr + <usize>i * xs;
+    // A = Wᵀ [K, c_out]: element (k, o) = W[o, k] at w + k·4 + o·K·4 (ars = 4: gemm's transposed-A kernel).
+    if (direct) {
+      gemm_nn(K, P, co, w_ptr, 4, ks, dyn, ps, dxn, ps, 0, beta == 0 ? EPI_STORE : EPI_BETA, beta);
+    } else {
+      gemm_nn(K, P, co, w_ptr, 4, ks, dyn, ps, col_ptr, ps, 0, EPI_STORE, 0);
+      zero_or_scale(xe, dxn, beta);
+      col2im_add(p, col_ptr, dxn);
+    }
+  }
+}
+
+/**
+ * Backward w.r.t. the weights and bias: dW = beta·dW + Σ_n dY_n·im2col(X_n)ᵀ, db = beta·db + Σ_{n,p} dY.
+ * p_ptr: Conv2dParams. X [n, c_in, h, w], dY [n, c_out, h_out, w_out] (after the relu's backward),
+ * dW [c_out, c_in, kh, kw], db [c_out] (db_ptr == 0: skipped). col_ptr: scratch of
+ * K·P = c_in·kh·kw·h_out·w_out f32 (always used: it holds im2row(X_n)). beta 0 overwrites (dW/db never read),
+ * 1 accumulates, other values scale the old gradient. n == 0 gives dW = beta·dW, db = beta·db.
+ * Each image's product is reduced over P in registers and added to dW (f32); db sums in f64.
+ */
+export function conv2d_bwd_w_f32x4(p_ptr: usize, x_ptr: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, col_ptr: usize, beta: f32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check(p);
+  const K = p.c_in * p.kh * p.kw, P = p.h_out * p.w_out, co = p.c_out;
+  const xs = <usize>(p.c_in * p.h * p.w) << 2, ys = <usize>(co * P) << 2, ps = <usize>P << 2, ks = <usize>K << 2;
+  if (p.n == 0) zero_or_scale(co * K, dw_ptr, beta);
+  for (let i = 0; i < p.n; i++) {
+    im2row(p, x_ptr + <usize>i * xs, col_ptr);
+    const first = i == 0, b = first ? beta : 1;
+    gemm_nn(co, K, P, dy_ptr + <usize>i * ys, ps, 4, col_ptr, ks, dw_ptr, ks, 0, b == 0 ? EPI_STORE : EPI_BETA, b);
+  }
+  if (db_ptr) {
+    for (let o = 0; o < co; o++) {
+      let s: f64 = 0;
+      for (let i = 0; i < p.n; i++) {
+        const r = dy_ptr + <usize>i * ys + <usize>o * ps;
+        let a0 = f32x4.splat(0), a1 = a0;
+        let j = 0;
+        for (; j + 8 <= P; j += 8) {
+          a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
+          a1 = f32x4.add(a1, v128.load(r + (<usize>j << 2), 16));
+        }
+        for (; j + 4 <= P; j += 4) a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
+        const a = f32x4.add(a0, a1);
+        let t = (<f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1)) + (<f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3));
+        for (; j < P; j++) t += <f64>load<f32>(r + (<usize>j << 2));
+        s += t;
+      }
+      const q = db_ptr + (<usize>o << 2);
+      store<f32>(q, beta == 0 ? <f32>s : <f32>(<f64>beta * <f64>load<f32>(q) + s));
+    }
+  }
+}
