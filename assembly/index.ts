@@ -26,3 +26,4 @@ export * from "./kernels/optim";
 export * from "./kernels/blas1";
 export * from "./kernels/linalg";
 export * from "./kernels/conv";
+export * from "./kernels/pool";
