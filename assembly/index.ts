@@ -27,3 +27,4 @@ export * from "./kernels/blas1";
 export * from "./kernels/linalg";
 export * from "./kernels/conv";
 export * from "./kernels/pool";
+export * from "./kernels/batchnorm";
