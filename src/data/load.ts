@@ -68,7 +68,7 @@ export async function readIdxTable(images: ByteSource, labels: ByteSource | null
     table = Table.fromCodes(images.name, [], [], [], rows, rows);
   }
   if (n === 0) throw new Error(`${images.name}: no images (the IDX file holds 0 items)`);
-  return table.withTensor(width, tensor);
+  return table.withTensor(width, tensor, images.name);
 }
 
 /** Check that every column the spec reads exists, naming the file and listing the available columns otherwise. */

@@ -241,7 +241,7 @@ function tensorRows(spec: ModelSpec, table: Table, idx: ArrayLike<number>): Floa
   const T = spec.inputs.tensor, n = idx.length;
   const own = table.tensor;
   if (!own || !T) return new Float32Array(n * T);
-  if (own.width !== T) throw new Error(`${table.name}: each row carries ${own.width} tensor values (e.g. the pixels of an image) but the spec's inputs.tensor is ${T}`);
+  if (own.width !== T) throw new Error(`${own.source}: each row carries ${own.width} tensor values (e.g. the pixels of an image) but the spec's inputs.tensor is ${T}`);
   const out = new Float32Array(n * T);
   for (let k = 0; k < n; k++) out.set(own.data.subarray(idx[k] * T, (idx[k] + 1) * T), k * T);
   return out;

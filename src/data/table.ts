@@ -142,7 +142,7 @@ export class Table {
   private readonly rowNo: Int32Array;
   private readonly lineNo: Int32Array;
   private readonly index = new Map<string, number>();
-  private rowTensor: { width: number; data: Float32Array } | null = null;
+  private rowTensor: { width: number; data: Float32Array; source: string } | null = null;
 
   private constructor(name: string, columns: readonly string[], codes: Int32Array[], dict: string[][], rowNo: Int32Array, lineNo: Int32Array) {
     columns.forEach((c, j) => {
@@ -212,15 +212,18 @@ export class Table {
    * Per-row float features that travel with the rows (the images of an `idx` data set): [rowCount, width] row-major,
    * or null. select() keeps each selected row's features; encode() hands them to the model's tensor input.
    */
-  get tensor(): { readonly width: number; readonly data: Float32Array } | null {
+  get tensor(): { readonly width: number; readonly data: Float32Array; readonly source: string } | null {
     return this.rowTensor;
   }
 
-  /** This table with `data` ([rowCount, width] row-major) as its per-row tensor (the cells are shared, not copied). */
-  withTensor(width: number, data: Float32Array): Table {
+  /**
+   * This table with `data` ([rowCount, width] row-major) as its per-row tensor, read from the file `source` (named in
+   * errors about it; default the table's name). The cells are shared, not copied.
+   */
+  withTensor(width: number, data: Float32Array, source = this.name): Table {
     if (!(Number.isInteger(width) && width >= 0 && data.length === this.rowCount * width)) throw new Error(`${this.name}: a tensor of ${data.length} values is not ${this.rowCount} rows × ${width}`);
     const t = new Table(this.name, this.columns, this.codes, this.dict, this.rowNo, this.lineNo);
-    t.rowTensor = { width, data };
+    t.rowTensor = { width, data, source };
     return t;
   }
 
@@ -343,10 +346,10 @@ export class Table {
     });
     const t = new Table(this.name, this.columns, codes, this.dict, rows, lines);
     if (this.rowTensor) {
-      const { width, data } = this.rowTensor;
+      const { width, data, source } = this.rowTensor;
       const out = new Float32Array(m * width);
       for (let k = 0; k < m; k++) out.set(data.subarray(indices[k] * width, (indices[k] + 1) * width), k * width);
-      t.rowTensor = { width, data: out };
+      t.rowTensor = { width, data: out, source };
     }
     return t;
   }

@@ -9,6 +9,10 @@ import { encodeIdx, encodeIdxImages, encodeIdxLabels, IdxError, openIdx, readIdx
 import { fromBytes } from "../../src/data/source.ts";
 import { fileSource } from "../../src/data/node-file.ts";
 import { needFile } from "../skip.ts";
+import { readIdxTable } from "../../src/data/load.ts";
+import { encode, fitPreprocessing } from "../../src/data/preprocess.ts";
+import { validateSpec } from "../../src/model/spec.ts";
+import { fromString } from "../../src/data/source.ts";
 
 const MNIST = fileURLToPath(new URL("../../../shared/data/mnist/", import.meta.url));
 const gz = (b: Uint8Array) => new Uint8Array(gzipSync(b));
@@ -155,6 +159,37 @@ test("MNIST test files in ../shared/data/mnist: 10,000 × 28 × 28 uint8, labels
   const counts = new Array(10).fill(0);
   for (const v of lb.data) counts[v]++;
   assert.equal(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+});
+
+test("readIdxTable: uint8 pixels become float32 p/255 per row beside the label columns; select and encode keep each row's pixels", async () => {
+  const px = Uint8Array.from({ length: 3 * 2 * 2 }, (_, i) => [0, 1, 128, 254, 255, 7][i % 6]);
+  const images = fromBytes("im-images-idx3-ubyte.gz", gz(encodeIdxImages(px, 3, 2, 2)), 4);
+  const t = await readIdxTable(images, fromString("im-labels.csv", "a,b\n1,x\n0,y\n1,z\n"));
+  assert.is(t.rowCount, 3);
+  assert.equal(t.columns, ["a", "b"]);
+  assert.is(t.tensor!.width, 4);
+  assert.is(t.tensor!.source, "im-images-idx3-ubyte.gz");
+  assert.equal(Array.from(t.tensor!.data), Array.from(px, (p) => Math.fround(p / 255)));
+  assert.is(t.tensor!.data[4], 1);
+  const sel = t.select([2, 0]);
+  assert.equal(Array.from(sel.tensor!.data), [...Array.from(t.tensor!.data.subarray(8, 12)), ...Array.from(t.tensor!.data.subarray(0, 4))]);
+  const spec = validateSpec({ data: { format: "idx", images: "i", labels: "l" }, inputs: { tensor: 4 }, tasks: [{ name: "a", type: "binary", label: "a" }] });
+  const pre = fitPreprocessing(spec, t, [0, 1, 2]);
+  const enc = encode(spec, pre, t, [1, 2]);
+  assert.equal(Array.from(enc.tensor), Array.from(t.tensor!.data.subarray(4, 12)));
+  assert.equal(Array.from(enc.tasks[0].labels), [0, 1]);
+  // No labels file: N rows, no columns (prediction).
+  const bare = await readIdxTable(fromBytes("im", encodeIdxImages(px, 3, 2, 2)), null);
+  assert.is(bare.rowCount, 3);
+  assert.equal(bare.columns, []);
+  await readIdxTable(fromBytes("im", encodeIdxImages(px, 3, 2, 2)), fromString("few.csv", "a\n1\n")).then(
+    () => assert.unreachable(),
+    (e) => assert.match(String(e), /few\.csv: 1 label rows for the 3 images of im; expected one row per image/),
+  );
+  await readIdxTable(fromBytes("lab", encodeIdxLabels(Uint8Array.from([1]))), null).then(
+    () => assert.unreachable(),
+    (e) => assert.match(String(e), /lab: IDX rank 1 .*expected images \[N, rows, columns\]/),
+  );
 });
 
 test.run();
