@@ -1,5 +1,5 @@
-// 2-D convolution over NCHW tensors: im2col (or im2row) into caller-provided scratch, then the blocked
-// f32x4 GEMM of gemm.ts (the one dense.ts uses). Forward and both backward passes.
+// 2-D convolution over NCHW tensors: im2col into caller-provided scratch, then the blocked
+// f32x4 GEMMs dense.ts uses (gemm.ts, and dense_bwd_x for bwd_w at small K). Forward and both backward passes.
 //
 // Layout: X [n, c_in, h, w], W [c_out, c_in, kh, kw] (PyTorch/ONNX order), b [c_out],
 // Y [n, c_out, h_out, w_out], all contiguous. Dims come in a Conv2dParams struct (abi.ts) at `p_ptr`.
@@ -8,10 +8,11 @@
 // Per image (X_n [c_in, h·w], Y_n [c_out, P]):
 //   forward  Y_n = act(W·col_n + b)          col_n [K, P] = im2col(X_n): row (ci, ky, kx), column (oy, ox)
 //   bwd_x    dcol = Wᵀ·dY_n, dX_n += col2im(dcol)          (Wᵀ read in place: A = W with swapped strides)
-//   bwd_w    dW += dY_n·row_n, db += Σ_p dY_n   row_n [P, K] = col_nᵀ, gathered directly (im2row)
+//   bwd_w    dW += dY_n·col_nᵀ, db += Σ_p dY_n: for K ≤ 32 as dot products along P (dense.ts's dY·Wᵀ
+//            kernel, both operands contiguous), above as gemm_nn over row_n [P, K] = im2row(X_n)
 // The padding is never materialised: im2col writes zeros where the window leaves the input, col2im
-// skips those entries. A 1×1, stride-1, unpadded convolution needs no im2col (col_n is X_n itself) and
-// its bwd_x writes dX_n straight from the GEMM; bwd_w still gathers row_n (the transpose of X_n).
+// skips those entries. A 1×1, stride-1, unpadded convolution needs no im2col (col_n is X_n itself; its
+// bwd_x writes dX_n straight from the GEMM; its bwd_w with K > 32 still gathers row_n = X_nᵀ).
 //
 // Scratch: every kernel takes `col_ptr`, a buffer of K·P f32 (the host computes it;
 // 16-byte alignment recommended, 4 required). It is overwritten; its contents after a call are
@@ -23,6 +24,14 @@
 import { Conv2dParams } from "../abi";
 import { zero_or_scale } from "../simd";
 import { gemm_nn, EPI_STORE, EPI_RELU, EPI_BETA, EPI_ROWBIAS } from "./gemm";
+import { dense_bwd_x_f32x4 } from "./dense";
+
+/**
+ * bwd_w takes the dot-product form (im2col + dense_bwd_x) up to this K and im2row + gemm_nn above it.
+ * Measured at the W2 shapes (interleaved runs, 2-core machine under load): K = 9 (c_in 1, 3×3):
+ * 1.83 ms dot vs 3.04 ms gemm_nn; K = 288 (c_in 32, 3×3): 17.0 ms dot vs 13.7 ms gemm_nn.
+ */
+const BWDW_DOT_MAX_K: i32 = 32;
 
 /** Reduction block of the forward GEMM (rows of col_n per pass): a panel of 8 columns stays in L1. */
 const FWD_KC: i32 = 256;
@@ -239,7 +248,7 @@ export function conv2d_bwd_x_f32x4(p_ptr: usize, dy_ptr: usize, w_ptr: usize, dx
  * Backward w.r.t. the weights and bias: dW = beta·dW + Σ_n dY_n·im2col(X_n)ᵀ, db = beta·db + Σ_{n,p} dY.
  * p_ptr: Conv2dParams. X [n, c_in, h, w], dY [n, c_out, h_out, w_out] (after the relu's backward),
  * dW [c_out, c_in, kh, kw], db [c_out] (db_ptr == 0: skipped). col_ptr: scratch of
- * K·P = c_in·kh·kw·h_out·w_out f32 (always used: it holds im2row(X_n)). beta 0 overwrites (dW/db never read),
+ * K·P = c_in·kh·kw·h_out·w_out f32 (unused for 1×1 stride-1 unpadded convolutions with K ≤ 32). beta 0 overwrites (dW/db never read),
  * 1 accumulates, other values scale the old gradient. n == 0 gives dW = beta·dW, db = beta·db.
  * Each image's product is reduced over P in registers and added to dW (f32); db sums in f64.
  */
@@ -248,11 +257,22 @@ export function conv2d_bwd_w_f32x4(p_ptr: usize, x_ptr: usize, dy_ptr: usize, dw
   check(p);
   const K = p.c_in * p.kh * p.kw, P = p.h_out * p.w_out, co = p.c_out;
   const xs = <usize>(p.c_in * p.h * p.w) << 2, ys = <usize>(co * P) << 2, ps = <usize>P << 2, ks = <usize>K << 2;
+  const direct = is_pointwise(p);
   if (p.n == 0) zero_or_scale(co * K, dw_ptr, beta);
   for (let i = 0; i < p.n; i++) {
-    im2row(p, x_ptr + <usize>i * xs, col_ptr);
-    const first = i == 0, b = first ? beta : 1;
-    gemm_nn(co, K, P, dy_ptr + <usize>i * ys, ps, 4, col_ptr, ks, dw_ptr, ks, 0, b == 0 ? EPI_STORE : EPI_BETA, b);
+    const xn = x_ptr + <usize>i * xs, dyn = dy_ptr + <usize>i * ys, b = i == 0 ? beta : 1;
+    // The first image applies beta, the later ones accumulate.
+    if (K <= BWDW_DOT_MAX_K) {
+      // dW [c_out, K] (+)= dY_n [c_out, P] · col [K, P]ᵀ: dot products along P, both operands contiguous
+      // (dense.ts's dY·Wᵀ kernel); a short K leaves gemm_nn mostly in its 1-column scalar tail.
+      let col = xn;
+      if (!direct) { im2col(p, xn, col_ptr); col = col_ptr; }
+      dense_bwd_x_f32x4(co, K, P, dyn, col, dw_ptr, b);
+    } else {
+      // dW (+)= dY_n · row_n with row_n [P, K] = im2row(X_n): gemm_nn's 4×8 blocks over K columns.
+      im2row(p, xn, col_ptr);
+      gemm_nn(co, K, P, dyn, ps, 4, col_ptr, ks, dw_ptr, ks, 0, b == 0 ? EPI_STORE : EPI_BETA, b);
+    }
   }
   if (db_ptr) {
     for (let o = 0; o < co; o++) {
