@@ -260,6 +260,16 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
     return views;
   };
   const memos = new Map<Node, Record<string, number>>();
+  // The program's shared work buffer: requests during lowering only raise `want`; `settle` allocates it after
+  // each lowering pass (forward, each backward), growing it when a later pass asks for more.
+  const shared = { ptr: 0, elems: 0, want: 0 };
+  const settle = () => {
+    if (shared.want <= shared.elems) return;
+    const b = up(shared.want * 4);
+    bytes += b;
+    shared.ptr = alloc(b);
+    shared.elems = shared.want;
+  };
   const where = (n: Node) => `${label}: node ${JSON.stringify(n.name)} (${n.op})`;
   const base_ctx: FwdCtx = {
     k,
@@ -277,6 +287,10 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
       const b = up(Math.max(ALIGN, elems * per));
       bytes += b;
       return alloc(b);
+    },
+    sharedScratch(elems) {
+      shared.want = Math.max(shared.want, elems);
+      return shared;
     },
     host: o.host,
     f32: () => view().f32,
@@ -309,6 +323,7 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
       forwardNodes.push(n);
     }
   });
+  settle();
 
   const lowerBackward = (rs: readonly Value[], part?: { cut: Set<Value>; seeds: readonly Value[]; params: Value[] }): Step[] => {
     const cut = part?.cut;
@@ -339,6 +354,7 @@ function build(o: CompileOptions, dry: boolean): [Program, Layout] {
       steps.push(...plan.takePending());
       if (s) steps.push(s);
     }
+    settle();
     const params = graph.values.filter((v) => v.kind === "param" && full.has(v));
     if (part) {
       part.params.push(...params.filter((v) => plan.has(v)));

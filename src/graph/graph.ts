@@ -12,7 +12,7 @@ import type { DType, Dim } from "./shape.ts";
 
 export type { DType, Dim } from "./shape.ts";
 export { numel, dims, showShape, DTYPE_BYTES } from "./shape.ts";
-export type Role = "shared" | `task:${string}` | `gate:${string}` | "weighting";
+export type Role = "shared" | `task:${string}` | `gate:${string}` | "weighting" | "state";
 export type Init = { kind: "uniform"; limit: number } | { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
 
 /**
@@ -90,6 +90,15 @@ export class Graph {
   /** A trainable parameter (names are the safetensors keys). */
   param(name: string, shape: number[], init: Init, role: Role): Value {
     return this.value({ name, dtype: "f32", shape, kind: "param", producer: null, role, init, requiresGrad: true });
+  }
+
+  /**
+   * Non-trainable state in the parameter block (role "state", e.g. batch norm's running statistics): saved with
+   * the weights and exported like a parameter, updated in place by its op's training forward, never given a
+   * gradient and never touched by the optimizer (the model lays state out after every trainable parameter).
+   */
+  state(name: string, shape: number[], init: Init): Value {
+    return this.value({ name, dtype: "f32", shape, kind: "param", producer: null, role: "state", init, requiresGrad: false });
   }
 
   /** A constant tensor. */

@@ -49,6 +49,12 @@ export interface FwdCtx {
   numel(v: Value): number;
   /** Scratch memory private to this node, alive as long as the program (e.g. what the backward reads). */
   scratch(elems: number, bytesPerElem?: number): number;
+  /**
+   * Work memory of at least `elems` f32 shared by every node of the program (im2col buffers): its contents are
+   * undefined between steps, so a step may only use it for the duration of one call. The address is fixed once
+   * lowering ends: read `.ptr` inside the step, never at lowering time.
+   */
+  sharedScratch(elems: number): { readonly ptr: number };
   readonly host: HostState;
   /** Whole-memory views (valid until memory grows; fetch them inside the step). */
   f32(): Float32Array;

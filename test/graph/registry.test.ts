@@ -160,6 +160,10 @@ interface Builder {
   /** An i32 index input [N] with values in [0, n). */
   index(n: number, values?: number[]): Value;
   param(shape: number[], name?: string): Value;
+  /** An activation [N, c, h, w] that depends on parameters: dense of a fresh raw input, viewed as an image. */
+  act4(c: number, h: number, w: number): Value;
+  /** A raw f32 image input [N, c, h, w]. */
+  image(c: number, h: number, w: number): Value;
 }
 
 /** One graph per differentiable op: returns the value the objective reads (f32 [N, w]). */
@@ -197,7 +201,41 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
   moe_combine: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.act(3), b.act(3), b.act(3)]), b.g.add1("softmax", [b.act(3)])])],
   group_gather: [(b) => b.g.add1("group_gather", [b.act(6), b.index(3, [2, 0, 2, 1, 0])], { groups: 3 })],
   add: [(b) => b.g.add1("add", [b.act(3), b.act(3)])],
+  conv2d: [
+    (b) => flat(b, b.g.add1("conv2d", [b.act4(2, 5, 5), b.param([3, 2, 3, 3]), b.param([3])])),
+    // relu fused, stride 2, padding, a non-square kernel
+    (b) => flat(b, b.g.add1("conv2d", [b.act4(2, 6, 5), b.param([2, 2, 3, 2]), b.param([2])], { act: "relu", stride: [2, 2], pads: [1, 1, 1, 0] })),
+    // K = 4·3·3 = 36 > 32: bwd_w's im2row + GEMM path; dilation 2, no bias
+    (b) => flat(b, b.g.add1("conv2d", [b.act4(4, 6, 6), b.param([2, 4, 3, 3])], { dilation: [2, 2], pads: [2, 1, 2, 1] })),
+    // 1×1 pointwise (no im2col) on a raw image: dx must not be written
+    (b) => flat(b, b.g.add1("conv2d", [b.image(3, 3, 4), b.param([2, 3, 1, 1]), b.param([2])])),
+    // two convs in a row share the program's im2col scratch
+    (b) => flat(b, b.g.add1("conv2d", [b.g.add1("conv2d", [b.act4(1, 6, 6), b.param([3, 1, 3, 3]), b.param([3])], { act: "relu" }), b.param([2, 3, 2, 2]), b.param([2])])),
+  ],
+  maxpool2d: [
+    (b) => flat(b, b.g.add1("maxpool2d", [b.act4(2, 4, 6)], { kernel: [2, 2] })),
+    // overlapping windows (3×3, stride 2) with padding: gradients add
+    (b) => flat(b, b.g.add1("maxpool2d", [b.act4(1, 5, 5)], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] })),
+  ],
+  avgpool2d: [
+    (b) => flat(b, b.g.add1("avgpool2d", [b.act4(2, 4, 6)], { kernel: [2, 2] })),
+    (b) => flat(b, b.g.add1("avgpool2d", [b.act4(3, 3, 5)], { global: true })),
+    (b) => flat(b, b.g.add1("avgpool2d", [b.act4(1, 5, 5)], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] })),
+    (b) => flat(b, b.g.add1("avgpool2d", [b.act4(1, 5, 5)], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })),
+  ],
+  batchnorm: [
+    (b) => flat(b, b.g.add1("batchnorm", [b.act4(3, 2, 3), b.param([3]), b.param([3]), b.g.state(`rm${b.rng.int(1e9)}`, [3], { kind: "zeros" }), b.g.state(`rv${b.rng.int(1e9)}`, [3], { kind: "ones" })])),
+    (b) => b.g.add1("batchnorm", [b.act(4), b.param([4]), b.param([4]), b.g.state("rm", [4], { kind: "zeros" }), b.g.state("rv", [4], { kind: "ones" })]),
+  ],
+  reshape: [(b) => b.g.add1("dense", [flat(b, b.g.add1("reshape", [b.act(12)], { shape: [3, 2, 2] })), b.param([12, 2])])],
+  // flatten's input gradient through an image-shaped value that another reader also uses (accumulation)
+  flatten: [(b) => {
+    const x = b.act4(2, 2, 3);
+    return b.g.add1("add", [flat(b, x), flat(b, b.g.add1("avgpool2d", [x], { kernel: [1, 1] }))]);
+  }],
 };
+
+const flat = (b: Builder, x: Value) => b.g.add1("flatten", [x]);
 
 function builder(name: string, seed: number): Builder {
   const g = new Graph(name);
@@ -224,6 +262,14 @@ function builder(name: string, seed: number): Builder {
     act(width, aname) {
       const x = b.input(IN);
       return g.add1("dense", [x, b.param([IN, width]), b.param([width])], {}, aname ?? `pre${n++}`);
+    },
+    act4(c, h, w) {
+      return g.add1("reshape", [b.act(c * h * w)], { shape: [c, h, w] });
+    },
+    image(c, h, w) {
+      const x = g.input(`img${n++}`, "f32", ["N", c, h, w]);
+      feeds.set(x, rng.f32(B * c * h * w, () => rng.normal()));
+      return x;
     },
   };
   return b;
@@ -278,6 +324,7 @@ function checkCase(c: GradCase, rng: Rng, tol = 3e-3): string[] {
     const grads = new Map(rig.params.map((p) => [p, rig.readGrad(p)]));
     let skippedTotal = 0, checkedTotal = 0;
     for (const p of rig.params) {
+      if (!p.requiresGrad) continue; // model state (batch norm's running statistics): no gradient
       const got = grads.get(p)!;
       if (hasNaN(got)) {
         failures.push(`${c.label}: ${p.name}'s gradient has NaN (unwritten, or accumulated into garbage)`);
@@ -371,6 +418,19 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
   add: [(b) => b.g.add1("add", [b.g.add1("dense", [b.input(2), b.param([2, 3])]), b.g.add1("dense", [b.input(2), b.param([2, 3])])])],
   identity: [(b) => b.g.add1("identity", [b.g.add1("dense", [b.input(2), b.param([2, 3])])])],
   standardize: [(b) => b.g.add1("standardize", [b.input(3), b.g.constant("mean", Float32Array.of(0.5, -1, 2), [3]), b.g.constant("std", Float32Array.of(2, 0.5, 3), [3])])],
+  conv2d: [
+    (b) => flat(b, b.g.add1("conv2d", [b.image(2, 6, 5), b.param([3, 2, 3, 3]), b.param([3])], { stride: [2, 1], pads: [1, 0, 1, 1] })),
+    (b) => flat(b, b.g.add1("conv2d", [b.image(2, 5, 5), b.param([2, 2, 3, 3])], { act: "relu", dilation: [2, 1], pads: [2, 1, 2, 1] })),
+  ],
+  maxpool2d: [(b) => flat(b, b.g.add1("maxpool2d", [b.image(2, 5, 6)], { kernel: [2, 2] })), (b) => flat(b, b.g.add1("maxpool2d", [b.image(1, 5, 5)], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] }))],
+  avgpool2d: [
+    (b) => flat(b, b.g.add1("avgpool2d", [b.image(2, 4, 6)], { kernel: [2, 2] })),
+    (b) => flat(b, b.g.add1("avgpool2d", [b.image(3, 3, 5)], { global: true })),
+    (b) => flat(b, b.g.add1("avgpool2d", [b.image(1, 5, 5)], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })),
+  ],
+  batchnorm: [(b) => flat(b, b.g.add1("batchnorm", [b.image(3, 2, 3), b.param([3]), b.param([3]), b.g.constant("mean", Float32Array.of(0.3, -0.5, 1), [3]), b.g.constant("var", Float32Array.of(0.5, 2, 1.5), [3])]))],
+  reshape: [(b) => flat(b, b.g.add1("reshape", [b.input(12)], { shape: [3, 2, 2] }))],
+  flatten: [(b) => flat(b, b.image(2, 2, 3))],
   affine: [(b) => b.g.add1("affine", [b.g.add1("dense", [b.input(2), b.param([2, 3])]), b.g.constant("scale", Float32Array.of(2, 0.5, 3), [3]), b.g.constant("shift", Float32Array.of(0.5, -1, 2), [3])])],
 };
 // After a Gemm, a Relu is fused into the dense node on import (dense's own relu case above): relu reads an input.
