@@ -52,7 +52,11 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
       parts.push(g.add1("standardize", [x, mean, std], {}, "numeric.standardized"));
     } else parts.push(x);
   }
-  if (spec.inputs.tensor) parts.push(g.input(INPUT.tensor, "f32", ["N", spec.inputs.tensor]));
+  if (spec.inputs.tensor) {
+    // An image is the tensor input viewed as [N, C, H, W] (no copy): the ONNX input stays "tensor" [N, C·H·W].
+    const t = g.input(INPUT.tensor, "f32", ["N", spec.inputs.tensor]), im = spec.inputs.image;
+    parts.push(im ? g.add1("reshape", [t], { shape: [im.channels, im.height, im.width] }, "image") : t);
+  }
   const catMatrix = raw && cats.length ? g.input("categorical", "i64", ["N", cats.length]) : null;
   cats.forEach((c, j) => {
     const table = g.param(`embedding.${c.column}`, [dims.vocab[j], c.dim], { kind: "uniform", limit: 0.05 }, "shared");

@@ -122,9 +122,12 @@ export class Model {
     this.arena = new Arena(k);
     this.rng = { seedLo: spec.training.seed | 0, seedHi: 0x5eed, counter: 0 };
     this.graph = lowerSpec(spec, this.dims, pre, "encoded");
-    for (const v of this.graph.params()) this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
+    const declare = (v: Value) => this.byValue.set(v, this.store.declare(v.name, v.shape as number[], v.init!, v.role!));
+    for (const v of this.graph.params()) if (v.role !== "state") declare(v);
     this.logVars = spec.training.weighting.type === "uncertainty" ? this.store.declare("weighting.log_var", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
     this.gradnormLogits = spec.training.weighting.type === "gradnorm" ? this.store.declare("weighting.gradnorm_logit", [spec.tasks.length], { kind: "zeros" }, "weighting") : null;
+    // Model state (batch norm's running statistics) last: outside the optimizer's range (ParamStore.trainable).
+    for (const v of this.graph.params()) if (v.role === "state") declare(v);
     // Memory, before any is allocated: the parameter block's 4 copies, the training program at batch_size and one
     // inference program. Refused with the largest tensors named, rather than failing inside memory.grow.
     const max = options.maxMemory;
@@ -260,7 +263,7 @@ export class Model {
           gather: addr(INPUT.group(t.name)),
           out: { ptr: program.addr(ports.output), cols: this.dims.outputs[i] },
           loss: ports.loss,
-          representation: { value: rep, ptr: training ? program.addr(rep) : 0, grad: program.grad(rep), size: batch * (rep.shape[1] as number) },
+          representation: { value: rep, ptr: training ? program.addr(rep) : 0, grad: program.grad(rep), size: batch * (rep.shape.slice(1) as number[]).reduce((a, b) => a * b, 1) },
         };
       }),
       losses: host.losses,

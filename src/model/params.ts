@@ -34,6 +34,15 @@ export class ParamStore {
     return this.size;
   }
 
+  /**
+   * Elements (padded) of the trainable parameters: every parameter before the first of role "state" (state is
+   * declared last, so the optimizer and gradient clipping run over [0, trainable) and never touch it).
+   */
+  get trainable(): number {
+    const first = this.params.find((p) => p.role === "state");
+    return first ? first.offset : this.size;
+  }
+
   get allocated(): boolean {
     return this.p !== 0;
   }
@@ -46,6 +55,7 @@ export class ParamStore {
       return have;
     }
     if (this.allocated) throw new Error(`parameter ${name}: declared after the parameter block was allocated`);
+    if (role !== "state" && this.params.some((p) => p.role === "state")) throw new Error(`parameter ${name}: declared after model state; state must come last (outside the optimizer's range)`);
     const size = shape.reduce((a, b) => a * b, 1);
     const p: Param = { name, shape, size, offset: this.size, init, role, shared: role === "shared" };
     this.size += Math.ceil(size / 4) * 4; // arithmetic, not a 32-bit mask: huge (refused) plans must not wrap

@@ -102,13 +102,73 @@ export const MAX_AFFINITY_EVERY = MAX_STEPS;
 /** training.affinity.every when `affinity` is given without it: recording costs T backwards and T forwards a sample. */
 export const DEFAULT_AFFINITY_EVERY = 10;
 
-/** One dense layer: units, activation after it, dropout after the activation, optional layer norm before it. */
+/**
+ * One dense layer: units, activation after it, dropout after the activation, optional layer norm before it.
+ * Written as a number (its units) or `{ units, activation?, dropout?, layernorm? }` (`"type": "dense"` optional;
+ * the normalized spec leaves `type` out).
+ */
 export interface Layer {
+  type?: "dense";
   units: number;
   activation: Activation;
   dropout: number;
   layernorm: boolean;
 }
+
+/**
+ * `{ "type": "conv", "filters": 32, "kernel": 3, "stride"?: 1, "padding"?: "valid" | "same" | [top, left, bottom,
+ * right], "dilation"?: 1, "activation"?, "batchnorm"?: false, "dropout"?: 0 }` over an image [C, H, W]: conv2d
+ * (bias unless batchnorm) → (batchnorm) → activation → (dropout). kernel/stride/dilation: a number or [h, w].
+ * "same" pads so that H_out = ⌈H / stride⌉ (the odd pad at the bottom/right).
+ */
+export interface ConvLayer {
+  type: "conv";
+  filters: number;
+  kernel: [number, number];
+  stride: [number, number];
+  padding: "valid" | "same" | [number, number, number, number];
+  dilation: [number, number];
+  activation: Activation;
+  batchnorm: boolean;
+  dropout: number;
+}
+
+/**
+ * `{ "type": "pool", "mode": "max" | "avg" | "global_avg", "size"?: 2, "stride"?: size }`: windows without
+ * padding, floor mode (a 2×2 pool on 5×5 gives 2×2); global_avg gives [C, 1, 1].
+ */
+export interface PoolLayer {
+  type: "pool";
+  mode: "max" | "avg" | "global_avg";
+  size: [number, number];
+  stride: [number, number];
+  dropout: number;
+}
+
+/** `{ "type": "batchnorm" }` (images: per channel; flat: per feature), `{ "type": "flatten" }` ([C, H, W] → [C·H·W]),
+ * `{ "type": "activation", "activation": "relu" }`. */
+export interface BatchnormLayer {
+  type: "batchnorm";
+  dropout: number;
+}
+export interface FlattenLayer {
+  type: "flatten";
+  dropout: number;
+}
+export interface ActivationLayer {
+  type: "activation";
+  activation: Activation;
+  dropout: number;
+}
+
+/** Any layer of architecture.layers, an expert or a tower. Dense layers need a flat input: no auto-flatten. */
+export type AnyLayer = Layer | ConvLayer | PoolLayer | BatchnormLayer | FlattenLayer | ActivationLayer;
+export const LAYER_TYPES = ["dense", "conv", "pool", "batchnorm", "flatten", "activation"] as const;
+export const POOL_MODES = ["max", "avg", "global_avg"] as const;
+/** Kernel, stride and pool sizes (each side). */
+export const MAX_KERNEL = 1024;
+/** inputs.image: channels, height, width (each). */
+export const MAX_IMAGE_SIDE = 65_536;
 
 export interface CategoricalInput {
   column: string;
@@ -124,6 +184,11 @@ export interface Inputs {
   categorical: CategoricalInput[];
   /** A raw float tensor of this many features per row, handed in by the caller (no column names). */
   tensor: number;
+  /**
+   * The tensor input viewed as an image [channels, height, width] (NCHW rows, e.g. 784 pixels y·28 + x → [1, 28,
+   * 28]): `tensor` is then channels·height·width. Values arrive as the data source scales them (idx: p / 255).
+   */
+  image: { channels: number; height: number; width: number } | null;
   /** Tokens read as a missing value in numeric and label columns. */
   missing: string[];
   /**
@@ -135,8 +200,8 @@ export interface Inputs {
 
 export interface Architecture {
   type: ArchitectureType;
-  /** hps: the shared bottom MLP; mmoe/cgc: each expert's MLP. */
-  layers: Layer[];
+  /** hps: the shared trunk; mmoe/cgc: each expert's layers. */
+  layers: AnyLayer[];
   /** mmoe: number of experts. */
   experts: number;
   /** cgc: shared experts and experts per task. */
@@ -163,7 +228,7 @@ export interface Task {
    * pulls the groups toward the shared head (mean-regularized multi-task learning, Evgeniou & Pontil 2004).
    */
   group_l2: number;
-  tower: Layer[];
+  tower: AnyLayer[];
   loss: LossName;
   weight: number;
   pos_weight: number;
@@ -343,11 +408,11 @@ function strList(v: Json, path: string, allowEmpty = true, allowEmptyStrings = f
   return v as string[];
 }
 
-function layers(v: Json, path: string, defaults: { activation: Activation; dropout: number }): Layer[] {
+function layers(v: Json, path: string, defaults: { activation: Activation; dropout: number }): AnyLayer[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new SpecError(path, `expected an array of layers (numbers or {units, activation, dropout, layernorm}), found ${show(v)}`);
+  if (!Array.isArray(v)) throw new SpecError(path, `expected an array of layers (numbers, {units, activation, dropout, layernorm} or {type: ${LAYER_TYPES.map((t) => JSON.stringify(t)).join(" | ")}, …}), found ${show(v)}`);
   capped(v, path, MAX_LAYERS, "layers");
-  return v.map((l, i) => {
+  return v.map((l, i): AnyLayer => {
     const p = `${path}[${i}]`;
     if (typeof l === "number") {
       if (!Number.isInteger(l) || l < 1) throw new SpecError(p, `layer width must be a positive integer, found ${l}`);
@@ -355,14 +420,153 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
       return { units: l, activation: defaults.activation, dropout: defaults.dropout, layernorm: false };
     }
     const o = obj(l, p);
-    known(o, p, ["units", "activation", "dropout", "layernorm"]);
-    return {
-      units: num(o, "units", p, undefined, { min: 1, limit: MAX_UNITS }),
-      activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
-      dropout: num(o, "dropout", p, defaults.dropout, { min: 0, lt: 1 }),
-      layernorm: bool(o, "layernorm", p, false),
-    };
+    const type = oneOf(o, "type", p, LAYER_TYPES, "dense");
+    const dropout = () => num(o, "dropout", p, 0, { min: 0, lt: 1 });
+    switch (type) {
+      case "dense":
+        known(o, p, ["type", "units", "activation", "dropout", "layernorm"]);
+        return {
+          units: num(o, "units", p, undefined, { min: 1, limit: MAX_UNITS }),
+          activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
+          dropout: num(o, "dropout", p, defaults.dropout, { min: 0, lt: 1 }),
+          layernorm: bool(o, "layernorm", p, false),
+        };
+      case "conv": {
+        known(o, p, ["type", "filters", "kernel", "stride", "padding", "dilation", "activation", "batchnorm", "dropout"]);
+        let padding: ConvLayer["padding"] = "valid";
+        if (Array.isArray(o.padding)) {
+          if (o.padding.length !== 4) throw new SpecError(`${p}.padding`, `explicit padding is [top, left, bottom, right], found ${o.padding.length} numbers`);
+          padding = o.padding.map((x, j) => size(x, `${p}.padding[${j}]`, 0, MAX_KERNEL)) as [number, number, number, number];
+        } else padding = oneOf(o, "padding", p, ["valid", "same"] as const, "valid");
+        return {
+          type,
+          filters: num(o, "filters", p, undefined, { min: 1, limit: MAX_UNITS }),
+          kernel: side(o, "kernel", p, undefined),
+          stride: side(o, "stride", p, [1, 1]),
+          padding,
+          dilation: side(o, "dilation", p, [1, 1]),
+          activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
+          batchnorm: bool(o, "batchnorm", p, false),
+          dropout: dropout(),
+        };
+      }
+      case "pool": {
+        known(o, p, ["type", "mode", "size", "stride"]);
+        const mode = oneOf(o, "mode", p, POOL_MODES);
+        if (mode === "global_avg" && (o.size !== undefined || o.stride !== undefined)) throw new SpecError(`${p}.${o.size !== undefined ? "size" : "stride"}`, `mode "global_avg" pools the whole image; leave out size and stride`);
+        const sz = mode === "global_avg" ? ([0, 0] as [number, number]) : side(o, "size", p, [2, 2]);
+        return { type, mode, size: sz, stride: mode === "global_avg" ? [1, 1] : side(o, "stride", p, sz), dropout: 0 };
+      }
+      case "batchnorm":
+      case "flatten":
+        known(o, p, ["type"]);
+        return { type, dropout: 0 };
+      case "activation":
+        known(o, p, ["type", "activation", "dropout"]);
+        return { type, activation: oneOf(o, "activation", p, ACTIVATIONS), dropout: dropout() };
+    }
   });
+}
+
+/** A kernel, stride or pool size: a positive integer (both sides) or [h, w]. */
+function side(o: Record<string, Json>, key: string, path: string, dflt: [number, number] | undefined): [number, number] {
+  const p = `${path}.${key}`, v = o[key];
+  if (v === undefined) {
+    if (!dflt) throw new SpecError(p, "is required");
+    return dflt;
+  }
+  if (Array.isArray(v)) {
+    if (v.length !== 2) throw new SpecError(p, `expected a number or [height, width], found ${v.length} numbers`);
+    return [size(v[0], `${p}[0]`, 1, MAX_KERNEL), size(v[1], `${p}[1]`, 1, MAX_KERNEL)];
+  }
+  const n = size(v, p, 1, MAX_KERNEL);
+  return [n, n];
+}
+
+/** A shape after the batch dimension: [width] (flat) or [C, H, W] (an image). */
+export type RowShape = [number] | [number, number, number];
+
+const showRow = (s: RowShape) => `[${s.join(", ")}]`;
+
+/**
+ * "same" padding along one axis (ONNX SAME_UPPER): H_out = ⌈H / stride⌉; [pad_top, pad_bottom].
+ */
+export function samePadding(len: number, k: number, stride: number, dil: number): [number, number] {
+  const out = Math.ceil(len / stride);
+  const total = Math.max(0, (out - 1) * stride + dil * (k - 1) + 1 - len);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** A conv layer's explicit pads [top, left, bottom, right] for an input of h × w. */
+export function convPads(l: ConvLayer, h: number, w: number): [number, number, number, number] {
+  if (Array.isArray(l.padding)) return l.padding;
+  if (l.padding === "valid") return [0, 0, 0, 0];
+  const [t, b] = samePadding(h, l.kernel[0], l.stride[0], l.dilation[0]), [le, r] = samePadding(w, l.kernel[1], l.stride[1], l.dilation[1]);
+  return [t, le, b, r];
+}
+
+const extent = (len: number, k: number, stride: number, p0: number, p1: number, dil: number) => {
+  const span = len + p0 + p1 - dil * (k - 1) - 1;
+  return span < 0 ? 0 : Math.floor(span / stride) + 1;
+};
+
+/**
+ * The shape after each layer, from the input's: throws a SpecError naming the layer and the shape that does not
+ * fit (`architecture.layers[2]: pool 2×2 on 1×1 leaves nothing …`, `tasks[0].tower[0]: dense needs a flat input;
+ * add {"type": "flatten"} after architecture.layers[3] (shape [64, 5, 5])`). `from` names where the input came
+ * from (for the flatten hint).
+ */
+export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: string, from: string): RowShape {
+  let s = input, last = from;
+  ls.forEach((l, i) => {
+    const p = `${path}[${i}]`;
+    const image = s.length === 3;
+    const needImage = (what: string) => {
+      if (!image) throw new SpecError(p, `${what} needs an image input [C, H, W], but its input is flat (${showRow(s)}, from ${last}); declare inputs.image and keep image layers before any flatten or dense layer`);
+    };
+    switch (l.type) {
+      case undefined:
+      case "dense":
+        if (image) throw new SpecError(p, `dense needs a flat input; add {"type": "flatten"} after ${last} (shape ${showRow(s)})`);
+        s = [l.units];
+        break;
+      case "conv": {
+        needImage("conv");
+        const [c, h, w] = s as [number, number, number];
+        const [pt, pl, pb, pr] = convPads(l, h, w);
+        const ho = extent(h, l.kernel[0], l.stride[0], pt, pb, l.dilation[0]), wo = extent(w, l.kernel[1], l.stride[1], pl, pr, l.dilation[1]);
+        if (ho < 1 || wo < 1) throw new SpecError(p, `conv ${l.kernel[0]}×${l.kernel[1]}${l.dilation[0] > 1 || l.dilation[1] > 1 ? ` (dilation ${l.dilation.join("×")})` : ""} on ${h}×${w} (padding ${JSON.stringify(l.padding)}) leaves no output (input shape ${showRow(s)}); use padding "same" or a smaller kernel`);
+        if (c * l.kernel[0] * l.kernel[1] * ho * wo > 2 ** 28) throw new SpecError(p, `conv's im2col buffer (${c}·${l.kernel[0]}·${l.kernel[1]}·${ho}·${wo} floats per image) is above 2^28`);
+        s = [l.filters, ho, wo];
+        break;
+      }
+      case "pool": {
+        needImage("pool");
+        const [c, h, w] = s as [number, number, number];
+        if (l.mode === "global_avg") s = [c, 1, 1];
+        else {
+          const ho = extent(h, l.size[0], l.stride[0], 0, 0, 1), wo = extent(w, l.size[1], l.stride[1], 0, 0, 1);
+          if (ho < 1 || wo < 1) throw new SpecError(p, `pool ${l.size[0]}×${l.size[1]} on ${h}×${w} leaves nothing (input shape ${showRow(s)}); use a smaller size or drop a pool`);
+          s = [c, ho, wo];
+        }
+        break;
+      }
+      case "flatten":
+        s = [s.reduce((a, b) => a * b, 1)];
+        break;
+      case "batchnorm":
+      case "activation":
+        break;
+    }
+    last = p;
+  });
+  return s;
+}
+
+/** The encoded input's row shape: the image, or the flat features (numeric + embeddings + tensor). */
+export function inputShape(inputs: Inputs): RowShape {
+  if (inputs.image) return [inputs.image.channels, inputs.image.height, inputs.image.width];
+  return [inputs.numeric.length + inputs.categorical.reduce((a, c) => a + c.dim, 0) + inputs.tensor];
 }
 
 const DEFAULT_LOSS: Record<TaskType, LossName> = { binary: "bce", multilabel: "bce", multiclass: "xent", regression: "mse" };
@@ -412,7 +616,7 @@ export function validateSpec(json: Json): ModelSpec {
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
-  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "missing", "nonfinite"]);
+  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "image", "missing", "nonfinite"]);
   const embDefault = num(inp, "embedding_dim", "inputs", 4, { min: 1, limit: MAX_EMBEDDING_DIM });
   const numeric = inp.numeric === undefined ? [] : capped(strList(inp.numeric, "inputs.numeric"), "inputs.numeric", MAX_INPUT_COLUMNS, "numeric columns");
   const catRaw = inp.categorical === undefined ? [] : inp.categorical;
@@ -425,7 +629,18 @@ export function validateSpec(json: Json): ModelSpec {
     known(o, p, ["column", "dim", "min_count"]);
     return { column: str(o, "column", p), dim: num(o, "dim", p, embDefault, { min: 1, limit: MAX_EMBEDDING_DIM }), min_count: num(o, "min_count", p, 1, { min: 1, limit: MAX_MIN_COUNT }) };
   });
-  const tensor = num(inp, "tensor", "inputs", 0, { min: 0, limit: MAX_TENSOR_WIDTH });
+  let tensor = num(inp, "tensor", "inputs", 0, { min: 0, limit: MAX_TENSOR_WIDTH });
+  let image: Inputs["image"] = null;
+  if (inp.image !== undefined && inp.image !== null) {
+    const io = obj(inp.image, "inputs.image");
+    known(io, "inputs.image", ["channels", "height", "width"]);
+    image = { channels: num(io, "channels", "inputs.image", 1, { min: 1, limit: MAX_IMAGE_SIDE }), height: num(io, "height", "inputs.image", undefined, { min: 1, limit: MAX_IMAGE_SIDE }), width: num(io, "width", "inputs.image", undefined, { min: 1, limit: MAX_IMAGE_SIDE }) };
+    const pixels = image.channels * image.height * image.width;
+    if (pixels > MAX_TENSOR_WIDTH) throw new SpecError("inputs.image", `${image.channels}·${image.height}·${image.width} = ${pixels} values per image is above the limit of ${MAX_TENSOR_WIDTH}`);
+    if (inp.tensor !== undefined && tensor !== pixels) throw new SpecError("inputs.tensor", `is ${tensor}, but inputs.image holds ${image.channels}·${image.height}·${image.width} = ${pixels} values per row (leave tensor out: the image sets it)`);
+    if (inp.numeric !== undefined || inp.categorical !== undefined) throw new SpecError("inputs.image", "an image input cannot be combined with numeric or categorical inputs yet");
+    tensor = pixels;
+  }
   const missing = inp.missing === undefined ? ["", "?", "NA", "NaN"] : strList(inp.missing, "inputs.missing", true, true);
   const nonfinite = oneOf(inp, "nonfinite", "inputs", ["error", "missing"] as const, "error");
   const seenCols = new Map<string, string>();
@@ -516,6 +731,16 @@ export function validateSpec(json: Json): ModelSpec {
     };
   });
 
+  // Shapes through the trunk (or each expert) and every tower: errors name the layer and the shape.
+  const inShape = inputShape({ numeric, categorical, tensor, image, missing, nonfinite });
+  const trunkOut = layerShapes(archLayers, inShape, "architecture.layers", image ? "inputs.image" : "the inputs");
+  if (type !== "hps" && trunkOut.length !== 1) throw new SpecError("architecture.layers", `${type} experts must end in a flat vector for the gates to mix, but they end in an image ${showRow(trunkOut)}; end them with {"type": "flatten"} (after a {"type": "pool", "mode": "global_avg"} to keep it small)`);
+  tasks.forEach((t, i) => {
+    const from = archLayers.length ? `architecture.layers[${archLayers.length - 1}]` : image ? "inputs.image" : "the inputs";
+    const out = layerShapes(t.tower, trunkOut, `tasks[${i}].tower`, from);
+    if (out.length !== 1) throw new SpecError(`tasks[${i}].tower`, `the task's head is dense and needs a flat input; add {"type": "flatten"} at the end (shape ${showRow(out)})`);
+  });
+
   const tr = obj(root.training ?? {}, "training");
   known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2", "affinity"]);
   const op = obj(tr.optimizer ?? {}, "training.optimizer");
@@ -585,7 +810,7 @@ export function validateSpec(json: Json): ModelSpec {
   return {
     name,
     data,
-    inputs: { numeric, categorical, tensor, missing, nonfinite },
+    inputs: { numeric, categorical, tensor, image, missing, nonfinite },
     architecture,
     tasks,
     training: {

@@ -41,7 +41,8 @@ export function makeRegularizers(model: Model): () => number {
 export function makeUpdater(model: Model): (lr: number, step: number) => number {
   const { spec, store, k } = model;
   const tr = spec.training, op = tr.optimizer;
-  const n = store.total;
+  // Trainable parameters only: model state (batch norm's running statistics) sits after them and is never updated here.
+  const n = store.trainable;
   const adam = k.adam_step_f32x4 as (...a: number[]) => number;
   const sgd = k.sgd_step_f32x4 as (...a: number[]) => number;
   const clip = k.clip_grad_norm_f32x4 as (...a: number[]) => number;

@@ -4,7 +4,7 @@
 // the table is aligned, and the Graphviz text is a digraph with one node per graph node.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { validateSpec, type Layer, type ModelSpec } from "../../src/model/spec.ts";
+import { validateSpec, type AnyLayer, type Layer, type ModelSpec } from "../../src/model/spec.ts";
 import { lowerSpec, type DataDims } from "../../src/model/lower.ts";
 import type { Preprocessing } from "../../src/data/preprocess.ts";
 import { Graph } from "../../src/graph/graph.ts";
@@ -57,7 +57,8 @@ const D = F + CATS.reduce((s, c) => s + c.dim, 0); // the concatenated input wid
 const EMB = CATS.reduce((s, c) => s + c.vocab * c.dim, 0);
 
 /** Dense layers in·u + u, plus 2u for layer norm's scale and bias; returns the count and the output width. */
-function mlpCount(inW: number, layers: readonly Layer[]): [number, number] {
+function mlpCount(inW: number, all: readonly AnyLayer[]): [number, number] {
+  const layers = all as readonly Layer[]; // these specs are dense only
   let n = 0, w = inW;
   for (const l of layers) {
     n += w * l.units + l.units + (l.layernorm ? 2 * l.units : 0);

@@ -43,7 +43,9 @@ const TOL = 5e-3;
  */
 const FLOOR_RMS = 2e-3;
 /** Finite-difference step (absolute; parameters are O(0.1 … 1)). */
-const H = 1.5e-2;
+const H_DEFAULT = 1.5e-2;
+/** The image cases' step: a conv weight moves every relu and max-pool site of the batch, so kinks sit closer. */
+const H_IMAGE = 4e-3;
 /** |D(2h) − 5·D(h) + 4·D(h/2)| above KINK_ABS + KINK_REL·rms(tensor's differences) means a kink nearby. */
 const KINK_ABS = 5e-5;
 const KINK_REL = 1e-3;
@@ -131,7 +133,11 @@ function testWeights(params: readonly { name: string; shape: number[]; size: num
     let gen: () => number;
     if (p.name.startsWith("embedding.")) gen = () => 0.5 * r.normal();
     else if (/\.groups\./.test(p.name) || leaf === "bias" || leaf === "ln_bias") gen = () => 0.3 * r.normal();
-    else if (leaf === "ln_scale") gen = () => 1 + 0.3 * r.normal();
+    else if (leaf === "ln_scale" || leaf === "bn_scale") gen = () => 1 + 0.3 * r.normal();
+    else if (leaf === "bn_bias") gen = () => 0.3 * r.normal();
+    else if (leaf === "bn_running_mean") gen = () => 0.1 * r.normal();
+    else if (leaf === "bn_running_var") gen = () => 1 + 0.2 * r.next();
+    else if (leaf === "weight" && p.shape.length === 4) gen = () => r.uniform() * 1.2 * Math.sqrt(3 / (p.size / p.shape[0])); // conv: fan-in C·kh·kw
     else if (leaf === "log_var") gen = () => 0.4 * r.normal();
     else if (leaf === "weight") gen = () => r.uniform() * 1.2 * Math.sqrt(3 / p.shape[0]);
     else throw new Error(`testWeights: no rule for parameter ${p.name}`);
@@ -154,8 +160,9 @@ const totals = { cases: 0, checked: 0, skipped: 0, maxSkipped: 0, worst: { name:
  * One training step's gradient of `spec` against finite differences of the complete objective. Returns the
  * failures (one line per offending tensor or value) instead of throwing, so one message lists all of them.
  */
-function gradcheck(spec: ModelSpec, label: string): Report {
-  const model = new Model(spec, pre(spec), k);
+function gradcheck(spec: ModelSpec, label: string, io_: { pre: (s: ModelSpec) => Preprocessing; data: (n: number, rng: Rng) => Encoded; h?: number } = { pre, data }): Report {
+  const data = io_.data, H = io_.h ?? H_DEFAULT;
+  const model = new Model(spec, io_.pre(spec), k);
   model.initParams(3);
   model.setWeights(testWeights(model.store.params));
   const built = model.program(BATCH, true);
@@ -255,6 +262,7 @@ function gradcheck(spec: ModelSpec, label: string): Report {
   let checked = 0, skipped = 0;
   let worst = { name: "", err: 0 };
   for (const param of params) {
+    if (param.role === "state") continue; // batch norm's running statistics: no gradient, not in J
     const idx = Array.from({ length: param.size }, (_, j) => param.offset + j);
     const nonFinite = idx.filter((i) => !Number.isFinite(grads[i])).length;
     if (nonFinite) {
@@ -338,6 +346,43 @@ for (const [name, arch, excluded] of [
 ] as const) {
   test(`${name}, shared_l2 > 0: regularizes the embeddings and shared experts only, not the ${excluded}`, () => {
     expectPass(gradcheck(makeSpec(arch, { weighting: "static", shared_l2: 0.05 }), `${name}/shared_l2`));
+  });
+}
+
+// Image models (issue 13): conv, batch norm (batch statistics in training, running statistics as state), max and
+// global average pooling, flatten, over an 8×8 one-channel image input and two tasks.
+const imageSpec = (architecture: unknown, shared_l2 = 0) =>
+  validateSpec({
+    inputs: { image: { channels: 1, height: 8, width: 8 } },
+    architecture,
+    tasks: [
+      { name: "digit", type: "multiclass", label: "yc", classes: ["a", "b", "c"], tower: [{ units: 4, activation: "tanh" }] },
+      { name: "flag", type: "binary", label: "yb", pos_weight: 1.5, weight: 0.8 },
+    ],
+    training: { batch_size: BATCH, shared_l2 },
+  });
+const imagePre = (spec: ModelSpec): Preprocessing => ({ numeric: [], categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: t.classes, groups: null, target: null })) });
+const imageData = (n: number, rng: Rng): Encoded => ({
+  rows: n,
+  numeric: new Float32Array(0),
+  categorical: [],
+  tensor: Float32Array.from({ length: n * 64 }, () => rng.normal()),
+  tasks: [
+    { labels: Int32Array.from({ length: n }, () => rng.int(3)), mask: Float32Array.from({ length: n }, () => (rng.next() < 0.8 ? 1 : 0)), group: new Int32Array(0) },
+    { labels: Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)), mask: Float32Array.from({ length: n }, () => (rng.next() < 0.8 ? 1 : 0)), group: new Int32Array(0) },
+  ],
+});
+const IMAGE_ARCHS: [string, unknown, number][] = [
+  [
+    "hps conv trunk (conv → batchnorm → relu → maxpool → conv → global avg pool → flatten → dense)",
+    { type: "hps", layers: [{ type: "conv", filters: 3, kernel: 3, padding: "same", batchnorm: true, activation: "relu" }, { type: "pool", mode: "max", size: 2 }, { type: "conv", filters: 4, kernel: 3, activation: "tanh" }, { type: "pool", mode: "global_avg" }, { type: "flatten" }, { units: 5, activation: "tanh" }] },
+    0.05,
+  ],
+  ["mmoe over two conv experts", { type: "mmoe", experts: 2, layers: [{ type: "conv", filters: 2, kernel: 3, activation: "tanh" }, { type: "pool", mode: "avg", size: 2 }, { type: "flatten" }, { units: 4, activation: "tanh" }] }, 0],
+];
+for (const [name, arch, l2] of IMAGE_ARCHS) {
+  test(`${name}: every gradient element equals finite differences of the training objective`, () => {
+    expectPass(gradcheck(imageSpec(arch, l2), name.split(" (")[0], { pre: imagePre, data: imageData, h: H_IMAGE }));
   });
 }
 
