@@ -74,7 +74,7 @@ export function mlp(g: Graph, x: Value, layers: readonly AnyLayer[], name: strin
         h = conv(g, h, l, at, role);
         break;
       case "pool":
-        if (l.mode === "global_avg") h = g.add1("avgpool2d", [h], { global: true }, `${at}.pool`);
+        if (l.mode === "global_avg" || !l.size) h = g.add1("avgpool2d", [h], { global: true }, `${at}.pool`);
         else h = g.add1(l.mode === "max" ? "maxpool2d" : "avgpool2d", [h], { kernel: l.size, stride: l.stride }, `${at}.pool`);
         break;
       case "batchnorm":

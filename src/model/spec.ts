@@ -140,8 +140,9 @@ export interface ConvLayer {
 export interface PoolLayer {
   type: "pool";
   mode: "max" | "avg" | "global_avg";
-  size: [number, number];
-  stride: [number, number];
+  /** null for global_avg. */
+  size: [number, number] | null;
+  stride: [number, number] | null;
   dropout: number;
 }
 
@@ -451,16 +452,19 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
         };
       }
       case "pool": {
-        known(o, p, ["type", "mode", "size", "stride"]);
+        known(o, p, ["type", "mode", "size", "stride", "dropout"]);
         const mode = oneOf(o, "mode", p, POOL_MODES);
-        if (mode === "global_avg" && (o.size !== undefined || o.stride !== undefined)) throw new SpecError(`${p}.${o.size !== undefined ? "size" : "stride"}`, `mode "global_avg" pools the whole image; leave out size and stride`);
-        const sz = mode === "global_avg" ? ([0, 0] as [number, number]) : side(o, "size", p, [2, 2]);
-        return { type, mode, size: sz, stride: mode === "global_avg" ? [1, 1] : side(o, "stride", p, sz), dropout: 0 };
+        if (mode === "global_avg") {
+          if (o.size != null || o.stride != null) throw new SpecError(`${p}.${o.size != null ? "size" : "stride"}`, `mode "global_avg" pools the whole image; leave out size and stride`);
+          return { type, mode, size: null, stride: null, dropout: dropout() };
+        }
+        const sz = side(o, "size", p, [2, 2]);
+        return { type, mode, size: sz, stride: side(o, "stride", p, sz), dropout: dropout() };
       }
       case "batchnorm":
       case "flatten":
-        known(o, p, ["type"]);
-        return { type, dropout: 0 };
+        known(o, p, ["type", "dropout"]);
+        return { type, dropout: dropout() };
       case "activation":
         known(o, p, ["type", "activation", "dropout"]);
         return { type, activation: oneOf(o, "activation", p, ACTIVATIONS), dropout: dropout() };
@@ -471,7 +475,7 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
 /** A kernel, stride or pool size: a positive integer (both sides) or [h, w]. */
 function side(o: Record<string, Json>, key: string, path: string, dflt: [number, number] | undefined): [number, number] {
   const p = `${path}.${key}`, v = o[key];
-  if (v === undefined) {
+  if (v == null) {
     if (!dflt) throw new SpecError(p, "is required");
     return dflt;
   }
@@ -543,7 +547,7 @@ export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: stri
       case "pool": {
         needImage("pool");
         const [c, h, w] = s as [number, number, number];
-        if (l.mode === "global_avg") s = [c, 1, 1];
+        if (l.mode === "global_avg" || !l.size || !l.stride) s = [c, 1, 1];
         else {
           const ho = extent(h, l.size[0], l.stride[0], 0, 0, 1), wo = extent(w, l.size[1], l.stride[1], 0, 0, 1);
           if (ho < 1 || wo < 1) throw new SpecError(p, `pool ${l.size[0]}×${l.size[1]} on ${h}×${w} leaves nothing (input shape ${showRow(s)}); use a smaller size or drop a pool`);
@@ -638,7 +642,7 @@ export function validateSpec(json: Json): ModelSpec {
     const pixels = image.channels * image.height * image.width;
     if (pixels > MAX_TENSOR_WIDTH) throw new SpecError("inputs.image", `${image.channels}·${image.height}·${image.width} = ${pixels} values per image is above the limit of ${MAX_TENSOR_WIDTH}`);
     if (inp.tensor !== undefined && tensor !== pixels) throw new SpecError("inputs.tensor", `is ${tensor}, but inputs.image holds ${image.channels}·${image.height}·${image.width} = ${pixels} values per row (leave tensor out: the image sets it)`);
-    if (inp.numeric !== undefined || inp.categorical !== undefined) throw new SpecError("inputs.image", "an image input cannot be combined with numeric or categorical inputs yet");
+    if (numeric.length || categorical.length) throw new SpecError("inputs.image", "an image input cannot be combined with numeric or categorical inputs yet");
     tensor = pixels;
   }
   const missing = inp.missing === undefined ? ["", "?", "NA", "NaN"] : strList(inp.missing, "inputs.missing", true, true);

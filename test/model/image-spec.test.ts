@@ -63,6 +63,13 @@ test("shape errors name the layer path and the shape", () => {
   rejects(base({ type: "hps", layers: [{ type: "pool", mode: "min" }] }), /^architecture\.layers\[0\]\.mode: "min" is not one of max, avg, global_avg/);
 });
 
+test("a normalized image spec validates again to itself (model.json and the ONNX metadata carry it)", () => {
+  for (const j of [base({ type: "hps", layers: lenet }), base({ type: "hps", layers: [{ type: "conv", filters: 2, kernel: [3, 2], padding: "same", batchnorm: true, dropout: 0.1 }, { type: "pool", mode: "global_avg" }, { type: "batchnorm" }, { type: "flatten" }] })]) {
+    const once = validateSpec(j);
+    assert.equal(validateSpec(JSON.parse(JSON.stringify(once))), once);
+  }
+});
+
 test("towers may start with conv when the trunk ends in an image; experts may be conv stacks", () => {
   validateSpec(base({ type: "hps", layers: [{ type: "conv", filters: 4, kernel: 3, batchnorm: true }] }, [{ type: "pool", mode: "global_avg" }, { type: "flatten" }, { units: 8 }]));
   validateSpec(base({ type: "cgc", shared_experts: 1, task_experts: 1, layers: [{ type: "conv", filters: 4, kernel: 3 }, { type: "pool", mode: "max", size: 2 }, { type: "flatten" }] }));
