@@ -342,6 +342,8 @@ export async function autoGradients(model: Model, data: Encoded, opts: AutoOptio
   const threads = opts.threads ?? availableThreads();
   const single = localGradients(model, model.spec.training.batch_size);
   let parallel: ParallelGradients | null = null;
-  if (threads >= 2 && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
+  // Running statistics (batch norm) are not combined across threads yet (parallel.ts refuses them): one thread only.
+  const state = model.store.params.some((p) => p.role === "state");
+  if (threads >= 2 && !state && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
   return adaptiveGradients(single, parallel, { ...opts, rows: data.rows });
 }

@@ -113,6 +113,10 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   if (!canRunParallel()) throw new Error("parallel training needs SharedArrayBuffer and a thread that may block (Node, a worker, or a cross-origin-isolated page's worker); use the single-thread default");
   const W = opts.threads, spin = opts.spin ?? SPIN;
   if (!(Number.isInteger(W) && W >= 2)) throw new Error(`parallelGradients: threads must be an integer ≥ 2, got ${W}`);
+  // Running statistics (batch norm's "state") are updated by each shard's forward on its own rows; the shards' updates
+  // are not combined yet, so the model's would come from this thread's rows only. Refuse rather than drift silently.
+  const state = model.store.params.filter((p) => p.role === "state");
+  if (state.length) throw new Error(`parallelGradients: the model has running statistics (${state.map((p) => p.name).slice(0, 3).join(", ")}${state.length > 3 ? ", …" : ""}: batch norm), which data-parallel threads do not combine yet; train on one thread`);
   const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
   const T = model.spec.tasks.length, R = model.spec.training.relations.length, n = model.store.total;
   const shared = shareData(data);
