@@ -5,7 +5,8 @@
 // Steps: generate a seeded two-task dataset (8 numeric features and 2 categorical columns, one with a value rarer
 // than its min_count that lands in the unknown bucket; a binary and a regression task), train an MMoE (embeddings,
 // layer norm, dropout, a relation term, uncertainty weighting) for a fixed number of epochs, then the same with a
-// gradient-level balancing method (BALANCE), check each objective fell, hash the training data and both trained models' weights (SHA-256 over the named tensors' f32 bytes: equal weight
+// gradient-level balancing method (BALANCE), and a small conv model on seeded images (CONV), check each objective fell,
+// hash the training data and all three trained models' weights (SHA-256 over the named tensors' f32 bytes: equal weight
 // hashes mean bit-identical training), export ONNX, run it with the mtl engine (and ORT when given) and compare both with the
 // model's own forward pass.
 //
@@ -47,6 +48,8 @@ export interface ScenarioParams {
   spec: Record<string, unknown>;
   /** The balancing run (BALANCE). */
   balance?: typeof BALANCE;
+  /** The conv run (CONV, convSpecInput). */
+  conv?: typeof CONV;
 }
 
 export interface ScenarioResult {
@@ -76,6 +79,64 @@ export const FEATURES = 8;
 export const TOLERANCE = 1e-5;
 /** The second training of the scenario: a gradient-level balancing method (its weights enter the weight hash). */
 export const BALANCE = { epochs: 2, weighting: { type: "aligned_mtl", rep_grad: true } } as const;
+
+/** The third training of the scenario: a small conv model on seeded images (its weights enter the weight hash). */
+export const CONV = { rows: 256, epochs: 3, side: 8 } as const;
+
+export function convSpecInput(seed: number): Record<string, unknown> {
+  return {
+    name: "runtimes-conv",
+    inputs: { image: { channels: 1, height: CONV.side, width: CONV.side } },
+    architecture: {
+      type: "hps",
+      layers: [
+        { type: "conv", filters: 4, kernel: 3, padding: "same", activation: "none", batchnorm: true },
+        { type: "activation", activation: "relu" },
+        { type: "pool", mode: "max", size: 2 },
+        { type: "conv", filters: 6, kernel: 3, activation: "relu" },
+        { type: "pool", mode: "global_avg" },
+        { type: "flatten" },
+      ],
+    },
+    tasks: [
+      { name: "bright", type: "binary", label: "bright", tower: [4] },
+      { name: "corner", type: "regression", label: "corner" },
+    ],
+    training: { epochs: CONV.epochs, batch_size: 32, seed, optimizer: { type: "adam", lr: 0.01 } },
+  };
+}
+
+/** Train the conv model on seeded images (integer generator only): bright = the left half outweighs the right; corner = the top-left 3×3 mean. */
+async function convPhase(kernels: Kernels, seed: number) {
+  const spec = validateSpec(convSpecInput(seed));
+  const n = CONV.rows, P = CONV.side * CONV.side;
+  const next = mulberry32(seed ^ 0xc0ffee);
+  const x = new Float32Array(n * P), bright = new Float32Array(n), corner = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let left = 0, right = 0, c = 0;
+    for (let i = 0; i < P; i++) {
+      const v = (next() >>> 24) / 255;
+      x[r * P + i] = v;
+      const row = Math.floor(i / CONV.side), col = i % CONV.side;
+      if (col < CONV.side / 2) left += v;
+      else right += v;
+      if (row < 3 && col < 3) c += v;
+    }
+    bright[r] = left > right ? 1 : 0;
+    corner[r] = c / 9;
+  }
+  const ones = new Float32Array(n).fill(1), none = new Int32Array(0);
+  const data: Encoded = { rows: n, numeric: new Float32Array(0), categorical: [], tensor: x, tasks: [{ labels: bright, mask: ones, group: none }, { labels: corner, mask: ones, group: none }] };
+  const pre: Preprocessing = { numeric: [], categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: t.classes, groups: null, target: null })) };
+  const model = new Model(spec, pre, kernels);
+  model.initParams(seed);
+  const { history } = await fit(model, data, null);
+  const lossStart = history[0].objective, lossEnd = history[history.length - 1].objective;
+  if (!(lossEnd < lossStart)) throw new Error(`the conv model's objective did not fall: ${lossStart} → ${lossEnd}`);
+  const hashes = await weightHashes(model);
+  model.dispose();
+  return { lossStart, lossEnd, hashes };
+}
 
 /** The scenario's defaults: the committed reference hash is for exactly these. */
 export const DEFAULTS = { seed: 7, rows: 1024, probeRows: 200, epochs: 4 } as const;
@@ -262,7 +323,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? DEFAULTS.seed, rows = opts.rows ?? DEFAULTS.rows, epochs = opts.epochs ?? DEFAULTS.epochs, probeRows = DEFAULTS.probeRows;
   const kernels = typeof opts.kernels === "function" ? await opts.kernels() : opts.kernels;
-  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs), balance: BALANCE };
+  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs), balance: BALANCE, conv: CONV };
 
   const spec = scenarioSpec(seed, epochs);
   const raw = makeData(rows + probeRows, seed, { categorical: true });
@@ -303,8 +364,18 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   log(`balanced (${BALANCE.weighting.type}, rep_grad): objective ${bStart.toFixed(5)} → ${bEnd.toFixed(5)}`);
   const second = await weightHashes(balanced);
   balanced.dispose();
-  const weightsSha256 = await sha256Hex(new TextEncoder().encode(`${main.weightsSha256}\n${second.weightsSha256}\n`));
-  const tensorSha256 = { ...main.tensorSha256, ...Object.fromEntries(Object.entries(second.tensorSha256).map(([k, v]) => [`balance/${k}`, v])) };
+
+  // A small convolutional model (issue 13): conv + batch norm + relu + max pool + conv + global average pool, two
+  // tasks, on seeded 1×8×8 images; also hashed into the weight hash.
+  const conv = await convPhase(kernels, seed);
+  log(`conv: objective ${conv.lossStart.toFixed(5)} → ${conv.lossEnd.toFixed(5)}`);
+  const third = conv.hashes;
+  const weightsSha256 = await sha256Hex(new TextEncoder().encode(`${main.weightsSha256}\n${second.weightsSha256}\n${third.weightsSha256}\n`));
+  const tensorSha256 = {
+    ...main.tensorSha256,
+    ...Object.fromEntries(Object.entries(second.tensorSha256).map(([k, v]) => [`balance/${k}`, v])),
+    ...Object.fromEntries(Object.entries(third.tensorSha256).map(([k, v]) => [`conv/${k}`, v])),
+  };
 
   // Our own forward pass, then the ONNX export run by the mtl engine (fresh kernels when we can get them:
   // the engine's arena would otherwise share the model's memory) and by ORT.
