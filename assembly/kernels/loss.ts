@@ -1,4 +1,5 @@
-// Masked task losses: softmax cross-entropy, binary cross-entropy with logits (pos_weight), MSE, MAE, Huber.
+// Masked task losses: softmax cross-entropy, binary cross-entropy with logits (pos_weight), MSE, MAE, Huber,
+// and GIoU for boxes (at the end of the file). smooth-L1 with β is huber with δ = β divided by β (src/ops/loss/smooth-l1.ts).
 //
 // Row masks: every kernel takes `mask_ptr`, f32 [m], one non-negative weight per row (1 = label present,
 // 0 = label missing, other values = per-row sample weight). mask_ptr == 0 means every row has weight 1.
@@ -468,4 +469,198 @@ export function huber_fwd_f32x4(m: i32, n: i32, pred_ptr: usize, target_ptr: usi
  */
 export function huber_bwd_f32x4(m: i32, n: i32, pred_ptr: usize, target_ptr: usize, mask_ptr: usize, dpred_ptr: usize, delta: f32, scale: f32, beta: f32): void {
   ew_bwd(K_HUBER, m, n, pred_ptr, target_ptr, mask_ptr, dpred_ptr, delta, scale, beta);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GIoU box loss (Rezatofighi et al. 2019, "Generalized Intersection over Union")
+//
+// Rows are boxes [x0, y0, x1, y1] (n = 4 per row, x = column). Boxes are order-free: a box is read as
+// [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], so a prediction with x1 < x0 is the same box as
+// its swapped form, and its gradient is routed through the min/max to whichever coordinate is the min
+// (on a tie x0 == x1, x0 takes the min's gradient). With I the intersection area, U = A_p + A_g − I the
+// union and C the area of the smallest enclosing box, and ε = 1e-7 as torchvision's
+// generalized_box_iou_loss (so two degenerate boxes give a finite loss):
+//   ℓ = 1 − GIoU = 1 − I/(U + ε) + (C − U)/(C + ε) ∈ [0, 2].
+// The kinks (an edge of the prediction meeting an edge of the target, or an empty intersection turning
+// non-empty) take the one-sided derivative that drops the kinked term: d min(p, g)/dp = [p < g],
+// d max(p, g)/dp = [p > g]. Mean over present rows (not over the 4 coordinates):
+//   loss = Σ_i w_i·ℓ_i / Σ_i w_i, 0 when no row is present.
+// Vectorised across 4 rows (the 4×4 block of 4 rows is transposed into x0, y0, x1, y1 lane vectors);
+// leftover rows run one at a time through the same lane code.
+
+const GIOU_EPS: f32 = 1e-7;
+
+/** Column k (0..3, a compile-time constant) of the 4×4 f32 block whose rows are r0..r3 (transposing is its own inverse). */
+// @ts-ignore: decorator
+@inline function tr_col(r0: v128, r1: v128, r2: v128, r3: v128, k: i32): v128 {
+  if (k == 0) return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 0, 1, 4, 5);
+  if (k == 1) return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), 2, 3, 6, 7);
+  if (k == 2) return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5);
+  return v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 2, 3, 6, 7);
+}
+
+/** 1 − GIoU per lane; a = prediction, b = target, each as lane vectors x0, y0, x1, y1. NaN propagates. */
+// @ts-ignore: decorator
+@inline function giou_loss4(ax0: v128, ay0: v128, ax1: v128, ay1: v128, bx0: v128, by0: v128, bx1: v128, by1: v128): v128 {
+  const zero = f32x4.splat(0);
+  const px0 = f32x4.min(ax0, ax1), px1 = f32x4.max(ax0, ax1), py0 = f32x4.min(ay0, ay1), py1 = f32x4.max(ay0, ay1);
+  const gx0 = f32x4.min(bx0, bx1), gx1 = f32x4.max(bx0, bx1), gy0 = f32x4.min(by0, by1), gy1 = f32x4.max(by0, by1);
+  const iw = f32x4.max(f32x4.sub(f32x4.min(px1, gx1), f32x4.max(px0, gx0)), zero);
+  const ih = f32x4.max(f32x4.sub(f32x4.min(py1, gy1), f32x4.max(py0, gy0)), zero);
+  const inter = f32x4.mul(iw, ih);
+  const ap = f32x4.mul(f32x4.sub(px1, px0), f32x4.sub(py1, py0));
+  const ag = f32x4.mul(f32x4.sub(gx1, gx0), f32x4.sub(gy1, gy0));
+  const ue = f32x4.add(f32x4.sub(f32x4.add(ap, ag), inter), f32x4.splat(GIOU_EPS));
+  const cw = f32x4.sub(f32x4.max(px1, gx1), f32x4.min(px0, gx0));
+  const ch = f32x4.sub(f32x4.max(py1, gy1), f32x4.min(py0, gy0));
+  const ce = f32x4.add(f32x4.mul(cw, ch), f32x4.splat(GIOU_EPS));
+  // 1 − I/(U + ε) + (C − U)/(C + ε) = 2 − I/ue − ue/ce
+  return f32x4.sub(f32x4.sub(f32x4.splat(2), f32x4.div(inter, ue)), f32x4.div(ue, ce));
+}
+
+/**
+ * Gradient of c·(1 − GIoU) per lane with respect to the prediction a (lane vectors x0, y0, x1, y1), c a lane
+ * vector (row weight × coefficient, 0 in missing lanes: their NaNs are cleared). `full`: the lanes are 4 rows,
+ * transposed back and stored as 4 rows at d_ptr; otherwise lane 0 is one row. `accum`: d = beta·d + grad.
+ */
+// @ts-ignore: decorator
+@inline function giou_grad4(full: bool, accum: bool, ax0: v128, ay0: v128, ax1: v128, ay1: v128, bx0: v128, by0: v128, bx1: v128, by1: v128, c: v128, keep: v128, d_ptr: usize, beta: f32): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  const px0 = f32x4.min(ax0, ax1), px1 = f32x4.max(ax0, ax1), py0 = f32x4.min(ay0, ay1), py1 = f32x4.max(ay0, ay1);
+  const gx0 = f32x4.min(bx0, bx1), gx1 = f32x4.max(bx0, bx1), gy0 = f32x4.min(by0, by1), gy1 = f32x4.max(by0, by1);
+  const iw = f32x4.max(f32x4.sub(f32x4.min(px1, gx1), f32x4.max(px0, gx0)), zero);
+  const ih = f32x4.max(f32x4.sub(f32x4.min(py1, gy1), f32x4.max(py0, gy0)), zero);
+  const inter = f32x4.mul(iw, ih);
+  const wp = f32x4.sub(px1, px0), hp = f32x4.sub(py1, py0);
+  const ag = f32x4.mul(f32x4.sub(gx1, gx0), f32x4.sub(gy1, gy0));
+  const ue = f32x4.add(f32x4.sub(f32x4.add(f32x4.mul(wp, hp), ag), inter), f32x4.splat(GIOU_EPS));
+  const cw = f32x4.sub(f32x4.max(px1, gx1), f32x4.min(px0, gx0));
+  const ch = f32x4.sub(f32x4.max(py1, gy1), f32x4.min(py0, gy0));
+  const ce = f32x4.add(f32x4.mul(cw, ch), f32x4.splat(GIOU_EPS));
+  // ℓ = 2 − I/ue − ue/ce, ue = A_p + A_g − I + ε, ce = C + ε:
+  //   ∂ℓ/∂A_p = I/ue² − 1/ce,  ∂ℓ/∂I = −1/ue − ∂ℓ/∂A_p,  ∂ℓ/∂C = ue/ce².
+  const iu = f32x4.div(one, ue);
+  const ga = f32x4.sub(f32x4.mul(inter, f32x4.mul(iu, iu)), f32x4.div(one, ce));
+  const gi = f32x4.sub(f32x4.neg(iu), ga);
+  const gc = f32x4.div(ue, f32x4.mul(ce, ce));
+  const iwp = f32x4.gt(iw, zero), ihp = f32x4.gt(ih, zero);
+  const giw = f32x4.mul(gi, iw), gih = f32x4.mul(gi, ih);
+  const gcw = f32x4.mul(gc, cw), gch = f32x4.mul(gc, ch);
+  const gaw = f32x4.mul(ga, wp), gah = f32x4.mul(ga, hp);
+  // ∂ℓ/∂p for the sorted edges: area term + intersection term (edge inside the target's) + enclosure term.
+  const dpx1 = f32x4.add(f32x4.add(gah, v128.and(gih, v128.and(iwp, f32x4.lt(px1, gx1)))), v128.and(gch, f32x4.gt(px1, gx1)));
+  const dpx0 = f32x4.neg(f32x4.add(f32x4.add(gah, v128.and(gih, v128.and(iwp, f32x4.gt(px0, gx0)))), v128.and(gch, f32x4.lt(px0, gx0))));
+  const dpy1 = f32x4.add(f32x4.add(gaw, v128.and(giw, v128.and(ihp, f32x4.lt(py1, gy1)))), v128.and(gcw, f32x4.gt(py1, gy1)));
+  const dpy0 = f32x4.neg(f32x4.add(f32x4.add(gaw, v128.and(giw, v128.and(ihp, f32x4.gt(py0, gy0)))), v128.and(gcw, f32x4.lt(py0, gy0))));
+  // Back through the min/max: a swapped pair (x0 > x1) sends the min's gradient to x1.
+  const sx = f32x4.gt(ax0, ax1), sy = f32x4.gt(ay0, ay1);
+  const d0 = v128.and(f32x4.mul(c, v128.bitselect(dpx1, dpx0, sx)), keep);
+  const d1 = v128.and(f32x4.mul(c, v128.bitselect(dpy1, dpy0, sy)), keep);
+  const d2 = v128.and(f32x4.mul(c, v128.bitselect(dpx0, dpx1, sx)), keep);
+  const d3 = v128.and(f32x4.mul(c, v128.bitselect(dpy0, dpy1, sy)), keep);
+  if (full) {
+    let r0 = tr_col(d0, d1, d2, d3, 0), r1 = tr_col(d0, d1, d2, d3, 1), r2 = tr_col(d0, d1, d2, d3, 2), r3 = tr_col(d0, d1, d2, d3, 3);
+    if (accum) {
+      const bv = f32x4.splat(beta);
+      r0 = f32x4.add(f32x4.mul(bv, v128.load(d_ptr)), r0);
+      r1 = f32x4.add(f32x4.mul(bv, v128.load(d_ptr, 16)), r1);
+      r2 = f32x4.add(f32x4.mul(bv, v128.load(d_ptr, 32)), r2);
+      r3 = f32x4.add(f32x4.mul(bv, v128.load(d_ptr, 48)), r3);
+    }
+    v128.store(d_ptr, r0);
+    v128.store(d_ptr, r1, 16);
+    v128.store(d_ptr, r2, 32);
+    v128.store(d_ptr, r3, 48);
+  } else {
+    // One row: lane 0 of each coordinate's vector.
+    let r = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(f32x4.extract_lane(d0, 0)), 1, f32x4.extract_lane(d1, 0)), 2, f32x4.extract_lane(d2, 0)), 3, f32x4.extract_lane(d3, 0));
+    if (accum) r = f32x4.add(f32x4.mul(f32x4.splat(beta), v128.load(d_ptr)), r);
+    v128.store(d_ptr, r);
+  }
+}
+
+/** Row weights of rows i..i+3 (1 without a mask). */
+// @ts-ignore: decorator
+@inline function row_weights4(i: i32, mask_ptr: usize): v128 {
+  return mask_ptr ? v128.load(mask_ptr + off4(i)) : f32x4.splat(1);
+}
+
+/**
+ * Masked GIoU loss of boxes: Σ_i w_i·(1 − GIoU(p_i, t_i)) / Σ_i w_i over present rows (weight > 0; a missing
+ * row's prediction and target are never used, so they may hold NaN), 0 if no row is present.
+ * pred, target: [m, 4] rows [x0, y0, x1, y1] (order-free, see above); mask: f32 [m] or 0. n must be 4 (trap otherwise).
+ */
+export function giou_fwd_f32x4(m: i32, n: i32, pred_ptr: usize, target_ptr: usize, mask_ptr: usize): f32 {
+  assert(n == 4);
+  if (m <= 0) return 0;
+  const zero = f32x4.splat(0);
+  let acc: f64 = 0;
+  let wsum: f64 = 0;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const p = pred_ptr + off4(i << 2), t = target_ptr + off4(i << 2);
+    const p0 = v128.load(p), p1 = v128.load(p, 16), p2 = v128.load(p, 32), p3 = v128.load(p, 48);
+    const t0 = v128.load(t), t1 = v128.load(t, 16), t2 = v128.load(t, 32), t3 = v128.load(t, 48);
+    const l = giou_loss4(tr_col(p0, p1, p2, p3, 0), tr_col(p0, p1, p2, p3, 1), tr_col(p0, p1, p2, p3, 2), tr_col(p0, p1, p2, p3, 3), tr_col(t0, t1, t2, t3, 0), tr_col(t0, t1, t2, t3, 1), tr_col(t0, t1, t2, t3, 2), tr_col(t0, t1, t2, t3, 3));
+    const w = row_weights4(i, mask_ptr);
+    const keep = f32x4.gt(w, zero);
+    const wk = v128.and(w, keep);
+    acc += hsum64(v128.and(f32x4.mul(l, wk), keep));
+    wsum += hsum64(wk);
+  }
+  for (; i < m; i++) {
+    const w: f32 = mask_ptr ? load<f32>(mask_ptr + off4(i)) : 1;
+    if (!(w > 0)) continue;
+    const p = pred_ptr + off4(i << 2), t = target_ptr + off4(i << 2);
+    const l = giou_loss4(f32x4.splat(load<f32>(p)), f32x4.splat(load<f32>(p, 4)), f32x4.splat(load<f32>(p, 8)), f32x4.splat(load<f32>(p, 12)), f32x4.splat(load<f32>(t)), f32x4.splat(load<f32>(t, 4)), f32x4.splat(load<f32>(t, 8)), f32x4.splat(load<f32>(t, 12)));
+    acc += <f64>w * <f64>f32x4.extract_lane(l, 0);
+    wsum += <f64>w;
+  }
+  return wsum > 0 ? <f32>(acc / wsum) : 0;
+}
+
+/**
+ * Gradient of scale·giou_fwd w.r.t. the predictions: dpred_i = beta·dpred_i + scale·w_i·∂ℓ_i/∂p_i / Σ w for
+ * present rows, beta·dpred_i for missing rows. pred, target, dpred: [m, 4]; mask: f32 [m] or 0; n must be 4.
+ * beta = 0 overwrites (dpred is never read), beta = 1 accumulates. dpred must not alias the inputs.
+ */
+export function giou_bwd_f32x4(m: i32, n: i32, pred_ptr: usize, target_ptr: usize, mask_ptr: usize, dpred_ptr: usize, scale: f32, beta: f32): void {
+  assert(n == 4);
+  if (m <= 0) return;
+  const wsum: f64 = mask_ptr ? mask_sum(m, mask_ptr) : <f64>m;
+  if (!(wsum > 0)) {
+    zero_or_scale(m * 4, dpred_ptr, beta);
+    return;
+  }
+  const coef = <f32>(<f64>scale / wsum);
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const p = pred_ptr + off4(i << 2), t = target_ptr + off4(i << 2), d = dpred_ptr + off4(i << 2);
+    const p0 = v128.load(p), p1 = v128.load(p, 16), p2 = v128.load(p, 32), p3 = v128.load(p, 48);
+    const t0 = v128.load(t), t1 = v128.load(t, 16), t2 = v128.load(t, 32), t3 = v128.load(t, 48);
+    const w = row_weights4(i, mask_ptr);
+    const keep = f32x4.gt(w, zero);
+    const c = f32x4.mul(f32x4.splat(coef), w);
+    const ax0 = tr_col(p0, p1, p2, p3, 0), ay0 = tr_col(p0, p1, p2, p3, 1), ax1 = tr_col(p0, p1, p2, p3, 2), ay1 = tr_col(p0, p1, p2, p3, 3);
+    const bx0 = tr_col(t0, t1, t2, t3, 0), by0 = tr_col(t0, t1, t2, t3, 1), bx1 = tr_col(t0, t1, t2, t3, 2), by1 = tr_col(t0, t1, t2, t3, 3);
+    if (beta == 0) giou_grad4(true, false, ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, c, keep, d, beta);
+    else giou_grad4(true, true, ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, c, keep, d, beta);
+  }
+  for (; i < m; i++) {
+    const w: f32 = mask_ptr ? load<f32>(mask_ptr + off4(i)) : 1;
+    const d = dpred_ptr + off4(i << 2);
+    if (!(w > 0)) {
+      zero_or_scale(4, d, beta);
+      continue;
+    }
+    const p = pred_ptr + off4(i << 2), t = target_ptr + off4(i << 2);
+    const c = f32x4.splat(coef * w);
+    const ones = i32x4.splat(-1); // present: keep every lane
+    const ax0 = f32x4.splat(load<f32>(p)), ay0 = f32x4.splat(load<f32>(p, 4)), ax1 = f32x4.splat(load<f32>(p, 8)), ay1 = f32x4.splat(load<f32>(p, 12));
+    const bx0 = f32x4.splat(load<f32>(t)), by0 = f32x4.splat(load<f32>(t, 4)), bx1 = f32x4.splat(load<f32>(t, 8)), by1 = f32x4.splat(load<f32>(t, 12));
+    if (beta == 0) giou_grad4(false, false, ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, c, ones, d, beta);
+    else giou_grad4(false, true, ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, c, ones, d, beta);
+  }
 }

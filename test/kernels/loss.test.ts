@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { setup, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
-import { xentRef, bceRef, bceNaiveRef, mseRef, maeRef, huberRef } from "../ref/loss.ts";
+import { xentRef, bceRef, bceNaiveRef, mseRef, maeRef, huberRef, smoothL1Ref, giouRef, giouOne } from "../ref/loss.ts";
 
 const { arena, call } = await setup();
 
@@ -333,6 +333,137 @@ test("xent: a label outside [0, c) without a mask marks the row missing; all mis
   const old = rng.f32(m * c);
   assert.equal(Array.from(xBwd(m, c, z, y, none, 1, 1, old)), Array.from(old));
   assert.is(xFwd(0, c, z, y, null), 0);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// smooth-L1: huber's kernels with δ = β, value and seed scaled by 1/β (src/ops/loss/smooth-l1.ts)
+
+test("smooth_l1 = huber(δ = β) / β: forward and gradient against PyTorch's definition, on both sides of β", () => {
+  const rng = new Rng(31);
+  for (const beta of [0.05, 0.5, 1, 2.5]) {
+    const e: Ew = { name: "huber", params: [beta], ref: (m, n, z, t, k) => huberRef(m, n, z, t, k, beta), target: (r) => r.uniform(-1, 1) };
+    for (const [m, n] of [[9, 1], [6, 4], [5, 7]] as [number, number][]) {
+      const t = rng.f32(m * n, () => rng.uniform(-1, 1));
+      const p = Float32Array.from(t, (ti, k) => ti + (rng.next() < 0.5 ? -1 : 1) * (k % 2 ? rng.uniform(0.05, 0.9) : rng.uniform(1.1, 4)) * beta);
+      const mask = randomMask(rng, m);
+      const t64 = toF64(t);
+      const want = smoothL1Ref(m, n, toF64(p), t64, mask, beta);
+      assertClose([ewFwd(e, m, n, p, t, mask) / beta], [want], { rtol: 1e-5, atol: 1e-7, name: `smooth_l1 β=${beta} ${m}x${n}` });
+      const g = ewBwd(e, m, n, p, t, mask, 0.7 / beta, 0);
+      assertRelErr(g, finiteDiff((x) => 0.7 * smoothL1Ref(m, n, x, t64, mask, beta), toF64(p)), 1e-3, `smooth_l1 β=${beta} grad`);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// GIoU boxes [x0, y0, x1, y1]
+
+const GIOU: Ew = { name: "giou", params: [], ref: giouRef, target: (r) => r.next() };
+const GIOU_ROWS = [1, 3, 4, 5, 8, 11, 17];
+
+/** Random target boxes in [0, 1]² and predictions around them: overlapping, disjoint, containing, and swapped
+ * (x1 < x0 or y1 < y0) ones; every prediction edge at least 1e-3 away from the target's edges (no kinks). */
+function boxCase(rng: Rng, m: number, masked: boolean) {
+  const t = new Float32Array(m * 4), p = new Float32Array(m * 4);
+  for (let i = 0; i < m; i++) {
+    const x0 = rng.uniform(0, 0.6), y0 = rng.uniform(0, 0.6);
+    t.set([x0, y0, x0 + rng.uniform(0.1, 0.4), y0 + rng.uniform(0.1, 0.4)], 4 * i);
+    const kind = i % 4;
+    for (let j = 0; j < 4; j++) {
+      const s = kind === 1 ? rng.uniform(0.5, 0.9) * (j < 2 ? 1 : -1) : kind === 2 ? rng.uniform(0.02, 0.1) * (j < 2 ? -1 : 1) : rng.uniform(-0.08, 0.08);
+      let v = t[4 * i + j] + s;
+      for (let k = 0; k < 4; k++) if (Math.abs(v - t[4 * i + k]) < 1e-3) v += 3e-3;
+      p[4 * i + j] = v;
+    }
+    if (kind === 3 && rng.next() < 0.7) [p[4 * i], p[4 * i + 2]] = [p[4 * i + 2], p[4 * i]];
+    if (kind === 3 && rng.next() < 0.7) [p[4 * i + 1], p[4 * i + 3]] = [p[4 * i + 3], p[4 * i + 1]];
+  }
+  return { z: p, t, mask: masked ? randomMask(rng, m) : null };
+}
+
+test("giou forward matches the float64 reference (masked, unmasked, leftover rows)", () => {
+  const rng = new Rng(41);
+  for (const m of GIOU_ROWS) {
+    for (const masked of [false, true]) {
+      const { z, t, mask } = boxCase(rng, m, masked);
+      poisonMissing(mask, 4, z, t);
+      const want = giouRef(m, 4, toF64(z), toF64(t), mask);
+      assert.ok(Number.isFinite(want));
+      assertClose([ewFwd(GIOU, m, 4, z, t, mask)], [want], { rtol: 1e-5, atol: 1e-6, name: `giou ${m} masked=${masked}` });
+    }
+  }
+});
+
+test("giou on hand-made boxes: identical 0, disjoint > 1, contained, swapped corners, degenerate", () => {
+  const one = (p: number[], t: number[]) => ewFwd(GIOU, 1, 4, p, t, null);
+  assertClose([one([0.1, 0.1, 0.5, 0.5], [0.1, 0.1, 0.5, 0.5])], [0], { atol: 1e-6, name: "identical" });
+  // Disjoint [0,1]² and [2,3]×[0,1]: IoU 0, enclosure 3×1, union 2: ℓ = 1 + 1/3.
+  assertClose([one([0, 0, 1, 1], [2, 0, 3, 1])], [1 + 1 / 3], { rtol: 1e-6, name: "disjoint" });
+  // Contained [0.25,0.75]² in [0,1]²: IoU 0.25, enclosure = union: ℓ = 0.75.
+  assertClose([one([0.25, 0.25, 0.75, 0.75], [0, 0, 1, 1])], [0.75], { rtol: 1e-6, name: "contained" });
+  assertClose([one([0.75, 0.75, 0.25, 0.25], [0, 0, 1, 1])], [0.75], { rtol: 1e-6, name: "swapped = ordered" });
+  // A zero-width prediction inside the target: I = 0, U = A_g, C = A_g: ℓ = 1; a point prediction likewise, finite.
+  assertClose([one([0.5, 0.2, 0.5, 0.6], [0, 0, 1, 1])], [1], { rtol: 1e-6, name: "zero width" });
+  assert.ok(Number.isFinite(one([0.3, 0.3, 0.3, 0.3], [0.3, 0.3, 0.3, 0.3])), "two identical points: finite");
+  const gp = ewBwd(GIOU, 1, 4, [0.3, 0.3, 0.3, 0.3], [0.2, 0.2, 0.5, 0.6], null, 1, 0);
+  for (const v of gp) assert.ok(Number.isFinite(v), "point prediction: finite gradient");
+  // NaN in a present row's prediction propagates (no silent 0).
+  assert.ok(Number.isNaN(one([NaN, 0, 1, 1], [0, 0, 1, 1])), "NaN prediction");
+});
+
+test("giou backward matches central differences (scale, sample weights, swapped boxes, NaN on missing rows)", () => {
+  const rng = new Rng(42);
+  for (const m of GIOU_ROWS) {
+    for (const masked of [false, true]) {
+      const { z, t, mask } = boxCase(rng, m, masked);
+      poisonMissing(mask, 4, t);
+      const got = ewBwd(GIOU, m, 4, z, t, mask, 0.8, 0);
+      const t64 = toF64(t);
+      const fd = finiteDiff((x) => 0.8 * giouRef(m, 4, x, t64, mask), toF64(z));
+      assertRelErr(got, fd, 1e-3, `giou ${m} masked=${masked}`);
+      for (let i = 0; i < m; i++) {
+        const present = !mask || mask[i] > 0;
+        if (!present) for (let j = 0; j < 4; j++) assert.is(got[4 * i + j], 0, `missing row ${i}`);
+        else assertRelErr(got.subarray(4 * i, 4 * i + 4), fd.subarray(4 * i, 4 * i + 4), 2e-3, `giou row ${i} of ${m}`);
+      }
+    }
+  }
+});
+
+test("giou backward: beta = 1 accumulates, beta = 0 overwrites NaN, other beta scales", () => {
+  const rng = new Rng(43);
+  for (const m of [4, 7, 9]) {
+    for (const masked of [false, true]) {
+      const { z, t, mask } = boxCase(rng, m, masked);
+      poisonMissing(mask, 4, t);
+      const fresh = ewBwd(GIOU, m, 4, z, t, mask, 1.3, 0);
+      for (const v of fresh) assert.ok(Number.isFinite(v), "beta = 0 must not read the NaN-filled buffer");
+      const old = rng.f32(m * 4);
+      assertClose(ewBwd(GIOU, m, 4, z, t, mask, 1.3, 1, old), Array.from(old, (o, i) => o + fresh[i]), { rtol: 1e-6, atol: 1e-7, name: "beta=1" });
+      assertClose(ewBwd(GIOU, m, 4, z, t, mask, 1.3, 0.5, old), Array.from(old, (o, i) => 0.5 * o + fresh[i]), { rtol: 1e-6, atol: 1e-7, name: "beta=0.5" });
+    }
+  }
+});
+
+test("giou mask property: masked batch = compacted batch; all missing gives 0 and leaves beta = 1 buffers", () => {
+  const rng = new Rng(44);
+  for (const m of [5, 9, 13]) {
+    const { z, t } = boxCase(rng, m, false);
+    const mask = randomMask(rng, m, true);
+    poisonMissing(mask, 4, z, t);
+    const keep = Array.from(mask.keys()).filter((i) => mask[i] > 0);
+    const pick = (a: Float32Array) => Float32Array.from(keep.flatMap((i) => Array.from(a.subarray(4 * i, 4 * i + 4))));
+    assertClose([ewFwd(GIOU, m, 4, z, t, mask)], [ewFwd(GIOU, keep.length, 4, pick(z), pick(t), null)], { rtol: 1e-6, atol: 0, name: `loss ${m}` });
+    const g = ewBwd(GIOU, m, 4, z, t, mask, 0.9, 0), gc = ewBwd(GIOU, keep.length, 4, pick(z), pick(t), null, 0.9, 0);
+    keep.forEach((i, r) => assertClose(g.subarray(4 * i, 4 * i + 4), gc.subarray(4 * r, 4 * r + 4), { rtol: 1e-6, atol: 0, name: `row ${i}` }));
+    const none = new Float32Array(m);
+    assert.is(ewFwd(GIOU, m, 4, z, t, none), 0);
+    for (const v of ewBwd(GIOU, m, 4, z, t, none, 1, 0)) assert.is(v, 0);
+    const old = rng.f32(m * 4);
+    assert.equal(Array.from(ewBwd(GIOU, m, 4, z, t, none, 1, 1, old)), Array.from(old));
+  }
+  // The reference itself: two unit squares overlapping by half, I = 0.5, U = 1.5 = C: ℓ = 1 − 1/3.
+  assertClose([giouOne([0, 0, 1, 1], [0.5, 0, 1.5, 1])], [1 - 0.5 / 1.5 + 0], { rtol: 1e-6, name: "ref half overlap" });
 });
 
 test.run();

@@ -80,3 +80,28 @@ export function huberRef(m: number, n: number, p: Arr, t: Arr, mask: Arr | null,
     return d <= delta ? 0.5 * d * d : delta * (d - 0.5 * delta);
   });
 }
+
+/** smooth-L1 with β (PyTorch SmoothL1Loss): ½d²/β for |d| < β, |d| − ½β otherwise; Σ over outputs, masked mean over rows. */
+export function smoothL1Ref(m: number, n: number, p: Arr, t: Arr, mask: Arr | null, beta: number): number {
+  return meanOver(m, n, mask, (i, j) => {
+    const d = Math.abs(p[i * n + j] - t[i * n + j]);
+    return d < beta ? (0.5 * d * d) / beta : d - 0.5 * beta;
+  });
+}
+
+/** 1 − GIoU of one box pair (Rezatofighi et al. 2019), boxes [x0, y0, x1, y1] read order-free, ε = 1e-7 as torchvision. */
+export function giouOne(a: Arr, b: Arr, ia = 0, ib = 0): number {
+  const eps = 1e-7;
+  const ax0 = Math.min(a[ia], a[ia + 2]), ax1 = Math.max(a[ia], a[ia + 2]), ay0 = Math.min(a[ia + 1], a[ia + 3]), ay1 = Math.max(a[ia + 1], a[ia + 3]);
+  const bx0 = Math.min(b[ib], b[ib + 2]), bx1 = Math.max(b[ib], b[ib + 2]), by0 = Math.min(b[ib + 1], b[ib + 3]), by1 = Math.max(b[ib + 1], b[ib + 3]);
+  const inter = Math.max(0, Math.min(ax1, bx1) - Math.max(ax0, bx0)) * Math.max(0, Math.min(ay1, by1) - Math.max(ay0, by0));
+  const union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter;
+  const c = (Math.max(ax1, bx1) - Math.min(ax0, bx0)) * (Math.max(ay1, by1) - Math.min(ay0, by0));
+  return 1 - inter / (union + eps) + (c - union) / (c + eps);
+}
+
+/** Masked GIoU loss: Σ_i w_i·(1 − GIoU_i) / Σ_i w_i over present rows (n must be 4; one term per row, not per coordinate). */
+export function giouRef(m: number, n: number, p: Arr, t: Arr, mask: Arr | null): number {
+  if (n !== 4) throw new Error(`giouRef: boxes have 4 coordinates, got n = ${n}`);
+  return meanOver(m, 1, mask, (i) => giouOne(p, t, 4 * i, 4 * i));
+}
