@@ -58,6 +58,7 @@ export { mmoeSynthetic } from "./data/synthetic.ts";
 export { rocAuc } from "./metrics/auc.ts";
 export { binaryAccuracy, multiclassAccuracy, binaryLogLoss, multiclassLogLoss } from "./metrics/classification.ts";
 export { rmse, mae, r2, explainedVariance } from "./metrics/regression.ts";
+export { boxIou, meanIou, iouRate } from "./metrics/box.ts";
 export { deltaM } from "./metrics/delta-m.ts";
 export { evaluatePredictions } from "./metrics/evaluate.ts";
 export type { TaskMetrics } from "./metrics/evaluate.ts";

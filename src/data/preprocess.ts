@@ -19,6 +19,7 @@ export interface Preprocessing {
     /**
      * regression: per label column, the training mean and standard deviation. The network learns the
      * standardized target (y − mean) / std; predictions are mapped back (the ONNX graph does the same).
+     * null for loss "giou", which learns the raw coordinates.
      */
     target: { mean: number; std: number }[] | null;
   }[];
@@ -111,7 +112,9 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
       groups = sortValues(seen);
     }
     let target: { mean: number; std: number }[] | null = null;
-    if (t.type === "regression") {
+    // GIoU is defined on the box's own coordinates (a per-column standardization would change its geometry), so a
+    // giou task learns its raw targets; every other regression task learns standardized ones.
+    if (t.type === "regression" && t.loss !== "giou") {
       target = t.labels.map((col) => meanStd(table.numericColumn(col, nopts), train));
     }
     return { name: t.name, classes, groups, target };

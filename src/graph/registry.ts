@@ -19,6 +19,8 @@ import { xent } from "../ops/loss/xent.ts";
 import { mse } from "../ops/loss/mse.ts";
 import { mae } from "../ops/loss/mae.ts";
 import { huber } from "../ops/loss/huber.ts";
+import { smoothL1 } from "../ops/loss/smooth-l1.ts";
+import { giou } from "../ops/loss/giou.ts";
 import { conv2d } from "../ops/conv.ts";
 import { maxpool2d, avgpool2d } from "../ops/pool.ts";
 import { batchnorm } from "../ops/batchnorm.ts";
@@ -27,7 +29,7 @@ import { reshape, flatten } from "../ops/reshape.ts";
 /** In import-priority order: for one ONNX op type, importers are tried in this order. */
 export const OPS: readonly OpDef[] = [
   dense, ...activations, softmax, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, groupGather,
-  add, identity, standardize, affine, relation, bce, xent, mse, mae, huber, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
+  add, identity, standardize, affine, relation, bce, xent, mse, mae, huber, smoothL1, giou, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
 ];
 
 const BY_NAME = new Map<string, OpDef>();

@@ -4,6 +4,7 @@ import type { Encoded, Preprocessing } from "../data/preprocess.ts";
 import { rocAuc } from "./auc.ts";
 import { binaryAccuracy, binaryLogLoss, multiclassAccuracy, multiclassLogLoss } from "./classification.ts";
 import { explainedVariance, mae, r2, rmse } from "./regression.ts";
+import { iouRate, meanIou } from "./box.ts";
 
 export type TaskMetrics = Record<string, number>;
 
@@ -37,6 +38,8 @@ export function taskMetrics(task: Task, width: number, pred: Float32Array, label
     p: rows.map((i) => pred[i * width + j]),
   }));
   const avg = (f: (y: number[], p: number[]) => number) => cols.reduce((s, c) => s + f(c.y, c.p), 0) / width;
+  // Box metrics read each row's 4 outputs (labels mapped back to their units) as one box [x0, y0, x1, y1].
+  const boxes = () => ({ y: rows.flatMap((_, k) => cols.map((c) => c.y[k])), p: rows.flatMap((_, k) => cols.map((c) => c.p[k])) });
   for (const m of task.metrics) {
     switch (m) {
       case "auc":
@@ -60,6 +63,16 @@ export function taskMetrics(task: Task, width: number, pred: Float32Array, label
       case "explained_variance":
         out.explained_variance = avg(explainedVariance);
         break;
+      case "iou": {
+        const b = boxes();
+        out.iou = meanIou(b.y, b.p);
+        break;
+      }
+      case "iou50": {
+        const b = boxes();
+        out.iou50 = iouRate(b.y, b.p, 0.5);
+        break;
+      }
     }
   }
   return out;

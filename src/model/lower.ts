@@ -102,7 +102,7 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     if (!raw) {
       const labels = t.type === "multiclass" ? g.input(INPUT.label(t.name), "i32", ["N"]) : g.input(INPUT.label(t.name), "f32", ["N", width]);
       const mask = g.input(INPUT.mask(t.name), "f32", ["N"]);
-      loss = g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta }, `loss.${t.name}`);
+      loss = g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta, beta: t.smooth_l1_beta }, `loss.${t.name}`);
     }
     g.tasks.push({ name: t.name, output, loss, representation: reps[i] });
   });

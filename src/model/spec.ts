@@ -9,7 +9,7 @@ export const ACTIVATIONS: readonly Activation[] = ["none", ...ACTIVATION_NAMES];
 export type Activation = "none" | ActivationName;
 export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
-export const LOSSES = ["bce", "xent", "mse", "mae", "huber"] as const;
+export const LOSSES = ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou"] as const;
 export type LossName = (typeof LOSSES)[number];
 export const ARCHITECTURES = ["hps", "mmoe", "cgc"] as const;
 export type ArchitectureType = (typeof ARCHITECTURES)[number];
@@ -58,7 +58,8 @@ const WEIGHTING_OPTIONS: Record<string, { methods: WeightingName[]; dflt: number
 const WEIGHTING_DEFAULTS: Partial<Record<WeightingName, Record<string, number | string>>> = { gradvac: { beta: 0.5 }, db_mtl: { beta: 0.9 } };
 export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
-export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance"] as const;
+/** iou and iou50 apply to box tasks: regression with 4 labels read as [x0, y0, x1, y1] (src/metrics/box.ts). */
+export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50"] as const;
 export type MetricName = (typeof METRICS)[number];
 export const DATA_FORMATS = ["csv", "census", "jsonl", "idx"] as const;
 
@@ -234,6 +235,8 @@ export interface Task {
   weight: number;
   pos_weight: number;
   huber_delta: number;
+  /** smooth_l1's β (> 0): quadratic below β, linear above; smooth_l1 = huber(δ = β) / β. */
+  smooth_l1_beta: number;
   metrics: MetricName[];
 }
 
@@ -580,7 +583,11 @@ const DEFAULT_METRICS: Record<TaskType, MetricName[]> = {
   multiclass: ["accuracy", "logloss"],
   regression: ["rmse", "mae", "r2", "explained_variance"],
 };
-const LOSS_TYPES: Record<LossName, TaskType[]> = { bce: ["binary", "multilabel"], xent: ["multiclass"], mse: ["regression"], mae: ["regression"], huber: ["regression"] };
+const LOSS_TYPES: Record<LossName, TaskType[]> = { bce: ["binary", "multilabel"], xent: ["multiclass"], mse: ["regression"], mae: ["regression"], huber: ["regression"], smooth_l1: ["regression"], giou: ["regression"] };
+/** Box tasks (loss giou, metrics iou/iou50) take exactly this many label columns, ordered x0, y0, x1, y1. */
+export const BOX_WIDTH = 4;
+/** Metrics that read a task's outputs as boxes [x0, y0, x1, y1]. */
+export const BOX_METRICS: readonly MetricName[] = ["iou", "iou50"];
 const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   auc: ["binary", "multilabel"],
   accuracy: ["binary", "multilabel", "multiclass"],
@@ -589,6 +596,8 @@ const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   mae: ["regression"],
   r2: ["regression"],
   explained_variance: ["regression"],
+  iou: ["regression"],
+  iou50: ["regression"],
 };
 
 /** Validate a parsed JSON model spec; returns a normalized deep copy with defaults, or throws SpecError. */
@@ -685,7 +694,7 @@ export function validateSpec(json: Json): ModelSpec {
   const tasks: Task[] = root.tasks.map((t, i) => {
     const p = `tasks[${i}]`;
     const o = obj(t, p);
-    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "metrics"]);
+    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "smooth_l1_beta", "metrics"]);
     const tname = str(o, "name", p);
     if (/[:\s]/.test(tname)) throw new SpecError(`${p}.name`, `must not contain ':' or spaces, found ${JSON.stringify(tname)}`);
     if (names.has(tname)) throw new SpecError(`${p}.name`, `duplicate task name ${JSON.stringify(tname)}`);
@@ -708,16 +717,19 @@ export function validateSpec(json: Json): ModelSpec {
     if (classes && classes.length < 2) throw new SpecError(`${p}.classes`, "needs at least 2 classes");
     if (classes) capped(classes, `${p}.classes`, MAX_CLASSES, "classes");
     if (classes && new Set(classes).size !== classes.length) throw new SpecError(`${p}.classes`, "has duplicates");
-    const metrics = o.metrics === undefined ? DEFAULT_METRICS[ttype] : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
+    if (loss === "giou" && labels.length !== BOX_WIDTH) throw new SpecError(o.labels !== undefined ? `${p}.labels` : `${p}.label`, `loss "giou" needs exactly ${BOX_WIDTH} label columns, the box [x0, y0, x1, y1] in that order, found ${labels.length}`);
+    const metrics = o.metrics === undefined ? (loss === "giou" ? ["iou", "iou50", "mae"] as MetricName[] : DEFAULT_METRICS[ttype]) : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
     metrics.forEach((m, j) => {
       if (!(METRICS as readonly string[]).includes(m)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} is not one of ${METRICS.join(", ")}`);
       if (!METRIC_TYPES[m].includes(ttype)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} does not apply to type ${JSON.stringify(ttype)}`);
+      if (BOX_METRICS.includes(m) && labels.length !== BOX_WIDTH) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} reads the outputs as a box [x0, y0, x1, y1] and needs exactly ${BOX_WIDTH} label columns, found ${labels.length}`);
     });
     const group_by = o.group_by == null ? null : str(o, "group_by", p);
     if (group_by && seenCols.get(group_by)?.startsWith("inputs.numeric")) throw new SpecError(`${p}.group_by`, `column ${JSON.stringify(group_by)} is a numeric input; group by a categorical or unused column`);
     if (o.group_l2 !== undefined && o.group_l2 !== 0 && !group_by) throw new SpecError(`${p}.group_l2`, "only applies to tasks with group_by");
     if (o.pos_weight !== undefined && o.pos_weight !== 1 && loss !== "bce") throw new SpecError(`${p}.pos_weight`, `only applies to loss "bce"`);
     if (o.huber_delta !== undefined && o.huber_delta !== 1 && loss !== "huber") throw new SpecError(`${p}.huber_delta`, `only applies to loss "huber"`);
+    if (o.smooth_l1_beta !== undefined && o.smooth_l1_beta !== 1 && loss !== "smooth_l1") throw new SpecError(`${p}.smooth_l1_beta`, `only applies to loss "smooth_l1"`);
     return {
       name: tname,
       type: ttype,
@@ -731,6 +743,7 @@ export function validateSpec(json: Json): ModelSpec {
       weight: num(o, "weight", p, 1, { min: 0 }),
       pos_weight: num(o, "pos_weight", p, 1, { gt: 0 }),
       huber_delta: num(o, "huber_delta", p, 1, { gt: 0 }),
+      smooth_l1_beta: num(o, "smooth_l1_beta", p, 1, { gt: 0 }),
       metrics,
     };
   });
@@ -890,5 +903,5 @@ export function checkMetricRef(ref: string, tasks: Task[], path: string): void {
 /** Whether a larger value of this metric is better. */
 export function higherIsBetter(metric: string): boolean {
   const m = metric.slice(metric.lastIndexOf(".") + 1);
-  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance";
+  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50";
 }

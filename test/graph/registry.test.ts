@@ -141,7 +141,7 @@ test("ops with importers have an ONNX lowering and vice versa (documented except
 
 test("losses and the relation are training-only: no ONNX form, a backward, and a host scalar output", () => {
   const losses = OPS.filter(isLossOrRelation).map((d) => d.op).sort();
-  assert.equal(losses, ["bce", "huber", "mae", "mse", "relation", "xent"]);
+  assert.equal(losses, ["bce", "giou", "huber", "mae", "mse", "relation", "smooth_l1", "xent"]);
 });
 
 // ---- gradients -----------------------------------------------------------------------------------------------
@@ -365,7 +365,7 @@ for (const d of differentiable) {
 // Losses and the relation: the forward's host value is the objective (f32 kernel sums: larger steps, a looser floor).
 function lossCase(op: string): GradCase {
   const b = builder(`loss:${op}`, 4242 + op.length);
-  const w = op === "xent" ? 4 : 3;
+  const w = op === "xent" || op === "giou" ? 4 : 3; // giou: one box [x0, y0, x1, y1] per row
   const x = b.act(w);
   const mv = Float32Array.from({ length: B }, (_, r) => (r === 1 ? 0 : 1));
   const mask = b.g.input("mask", "f32", ["N"]);
@@ -385,11 +385,11 @@ function lossCase(op: string): GradCase {
     labels = b.g.input("labels", "f32", ["N", w]);
     b.feeds.set(labels, b.rng.f32(B * w, op === "bce" ? () => (b.rng.next() < 0.5 ? 1 : 0) : () => 2 * b.rng.normal()));
   }
-  const loss = b.g.add1(op, [x, labels, mask], { task: 1, pos_weight: 2.5, delta: 0.8 }, "loss");
+  const loss = b.g.add1(op, [x, labels, mask], { task: 1, pos_weight: 2.5, delta: 0.8, beta: 0.6 }, "loss");
   return { label: op, g: b.g, feeds: b.feeds, targets: [loss], roots: [loss], scales: [1, 1.3], objective: (rig) => 1.3 * rig.host.losses[1] };
 }
 
-for (const op of ["bce", "xent", "mse", "mae", "huber", "relation"]) {
+for (const op of ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou", "relation"]) {
   test(`${op}: the backward is the gradient of the forward's value (seeded with the task's scale)`, () => {
     const failures = checkCase(lossCase(op), new Rng(5), 5e-3);
     assert.equal(failures, [], failures.join("\n"));

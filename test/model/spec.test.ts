@@ -111,3 +111,23 @@ test("validating a normalized spec is the identity (model.json round trip)", () 
 });
 
 test.run();
+
+test("box tasks: smooth_l1 (β) and giou losses, iou / iou50 metrics on exactly 4 label columns", () => {
+  const box = { name: "box", type: "regression", labels: ["x0", "y0", "x1", "y1"] };
+  const ok = (t: object) => validateSpec({ ...base(), tasks: [base().tasks[0], { ...box, ...t }] }).tasks[1];
+  const g = ok({ loss: "giou" });
+  assert.is(g.loss, "giou");
+  assert.equal(g.metrics, ["iou", "iou50", "mae"]);
+  const s = ok({ loss: "smooth_l1", smooth_l1_beta: 0.1, metrics: ["iou", "rmse"] });
+  assert.is(s.smooth_l1_beta, 0.1);
+  assert.equal(s.metrics, ["iou", "rmse"]);
+  assert.is(ok({ loss: "smooth_l1" }).smooth_l1_beta, 1);
+  rejects((s) => (s.tasks[1].loss = "giou"), "tasks[1].label", /loss "giou" needs exactly 4 label columns, the box \[x0, y0, x1, y1\] in that order, found 1/);
+  rejects((s) => (s.tasks[1] = { ...box, labels: ["x0", "y0", "x1"], loss: "giou" }), "tasks[1].labels", /found 3/);
+  rejects((s) => (s.tasks[0].loss = "giou"), "tasks[0].loss", /"giou" needs type "regression", but the task is "binary"/);
+  rejects((s) => (s.tasks[1].metrics = ["rmse", "iou50"]), "tasks[1].metrics[1]", /"iou50" reads the outputs as a box \[x0, y0, x1, y1\] and needs exactly 4 label columns, found 1/);
+  rejects((s) => (s.tasks[0].metrics = ["iou"]), "tasks[0].metrics[0]", /does not apply to type "binary"/);
+  rejects((s) => (s.tasks[1].smooth_l1_beta = 0.5), "tasks[1].smooth_l1_beta", /only applies to loss "smooth_l1"/);
+  rejects((s) => (s.tasks[1] = { ...box, loss: "smooth_l1", smooth_l1_beta: 0 }), "tasks[1].smooth_l1_beta", /must be > 0/);
+  rejects((s) => (s.training = { early_stopping: { metric: "t2.iou" } }), "training.early_stopping.metric", /does not report "iou"/);
+});

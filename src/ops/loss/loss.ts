@@ -8,6 +8,12 @@ import { showShape } from "../../graph/shape.ts";
 
 export interface LossForm {
   name: string;
+  /** Kernel family when it is not `name` (smooth_l1 runs huber's kernels). */
+  kernel?: string;
+  /** The loss is `factor` × the kernel's value (and the backward's seed is scaled the same); 1 if absent. */
+  factor?(attrs: Record<string, unknown>): number;
+  /** Required output width (giou: 4 box coordinates), if any. */
+  width?: number;
   /** Label dtype: class indices (i32 [N]) or targets (f32 [N, w]). */
   labels: "i32" | "f32";
   /** Scalar arguments after the mask (e.g. pos_weight, delta). */
@@ -23,26 +29,27 @@ export function lossOp(form: LossForm): OpDef {
       expect(x.dtype === "f32" && x.shape.length === 2, `prediction must be f32 [N, w], got ${showShape(x.shape)}`);
       if (form.labels === "i32") expect(labels.dtype === "i32" && labels.shape.length === 1, `labels must be i32 class indices [N], got ${labels.dtype} ${showShape(labels.shape)}`);
       else expect(labels.dtype === "f32" && labels.shape.length === 2 && labels.shape[1] === x.shape[1], `labels must be f32 ${showShape(x.shape)}, got ${labels.dtype} ${showShape(labels.shape)}`);
+      if (form.width !== undefined) expect(x.shape[1] === form.width, `${form.name} needs exactly ${form.width} outputs per row, got ${showShape(x.shape)}`);
       expect(mask.dtype === "f32" && mask.shape.length === 1, `mask must be f32 [N], got ${showShape(mask.shape)}`);
       return [{ dtype: "f32", shape: [], host: true }];
     },
     forward(c, n) {
       const [x, labels, mask] = n.inputs, [m, w] = c.dims(x), t = attrNum(n.attrs, "task");
-      const f = c.call(`${form.name}_fwd_f32x4`), xp = c.ptr(x), lp = c.ptr(labels), mp = c.ptr(mask), losses = c.host.losses;
-      const ex = form.extra(n.attrs);
-      if (ex.length === 0) return () => void (losses[t] = f(m, w, xp, lp, mp));
+      const f = c.call(`${form.kernel ?? form.name}_fwd_f32x4`), xp = c.ptr(x), lp = c.ptr(labels), mp = c.ptr(mask), losses = c.host.losses;
+      const ex = form.extra(n.attrs), k = form.factor?.(n.attrs) ?? 1;
+      if (ex.length === 0) return k === 1 ? () => void (losses[t] = f(m, w, xp, lp, mp)) : () => void (losses[t] = k * f(m, w, xp, lp, mp));
       const e0 = ex[0];
-      return () => void (losses[t] = f(m, w, xp, lp, mp, e0));
+      return k === 1 ? () => void (losses[t] = f(m, w, xp, lp, mp, e0)) : () => void (losses[t] = k * f(m, w, xp, lp, mp, e0));
     },
     backward(c, n) {
       const [x, labels, mask] = n.inputs, [m, w] = c.dims(x), t = attrNum(n.attrs, "task");
       const dx = c.grad(x);
       if (!dx) return null;
-      const g = c.call(`${form.name}_bwd_f32x4`), xp = c.ptr(x), lp = c.ptr(labels), mp = c.ptr(mask), scales = c.host.scales, beta = c.beta(x);
-      const ex = form.extra(n.attrs);
-      if (ex.length === 0) return () => void g(m, w, xp, lp, mp, dx, scales[t], beta);
+      const g = c.call(`${form.kernel ?? form.name}_bwd_f32x4`), xp = c.ptr(x), lp = c.ptr(labels), mp = c.ptr(mask), scales = c.host.scales, beta = c.beta(x);
+      const ex = form.extra(n.attrs), k = form.factor?.(n.attrs) ?? 1;
+      if (ex.length === 0) return k === 1 ? () => void g(m, w, xp, lp, mp, dx, scales[t], beta) : () => void g(m, w, xp, lp, mp, dx, k * scales[t], beta);
       const e0 = ex[0];
-      return () => void g(m, w, xp, lp, mp, dx, e0, scales[t], beta);
+      return k === 1 ? () => void g(m, w, xp, lp, mp, dx, e0, scales[t], beta) : () => void g(m, w, xp, lp, mp, dx, e0, k * scales[t], beta);
     },
     saves: (n) => [n.inputs[0]],
     onnx: { none: "a training loss: exports are inference graphs" },
