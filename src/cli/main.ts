@@ -9,6 +9,7 @@ import { EXPORT_USAGE, exportCommand } from "./export.ts";
 import { SUMMARY_USAGE, summaryCommand } from "./summary.ts";
 import { AFFINITY_USAGE, affinityCommand } from "./affinity.ts";
 import { DATA_USAGE, dataCommand } from "./data.ts";
+import { REPORT_USAGE, reportCommand } from "./report.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
@@ -18,6 +19,7 @@ const USAGE = `mtl: multi-task learning in WebAssembly
   ${EXPORT_USAGE}
   ${SUMMARY_USAGE}
   ${AFFINITY_USAGE}
+  ${REPORT_USAGE}
   ${DATA_USAGE}
 
 Data paths in configs are relative to the current directory.`;
@@ -42,6 +44,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await summaryCommand(rest, kernels, io.log);
       case "affinity":
         return await affinityCommand(rest, kernels, io.log);
+      case "report":
+        return await reportCommand(rest, kernels, io.log);
       case "data":
         return await dataCommand(rest, io.log);
       case undefined:

@@ -1,4 +1,4 @@
-// mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--quiet]
+// mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--report] [--quiet]
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -26,11 +26,13 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { canRunParallel, parallelGradients } from "../train/parallel.ts";
 import { autoGradients, availableThreads } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
+import { writeReport } from "./report.ts";
+import { reportScript } from "../report/load.ts";
 
-export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--resume] [--quiet]";
+export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--resume] [--report] [--quiet]";
 
 export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>): Promise<number> {
-  const p = parseArgs(argv, ["single-task", "resume", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
+  const p = parseArgs(argv, ["single-task", "resume", "report", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
   const threads = threadsFlag(p);
   if ((threads === "auto" || threads > 1) && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${TRAIN_USAGE}`);
@@ -42,10 +44,13 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
   if (!dataPath) throw new UsageError(`config ${p.positional[0]}: no data.path; give --data PATH`);
+  if (p.flags.has("report")) reportScript(); // fail before training, not after, when the page script is not built
   const quiet = p.flags.has("quiet");
   const say = quiet ? () => {} : log;
 
   const t0 = performance.now();
+  // metrics.json's environment (the report shows it): the one place a run records a clock time.
+  const environment = { runtime: `node ${process.version}`, platform: `${process.platform} ${process.arch}`, threads: String(threads), started: new Date().toISOString() };
   const table = await readData(spec, dataPath);
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
@@ -60,7 +65,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const resume = p.flags.has("resume");
   const par = threads === "auto" || threads > 1 ? { threads, module: await module!() } : null;
   const main = await trainOne(spec, table, split, k, out, resume, say, par);
-  const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary };
+  const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary, environment };
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
     for (const t of spec.tasks) {
@@ -76,6 +81,10 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   }
   await writeJson(join(out, "metrics.json"), summary);
   log(`wrote ${join(out, "model.json")}, ${join(out, "weights.safetensors")}, ${join(out, "metrics.json")}`);
+  if (p.flags.has("report")) {
+    const bytes = await writeReport(out, join(out, "report.html"), k, { dataPath, table });
+    log(`wrote ${join(out, "report.html")} (${(bytes / 1024).toFixed(0)} KB)`);
+  }
   return 0;
 }
 
