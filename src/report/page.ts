@@ -149,11 +149,16 @@ function lineChart(parent: HTMLElement, o: LineOpts, caption?: string): void {
               ctx.lineTo(x, top + height);
               ctx.stroke();
               ctx.setLineDash([]);
-              ctx.fillStyle = "#444";
               ctx.font = "11px system-ui, sans-serif";
               const w = ctx.measureText(marker.label).width;
-              ctx.textAlign = x + 4 + w > u.bbox.left + u.bbox.width ? "right" : "left";
-              ctx.fillText(marker.label, ctx.textAlign === "right" ? x - 4 : x + 4, top + 12);
+              const right = x + 4 + w > u.bbox.left + u.bbox.width;
+              const tx = right ? x - 4 - w : x + 4;
+              // A white box under the label, so a curve passing there does not run through the text.
+              ctx.fillStyle = "rgba(255,255,255,0.85)";
+              ctx.fillRect(tx - 2, top + 2, w + 4, 14);
+              ctx.fillStyle = "#444";
+              ctx.textAlign = "left";
+              ctx.fillText(marker.label, tx, top + 12);
               ctx.restore();
             },
           ],
