@@ -1,5 +1,10 @@
 // The public entry of mtl-wasm. Nothing else is API.
 
+// The high-level API: train a model from rows, a Table or CSV in a few lines (src/api/train.ts)
+export { train, toTable } from "./api/train.ts";
+export type { TrainData, TrainOptions, Trained } from "./api/train.ts";
+export type { DataWarning } from "./data/warnings.ts";
+
 // Kernels and memory
 export { loadKernels } from "./runtime/load.ts";
 export type { Kernels, KernelFn, WasmSource } from "./runtime/load.ts";

@@ -5,9 +5,9 @@ import { rm } from "node:fs/promises";
 import type { Kernels } from "../runtime/load.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { checkColumns, splitRows } from "../data/load.ts";
-import { dataWarnings } from "../data/warnings.ts";
-import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
-import { Model } from "../model/model.ts";
+import { fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
+import type { Model } from "../model/model.ts";
+import { buildModel, prepareSplit, validationMetrics } from "../api/train.ts";
 import { fit } from "../train/trainer.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
@@ -56,10 +56,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const split = splitRows(spec, table);
   say(`data ${dataPath}: ${table.rowCount} rows → train ${split.train.length}, validation ${split.validation.length} (seed ${spec.training.seed}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // Data that makes training meaningless stops here; data that makes part of it meaningless is a warning line.
-  const warnings = dataWarnings(spec, table, split);
-  for (const w of warnings) log(`${w.level}: ${w.message}`);
-  const fatal = warnings.filter((w) => w.level === "error");
-  if (fatal.length) throw new Error(fatal.map((w) => w.message).join("\n"));
+  prepareSplit(spec, table, (w) => log(`${w.level}: ${w.message}`), split);
   const k = await kernels();
 
   const resume = p.flags.has("resume");
@@ -142,10 +139,8 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     state = ckpt.json.train_state;
     if (!state) throw new UsageError(`${ckpt.path}: model.json has no train_state to resume from`);
   } else pre = fitPreprocessing(spec, table, split.train);
-  const train: Encoded = encode(spec, pre, table, split.train);
-  const validation: Encoded = encode(spec, pre, table, split.validation);
-  const model = new Model(spec, pre, k);
-  model.initParams(spec.training.seed);
+  // The same steps as train() (src/api/train.ts): encode the split, build the model, init with the spec's seed.
+  const { model, train, validation } = buildModel(spec, table, split, k, pre);
   let resumeBest: Float32Array | null = null;
   if (resume) {
     loadState(model, ckpt!.state, join(ckpt!.path, "state.safetensors"));
@@ -198,8 +193,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     gradients?.close();
   }
   const seconds = (performance.now() - t0) / 1000;
-  const preds = model.predict(validation);
-  const metrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
+  const { preds, metrics } = validationMetrics(model, validation);
   say(`validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]`);
   const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history };
   await writeModelFiles(dir, model, result.state, { best_epoch: result.bestEpoch, validation: metrics });

@@ -2,6 +2,7 @@
 // because compiling from bytes is forbidden there. The bundler leaves `./mtl.wasm` external; deploy it beside.
 import wasm from "./mtl.wasm";
 import { loadKernels, type Kernels } from "../runtime/load.ts";
+import { provideKernels } from "../api/train.ts";
 
 export * from "../index.ts";
 
@@ -9,3 +10,6 @@ export * from "../index.ts";
 export function loadWorkerKernels(): Promise<Kernels> {
   return loadKernels(wasm as WebAssembly.Module);
 }
+
+// train() without { kernels } uses the imported module (or pass { kernels: aWebAssemblyModule }); nothing is fetched.
+provideKernels(loadWorkerKernels);

@@ -1,0 +1,231 @@
+// The high-level API: train(spec, data, opts) → a trained model with predict(), export() and save(), in a few lines.
+// The same steps as `mtl train` (src/cli/train.ts calls the shared ones below): validate the spec, check the columns,
+// the seeded train/validation split, the data checks, preprocessing fitted on the training rows, init with the spec's
+// seed, fit, validation metrics. No files, no threads, no checkpoints (that is the CLI's). Portable (no node:*).
+import { loadKernels, type Kernels, type WasmSource } from "../runtime/load.ts";
+import { validateSpec, type ModelSpec } from "../model/spec.ts";
+import { Model } from "../model/model.ts";
+import { Table } from "../data/table.ts";
+import { fromBytes, fromString } from "../data/source.ts";
+import { checkColumns, readTable, splitRows } from "../data/load.ts";
+import { dataWarnings, type DataWarning } from "../data/warnings.ts";
+import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
+import { fit, type EpochLog, type TrainState } from "../train/trainer.ts";
+import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
+import { exportOnnx } from "../onnx/export.ts";
+import { createSession, type Session } from "../infer/session.ts";
+import type { Row } from "../infer/rows.ts";
+import { modelJson, weightsBytes } from "../io/checkpoint.ts";
+
+/**
+ * Training data: row objects keyed by column (values strings, numbers or null/undefined for missing), a Table, or the
+ * text or bytes of a file in the spec's `data.format` (CSV when the spec has no `data` section).
+ */
+export type TrainData = readonly Record<string, unknown>[] | Table | string | Uint8Array;
+
+export interface TrainOptions {
+  /**
+   * The validation rows: a fraction of `data` (a seeded split, overriding `training.validation`; 0 trains on every
+   * row), or a data set of its own (rows, Table, text or bytes, with the same columns).
+   */
+  validation?: number | TrainData;
+  /** Override `training.seed` (split, initialization, shuffling, dropout) and `training.epochs`. */
+  seed?: number;
+  epochs?: number;
+  /**
+   * The kernels: loaded `Kernels`, or the artifact (a compiled `WebAssembly.Module`, its bytes or a Response) to load.
+   * Default: the ones the entry provides — the inline bundle (Node, Deno, browsers) embeds them; the worker bundle
+   * imports `./mtl.wasm` as a module. Nothing is fetched.
+   */
+  kernels?: Kernels | WasmSource;
+  /** After every epoch (losses, task weights, validation metrics). */
+  onEpoch?: (log: EpochLog) => void;
+  /** Data warnings (a task without labels, an unused column, …); default console.warn. Data errors throw. */
+  onWarning?: (w: DataWarning) => void;
+  /** Name of the data in error messages (default "rows", "data.csv" for text or bytes). */
+  name?: string;
+}
+
+export interface Trained {
+  /** The trained model (weights of the best epoch under early stopping, else the last). */
+  readonly model: Model;
+  readonly spec: ModelSpec;
+  readonly history: EpochLog[];
+  /** Validation metrics per task at `bestEpoch` (empty when there are no validation rows). */
+  readonly metrics: Record<string, TaskMetrics>;
+  readonly bestEpoch: number;
+  readonly state: TrainState;
+  readonly rows: { train: number; validation: number };
+  /**
+   * Predictions for raw rows (objects keyed by column; missing numeric cells → the training mean, unseen categories →
+   * unknown), as `{ [task]: Float32Array }` row-major [N, width]: probabilities or values in the label's units. The
+   * exported model run by our own kernels, so it equals the ONNX file in any engine.
+   */
+  predict(rows: readonly Row[]): Promise<Record<string, Float32Array>>;
+  /** The model as ONNX bytes (with the preprocessing and the spec in its metadata). */
+  export(): Uint8Array;
+  /** What `mtl train` writes as DIR/model.json and DIR/weights.safetensors (`mtl evaluate/predict/export DIR` read them). */
+  save(): { modelJson: string; weights: Uint8Array };
+  /** Free the model's wasm memory. */
+  dispose(): Promise<void>;
+}
+
+// ---- kernels the entry provides ---------------------------------------------------------------------------------
+let provider: (() => Promise<Kernels>) | null = null;
+let shared: Promise<Kernels> | null = null;
+
+/** @internal Called by the bundle entries (src/entry/*.ts): where their artifact comes from. */
+export function provideKernels(load: () => Promise<Kernels>): void {
+  provider = load;
+  shared = null;
+}
+
+async function kernelsFor(opt: TrainOptions["kernels"]): Promise<Kernels> {
+  if (opt !== undefined) return isKernels(opt) ? opt : loadKernels(opt);
+  if (!provider) throw new Error("train: no kernels: pass { kernels } (loaded Kernels, or the compiled build/mtl.wasm module or its bytes), or import the package's bundle (mtl-wasm) rather than its sources");
+  return (shared ??= provider().catch((e) => ((shared = null), Promise.reject(e))));
+}
+
+const isKernels = (x: unknown): x is Kernels => typeof x === "object" && x !== null && "memory" in x && typeof (x as { abi_version?: unknown }).abi_version === "function";
+
+// ---- the steps shared with `mtl train` --------------------------------------------------------------------------
+export interface Split {
+  train: Uint32Array;
+  validation: Uint32Array;
+}
+
+/**
+ * Check the columns, split (seeded: `training.validation`, `training.seed`, `data.stratify`) and check the data.
+ * Warnings go to `warn`; data that makes training meaningless (no training rows) throws with every such message.
+ */
+export function prepareSplit(spec: ModelSpec, table: Table, warn: (w: DataWarning) => void, given?: Split): Split {
+  checkColumns(spec, table, { labels: true });
+  const split = given ?? splitRows(spec, table);
+  const warnings = dataWarnings(spec, table, split);
+  for (const w of warnings) warn(w);
+  const fatal = warnings.filter((w) => w.level === "error");
+  if (fatal.length) throw new Error(fatal.map((w) => w.message).join("\n"));
+  return split;
+}
+
+/** Encode the split with `pre` (default: fitted on the training rows) and build the model, initialized with the spec's seed. */
+export function buildModel(spec: ModelSpec, table: Table, split: Split, k: Kernels, pre: Preprocessing = fitPreprocessing(spec, table, split.train)): { model: Model; train: Encoded; validation: Encoded } {
+  const train = encode(spec, pre, table, split.train);
+  const validation = encode(spec, pre, table, split.validation);
+  const model = new Model(spec, pre, k);
+  model.initParams(spec.training.seed);
+  return { model, train, validation };
+}
+
+/** The model's validation predictions (its own forward pass) and their metrics per task. */
+export function validationMetrics(model: Model, validation: Encoded): { preds: Float32Array[]; metrics: Record<string, TaskMetrics> } {
+  const preds = model.predict(validation);
+  return { preds, metrics: evaluatePredictions(model.spec, model.pre, model.dims.outputs, preds, validation) };
+}
+
+// ---- train() -----------------------------------------------------------------------------------------------------
+/**
+ * Train a model on `data` as `mtl train` does, in memory:
+ *
+ * ```ts
+ * import { train } from "mtl-wasm";
+ * const run = await train(spec, rows, { validation: 0.2 });
+ * const p = await run.predict([{ x0: 0.3, color: "red" }]);   // { income: Float32Array [...] }
+ * const onnx = run.export();                                  // Uint8Array
+ * ```
+ *
+ * `spec` is a model spec as JSON (validated here: a SpecError names the bad field); its `data.path` is ignored.
+ */
+export async function train(spec: unknown, data: TrainData, opts: TrainOptions = {}): Promise<Trained> {
+  let s = validateSpec(spec);
+  if (opts.seed !== undefined || opts.epochs !== undefined || typeof opts.validation === "number") {
+    s = validateSpec({ ...s, training: { ...s.training, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}), ...(typeof opts.validation === "number" ? { validation: opts.validation } : {}) } });
+  }
+  // A spec without a `data` section reads CSV; recorded so that the saved model.json works with `mtl predict DIR`.
+  if (!s.data) s = validateSpec({ ...s, data: { format: "csv", path: opts.name ?? (data instanceof Table ? data.name : Array.isArray(data) ? "rows" : "data.csv") } });
+  const warn = opts.onWarning ?? ((w: DataWarning) => console.warn(`${w.level}: ${w.message}`));
+  let table = await toTable(s, data, opts.name);
+  let split: Split | undefined;
+  if (opts.validation !== undefined && typeof opts.validation !== "number") {
+    const held = await toTable(s, opts.validation, "validation");
+    const n = table.rowCount, m = held.rowCount;
+    table = concatTables(table, held);
+    split = { train: Uint32Array.from({ length: n }, (_, i) => i), validation: Uint32Array.from({ length: m }, (_, i) => n + i) };
+  }
+  split = prepareSplit(s, table, warn, split);
+  const k = await kernelsFor(opts.kernels);
+  const { model, train: tr, validation } = buildModel(s, table, split, k);
+  let result;
+  try {
+    result = await fit(model, tr, validation.rows ? validation : null, { onEpoch: opts.onEpoch });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const metrics = validation.rows ? validationMetrics(model, validation).metrics : {};
+  const state = result.state;
+  let onnx: Uint8Array | null = null;
+  let session: Promise<Session> | null = null;
+  const exported = () => (onnx ??= exportOnnx(model));
+  return {
+    model,
+    spec: s,
+    history: result.history,
+    metrics,
+    bestEpoch: result.bestEpoch,
+    state,
+    rows: { train: split.train.length, validation: split.validation.length },
+    async predict(rows) {
+      session ??= createSession(exported(), { engine: "mtl", kernels: k, name: s.name });
+      return (await session).run(rows);
+    },
+    export: () => exported().slice(),
+    save: () => ({ modelJson: JSON.stringify(modelJson(model, state, { best_epoch: result.bestEpoch, validation: metrics }), null, 2) + "\n", weights: weightsBytes(model) }),
+    async dispose() {
+      if (session) await (await session).dispose();
+      session = null;
+      model.dispose();
+    },
+  };
+}
+
+/** Rows, a Table, or text/bytes in the spec's format, as a Table. */
+export async function toTable(spec: ModelSpec, data: TrainData, name?: string): Promise<Table> {
+  if (data instanceof Table) return data;
+  if (typeof data === "string" || data instanceof Uint8Array) {
+    const format = spec.data?.format ?? "csv";
+    const src = typeof data === "string" ? fromString(name ?? `data.${format}`, data) : fromBytes(name ?? `data.${format}`, data);
+    return readTable(src, { format, delimiter: spec.data?.delimiter ?? "," });
+  }
+  if (!Array.isArray(data)) throw new TypeError(`train: data must be an array of row objects, a Table, or CSV text or bytes; got ${data === null ? "null" : typeof data}`);
+  return rowsTable(data, name ?? "rows");
+}
+
+/** Row objects as a Table of strings: columns in order of first appearance; null, undefined and NaN are empty cells. */
+function rowsTable(rows: readonly Record<string, unknown>[], name: string): Table {
+  const columns: string[] = [], seen = new Set<string>();
+  rows.forEach((r, i) => {
+    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new TypeError(`${name}: row ${i + 1} is ${r === null ? "null" : Array.isArray(r) ? "an array" : typeof r}, expected an object keyed by column`);
+    for (const c of Object.keys(r)) if (!seen.has(c)) (seen.add(c), columns.push(c));
+  });
+  const cells = columns.map((c) =>
+    rows.map((r, i) => {
+      const v = r[c];
+      if (v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))) return "";
+      if (typeof v === "string") return v;
+      if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+      throw new TypeError(`${name}: row ${i + 1}, column ${JSON.stringify(c)}: value is ${Array.isArray(v) ? "an array" : `a${typeof v === "object" ? "n object" : ` ${typeof v}`}`}, expected a string, a number or null`);
+    }),
+  );
+  return Table.fromColumns(name, columns, cells);
+}
+
+/** `a`'s rows then `b`'s, over `a`'s columns (every one must be in `b`); row numbers restart in `b` (errors name the row of each). */
+function concatTables(a: Table, b: Table): Table {
+  if (a.tensor || b.tensor) throw new Error("train: a separate validation set is not supported for data with a per-row tensor (idx); pass a validation fraction");
+  const cols = [...a.columns];
+  const data = cols.map((c) => [...a.stringColumn(c), ...b.stringColumn(c)]);
+  const rowNo = [...Array.from({ length: a.rowCount }, (_, i) => a.dataRow(i)), ...Array.from({ length: b.rowCount }, (_, i) => b.dataRow(i))];
+  const lineNo = [...Array.from({ length: a.rowCount }, (_, i) => a.line(i)), ...Array.from({ length: b.rowCount }, (_, i) => b.line(i))];
+  return Table.fromColumns(a.name, cols, data, rowNo, lineNo);
+}
