@@ -54,7 +54,7 @@ const model = join(dir, "m");
 const reportData = (html: string) => JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]);
 
 test("mtl train --report writes DIR/report.html: one file, data and script inline, nothing to load", async () => {
-  const r = await run(["train", join(dir, "spec.json"), "--out", model, "--report", "--quiet"]);
+  const r = await run(["train", join(dir, "spec.json"), "--out", model, "--single-task", "--report", "--quiet"]);
   assert.is(r.code, 0, r.err);
   assert.match(r.out, `wrote ${join(model, "report.html")}`);
   const html = readFileSync(join(model, "report.html"), "utf8");
@@ -73,6 +73,9 @@ test("mtl train --report writes DIR/report.html: one file, data and script inlin
   const m = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8"));
   assert.is(d.keptEpoch, m.best_epoch);
   assert.is(d.environment.threads, "1");
+  // --single-task: the Δm table, one row per metric, and metrics.json's Δm.
+  assert.is(d.deltaM.value, m.delta_m);
+  assert.is(d.deltaM.rows.length, 3 + 2 + 4);
   assert.match(String(d.environment.runtime), /^node v\d+/);
 });
 
@@ -105,6 +108,7 @@ test("Chromium: every chart has data and ink, no console error, no network reque
     assert.equal(kinds("predictions").length, 6, String(kinds("predictions")));
     assert.ok(r.charts.some((c) => c.title.includes("confusion") && c.series[0].points === 9));
     assert.ok(r.charts.some((c) => c.title.includes("TAG") && c.series[0].points === 8 * 6));
+    assert.ok(r.shots.some((s) => s.includes("-m-against-single-task")), String(r.shots));
     console.log(`\nreport: ${r.charts.length} charts; screenshots ${r.shots.join(", ")}`);
 
     // Planted faults, each caught by the same check.
