@@ -342,7 +342,7 @@ function binaryPlots(row: HTMLElement, t: TaskReport, c: BinaryColumn, ti: numbe
   const name = t.binary!.length > 1 ? `${t.name}/${c.label}` : t.name;
   if (c.roc) lineChart(row, { title: `${name}: ROC (AUC ${c.roc.auc.toFixed(4)})`, x: c.roc.fpr, xLabel: "false positive rate", yLabel: "true positive rate", xRange: [0, 1], yRange: [0, 1], series: [{ label: "ROC", values: c.roc.tpr, color }, { label: "chance", values: c.roc.fpr, ref: true }] }, `${c.rows} validation rows, ${c.positives} positive.`);
   else row.append(el("p", { class: "note" }, `${name}: no ROC curve (the validation rows have one class only).`));
-  if (c.pr) lineChart(row, { title: `${name}: precision–recall (AP ${c.pr.ap.toFixed(4)})`, x: c.pr.recall, xLabel: "recall", yLabel: "precision", xRange: [0, 1], yRange: [0, 1], series: [{ label: "precision", values: c.pr.precision, color }, { label: `base rate ${c.pr.base.toFixed(3)}`, values: c.pr.recall.map(() => c.pr!.base), ref: true }] });
+  if (c.pr) lineChart(row, { title: `${name}: PR curve (AP ${c.pr.ap.toFixed(4)})`, x: c.pr.recall, xLabel: "recall", yLabel: "precision", xRange: [0, 1], yRange: [0, 1], series: [{ label: "precision", values: c.pr.precision, color }, { label: `base rate ${c.pr.base.toFixed(3)}`, values: c.pr.recall.map(() => c.pr!.base), ref: true }] });
   const bins = c.calibration.filter((b) => b.count > 0);
   const x = [0, ...bins.map((b) => b.meanPredicted!), 1];
   lineChart(
