@@ -27,7 +27,7 @@ const skipLines = (out) => (out.match(/^SKIP /gm) ?? []).length;
  * `timeout` in seconds; `min`, the least number of tests (passed + failed + skipped) it must report.
  * Measured on the 2-core dev machine: build not measured (asc + esbuild), typecheck 0.7 s, uvu 16-31 s (264, then
  * 279, then 404, then 494 tests), as-pect 3.9 s (35), runtime node 1.0 s (1 line), deno 1.3 s (2), browser 3.8 s (3), workerd 1.0 s (2), jsc 0.9 s (1), spidermonkey 0.7 s (1),
- * demo 4.9 s (3), size 0.7 s (1). The limits are far above 3× those: CI machines are cold (tsx, deno and Chromium
+ * demo 4.9 s (3), package 31 s (6), size 0.7 s (1). The limits are far above 3× those: CI machines are cold (tsx, deno and Chromium
  * caches) and shared, and a hang is what they are for.
  */
 const steps = [
@@ -73,6 +73,9 @@ const steps = [
       skipped: skipLines(out),
     }),
   },
+  // The package as people install it (tools/pack.mjs): npm pack, install the tarball in a fresh project, use it from
+  // Node (import + both bins), tsc, Deno and a Chromium page; one PASS/FAIL line per check (6 today).
+  { name: "package", cmd: "npm run -s test:package", timeout: 300, min: 6, count: (out) => ({ passed: (out.match(/^PASS package /gm) ?? []).length, failed: (out.match(/^FAIL package /gm) ?? []).length, skipped: skipLines(out) }) },
   { name: "size", cmd: "npm run -s size", timeout: 120, min: 1, count: (out) => ({ passed: (out.match(/^PASS /gm) ?? []).length, failed: (out.match(/^FAIL /gm) ?? []).length, skipped: skipLines(out) }) },
 ];
 
