@@ -18,6 +18,12 @@
 // 16-byte alignment recommended, 4 required). It is overwritten; its contents after a call are
 // unspecified. Pointers need 4-byte alignment. Outputs must not alias inputs or the scratch.
 //
+// Edges without scalar loops where they cost (measured at W2's conv2, 64×32×13×13 → 64, 3×3: P = 121 = 15·8 + 1):
+// a store-mode GEMM computes its last cols % 4 columns as one 4-wide block overlapping the previous one
+// (gemm_store); im2col copies rows with an overlapping last f32x4; col2im adds its last len % 4 as one f32x4 whose
+// already-added lanes are masked to +0; im2row copies 3-wide (kw < 4) runs as f32x4 whose extra lanes the next run
+// overwrites. im2col/col2im compute each (ky, kx)'s valid output range once, without division at stride 1.
+//
 // Why im2col + GEMM everywhere (measured with bench/kernels.bench.ts at the W2 shapes, see the commit
 // message): the GEMM's 4×8 register block keeps 8 f32x4 accumulators busy for any K ≥ 1; the im2col
 // pass costs K·P copies against 2·c_out·K·P flops, i.e. 1/(2·c_out) of the arithmetic.
@@ -33,8 +39,23 @@ import { dense_bwd_x_f32x4 } from "./dense";
  */
 const BWDW_DOT_MAX_K: i32 = 32;
 
-/** Reduction block of the forward GEMM (rows of col_n per pass): a panel of 8 columns stays in L1. */
-const FWD_KC: i32 = 256;
+/** Reduction block of the forward GEMM (rows of col_n per pass): a panel of 8 columns (16 KB) stays in L1. */
+const FWD_KC: i32 = 512;
+
+/**
+ * gemm_nn for a store mode (EPI_STORE / EPI_RELU, optionally EPI_ROWBIAS; never EPI_BETA): when cols ≥ 4 and
+ * cols % 4 ≠ 0, the last cols % 4 columns are not left to gemm_nn's scalar 1×1 tail but recomputed as one 4-wide
+ * block ending at cols − 1, which rewrites up to 3 already stored columns with the same values (stores are
+ * idempotent; the operands are the same). Needs C not to alias A or B.
+ */
+function gemm_store(rows: i32, cols: i32, kk: i32, a: usize, ars: usize, acs: usize, b: usize, bs: usize, c: usize, cs: usize, bias: usize, mode: i32): void {
+  const t = cols & 3;
+  if (t == 0 || cols < 4) { gemm_nn(rows, cols, kk, a, ars, acs, b, bs, c, cs, bias, mode, 0); return; }
+  const main = cols - t;
+  gemm_nn(rows, main, kk, a, ars, acs, b, bs, c, cs, bias, mode, 0);
+  const off = <usize>(cols - 4) << 2;
+  gemm_nn(rows, 4, kk, a, ars, acs, b + off, bs, c + off, cs, mode & EPI_ROWBIAS ? bias : bias ? bias + off : 0, mode, 0);
+}
 
 // @ts-ignore: decorator
 @inline function ceil_div(a: i32, b: i32): i32 {
@@ -69,50 +90,84 @@ function check(p: Conv2dParams): void {
     p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 && p.pad_right == 0;
 }
 
-/** The ox range [lo, hi) whose input column ox·sw − pl + kx·dw lies in [0, w). */
+/** The ox range [lo, hi) whose input column ox·sw − pl + kx·dw lies in [0, w) (no division when sw == 1). */
 // @ts-ignore: decorator
 @inline function ox_lo(p: Conv2dParams, kx: i32): i32 {
-  return min(p.w_out, max(0, ceil_div(p.pad_left - kx * p.dil_w, p.stride_w)));
+  const a = p.pad_left - kx * p.dil_w;
+  return min(p.w_out, max(0, p.stride_w == 1 ? a : ceil_div(a, p.stride_w)));
 }
 // @ts-ignore: decorator
 @inline function ox_hi(p: Conv2dParams, kx: i32): i32 {
-  return max(0, min(p.w_out, floor_div(p.w - 1 + p.pad_left - kx * p.dil_w, p.stride_w) + 1));
+  const a = p.w - 1 + p.pad_left - kx * p.dil_w;
+  return max(0, min(p.w_out, (p.stride_w == 1 ? a : floor_div(a, p.stride_w)) + 1));
+}
+/** The oy range [lo, hi) whose input row oy·sh − pt + ky·dh lies in [0, h). */
+// @ts-ignore: decorator
+@inline function oy_lo(p: Conv2dParams, ky: i32): i32 {
+  const a = p.pad_top - ky * p.dil_h;
+  return min(p.h_out, max(0, p.stride_h == 1 ? a : ceil_div(a, p.stride_h)));
+}
+// @ts-ignore: decorator
+@inline function oy_hi(p: Conv2dParams, ky: i32): i32 {
+  const a = p.h - 1 + p.pad_top - ky * p.dil_h;
+  return max(0, min(p.h_out, (p.stride_h == 1 ? a : floor_div(a, p.stride_h)) + 1));
+}
+
+/** dst[0, cnt) = 0. */
+// @ts-ignore: decorator
+@inline function zero_fill(dst: usize, cnt: i32): void {
+  const zero = f32x4.splat(0);
+  let o = 0;
+  for (; o + 4 <= cnt; o += 4) v128.store(dst + (<usize>o << 2), zero);
+  for (; o < cnt; o++) store<f32>(dst + (<usize>o << 2), 0);
+}
+
+/** dst[0, len) = src[0, len), f32x4; for len ≥ 4 the last len % 4 as one vector ending at len − 1 (idempotent overlap). */
+// @ts-ignore: decorator
+@inline function copy_row(dst: usize, src: usize, len: i32): void {
+  let o = 0;
+  for (; o + 4 <= len; o += 4) v128.store(dst + (<usize>o << 2), v128.load(src + (<usize>o << 2)));
+  if (o < len) {
+    if (len >= 4) { const q = <usize>(len - 4) << 2; v128.store(dst + q, v128.load(src + q)); }
+    else for (; o < len; o++) store<f32>(dst + (<usize>o << 2), load<f32>(src + (<usize>o << 2)));
+  }
 }
 
 /** col [K, P] = im2col(x [c_in, h, w]); zeros where the window is in the padding. */
 function im2col(p: Conv2dParams, x: usize, col: usize): void {
-  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w;
-  const zero = f32x4.splat(0);
+  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w, sh = p.stride_h;
+  const rs = <usize>(sh * w) << 2; // input bytes between consecutive oy
   let dst = col;
   for (let ci = 0; ci < p.c_in; ci++) {
     const xc = x + <usize>(ci * h * w) * 4;
     for (let ky = 0; ky < p.kh; ky++) {
+      const y0 = oy_lo(p, ky), y1 = max(y0, oy_hi(p, ky));
       for (let kx = 0; kx < p.kw; kx++) {
-        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx));
+        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx)), len = hi - lo;
         const ix0 = lo * sw - p.pad_left + kx * p.dil_w; // input column of ox = lo
-        for (let oy = 0; oy < ho; oy++) {
-          const iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-          if (iy < 0 || iy >= h) {
-            let o = 0;
-            for (; o + 4 <= wo; o += 4) v128.store(dst + (<usize>o << 2), zero);
-            for (; o < wo; o++) store<f32>(dst + (<usize>o << 2), 0);
-          } else {
-            for (let o = 0; o < lo; o++) store<f32>(dst + (<usize>o << 2), 0);
-            const src = xc + (<usize>(iy * w + ix0) << 2);
-            const len = hi - lo, d = dst + (<usize>lo << 2);
-            if (sw == 1) {
-              let o = 0;
-              for (; o + 4 <= len; o += 4) v128.store(d + (<usize>o << 2), v128.load(src + (<usize>o << 2)));
-              for (; o < len; o++) store<f32>(d + (<usize>o << 2), load<f32>(src + (<usize>o << 2)));
-            } else {
+        zero_fill(dst, y0 * wo);
+        let d = dst + <usize>(y0 * wo) * 4;
+        let src = xc + (<usize>((y0 * sh - p.pad_top + ky * p.dil_h) * w + ix0) << 2);
+        if (sw == 1 && lo == 0 && hi == wo) {
+          // Every column inside: one contiguous copy per output row.
+          for (let oy = y0; oy < y1; oy++) { copy_row(d, src, wo); d += <usize>wo << 2; src += rs; }
+        } else {
+          for (let oy = y0; oy < y1; oy++) {
+            zero_fill(d, lo);
+            const dl = d + (<usize>lo << 2);
+            if (sw == 1) copy_row(dl, src, len);
+            else {
               const step = <usize>sw << 2;
-              let s = src;
-              for (let o = 0; o < len; o++) { store<f32>(d + (<usize>o << 2), load<f32>(s)); s += step; }
+              let q = src;
+              for (let o = 0; o < len; o++) { store<f32>(dl + (<usize>o << 2), load<f32>(q)); q += step; }
             }
-            for (let o = hi; o < wo; o++) store<f32>(dst + (<usize>o << 2), 0);
+            zero_fill(d + (<usize>hi << 2), wo - hi);
+            d += <usize>wo << 2;
+            src += rs;
           }
-          dst += <usize>wo << 2;
         }
+        zero_fill(d, (ho - y1) * wo);
+        dst += <usize>(ho * wo) << 2;
       }
     }
   }
@@ -120,36 +175,47 @@ function im2col(p: Conv2dParams, x: usize, col: usize): void {
 
 /** dx [c_in, h, w] += col2im(dcol [K, P]): the adjoint of im2col (padding entries dropped). */
 function col2im_add(p: Conv2dParams, dcol: usize, dx: usize): void {
-  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w;
+  const h = p.h, w = p.w, wo = p.w_out, ho = p.h_out, sw = p.stride_w, sh = p.stride_h;
+  const rs = <usize>(sh * w) << 2;
+  const lane = i32x4(0, 1, 2, 3);
   let src = dcol;
   for (let ci = 0; ci < p.c_in; ci++) {
     const xc = dx + <usize>(ci * h * w) * 4;
     for (let ky = 0; ky < p.kh; ky++) {
+      const y0 = oy_lo(p, ky), y1 = max(y0, oy_hi(p, ky));
       for (let kx = 0; kx < p.kw; kx++) {
-        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx));
+        const lo = ox_lo(p, kx), hi = max(lo, ox_hi(p, kx)), len = hi - lo;
         const ix0 = lo * sw - p.pad_left + kx * p.dil_w;
-        for (let oy = 0; oy < ho; oy++) {
-          const iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-          if (iy >= 0 && iy < h) {
-            const d = xc + (<usize>(iy * w + ix0) << 2), s = src + (<usize>lo << 2), len = hi - lo;
-            if (sw == 1) {
-              let o = 0;
-              for (; o + 4 <= len; o += 4) {
-                const q = d + (<usize>o << 2);
-                v128.store(q, f32x4.add(v128.load(q), v128.load(s + (<usize>o << 2))));
-              }
-              for (; o < len; o++) {
-                const q = d + (<usize>o << 2);
-                store<f32>(q, load<f32>(q) + load<f32>(s + (<usize>o << 2)));
-              }
-            } else {
-              const step = <usize>sw << 2;
-              let q = d;
-              for (let o = 0; o < len; o++) { store<f32>(q, load<f32>(q) + load<f32>(s + (<usize>o << 2))); q += step; }
+        let s = src + (<usize>(y0 * wo + lo) << 2);
+        let d = xc + (<usize>((y0 * sh - p.pad_top + ky * p.dil_h) * w + ix0) << 2);
+        if (sw == 1) {
+          const t = len & 3, body = len - t;
+          // The last t < 4 as one vector ending at len − 1 whose first 4 − t lanes (already added) add +0.
+          const keep = i32x4.ge_s(lane, i32x4.splat(4 - t));
+          const q = <usize>(len - 4) << 2;
+          for (let oy = y0; oy < y1; oy++) {
+            let o = 0;
+            for (; o < body; o += 4) {
+              const r = d + (<usize>o << 2);
+              v128.store(r, f32x4.add(v128.load(r), v128.load(s + (<usize>o << 2))));
             }
+            if (t) {
+              if (len >= 4) v128.store(d + q, f32x4.add(v128.load(d + q), v128.and(v128.load(s + q), keep)));
+              else for (; o < len; o++) { const r = d + (<usize>o << 2); store<f32>(r, load<f32>(r) + load<f32>(s + (<usize>o << 2))); }
+            }
+            s += <usize>wo << 2;
+            d += rs;
           }
-          src += <usize>wo << 2;
+        } else {
+          const step = <usize>sw << 2;
+          for (let oy = y0; oy < y1; oy++) {
+            let r = d;
+            for (let o = 0; o < len; o++) { store<f32>(r, load<f32>(r) + load<f32>(s + (<usize>o << 2))); r += step; }
+            s += <usize>wo << 2;
+            d += rs;
+          }
         }
+        src += <usize>(ho * wo) << 2;
       }
     }
   }
@@ -159,13 +225,29 @@ function col2im_add(p: Conv2dParams, dcol: usize, dx: usize): void {
 function im2row(p: Conv2dParams, x: usize, row: usize): void {
   const h = p.h, w = p.w, kh = p.kh, kw = p.kw, ci_n = p.c_in, hw = h * w;
   const dh = p.dil_h, dw = p.dil_w;
+  // Inside windows with dw == 1 and kw < 4 copy each (ci, ky) run of kw floats as one f32x4 whose extra lanes
+  // the next run overwrites (the patch's last run is stored element by element); the load reads past the run
+  // only within the same input row (ix0 + 4 ≤ w).
+  const vec = dw == 1 && kw < 4;
   let dst = row;
   for (let oy = 0; oy < p.h_out; oy++) {
     const iy0 = oy * p.stride_h - p.pad_top;
     for (let ox = 0; ox < p.w_out; ox++) {
       const ix0 = ox * p.stride_w - p.pad_left;
       const inside = iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 && ix0 + (kw - 1) * dw < w;
-      if (inside) {
+      if (inside && vec && ix0 + 4 <= w) {
+        const runs = ci_n * kh;
+        let r = 0;
+        for (let ci = 0; ci < ci_n; ci++) {
+          let s = x + (<usize>(ci * hw + iy0 * w + ix0) << 2);
+          for (let ky = 0; ky < kh; ky++) {
+            if (++r < runs) v128.store(dst, v128.load(s));
+            else for (let kx = 0; kx < kw; kx++) store<f32>(dst + (<usize>kx << 2), load<f32>(s + (<usize>kx << 2)));
+            dst += <usize>kw << 2;
+            s += <usize>(dh * w) << 2;
+          }
+        }
+      } else if (inside) {
         for (let ci = 0; ci < ci_n; ci++) {
           let s = x + (<usize>(ci * hw + iy0 * w + ix0) << 2);
           for (let ky = 0; ky < kh; ky++) {
@@ -213,7 +295,8 @@ export function conv2d_fwd_f32x4(p_ptr: usize, x_ptr: usize, w_ptr: usize, b_ptr
     for (let k0 = 0; k0 < K; k0 += FWD_KC) {
       const kc = min(FWD_KC, K - k0), last = k0 + kc >= K;
       const mode = (k0 == 0 ? EPI_STORE | EPI_ROWBIAS : EPI_BETA) | (last ? relu : 0);
-      gemm_nn(co, P, kc, w_ptr + (<usize>k0 << 2), ks, 4, col + <usize>k0 * ps, ps, yn, ps, k0 == 0 ? b_ptr : 0, mode, 1);
+      if (k0 == 0) gemm_store(co, P, kc, w_ptr, ks, 4, col, ps, yn, ps, b_ptr, mode);
+      else gemm_nn(co, P, kc, w_ptr + (<usize>k0 << 2), ks, 4, col + <usize>k0 * ps, ps, yn, ps, 0, mode, 1);
     }
   }
 }
@@ -235,9 +318,10 @@ export function conv2d_bwd_x_f32x4(p_ptr: usize, dy_ptr: usize, w_ptr: usize, dx
     const dyn = dy_ptr + <usize>i * ys, dxn = dx_ptr + <usize>i * xs;
     // A = Wᵀ [K, c_out]: element (k, o) = W[o, k] at w + k·4 + o·K·4 (ars = 4: gemm's transposed-A kernel).
     if (direct) {
-      gemm_nn(K, P, co, w_ptr, 4, ks, dyn, ps, dxn, ps, 0, beta == 0 ? EPI_STORE : EPI_BETA, beta);
+      if (beta == 0) gemm_store(K, P, co, w_ptr, 4, ks, dyn, ps, dxn, ps, 0, EPI_STORE);
+      else gemm_nn(K, P, co, w_ptr, 4, ks, dyn, ps, dxn, ps, 0, EPI_BETA, beta);
     } else {
-      gemm_nn(K, P, co, w_ptr, 4, ks, dyn, ps, col_ptr, ps, 0, EPI_STORE, 0);
+      gemm_store(K, P, co, w_ptr, 4, ks, dyn, ps, col_ptr, ps, 0, EPI_STORE);
       zero_or_scale(xe, dxn, beta);
       col2im_add(p, col_ptr, dxn);
     }
