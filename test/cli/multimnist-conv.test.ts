@@ -12,6 +12,7 @@ import { WASM_PATH } from "../helpers.ts";
 import { needFile } from "../skip.ts";
 import { main } from "../../src/cli/main.ts";
 import { deserialize as readSafetensors } from "../../src/io/safetensors.ts";
+import { meanIou } from "../../src/metrics/box.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mtl-mm-conv-"));
 const compiled = WebAssembly.compile(readFileSync(WASM_PATH));
@@ -87,6 +88,64 @@ test("multimnist → train a tiny conv model 2 epochs → evaluate → predict (
       for (let j = 0; j < 20; j++) worst = Math.max(worst, Math.abs(x[j] - y[j]));
     }
   assert.ok(worst < 1e-5, `engines differ from the model by ${worst}`);
+});
+
+test("box tasks end to end: giou and smooth_l1 heads → iou / iou50 in train output, metrics.json and evaluate; predicted boxes score the same", async () => {
+  if (!have()) return;
+  const d = join(dir, "boxdata");
+  const g = await run(["data", "multimnist", "--out", d, "--mnist-test", MNIST, "--train", "600", "--test", "200"]);
+  assert.is(g.code, 0, g.err);
+  const box = (side: string) => ["x0", "y0", "x1", "y1"].map((c) => `${side}_${c}`);
+  writeFileSync(
+    join(dir, "boxes.json"),
+    JSON.stringify({
+      name: "multimnist-boxes-tiny",
+      data: { format: "idx", images: join(d, "train-images-idx3-ubyte"), labels: join(d, "train-labels.csv") },
+      inputs: { image: { channels: 1, height: 28, width: 28 } },
+      architecture: { type: "hps", layers: [{ type: "conv", filters: 4, kernel: 5, stride: 2, activation: "relu" }, { type: "flatten" }, { units: 16 }] },
+      tasks: [
+        { name: "left", type: "multiclass", label: "left", classes },
+        { name: "left_box", type: "regression", labels: box("left"), loss: "giou" },
+        { name: "right_box", type: "regression", labels: box("right"), loss: "smooth_l1", smooth_l1_beta: 0.5, metrics: ["iou", "iou50"] },
+      ],
+      training: { epochs: 2, batch_size: 32, seed: 1, optimizer: { type: "adam", lr: 0.003 } },
+    }),
+  );
+  const m = join(dir, "boxmodel");
+  const r = await run(["train", join(dir, "boxes.json"), "--out", m]);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /left_box iou \d\.\d+ iou50 \d\.\d+ mae/);
+  assert.match(r.out, /right_box iou \d\.\d+ iou50 \d\.\d+/);
+  const metrics = JSON.parse(readFileSync(join(m, "metrics.json"), "utf8"));
+  for (const t of ["left_box", "right_box"]) for (const k of ["iou", "iou50"]) assert.ok(metrics.validation[t][k] >= 0 && metrics.validation[t][k] <= 1, `${t}.${k} ${metrics.validation[t][k]}`);
+  assert.ok(metrics.onnx.max_abs_diff < 1e-5, `onnx max_abs_diff ${metrics.onnx.max_abs_diff}`);
+  // giou learns raw coordinates (no target statistics), smooth_l1 standardized ones.
+  const mj = JSON.parse(readFileSync(join(m, "model.json"), "utf8"));
+  assert.is(mj.preprocessing.tasks[1].target, null);
+  assert.is(mj.preprocessing.tasks[2].target.length, 4);
+  const test = join(d, "test-images-idx3-ubyte");
+  const e = await run(["evaluate", m, "--data", test, "--json"]);
+  assert.is(e.code, 0, e.err);
+  const ej = JSON.parse(e.out);
+  const out = join(dir, "box-pred.csv");
+  const p = await run(["predict", m, "--data", test, "--out", out]);
+  assert.is(p.code, 0, p.err);
+  const rows = readFileSync(out, "utf8").trim().split("\n");
+  const head = rows[0].split(",");
+  const labels = readFileSync(join(d, "test-labels.csv"), "utf8").trim().split("\n");
+  const lhead = labels[0].split(",");
+  for (const [t, side] of [["left_box", "left"], ["right_box", "right"]]) {
+    const pc = box(side).map((c) => head.indexOf(`${t}:${c}`)), lc = box(side).map((c) => lhead.indexOf(c));
+    assert.ok(pc.every((i) => i >= 0) && lc.every((i) => i >= 0), `columns ${head} / ${lhead}`);
+    const y: number[] = [], q: number[] = [];
+    for (let i = 1; i < rows.length; i++) {
+      const a = rows[i].split(",").map(Number), b = labels[i].split(",").map(Number);
+      pc.forEach((k) => q.push(a[k]));
+      lc.forEach((k) => y.push(b[k]));
+    }
+    const want = meanIou(y, q);
+    assert.ok(Math.abs(ej.metrics[t].iou - want) < 1e-4, `${t}: evaluate iou ${ej.metrics[t].iou}, predictions score ${want}`);
+  }
 });
 
 test.run();
