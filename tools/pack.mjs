@@ -179,9 +179,12 @@ try {
 
   await check("bins", async () => {
     const npx = (args) => run("npx", ["--no-install", ...args], { cwd: project });
+    // Both names are installed as commands (npx alone would also run a package's single bin by the package's name).
     for (const bin of ["mtl", "mtl-wasm"]) {
-      const r = await npx([bin, "help"]);
-      expect(r.code === 0 && /mtl: multi-task learning in WebAssembly/.test(r.out), `npx --no-install ${bin} help exited ${r.code}:\n${r.out}`);
+      const path = join(project, "node_modules/.bin", bin);
+      expect(existsSync(path), `npm install did not create node_modules/.bin/${bin}`);
+      const r = await run(path, ["help"], { cwd: project });
+      expect(r.code === 0 && /mtl: multi-task learning in WebAssembly/.test(r.out), `node_modules/.bin/${bin} help exited ${r.code}:\n${r.out}`);
     }
     // The CLI trains the same model as train() (same rows as CSV, same seed and split).
     const { rows } = await import(join(project, "program.mjs")).catch(() => ({}));
