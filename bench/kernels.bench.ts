@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { loadKernels } from "../src/runtime/load.ts";
 import { Arena } from "../src/runtime/heap.ts";
+import { timeConvRows, printConvRows } from "./conv-rows.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -185,37 +186,10 @@ const fwd256 = rows.find((r) => r.m === 256 && r.pass === "fwd");
 console.log(`peak: ${peakGf.toFixed(1)} GFLOP/s at start, median beside the rows ${med(rows.map((r) => r.peak)).toFixed(1)}`);
 if (fwd256) console.log(`headline: dense forward 256³ = ${fwd256.ours.toFixed(1)} GFLOP/s = ${fwd256.ratioTfjs.toFixed(2)}× tfjs-backend-wasm, ${(100 * fwd256.ratioPeak).toFixed(0)}% of peak`);
 
-// ---- conv2d at W2's shapes (issue 13): 1×28×28 → Conv(32, 3×3, relu) → MaxPool 2 → Conv(64, 3×3, relu), batch 64,
-// valid padding. flops = 2·n·c_out·(c_in·kh·kw)·(h_out·w_out) for each of fwd, bwd_x, bwd_w (bwd_w includes db).
-interface ConvRow { shape: string; pass: string; ours: number; peak: number; ratioPeak: number; ms: number }
-const convRows: ConvRow[] = [];
-const convShapes = [
-  { label: "conv1 64×1×28×28 → 32, 3×3", n: 64, ci: 1, h: 28, w: 28, co: 32 },
-  { label: "conv2 64×32×13×13 → 64, 3×3", n: 64, ci: 32, h: 13, w: 13, co: 64 },
-];
-const convFwd = fn("conv2d_fwd_f32x4"), convBwdX = fn("conv2d_bwd_x_f32x4"), convBwdW = fn("conv2d_bwd_w_f32x4");
-for (const s of convShapes) {
-  const mark = arena.mark();
-  const ho = s.h - 2, wo = s.w - 2, K = s.ci * 9, P = ho * wo;
-  const pp = arena.putI32([s.n, s.ci, s.h, s.w, s.co, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, ho, wo]);
-  const xp = arena.putF32(rand(s.n * s.ci * s.h * s.w)), wp = arena.putF32(rand(s.co * K)), bp = arena.putF32(rand(s.co));
-  const yp = arena.alloc(s.n * s.co * P), dyp = arena.putF32(rand(s.n * s.co * P)), dxp = arena.alloc(s.n * s.ci * s.h * s.w);
-  const dwp = arena.alloc(s.co * K), dbp = arena.alloc(s.co), colp = arena.alloc(K * P);
-  const f = (2 * s.n * s.co * K * P) / 1e9;
-  for (const [pass, run] of [
-    ["fwd", () => convFwd(pp, xp, wp, bp, yp, colp, 1)],
-    ["bwd_x", () => convBwdX(pp, dyp, wp, dxp, colp, 0)],
-    ["bwd_w", () => convBwdW(pp, xp, dyp, dwp, dbp, colp, 0)],
-  ] as const) {
-    const [to, tp] = timeAll([run, runPeak]);
-    const pk = PEAK_GFLOP / tp;
-    convRows.push({ shape: s.label, pass, ours: f / to, peak: pk, ratioPeak: f / to / pk, ms: to * 1e3 });
-  }
-  arena.release(mark);
-}
-console.log("\nconv2d (NCHW, im2col + the dense GEMMs), W2 shapes, valid padding, relu fused in fwd; GFLOP/s = 2·n·c_out·K·P / time");
-console.log(`${"shape".padEnd(30)} ${"pass".padEnd(6)} ${"ours".padStart(7)} ${"ms".padStart(7)} ${"peak".padStart(7)} ${"ours/peak".padStart(10)}`);
-for (const r of convRows) console.log(`${r.shape.padEnd(30)} ${r.pass.padEnd(6)} ${r.ours.toFixed(1).padStart(7)} ${r.ms.toFixed(2).padStart(7)} ${r.peak.toFixed(1).padStart(7)} ${`${(100 * r.ratioPeak).toFixed(0)}%`.padStart(10)}`);
+// ---- conv2d at W2's shapes (bench/conv-rows.ts, shared with bench:train -- --w2)
+const convRows = timeConvRows(k, arena, { minRunS: MIN_RUN_S, repeats: REPEATS });
+console.log("\nconv2d (NCHW), W2 shapes, valid padding, relu fused in fwd; GFLOP/s = 2·n·c_out·K·P / CPU time (median [min – max] over rounds)");
+printConvRows(convRows);
 
 if (jsonFile) {
   writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), node: process.version, artifact: wasmPath, tfjs: { version: tf.version_core, simd: tfSimd, threads: tfThreads }, peakGflops: peakGf, unit: "GFLOP/s", rows, convRows }, null, 2) + "\n");

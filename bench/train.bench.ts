@@ -1,7 +1,7 @@
 // Training benchmark on workload W1: samples/s of mtl-wasm's fit beside TensorFlow.js (tfjs-layers on
 // tfjs-backend-wasm, SIMD, one thread, and on the pure-JS cpu backend), in one process, engines alternating.
 //
-//   node --import tsx bench/train.bench.ts [--json FILE] [--profile] [--quick] [--methods]
+//   node --import tsx bench/train.bench.ts [--json FILE] [--profile] [--quick] [--methods] [--w2]
 //
 // W1: 8,192 synthetic rows (fixed seed) of a raw tensor input of 64 floats, labelled by a fixed random teacher
 // (tanh(x·T) then per-task linear maps): A multiclass 10 (argmax), B regression 1 (linear + noise), C binary (sign).
@@ -23,6 +23,12 @@
 //               prebuilt batch tensors in order (no shuffle), which also reads the losses back each step.
 // --profile: mtl's step split by phase (feed, forward, weighting, backward, optimizer), timed with
 // performance.now() around each phase over many steps of the same kernel calls fit makes.
+// --w2: also workload W2 (bench/w2.ts, issue 13: a small conv net on 1×28×28 images, two 10-class heads, batch 64),
+// its engines in the same rounds as W1's (W1's engines, then W2's, every round): mtl on 1 and 2 threads, tfjs-layers
+// on tfjs-backend-wasm with a Conv2DBackpropFilter kernel registered for it from its own Transpose/Conv2D kernels
+// (bench/tfjs-wasm-shim.ts; checked against tfjs-cpu's kernel at start-up, the run aborts if they differ) and on
+// tfjs-cpu. One W2 repeat = one epoch of 1,024 images (16 steps). Then the conv layers' kernels at W2's shapes:
+// GFLOP/s of forward, bwd_x and bwd_w beside the f32x4 peak measured in the same rounds (bench/conv-rows.ts).
 // MTL_WASM=path overrides the artifact (default build/mtl.wasm).
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -33,12 +39,18 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
 import { loadKernels, type Kernels } from "../src/runtime/load.ts";
+import { Arena } from "../src/runtime/heap.ts";
 import { Model } from "../src/model/model.ts";
 import { parallelGradients } from "../src/train/parallel.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 import { fit, type TrainState } from "../src/train/trainer.ts";
 import { createWeighting } from "../src/train/weighting/index.ts";
 import { spec, pre, SEED, F, BATCH, CLASSES, W1_ROWS, w1Data } from "./w1.ts";
+import { w2Spec, w2Pre, W2_SEED, W2_BATCH, W2_CLASSES, W2_ROWS, W2_H, W2_W, w2Data } from "./w2.ts";
+import { registerConv2DBackpropFilterShim, verifyConv2DBackpropFilterShim } from "./tfjs-wasm-shim.ts";
+import { timeConvRows, printConvRows, type ConvRow } from "./conv-rows.ts";
+import type { ModelSpec } from "../src/model/spec.ts";
+import type { Encoded, Preprocessing } from "../src/data/preprocess.ts";
 
 const args = process.argv.slice(2);
 // --methods: the task-balancing methods' step cost instead (bench/methods.bench.ts).
@@ -51,9 +63,16 @@ const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonFile) throw new Error("--json needs a file name");
 const quick = args.includes("--quick");
 const profile = args.includes("--profile");
+const withW2 = args.includes("--w2");
 const REPEATS = quick ? 2 : 7; // timed epochs of mtl and tfjs-wasm
 const CPU_REPEATS = quick ? 1 : 3; // timed epochs of tfjs-cpu
 const PROFILE_STEPS = quick ? 64 : 320;
+const W2_CPU_REPEATS = 1;
+/**
+ * tfjs-cpu's W2 "epoch" is its first W2_CPU_STEPS batches only, and it has no warm-up epoch: its convolutions are
+ * plain JS loops (4 steps took 415 s here with the machine shared, load ~10 on 2 cores).
+ */
+const W2_CPU_STEPS = 1;
 
 // ---- W1 (bench/w1.ts) ------------------------------------------------------------------------------
 const ROWS = W1_ROWS, STEPS_PER_EPOCH = ROWS / BATCH;
@@ -62,22 +81,24 @@ const data = w1Data(ROWS);
 // ---- engines ---------------------------------------------------------------------------------------
 interface Engine {
   name: string;
-  /** Train one epoch (64 steps); push each step's summed loss onto `losses` and its task losses onto `tasks`. */
+  /** Train one epoch (W1: 64 steps, W2: 16); push each step's summed loss onto `losses` and its task losses onto `tasks`. */
   epoch(): Promise<void>;
   losses: number[];
   tasks: number[][];
   times: number[];
+  /** Rows one epoch() trains (samples/s = rows / seconds); default the workload's rows. */
+  rows?: number;
 }
 
 const wasmPath = process.env.MTL_WASM ?? fileURLToPath(new URL("../build/mtl.wasm", import.meta.url));
 const wasmModule = await WebAssembly.compile(readFileSync(wasmPath));
 
-async function mtlEngine(k: Kernels, threads = 1): Promise<Engine> {
-  const model = new Model(spec, pre, k);
-  model.initParams(SEED);
+async function mtlEngine(k: Kernels, threads = 1, w: { spec: ModelSpec; pre: Preprocessing; seed: number; data: Encoded } = { spec, pre, seed: SEED, data }): Promise<Engine> {
+  const model = new Model(w.spec, w.pre, k);
+  model.initParams(w.seed);
   let state: TrainState | undefined;
   // Two threads: this one computes half of each batch, a worker_threads worker the other half (parallel.ts).
-  const gradients = threads > 1 ? await parallelGradients(model, data, { threads, spawn: nodeWorkerSpawner(TS_WORKER_ENTRY), module: wasmModule }) : undefined;
+  const gradients = threads > 1 ? await parallelGradients(model, w.data, { threads, spawn: nodeWorkerSpawner(TS_WORKER_ENTRY), module: wasmModule }) : undefined;
   if (gradients) closers.push(() => gradients.close());
   const e: Engine = {
     name: threads > 1 ? `mtl-${threads}workers` : "mtl",
@@ -85,13 +106,13 @@ async function mtlEngine(k: Kernels, threads = 1): Promise<Engine> {
     tasks: [],
     times: [],
     async epoch() {
-      const r = await fit(model, data, null, {
+      const r = await fit(model, w.data, null, {
         epochs: (state?.epoch ?? 0) + 1,
         resume: state,
         gradients,
         onStep: (_s, l) => {
-          e.losses.push(l[0] + l[1] + l[2]);
-          e.tasks.push([l[0], l[1], l[2]]);
+          e.losses.push(l.reduce((a, b) => a + b, 0));
+          e.tasks.push([...l]);
         },
       });
       state = r.state;
@@ -153,6 +174,65 @@ async function tfjsEngine(backend: "wasm" | "cpu"): Promise<Engine> {
   return e;
 }
 
+/**
+ * The W2 network as a tfjs-layers model (NHWC; with one input channel the NCHW pixels are the same floats) on the
+ * given backend, starting from the mtl model's initial weights: conv kernels [C_out, C_in, kh, kw] → [kh, kw,
+ * C_in, C_out]; the first dense layer's rows permuted from mtl's flatten order (c, y, x) to tfjs's (y, x, c).
+ */
+async function tfjsW2Engine(backend: "wasm" | "cpu", init: Record<string, Float32Array>, w2: Encoded): Promise<Engine> {
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs: the ${backend} backend failed to initialise`);
+  await tf.ready();
+  const conv = (filters: number) => tfl.layers.conv2d({ filters, kernelSize: 3, activation: "relu" });
+  const c1 = conv(32), c2 = conv(64), d = tfl.layers.dense({ units: 128, activation: "relu" });
+  const hl = tfl.layers.dense({ units: W2_CLASSES, activation: "softmax" }), hr = tfl.layers.dense({ units: W2_CLASSES, activation: "softmax" });
+  const input = tfl.input({ shape: [W2_H, W2_W, 1] });
+  let h = c1.apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(h) as tfl.SymbolicTensor;
+  h = c2.apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(h) as tfl.SymbolicTensor;
+  h = d.apply(tfl.layers.flatten().apply(h)) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: [hl.apply(h) as tfl.SymbolicTensor, hr.apply(h) as tfl.SymbolicTensor] });
+  const convW = (name: string, co: number, ci: number) => {
+    const src = init[`${name}.weight`], dst = new Float32Array(src.length);
+    for (let o = 0; o < co; o++) for (let c = 0; c < ci; c++) for (let t = 0; t < 9; t++) dst[(t * ci + c) * co + o] = src[(o * ci + c) * 9 + t];
+    return [tf.tensor4d(dst, [3, 3, ci, co]), tf.tensor1d(init[`${name}.bias`])];
+  };
+  c1.setWeights(convW("shared.0", 32, 1));
+  c2.setWeights(convW("shared.2", 64, 32));
+  const fc = init["shared.5.weight"], fcT = new Float32Array(fc.length), S = 5 * 5, U = 128;
+  for (let c = 0; c < 64; c++) for (let q = 0; q < S; q++) fcT.set(fc.subarray((c * S + q) * U, (c * S + q + 1) * U), (q * 64 + c) * U);
+  d.setWeights([tf.tensor2d(fcT, [64 * S, U]), tf.tensor1d(init["shared.5.bias"])]);
+  for (const [l, t] of [[hl, "left"], [hr, "right"]] as const) l.setWeights([tf.tensor2d(init[`head.${t}.weight`], [U, W2_CLASSES]), tf.tensor1d(init[`head.${t}.bias`])]);
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: ["categoricalCrossentropy", "categoricalCrossentropy"] });
+  const px = W2_H * W2_W;
+  const steps = backend === "cpu" ? W2_CPU_STEPS : W2_ROWS / W2_BATCH;
+  const batches = Array.from({ length: steps }, (_, s) => {
+    const lo = s * W2_BATCH;
+    const onehot = (t: number) => {
+      const y = new Float32Array(W2_BATCH * W2_CLASSES), a = w2.tasks[t].labels as Int32Array;
+      for (let r = 0; r < W2_BATCH; r++) y[r * W2_CLASSES + a[lo + r]] = 1;
+      return tf.tensor2d(y, [W2_BATCH, W2_CLASSES]);
+    };
+    return { x: tf.tensor4d(w2.tensor.subarray(lo * px, (lo + W2_BATCH) * px), [W2_BATCH, W2_H, W2_W, 1]), y: [onehot(0), onehot(1)] };
+  });
+  const e: Engine = {
+    name: `tfjs-${backend}`,
+    losses: [],
+    tasks: [],
+    times: [],
+    rows: steps * W2_BATCH,
+    async epoch() {
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      for (const bt of batches) {
+        const l = (await model.trainOnBatch(bt.x, bt.y)) as number[];
+        e.losses.push(l[0]);
+        e.tasks.push(l.slice(1, 3));
+      }
+    },
+  };
+  return e;
+}
+
 const mtlKernels = await loadKernels(wasmModule);
 const initWeights = (() => {
   const m = new Model(spec, pre, mtlKernels);
@@ -161,6 +241,22 @@ const initWeights = (() => {
 })();
 const closers: (() => void)[] = [];
 const engines = [await mtlEngine(mtlKernels), await mtlEngine(await loadKernels(wasmModule), 2), await tfjsEngine("wasm"), await tfjsEngine("cpu")];
+// ---- W2 (bench/w2.ts) ----------------------------------------------------------------------------------
+let engines2: Engine[] = [];
+let shimCheck: { label: string; relErr: number }[] = [];
+const w2 = withW2 ? w2Data(W2_ROWS) : null;
+if (w2) {
+  await tf.setBackend("wasm");
+  registerConv2DBackpropFilterShim();
+  shimCheck = await verifyConv2DBackpropFilterShim();
+  const worst = Math.max(...shimCheck.map((c) => c.relErr));
+  if (!(worst <= 1e-4)) throw new Error(`the tfjs-wasm Conv2DBackpropFilter shim disagrees with tfjs-cpu: ${shimCheck.map((c) => `${c.label}: ${c.relErr.toExponential(2)}`).join("; ")}`);
+  const m = new Model(w2Spec, w2Pre, mtlKernels);
+  m.initParams(W2_SEED);
+  const init2 = m.getWeights();
+  const wl = { spec: w2Spec, pre: w2Pre, seed: W2_SEED, data: w2 };
+  engines2 = [await mtlEngine(await loadKernels(wasmModule), 1, wl), await mtlEngine(await loadKernels(wasmModule), 2, wl), await tfjsW2Engine("wasm", init2, w2), await tfjsW2Engine("cpu", init2, w2)];
+}
 await tf.setBackend("wasm");
 const tfSimd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
 const tfThreads = (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) as boolean;
@@ -169,14 +265,28 @@ console.log(`mtl-wasm training bench, workload W1 — node ${process.version}, a
 console.log(`tfjs ${tf.version_core} (layers ${tfl.version_layers}): wasm backend SIMD=${tfSimd} multithread-capable=${tfThreads} (setThreadsCount(1)), cpu backend = pure JS`);
 console.log(`W1: ${ROWS} rows × tensor[${F}] → Dense 256 relu → Dense 256 relu → 3 × (Dense 64 relu → head): A xent 10, B mse, C bce; loss = sum; Adam 1e-3; batch ${BATCH}`);
 
-for (const e of engines) {
+if (w2) {
+  console.log(`W2: ${W2_ROWS} random images 1×${W2_H}×${W2_W} (seed ${W2_SEED}) → Conv 32 3×3 relu → MaxPool 2 → Conv 64 3×3 relu → MaxPool 2 → Flatten → Dense 128 relu → 2 × Dense 10 xent; loss = sum; Adam 1e-3; batch ${W2_BATCH}`);
+  console.log(`tfjs-wasm W2 runs with a Conv2DBackpropFilter kernel registered for 'wasm' from its own PadV2/Transpose/Conv2D/Slice kernels (bench/tfjs-wasm-shim.ts);`);
+  console.log(`  checked against tfjs-cpu's Conv2DBackpropFilter on random inputs, max |wasm − cpu| / max |cpu|: ${shimCheck.map((c) => `${c.label} ${c.relErr.toExponential(1)}`).join("; ")}`);
+}
+
+for (const [wl, e] of [...engines.map((e) => ["W1", e] as const), ...engines2.map((e) => ["W2", e] as const)]) {
+  if (wl === "W2" && e.name === "tfjs-cpu") continue;
   const t0 = performance.now();
   await e.epoch();
-  console.log(`  warm-up epoch ${e.name.padEnd(10)} ${((performance.now() - t0) / 1e3).toFixed(2)} s`);
+  console.log(`  warm-up epoch ${wl} ${e.name.padEnd(12)} ${((performance.now() - t0) / 1e3).toFixed(2)} s`);
 }
+// Interleaved rounds: W1's engines, then W2's, every round, so load from elsewhere hits all of them alike.
 for (let round = 0; round < REPEATS; round++) {
   for (const e of engines) {
     if (e.name === "tfjs-cpu" && round >= CPU_REPEATS) continue;
+    const t0 = performance.now();
+    await e.epoch();
+    e.times.push((performance.now() - t0) / 1e3);
+  }
+  for (const e of engines2) {
+    if (e.name === "tfjs-cpu" && round >= W2_CPU_REPEATS) continue;
     const t0 = performance.now();
     await e.epoch();
     e.times.push((performance.now() - t0) / 1e3);
@@ -230,6 +340,40 @@ const tfMatMul = (() => {
 console.log(`note: tfjs-wasm tf.matMul at 128×256·256×256: X·W ${tfMatMul.xw.toFixed(2)} ms, dY·Wᵀ (transposeB) ${tfMatMul.dyWt.toFixed(2)} ms, Xᵀ·dY (transposeA, 256×128·128×256) ${tfMatMul.xtDy.toFixed(2)} ms:`);
 console.log("      the backward pass uses the transposed forms, which tfjs-backend-wasm 4.22 runs far slower than the plain product.");
 
+// ---- W2 results and the conv layers' GFLOP/s ----------------------------------------------------------------
+type W2Result = { samplesPerSec: number; min: number; max: number; finalLoss: number; taskLosses: number[]; repeats: number; steps: number };
+const results2: Record<string, W2Result> = {};
+let convRows: ConvRow[] = [];
+if (w2) {
+  const STEPS2 = W2_ROWS / W2_BATCH;
+  const common2 = Math.min(...engines2.map((e) => e.losses.length));
+  const win2 = Math.min(STEPS2, common2);
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  for (const e of engines2) {
+    const sps = e.times.map((t) => (e.rows ?? W2_ROWS) / t);
+    const win = e.tasks.slice(common2 - win2, common2);
+    results2[e.name] = { samplesPerSec: median(sps), min: Math.min(...sps), max: Math.max(...sps), finalLoss: mean(e.losses.slice(common2 - win2, common2)), taskLosses: [0, 1].map((t) => mean(win.map((x) => x[t]))), repeats: e.times.length, steps: common2 };
+  }
+  const base = results2["tfjs-wasm"].samplesPerSec;
+  console.log(`\nW2: samples/s = ${W2_ROWS} / wall seconds of one epoch (${STEPS2} steps of ${W2_BATCH}; tfjs-cpu: its first ${W2_CPU_STEPS} steps),`);
+  console.log(`median [min – max] over timed epochs after one warm-up epoch, in the same rounds as W1's engines; loss = mean summed task loss`);
+  console.log(`over steps ${common2 - win2 + 1}–${common2}, the same steps for every engine from the same initial weights (random labels: ≈ 2·ln 10 = 4.61).`);
+  const head2 = `${"engine".padEnd(13)} ${"samples/s".padStart(10)}   ${"[min – max]".padEnd(20)} ${"repeats".padStart(7)} ${"vs tfjs-wasm".padStart(12)}  loss@${common2} = left + right`;
+  console.log(head2);
+  console.log("-".repeat(head2.length + 4));
+  for (const e of engines2) {
+    const r = results2[e.name];
+    console.log(`${e.name.padEnd(13)} ${Math.round(r.samplesPerSec).toLocaleString("en-US").padStart(10)}   ${`[${Math.round(r.min).toLocaleString("en-US")} – ${Math.round(r.max).toLocaleString("en-US")}]`.padEnd(20)} ${String(r.repeats).padStart(7)} ${`${(r.samplesPerSec / base).toFixed(2)}×`.padStart(12)}  ${r.finalLoss.toFixed(4).padStart(8)} = ${r.taskLosses.map((x) => x.toFixed(4)).join(" + ")}`);
+  }
+  const r2 = (a: string, b: string) => (results2[a].samplesPerSec / results2[b].samplesPerSec).toFixed(2);
+  console.log(`W2 ratios: mtl / tfjs-wasm = ${r2("mtl", "tfjs-wasm")}× (target ≥ 10×), mtl-2workers / tfjs-wasm = ${r2("mtl-2workers", "tfjs-wasm")}×, mtl-2workers / mtl = ${r2("mtl-2workers", "mtl")}×, tfjs-cpu / tfjs-wasm = ${r2("tfjs-cpu", "tfjs-wasm")}×`);
+  const arena = new Arena(mtlKernels);
+  convRows = timeConvRows(mtlKernels, arena, { minRunS: quick ? 0.05 : 0.2, repeats: quick ? 3 : 5 });
+  console.log(`\nW2's conv layers, our kernels alone (conv2d_*_f32x4, NCHW, batch ${W2_BATCH}): GFLOP/s = 2·n·c_out·K·P / CPU time,`);
+  console.log(`beside peak_f32x4 timed the same way in the same rounds (target ≥ 60 % of peak); median [min – max] over rounds`);
+  printConvRows(convRows);
+}
+
 // ---- --profile: mtl's step by phase ----------------------------------------------------------------------
 let profileOut: Record<string, number> | null = null;
 if (profile) {
@@ -281,6 +425,7 @@ if (profile) {
 
 if (jsonFile) {
   const out: Record<string, unknown> = { W1: results };
+  if (w2) out.W2 = { engines: results2, shimCheck, convRows, rows: W2_ROWS, batch: W2_BATCH };
   if (profileOut) out.profile = { W1: { mtl: { msPerStep: profileOut } } };
   out.meta = { date: new Date().toISOString(), node: process.version, artifact: wasmPath, tfjs: { version: tf.version_core, simd: tfSimd }, rows: ROWS, batch: BATCH, repeats: REPEATS, cpuRepeats: CPU_REPEATS };
   writeFileSync(jsonFile, JSON.stringify(out, null, 2) + "\n");
