@@ -33,10 +33,19 @@ let failed = 0;
 const pass = (check, note = "") => console.log(`PASS package ${check}${note ? `: ${note}` : ""}`);
 const fail = (check, why) => (failed++, console.log(`FAIL package ${check}: ${String(why).trim().split("\n").slice(0, 20).join("\n  ")}`));
 
+/**
+ * The environment of every command: this one without what `npm run` adds — node_modules/.bin directories on PATH
+ * (ours has as-pect's npm 6 as `npm`, which has no `pack --pack-destination`: ENOLOCAL) and npm_config_*,
+ * npm_package_*, … — so npm and npx are the machine's and act for the consumer project, not for this repository.
+ */
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+const PATH_KEY = Object.keys(ENV).find((k) => k.toUpperCase() === "PATH") ?? "PATH";
+ENV[PATH_KEY] = (ENV[PATH_KEY] ?? "").split(":").filter((d) => !/node_modules\/\.bin\/?$/.test(d)).join(":");
+
 /** Run a command; resolves { code, out } (stdout + stderr), never rejects. */
 function run(cmd, args, opts = {}) {
   return new Promise((res) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts, env: { ...process.env, NO_COLOR: "1", ...opts.env } });
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts, env: { ...ENV, NO_COLOR: "1", ...opts.env } });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
