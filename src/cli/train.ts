@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Kernels } from "../runtime/load.ts";
-import type { ModelSpec } from "../model/spec.ts";
+import type { MetricName, ModelSpec, Task } from "../model/spec.ts";
 import { checkColumns, splitRows } from "../data/load.ts";
 import { fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import type { Model } from "../model/model.ts";
@@ -66,7 +66,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
     for (const t of spec.tasks) {
-      const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t.name) } } };
+      const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t) } } };
       say(`single-task model for ${t.name}`);
       const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par);
       singles[t.name] = r.validation[t.name];
@@ -120,11 +120,12 @@ async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Mod
 }
 
 /** early-stopping metric for a single-task model: `mean.X` becomes `TASK.X`, another task's metric becomes loss. */
-function singleMetric(ref: string, task: string): string {
+function singleMetric(ref: string, task: Task): string {
   if (ref === "loss") return ref;
   const dot = ref.lastIndexOf(".");
-  const who = ref.slice(0, dot);
-  return who === "mean" ? `${task}.${ref.slice(dot + 1)}` : who === task ? ref : "loss";
+  const who = ref.slice(0, dot), metric = ref.slice(dot + 1) as MetricName;
+  // mean.METRIC over the tasks that report it: a task that does not (a box task under mean.accuracy) monitors its loss.
+  return who === "mean" ? (task.metrics.includes(metric) ? `${task.name}.${metric}` : "loss") : who === task.name ? ref : "loss";
 }
 
 async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module } | null) {

@@ -90,7 +90,7 @@ test("multimnist → train a tiny conv model 2 epochs → evaluate → predict (
   assert.ok(worst < 1e-5, `engines differ from the model by ${worst}`);
 });
 
-test("box tasks end to end: giou and smooth_l1 heads → iou / iou50 in train output, metrics.json and evaluate; predicted boxes score the same", async () => {
+test("box tasks end to end: giou and smooth_l1 heads → iou / iou50 in train output, metrics.json and evaluate; --single-task Δm under mean.accuracy; predicted boxes score the same", async () => {
   if (!have()) return;
   const d = join(dir, "boxdata");
   const g = await run(["data", "multimnist", "--out", d, "--mnist-test", MNIST, "--train", "600", "--test", "200"]);
@@ -108,17 +108,20 @@ test("box tasks end to end: giou and smooth_l1 heads → iou / iou50 in train ou
         { name: "left_box", type: "regression", labels: box("left"), loss: "giou" },
         { name: "right_box", type: "regression", labels: box("right"), loss: "smooth_l1", smooth_l1_beta: 0.5, metrics: ["iou", "iou50"] },
       ],
-      training: { epochs: 2, batch_size: 32, seed: 1, optimizer: { type: "adam", lr: 0.003 } },
+      // mean.accuracy: the box tasks do not report it, so their single-task models monitor their loss
+      training: { epochs: 2, batch_size: 32, seed: 1, optimizer: { type: "adam", lr: 0.003 }, early_stopping: { metric: "mean.accuracy", patience: 3 } },
     }),
   );
   const m = join(dir, "boxmodel");
-  const r = await run(["train", join(dir, "boxes.json"), "--out", m]);
+  const r = await run(["train", join(dir, "boxes.json"), "--out", m, "--single-task"]);
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /left_box iou \d\.\d+ iou50 \d\.\d+ mae/);
   assert.match(r.out, /right_box iou \d\.\d+ iou50 \d\.\d+/);
   const metrics = JSON.parse(readFileSync(join(m, "metrics.json"), "utf8"));
   for (const t of ["left_box", "right_box"]) for (const k of ["iou", "iou50"]) assert.ok(metrics.validation[t][k] >= 0 && metrics.validation[t][k] <= 1, `${t}.${k} ${metrics.validation[t][k]}`);
   assert.ok(metrics.onnx.max_abs_diff < 1e-5, `onnx max_abs_diff ${metrics.onnx.max_abs_diff}`);
+  assert.ok(Number.isFinite(metrics.delta_m), `delta_m ${metrics.delta_m}`);
+  for (const t of ["left_box", "right_box"]) assert.ok(metrics.single_task[t].iou >= 0 && metrics.single_task[t].iou <= 1, JSON.stringify(metrics.single_task[t]));
   // giou learns raw coordinates (no target statistics), smooth_l1 standardized ones.
   const mj = JSON.parse(readFileSync(join(m, "model.json"), "utf8"));
   assert.is(mj.preprocessing.tasks[1].target, null);
