@@ -221,6 +221,23 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     return c;
   };
 
+  const afterCounts = new Float64Array(T);
+  /** The batch's per-task losses: each shard's masked mean weighted by its labelled rows (the last forward's). */
+  function combineLosses(out: Float64Array, outCounts: Float64Array): void {
+    const { d, o, start, mine } = stepShard;
+    for (let t = 0; t < T; t++) {
+      const c0 = labelled(d, o, start, start + mine, t);
+      let num = io.losses[t] * c0, den = c0;
+      for (let w = 1; w < W; w++) {
+        const base = (w - 1) * stride;
+        num += results[base + t] * results[base + T + t];
+        den += results[base + T + t];
+      }
+      outCounts[t] = den;
+      out[t] = den > 0 ? num / den : 0;
+    }
+  }
+
   return {
     batch: B,
     threads: W,
@@ -245,18 +262,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       io.validCount.value = count; // relations are normalised by the whole batch
       for (const f of built.program.forward) f();
       await_(acks, fwd);
-      // Combine: masked means weighted by each shard's labelled rows.
-      for (let t = 0; t < T; t++) {
-        const c0 = labelled(d, o, start, start + mine, t);
-        let num = io.losses[t] * c0, den = c0;
-        for (let w = 1; w < W; w++) {
-          const base = (w - 1) * stride;
-          num += results[base + t] * results[base + T + t];
-          den += results[base + T + t];
-        }
-        counts[t] = den;
-        losses[t] = den > 0 ? num / den : 0;
-      }
+      combineLosses(losses, counts);
       for (let i = 0; i < R; i++) {
         let s = io.relations[i];
         for (let w = 1; w < W; w++) s += results[(w - 1) * stride + 2 * T + i];
@@ -342,17 +348,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       for (const f of built.program.forward) f();
       model.rng.counter = now;
       await_(acks, fwd);
-      const { d, o, start, mine } = stepShard;
-      for (let t = 0; t < T; t++) {
-        const c0 = labelled(d, o, start, start + mine, t);
-        let num = io.losses[t] * c0, den = c0;
-        for (let w = 1; w < W; w++) {
-          const base = (w - 1) * stride;
-          num += results[base + t] * results[base + T + t];
-          den += results[base + T + t];
-        }
-        after[t] = den > 0 ? num / den : 0;
-      }
+      combineLosses(after, afterCounts);
       return after;
     },
     begin() {

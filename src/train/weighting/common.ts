@@ -147,3 +147,20 @@ export function record(v: unknown, method: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null) throw new Error(`${method}: restore needs the object state() returned`);
   return v as Record<string, unknown>;
 }
+
+/**
+ * A copy of the stage's rows G taken before a method rewrites them (PCGrad and GradVac project onto the original
+ * g_j), in a [T, ld] buffer allocated at the first step. Returns the copy's row address function for this step.
+ */
+export function originalRows(buf: Buffers, T: number, method: string): (stage: GradientStage) => (t: number) => number {
+  let orig = 0, size = -1;
+  return (stage) => {
+    const { ld, size: n } = stage;
+    if (size < 0) {
+      orig = buf.alloc32(T * ld);
+      size = n;
+    } else if (n !== size) throw new Error(`${method}: gradient length changed from ${size} to ${n}`);
+    kernel(buf.k, "cols_copy_f32x4")(T, n, stage.ptr.rows, ld, orig, ld, 0);
+    return (t) => orig + t * ld * 4;
+  };
+}

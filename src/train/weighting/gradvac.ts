@@ -1,5 +1,5 @@
 import type { GradientStage, Weighting, WeightingContext } from "./types.ts";
-import { Buffers, Stream, kernel, numbers, record, staticStep } from "./common.ts";
+import { Buffers, Stream, kernel, numbers, record, staticStep, originalRows } from "./common.ts";
 
 /**
  * Gradient Vaccine (Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task Optimization in
@@ -20,20 +20,16 @@ export function gradvacWeighting(ctx: WeightingContext): Weighting {
   const beta = ctx.options?.beta ?? 0.5;
   const rng = new Stream(ctx.seed ^ 0x47566163);
   const rho = new Float64Array(T * T);
-  let orig = 0, size = -1;
+  const originals = originalRows(buf, T, "gradvac");
   return {
     name: "gradvac",
     mode: "param",
     step: staticStep(ctx),
     gradient(stage: GradientStage) {
       const { ld, size: n } = stage;
-      if (size < 0) {
-        orig = buf.alloc32(T * ld);
-        size = n;
-      } else if (n !== size) throw new Error(`gradvac: gradient length changed from ${size} to ${n}`);
+      const og = originals(stage);
       const k = buf.k, dot = kernel(k, "dot_f32x4"), axpy = kernel(k, "axpy_f32x4");
-      kernel(k, "cols_copy_f32x4")(T, n, stage.ptr.rows, ld, orig, ld, 0);
-      const row = (t: number) => stage.ptr.rows + t * ld * 4, og = (t: number) => orig + t * ld * 4;
+      const row = (t: number) => stage.ptr.rows + t * ld * 4;
       const a = stage.active;
       const nj = new Float64Array(T);
       for (const j of a) nj[j] = Math.sqrt(dot(n, og(j), og(j)));

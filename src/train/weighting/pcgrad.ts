@@ -1,5 +1,5 @@
 import type { GradientStage, Weighting, WeightingContext } from "./types.ts";
-import { Buffers, Stream, kernel, numbers, record, staticStep } from "./common.ts";
+import { Buffers, Stream, kernel, numbers, record, staticStep, originalRows } from "./common.ts";
 
 /**
  * PCGrad, "gradient surgery" (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020, Algorithm 1):
@@ -16,20 +16,16 @@ export function pcgradWeighting(ctx: WeightingContext): Weighting {
   const buf = new Buffers(ctx, "pcgrad");
   const T = ctx.weights.length;
   const rng = new Stream(ctx.seed ^ 0x50434772);
-  let orig = 0, size = -1;
+  const originals = originalRows(buf, T, "pcgrad");
   return {
     name: "pcgrad",
     mode: "param",
     step: staticStep(ctx),
     gradient(stage: GradientStage) {
       const { ld, size: n } = stage;
-      if (size < 0) {
-        orig = buf.alloc32(T * ld);
-        size = n;
-      } else if (n !== size) throw new Error(`pcgrad: gradient length changed from ${size} to ${n}`);
+      const og = originals(stage);
       const k = buf.k, dot = kernel(k, "dot_f32x4"), axpy = kernel(k, "axpy_f32x4");
-      kernel(k, "cols_copy_f32x4")(T, n, stage.ptr.rows, ld, orig, ld, 0);
-      const row = (t: number) => stage.ptr.rows + t * ld * 4, og = (t: number) => orig + t * ld * 4;
+      const row = (t: number) => stage.ptr.rows + t * ld * 4;
       const a = stage.active;
       for (const i of a) {
         const order = rng.shuffle(a.filter((j) => j !== i));
