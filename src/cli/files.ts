@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
+import { parseJsonc } from "../util/jsonc.ts";
 import { fileSource } from "../data/node-file.ts";
 import { readIdxTable, readTable } from "../data/load.ts";
 import type { Table } from "../data/table.ts";
@@ -15,9 +16,10 @@ export function readSpec(path: string): ModelSpec {
   if (!existsSync(path)) throw new UsageError(`config ${path}: no such file`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    // JSONC: comments and trailing commas are allowed (the README's examples have comments).
+    json = parseJsonc(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new UsageError(`config ${path}: not valid JSON (${(e as Error).message})`);
+    throw new UsageError(`config ${path}: not valid JSON: ${(e as Error).message}`);
   }
   try {
     return validateSpec(json);

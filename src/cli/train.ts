@@ -41,6 +41,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   let spec = readSpec(p.positional[0]);
   if (spec.training.affinity && threads !== 1) throw new UsageError(`mtl train: training.affinity is recorded on one thread (it re-runs this thread's forward and backward); drop --threads or set training.affinity to null`);
   const seed = intFlag(p, "seed", "train"), epochs = intFlag(p, "epochs", "train");
+  if (epochs !== undefined && epochs < 1) throw new UsageError(`mtl train: --epochs must be at least 1, found ${epochs} (0 epochs would train nothing and write the initial weights)`);
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
   if (!dataPath) throw new UsageError(`config ${p.positional[0]}: no data.path; give --data PATH`);

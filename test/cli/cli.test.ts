@@ -172,5 +172,21 @@ test("bad input: errors name the file, row and column", async () => {
   assert.match(r.err, /no model\.json/);
 });
 
+test("configs may have comments and trailing commas (JSONC); a syntax error names line and column; --epochs 0 is refused", async () => {
+  const body = JSON.stringify({ ...config(), training: { epochs: 1, batch_size: 64, seed: 3 } }, null, 2);
+  // Comments and a trailing comma in the README's style: the same model as the plain JSON.
+  const jsonc = body.replace('"name": "toy",', '"name": "toy", // the toy model\n  /* two lines\n     of comment */').replace(/\n}$/, ",\n}");
+  writeFileSync(join(dir, "c.jsonc"), jsonc);
+  let r = await run(["summary", join(dir, "c.jsonc"), "--json"]);
+  assert.is(r.code, 0, r.err);
+  writeFileSync(join(dir, "broken.json"), '{\n  "name": "toy",\n  "tasks": [ { "name": "a" ] \n}');
+  r = await run(["train", join(dir, "broken.json"), "--out", join(dir, "y")]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /broken\.json: not valid JSON: line 3, column 28: unexpected "\]"; expected "," or "}"/);
+  r = await run(["train", join(dir, "c.jsonc"), "--out", join(dir, "z"), "--epochs", "0"]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /--epochs must be at least 1, found 0/);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
