@@ -30,6 +30,12 @@ export type ModuleSource = () => Promise<WebAssembly.Module>;
 export async function main(argv: string[], module: ModuleSource, io: { log: (s: string) => void; error: (s: string) => void } = { log: console.log, error: console.error }): Promise<number> {
   const [cmd, ...rest] = argv;
   const kernels = async (): Promise<Kernels> => loadKernels(await module());
+  // `mtl COMMAND --help` (or -h): that command's usage line, exit 0 (mtl data has its own, per subcommand).
+  const usageOf: Record<string, string> = { train: TRAIN_USAGE, evaluate: EVALUATE_USAGE, predict: PREDICT_USAGE, export: EXPORT_USAGE, summary: SUMMARY_USAGE, affinity: AFFINITY_USAGE, report: REPORT_USAGE };
+  if (cmd in usageOf && (rest.includes("--help") || rest.includes("-h"))) {
+    io.log(`usage: ${usageOf[cmd]}\n\nSee README.md ("The mtl command") for what each option does.`);
+    return 0;
+  }
   try {
     switch (cmd) {
       case "train":

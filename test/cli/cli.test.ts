@@ -183,6 +183,11 @@ test("configs may have comments and trailing commas (JSONC); a syntax error name
   r = await run(["train", join(dir, "broken.json"), "--out", join(dir, "y")]);
   assert.is(r.code, 2);
   assert.match(r.err, /broken\.json: not valid JSON: line 3, column 28: unexpected "\]"; expected "," or "}"/);
+  for (const cmd of ["train", "evaluate", "predict", "export", "summary", "affinity", "report"]) {
+    const h = await run([cmd, "--help"]);
+    assert.is(h.code, 0, `${cmd} --help`);
+    assert.match(h.out, new RegExp(`^usage: mtl ${cmd} `), `${cmd} --help: ${h.out}`);
+  }
   r = await run(["train", join(dir, "c.jsonc"), "--out", join(dir, "z"), "--epochs", "0"]);
   assert.is(r.code, 2);
   assert.match(r.err, /--epochs must be at least 1, found 0/);
