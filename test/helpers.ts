@@ -134,3 +134,28 @@ export async function rejects(p: Promise<unknown>, ...parts: (string | RegExp)[]
   assert.unreachable("expected an error");
   return "";
 }
+
+/** Sentinel elements written after every output buffer of a kernel test, and their value. */
+export const GUARD = 8;
+export const SENTINEL = 12345.5;
+
+/**
+ * Output buffers with a sentinel guard for kernel tests: `out(n, fill)` allocates n elements (filled with `fill`;
+ * NaN = garbage a kernel must not read) plus GUARD sentinels; `guardIntact(p, n, name)` fails if a kernel wrote past n.
+ */
+export function guarded(arena: Arena): { out(n: number, fill?: number | Float32Array): number; guardIntact(p: number, n: number, name: string): void } {
+  return {
+    out(n, fill = NaN) {
+      const p = arena.alloc(n + GUARD);
+      const v = arena.f32(p, n + GUARD);
+      if (typeof fill === "number") v.fill(fill, 0, n);
+      else v.set(fill);
+      v.fill(SENTINEL, n);
+      return p;
+    },
+    guardIntact(p, n, name) {
+      const g = arena.readF32(p + 4 * n, GUARD);
+      for (let i = 0; i < GUARD; i++) assert.is(g[i], SENTINEL, `${name}: wrote past its end (guard ${i} = ${g[i]})`);
+    },
+  };
+}

@@ -2,25 +2,12 @@
 // and central finite differences through the batch statistics (backward).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setup, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
+import { setup, guarded, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
 import { bnTrain, bnInfer, bnObjective } from "../ref/batchnorm.ts";
 
 const { arena, call } = await setup();
+const { out, guardIntact } = guarded(arena);
 
-const GUARD = 8;
-const SENTINEL = 12345.5;
-function out(n: number, fill: number | Float32Array = NaN): number {
-  const p = arena.alloc(n + GUARD);
-  const v = arena.f32(p, n + GUARD);
-  if (typeof fill === "number") v.fill(fill, 0, n);
-  else v.set(fill);
-  v.fill(SENTINEL, n);
-  return p;
-}
-function guardIntact(p: number, n: number, name: string): void {
-  const g = arena.readF32(p + 4 * n, GUARD);
-  for (let i = 0; i < GUARD; i++) assert.is(g[i], SENTINEL, `${name}: wrote past its end (guard ${i} = ${g[i]})`);
-}
 
 /** (n, c, hw): hw % 4 tails, hw = 1 (dense inputs), batch 1 and > 1, channel counts not multiples of 4. */
 const SHAPES: [number, number, number][] = [[2, 3, 5], [1, 4, 16], [4, 5, 1], [3, 2, 7], [8, 7, 9], [1, 1, 3], [2, 6, 26], [5, 3, 4]];

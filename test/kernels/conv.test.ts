@@ -1,27 +1,14 @@
 // conv2d kernels vs the direct float64 convolution (forward) and central finite differences (backward).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setup, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
+import { setup, guarded, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
 import { convDims, convFwd, convBwd, convObjective, CONV_FIELDS, type ConvDims, type Padding } from "../ref/conv.ts";
 
 const { arena, call } = await setup();
+const { out, guardIntact } = guarded(arena);
 
-const GUARD = 8;
-const SENTINEL = 12345.5;
 
-function out(n: number, fill: number | Float32Array = NaN): number {
-  const p = arena.alloc(n + GUARD);
-  const v = arena.f32(p, n + GUARD);
-  if (typeof fill === "number") v.fill(fill, 0, n);
-  else v.set(fill);
-  v.fill(SENTINEL, n);
-  return p;
-}
 
-function guardIntact(p: number, n: number, name: string): void {
-  const g = arena.readF32(p + 4 * n, GUARD);
-  for (let i = 0; i < GUARD; i++) assert.is(g[i], SENTINEL, `${name}: wrote past its end (guard ${i} = ${g[i]})`);
-}
 
 function params(d: ConvDims): number {
   return arena.putI32(CONV_FIELDS.map((f) => d[f]));

@@ -1,28 +1,14 @@
 // Dense kernels vs the float64 reference (forward) and central finite differences (backward).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setup, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
+import { setup, guarded, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
 import { denseFwd, denseBwdX, denseBwdW, denseObjective } from "../ref/dense.ts";
 
 const { arena, call } = await setup();
+const { out, guardIntact } = guarded(arena);
 
-const GUARD = 8; // sentinel elements after every written buffer
-const SENTINEL = 12345.5;
 
-/** Allocate n elements plus a sentinel guard; fill the n with `fill` (NaN = garbage a kernel must not read). */
-function out(n: number, fill: number | Float32Array = NaN): number {
-  const p = arena.alloc(n + GUARD);
-  const v = arena.f32(p, n + GUARD);
-  if (typeof fill === "number") v.fill(fill, 0, n);
-  else v.set(fill);
-  v.fill(SENTINEL, n);
-  return p;
-}
 
-function guardIntact(p: number, n: number, name: string): void {
-  const g = arena.readF32(p + 4 * n, GUARD);
-  for (let i = 0; i < GUARD; i++) assert.is(g[i], SENTINEL, `${name}: wrote past its end (guard ${i} = ${g[i]})`);
-}
 
 /** Per-element f32 accumulation bound for Σ_p a_p·b_p (+ c): 2·(k+2)·u·(Σ|a_p b_p| + |c|), u = 2⁻²⁴. */
 function gemmTol(absSum: Float64Array, k: number): Float64Array {

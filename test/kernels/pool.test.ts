@@ -2,26 +2,13 @@
 // differences (backward).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setup, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
+import { setup, guarded, Rng, finiteDiff, assertClose, assertRelErr, toF64 } from "../helpers.ts";
 import { poolDims, maxPoolFwd, avgPoolFwd, poolObjective, POOL_FIELDS, type PoolDims } from "../ref/pool.ts";
 
 const { arena, call } = await setup();
+const { out, guardIntact } = guarded(arena);
 
-const GUARD = 8;
-const SENTINEL = 12345.5;
 
-function out(n: number, fill: number | Float32Array = NaN): number {
-  const p = arena.alloc(n + GUARD);
-  const v = arena.f32(p, n + GUARD);
-  if (typeof fill === "number") v.fill(fill, 0, n);
-  else v.set(fill);
-  v.fill(SENTINEL, n);
-  return p;
-}
-function guardIntact(p: number, n: number, name: string): void {
-  const g = arena.readF32(p + 4 * n, GUARD);
-  for (let i = 0; i < GUARD; i++) assert.is(g[i], SENTINEL, `${name}: wrote past its end (guard ${i} = ${g[i]})`);
-}
 const params = (d: PoolDims) => arena.putI32(POOL_FIELDS.map((f) => d[f]));
 const xLen = (d: PoolDims) => d.n * d.c * d.h * d.w;
 const yLen = (d: PoolDims) => d.n * d.c * d.h_out * d.w_out;
