@@ -115,6 +115,8 @@ export class TaskGradients {
   private readonly reps: Value[] = [];
   private readonly repOf: number[] = [];
   private readonly relRep: number[] = [];
+  /** Elements of each distinct representation ([B, d]). */
+  private readonly distinctSize: number[] = [];
   private readonly perTaskRanges: [number, number][][] = [];
   private relRanges: [number, number][] = [];
   private trunk: Step[] = [];
@@ -180,6 +182,7 @@ export class TaskGradients {
       if (i < 0) {
         i = this.reps.push(v) - 1;
         this.relRep.push(alloc(t.representation.size));
+        this.distinctSize.push(t.representation.size);
       }
       this.repOf.push(i);
     }
@@ -188,22 +191,23 @@ export class TaskGradients {
       const set = new Set(ps.map((v) => model.paramOf(v)));
       return store.ranges((p) => set.has(p));
     };
+    /** Parameters above the representations: what the per-task and relation backwards write. */
+    const tower = new Set<Value>();
     this.perTask = io.tasks.map((t) => {
       if (!t.loss) throw new Error("per-task gradients need a training program");
       const part = program.backwardPart({ roots: [t.loss], cut });
       this.perTaskRanges.push(toRanges(part.params));
+      for (const v of part.params) tower.add(v);
       return part.steps;
     });
     if (rel.length) {
       const part = program.backwardPart({ roots: rel, cut });
       this.relations = part.steps;
       this.relRanges = toRanges(part.params);
+      for (const v of part.params) tower.add(v);
     } else this.relations = [];
     const trunk = program.backwardPart({ seeds: this.reps });
     this.trunk = trunk.steps;
-    const tower = new Set<Value>();
-    for (const t of io.tasks) for (const p of program.backwardPart({ roots: [t.loss!], cut }).params) tower.add(p);
-    if (rel.length) for (const p of program.backwardPart({ roots: rel, cut }).params) tower.add(p);
     for (const p of trunk.params) if (tower.has(p)) throw new Error(`rep_grad: parameter ${p.name} is both above and below the shared representation`);
     this.towerRanges = toRanges([...tower]);
     const written = new Set([...tower, ...trunk.params].map((v) => model.paramOf(v)));
@@ -249,7 +253,7 @@ export class TaskGradients {
     const hostScales = io.scales;
     const saved = Float64Array.from(scales);
     const lab = labelled ?? io.labelled;
-    this.f32(this.acc, store.total).fill(0);
+    this.fill(store.total, this.acc, 0);
     this.featureScale = 0;
     for (let t = 0; t < T; t++) {
       hostScales.fill(0);
@@ -277,13 +281,13 @@ export class TaskGradients {
     if (this.mode === "param") for (const [off, len] of this.ranges) this.fill(len, this.acc + off * 4, 0);
     if (this.relations.length) {
       // A representation the relation terms do not reach keeps a zero gradient (its buffer is not written).
-      if (this.mode === "rep") this.reps.forEach((v, i) => this.fill(this.repSize[this.repOf.indexOf(i)], this.built.program.grad(v), 0));
+      if (this.mode === "rep") this.reps.forEach((v, i) => this.fill(this.distinctSize[i], this.built.program.grad(v), 0));
       for (const s of this.relations) s();
       if (this.mode === "param") this.axpy(store.total, store.g, this.acc, 1);
       else {
         this.accumulate(this.relRanges, 1);
         this.reps.forEach((v, i) => {
-          const g = this.built.program.grad(v), size = this.repSize[this.repOf.indexOf(i)];
+          const g = this.built.program.grad(v), size = this.distinctSize[i];
           this.copy(1, size, g, size, this.relRep[i], size, 0);
         });
       }
@@ -379,7 +383,7 @@ export class TaskGradients {
     // Rep mode: seed each representation's gradient, then the trunk backward.
     const { program, io } = this.built;
     this.reps.forEach((v, i) => {
-      const g = program.grad(v), size = this.repSize[this.repOf.indexOf(i)];
+      const g = program.grad(v), size = this.distinctSize[i];
       if (this.relations.length) this.copy(1, size, this.relRep[i], size, g, size, 0);
       else this.fill(size, g, 0);
     });
