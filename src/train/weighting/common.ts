@@ -5,7 +5,7 @@
 import type { GradientStage, Weighting, WeightingContext } from "./types.ts";
 import type { Kernels, KernelFn } from "../../runtime/load.ts";
 import type { Region } from "../../runtime/heap.ts";
-import { mulberry32, randomInt } from "../../data/split.ts";
+import { mulberry32, shuffleInPlace } from "../../data/split.ts";
 
 /** A gradient method's `step`: scale_t = w_t (task-specific parameters get w_t·∂L_t/∂θ); returns Σ_t w_t·L_t. */
 export function staticStep(ctx: WeightingContext): Weighting["step"] {
@@ -125,14 +125,7 @@ export class Stream {
   }
   /** Fisher–Yates shuffle of `a` in place (randomInt: rejection sampling, no modulo bias). */
   shuffle(a: number[]): number[] {
-    const next = () => (this.n++, this.next());
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = randomInt(next, i + 1);
-      const t = a[i];
-      a[i] = a[j];
-      a[j] = t;
-    }
-    return a;
+    return shuffleInPlace(a, () => (this.n++, this.next()));
   }
 }
 
