@@ -103,7 +103,8 @@ export class Model {
   readonly logVars: Param | null;
   /** GradNorm's learnt loss-weight logits ξ_t (w = T·softmax(ξ)), when the spec asks for them. */
   readonly gradnormLogits: Param | null;
-  private readonly training = new Map<number, { built: Built; region: Region }>();
+  /** Training programs by batch size, and by `${batch}#${copy}` for further copies (program's `copy`). */
+  private readonly training = new Map<number | string, { built: Built; region: Region }>();
   private readonly inference = new Map<number, { built: Built; region: Region }>();
   private readonly byValue = new Map<Value, Param>();
   private disposed = false;
@@ -183,15 +184,21 @@ export class Model {
     return named.slice(0, NAMED_TENSORS).map((x) => x.text).join(", ") + (named.length > NAMED_TENSORS ? ", …" : "");
   }
 
-  /** The program for batch size `batch` (training or inference), compiled once and cached. */
-  program(batch: number, training: boolean): Built {
+  /**
+   * The program for batch size `batch` (training or inference), compiled once and cached. `copy` > 0 (training
+   * only): another program of the same batch size with activations of its own, so several can hold a forward's
+   * state at once (the shards of sharded.ts); they share the parameters, their gradient and the dropout stream.
+   */
+  program(batch: number, training: boolean, copy = 0): Built {
     if (this.disposed) throw new Error(`model ${this.spec.name}: used after dispose()`);
-    const cache = training ? this.training : this.inference;
-    const hit = cache.get(batch);
+    if (copy !== 0 && !(training && Number.isInteger(copy) && copy > 0)) throw new Error(`model ${this.spec.name}: program copy ${copy}: copies are positive integers, of training programs only`);
+    const cache = (training ? this.training : this.inference) as Map<number | string, { built: Built; region: Region }>;
+    const key = copy ? `${batch}#${copy}` : batch;
+    const hit = cache.get(key);
     if (hit) {
       // Least recently used last out: re-insert on use.
-      cache.delete(batch);
-      cache.set(batch, hit);
+      cache.delete(key);
+      cache.set(key, hit);
       return hit.built;
     }
     if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`model ${this.spec.name}: batch size must be a positive integer, got ${batch}`);
@@ -209,7 +216,7 @@ export class Model {
     const region = this.arena.region();
     try {
       const built = this.build(batch, training, region);
-      cache.set(batch, { built, region });
+      cache.set(key, { built, region });
       return built;
     } catch (e) {
       region.dispose();

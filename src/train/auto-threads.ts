@@ -30,17 +30,21 @@
 // sample is the same work). The step time is the gradient's compute; the update that follows it in fit is the
 // same work in both modes (the workers apply theirs concurrently, which the next parallel compute waits for).
 //
-// Both sources compute the same full-batch gradient (to float tolerance, parallel.ts) and every step's update is
-// applied to this thread's parameters, so switching keeps one trajectory: the parallel source's `begin()` sends
-// the parameters and optimizer state to its workers whenever it takes over. Without dropout the result equals
-// one-thread training to float tolerance; with dropout the masks depend on which mode ran each step (see
-// parallel.ts), and since the choice depends on timing, so does the run: use a fixed thread count for runs that
-// must repeat bit for bit (and for --resume to reproduce an uninterrupted run).
+// The one-thread mode is not the one-program source but sharded.ts: the N-thread step computed on this thread, shard
+// by shard, bit for bit (same shards, same dropout streams, same summation order). So the choice, which depends on
+// timing, never changes the numbers: an auto run gives exactly the weights of `--threads N` for the same seed,
+// repeats bit for bit, and --resume reproduces it, whichever modes ran (test/train/auto-threads-repro.test.ts).
+// The price is the sharded step's small overhead on one thread (smaller GEMMs, N − 1 extra sums of the gradient
+// block). Every step's update is applied to this thread's parameters; the parallel source's `begin()` sends the
+// parameters and optimizer state to its workers whenever it takes over. When N threads cannot run (one core, no
+// workers, batch norm's running statistics), auto is the one-program source, like --threads 1.
 import type { Model } from "../model/model.ts";
+import type { ModelSpec } from "../model/spec.ts";
 import type { Encoded } from "../data/preprocess.ts";
 import type { GradientStage } from "./task-gradients.ts";
 import { localGradients, type GradientSource } from "./trainer.ts";
 import { canRunParallel, parallelGradients, type ParallelGradients, type WorkerLike } from "./parallel.ts";
+import { shardedGradients } from "./sharded.ts";
 
 export type ThreadMode = "single" | "parallel";
 
@@ -243,7 +247,7 @@ export interface AutoGradients extends GradientSource {
  * `parallel` null: always `single`. A step with a gradient stage (`combine`) or over other data than `rows`
  * runs on `single` and is not timed.
  */
-export function adaptiveGradients(single: GradientSource, parallel: (GradientSource & { threads?: number; close?(): void }) | null, opts: AdaptiveOptions = {}): AutoGradients {
+export function adaptiveGradients(single: GradientSource & { close?(): void }, parallel: (GradientSource & { threads?: number; close?(): void }) | null, opts: AdaptiveOptions = {}): AutoGradients {
   if (parallel && parallel.batch !== single.batch) throw new Error(`adaptiveGradients: batch sizes differ (${single.batch} vs ${parallel.batch})`);
   const chooser = new ThreadChooser({ ...opts, parallel: parallel !== null });
   const now = opts.now ?? (() => performance.now());
@@ -306,6 +310,7 @@ export function adaptiveGradients(single: GradientSource, parallel: (GradientSou
     },
     close() {
       parallel?.close?.();
+      single.close?.();
     },
   };
 }
@@ -333,6 +338,28 @@ export function availableThreads(): number {
   return typeof n === "number" && n >= 1 ? Math.floor(n) : 1;
 }
 
+/** Shards below this many rows cost more in per-step overhead than a thread gains (auto's thread count). */
+export const MIN_SHARD_ROWS = 16;
+/** At most this many threads for auto (each holds a copy of the parameters and a program). */
+export const MAX_AUTO_THREADS = 8;
+
+/**
+ * The thread count `--threads auto` (and train()'s default) trains with: N = min(cores, MAX_AUTO_THREADS,
+ * ⌊batch / MIN_SHARD_ROWS⌋), or 1 with the reason when N threads cannot or should not run. The run's numbers depend on
+ * N (its shards), not on which mode auto picks, so the same seed on a machine with another core count gives another
+ * (equally valid) run: pass a fixed thread count to reproduce a run elsewhere.
+ */
+export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = availableThreads()): { threads: number; reason: string } {
+  const B = spec.training.batch_size;
+  const n = Math.min(cores, MAX_AUTO_THREADS, Math.floor(B / MIN_SHARD_ROWS));
+  if (cores < 2) return { threads: 1, reason: `${cores} core available` };
+  if (!canRunParallel()) return { threads: 1, reason: "this runtime cannot run training threads" };
+  if (hasState) return { threads: 1, reason: "batch norm's running statistics are not combined across threads" };
+  if (spec.training.affinity) return { threads: 1, reason: "training.affinity is recorded on one thread's program" };
+  if (n < 2) return { threads: 1, reason: `a batch of ${B} rows is too small to shard (fewer than ${MIN_SHARD_ROWS} rows per thread)` };
+  return { threads: n, reason: `${cores} cores` };
+}
+
 /**
  * A gradient source that trains on one thread or on `threads` threads, whichever measures faster (see the file
  * comment). Falls back to one thread only when the runtime cannot run threads (canRunParallel()), fewer than two
@@ -340,10 +367,11 @@ export function availableThreads(): number {
  */
 export async function autoGradients(model: Model, data: Encoded, opts: AutoOptions = {}): Promise<AutoGradients> {
   const threads = opts.threads ?? availableThreads();
-  const single = localGradients(model, model.spec.training.batch_size);
   let parallel: ParallelGradients | null = null;
   // Running statistics (batch norm) are not combined across threads yet (parallel.ts refuses them): one thread only.
   const state = model.store.params.some((p) => p.role === "state");
   if (threads >= 2 && !state && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
+  // One thread computes the N-thread step (sharded.ts), so the mode never changes the numbers.
+  const single = parallel ? shardedGradients(model, threads) : localGradients(model, model.spec.training.batch_size);
   return adaptiveGradients(single, parallel, { ...opts, rows: data.rows });
 }
