@@ -4,14 +4,16 @@ import type { ByteSource } from "./source.ts";
 import { openCsv } from "./csv.ts";
 import { openCensus } from "./census.ts";
 import { openJsonl } from "./jsonl.ts";
+import { openArff } from "./arff.ts";
+import { openParquet } from "./parquet.ts";
 import { readIdx } from "./idx.ts";
 import { Table } from "./table.ts";
 import { trainValidationSplit } from "./split.ts";
 
 /**
- * Parse a whole source in `format` (csv with `delimiter`, the UCI census line format, or JSON lines). A source with
- * no data rows (a CSV header only, or only blank lines) throws "<file>: no data rows ...": nothing could be trained,
- * evaluated or predicted from it.
+ * Parse a whole source in `format` (csv with `delimiter`, the UCI census line format, JSON lines, Weka ARFF, or
+ * Parquet). A source with no data rows (a CSV header only, or only blank lines) throws "<file>: no data rows ...":
+ * nothing could be trained, evaluated or predicted from it.
  */
 export async function readTable(source: ByteSource, data: Pick<DataSource, "format" | "delimiter">): Promise<Table> {
   let table: Table;
@@ -25,11 +27,21 @@ export async function readTable(source: ByteSource, data: Pick<DataSource, "form
     case "jsonl":
       table = await Table.from(openJsonl(source));
       break;
+    case "arff":
+      table = await Table.from(openArff(source));
+      break;
+    case "parquet":
+      table = await Table.from(openParquet(source));
+      break;
     case "idx":
       throw new Error(`${source.name}: format "idx" reads two files (images and labels): use readIdxTable`);
   }
   if (table.rowCount === 0) {
-    const what = data.format === "csv" ? `the file has a header line (${table.columns.length} columns) and nothing else` : "the file is empty or holds only blank lines";
+    const what =
+      data.format === "csv" ? `the file has a header line (${table.columns.length} columns) and nothing else`
+      : data.format === "arff" ? `the header declares ${table.columns.length} attributes and @data holds no instance`
+      : data.format === "parquet" ? "the file holds 0 rows"
+      : "the file is empty or holds only blank lines";
     throw new Error(`${source.name}: no data rows (${what})`);
   }
   return table;
@@ -82,13 +94,42 @@ export function checkColumns(spec: ModelSpec, table: Table, opts: { labels: bool
   for (const c of cols) table.columnIndex(c);
 }
 
+/** Tables made by joinValidation → their training row count (the validation rows follow). */
+const joined = new WeakMap<Table, number>();
+
+/** Where a table from joinValidation starts its validation rows; null for any other table. */
+export function validationStart(table: Table): number | null {
+  return joined.get(table) ?? null;
+}
+
+/**
+ * The training rows of `train` then the validation rows of `validation` (a data.validation_path file, or train()'s
+ * validation set) as one table over `train`'s columns, every one of which `validation` must have (an error names
+ * the validation file and its columns). Row and line numbers stay each file's own. splitRows splits it back where
+ * the validation rows start.
+ */
+export function joinValidation(train: Table, validation: Table): Table {
+  if (train.tensor || validation.tensor) throw new Error(`${validation.name}: a separate validation set is not supported for data with a per-row tensor (idx); use a validation fraction`);
+  const cols = [...train.columns];
+  const data = cols.map((c) => [...train.stringColumn(c), ...validation.stringColumn(c)]);
+  const rowNo = [...Array.from({ length: train.rowCount }, (_, i) => train.dataRow(i)), ...Array.from({ length: validation.rowCount }, (_, i) => validation.dataRow(i))];
+  const lineNo = [...Array.from({ length: train.rowCount }, (_, i) => train.line(i)), ...Array.from({ length: validation.rowCount }, (_, i) => validation.line(i))];
+  const t = Table.fromColumns(train.name, cols, data, rowNo, lineNo);
+  joined.set(t, train.rowCount);
+  return t;
+}
+
 /**
  * The seeded train/validation split, a function of the rows, the fraction, the seed and `data.stratify` only
  * (not of the model), so different models on one data set compare on the same split. Identical rows stay on
  * one side (a copy on each side would flatter validation); with `stratify` the fraction applies inside each
- * value of that column (e.g. 20 % of every school).
+ * value of that column (e.g. 20 % of every school). A table from joinValidation is split where its validation rows
+ * start (no fraction, no shuffle); a spec with data.validation_path needs such a table.
  */
 export function splitRows(spec: ModelSpec, table: Table, fraction = spec.training.validation, seed = spec.training.seed): { train: Uint32Array; validation: Uint32Array } {
+  const ntrain = joined.get(table);
+  if (ntrain !== undefined) return { train: Uint32Array.from({ length: ntrain }, (_, i) => i), validation: Uint32Array.from({ length: table.rowCount - ntrain }, (_, i) => ntrain + i) };
+  if (spec.data?.validation_path) throw new Error(`${table.name}: data.validation_path (${JSON.stringify(spec.data.validation_path)}) gives the validation rows, but they were not read with the training rows (the CLI reads both with readTrainingData; train() takes them as its validation option)`);
   const n = table.rowCount;
   const cols = table.columns.map((c) => table.stringColumn(c));
   const keys = new Array<string>(n);

@@ -1,10 +1,12 @@
-// Per-task metrics of a model's predictions against encoded labels (rows whose label is missing are skipped).
+// Per-task metrics of a model's predictions against encoded labels (rows whose label is missing are skipped), and the
+// multi-label metrics of a spec's `multilabel` group of binary tasks.
 import type { ModelSpec, Task } from "../model/spec.ts";
 import type { Encoded, Preprocessing } from "../data/preprocess.ts";
 import { rocAuc } from "./auc.ts";
 import { binaryAccuracy, binaryLogLoss, multiclassAccuracy, multiclassLogLoss } from "./classification.ts";
 import { explainedVariance, mae, r2, rmse } from "./regression.ts";
 import { iouRate, meanIou } from "./box.ts";
+import { MULTILABEL_METRICS, multilabelMetrics, type MultilabelMetricName } from "./multilabel.ts";
 
 export type TaskMetrics = Record<string, number>;
 
@@ -38,6 +40,16 @@ export function taskMetrics(task: Task, width: number, pred: Float32Array, label
     p: rows.map((i) => pred[i * width + j]),
   }));
   const avg = (f: (y: number[], p: number[]) => number) => cols.reduce((s, c) => s + f(c.y, c.p), 0) / width;
+  // Multi-label metrics (multilabel tasks) read the present rows as one [rows, width] block.
+  const ml = task.metrics.filter((m): m is MultilabelMetricName => (MULTILABEL_METRICS as readonly string[]).includes(m));
+  let mlValues: Record<string, number> = {};
+  if (ml.length) {
+    const y = new Float64Array(rows.length * width), p = new Float64Array(rows.length * width);
+    rows.forEach((i, k) => {
+      for (let j = 0; j < width; j++) (y[k * width + j] = labels[i * width + j]), (p[k * width + j] = pred[i * width + j]);
+    });
+    mlValues = multilabelMetrics(y, p, width, ml);
+  }
   // Box metrics read each row's 4 outputs (labels mapped back to their units) as one box [x0, y0, x1, y1].
   const boxes = () => ({ y: rows.flatMap((_, k) => cols.map((c) => c.y[k])), p: rows.flatMap((_, k) => cols.map((c) => c.p[k])) });
   for (const m of task.metrics) {
@@ -73,19 +85,52 @@ export function taskMetrics(task: Task, width: number, pred: Float32Array, label
         out.iou50 = iouRate(b.y, b.p, 0.5);
         break;
       }
+      default:
+        if (m in mlValues) out[m] = mlValues[m];
     }
   }
   return out;
 }
 
-/** Metrics for every task, keyed by task name. */
+/**
+ * Metrics for every task, keyed by task name; with a `multilabel` group in the spec, also `multilabel`: its metrics
+ * (src/metrics/multilabel.ts) and `count`, the rows with at least one of the group's labels present. The group is
+ * left out when one of its tasks is not in `spec.tasks` (a single-task model cut from the spec).
+ */
 export function evaluatePredictions(spec: ModelSpec, pre: Preprocessing, widths: number[], preds: Float32Array[], data: Encoded): Record<string, TaskMetrics> {
   const out: Record<string, TaskMetrics> = {};
   spec.tasks.forEach((t, i) => (out[t.name] = taskMetrics(t, widths[i], preds[i], data.tasks[i].labels, data.tasks[i].mask, pre.tasks[i].target)));
+  if (spec.multilabel) {
+    const g = groupMetrics(spec, preds, data);
+    if (g) out.multilabel = g;
+  }
   return out;
 }
 
-/** Resolve a metric reference (`loss`, `TASK.METRIC`, `mean.METRIC`) against evaluated metrics. */
+/**
+ * The multilabel group's metrics: labels and probabilities of its binary tasks gathered into [rows, L] (a task's
+ * masked rows become missing cells), or null when a task of the group is absent from the spec.
+ */
+export function groupMetrics(spec: ModelSpec, preds: Float32Array[], data: Encoded): TaskMetrics | null {
+  const g = spec.multilabel;
+  if (!g) return null;
+  const idx = g.tasks.map((n) => spec.tasks.findIndex((t) => t.name === n));
+  if (idx.some((i) => i < 0)) return null;
+  const L = idx.length, n = data.rows;
+  const y = new Float64Array(n * L), p = new Float64Array(n * L);
+  idx.forEach((ti, j) => {
+    const { labels, mask } = data.tasks[ti];
+    const pr = preds[ti];
+    for (let i = 0; i < n; i++) {
+      const present = mask[i] > 0;
+      y[i * L + j] = present ? labels[i] : NaN;
+      p[i * L + j] = present ? pr[i] : NaN;
+    }
+  });
+  return multilabelMetrics(y, p, L, g.metrics);
+}
+
+/** Resolve a metric reference (`loss`, `TASK.METRIC`, `mean.METRIC`, `multilabel.METRIC`) against evaluated metrics. */
 export function metricValue(ref: string, metrics: Record<string, TaskMetrics>, loss: number): number {
   if (ref === "loss") return loss;
   const dot = ref.lastIndexOf(".");

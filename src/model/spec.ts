@@ -3,6 +3,7 @@
 // every error names the offending path, e.g. `tasks[2].loss: "bce" needs type "binary" or "multilabel"`.
 
 import { ACTIVATION_NAMES, type ActivationName } from "../ops/activation.ts";
+import { MULTILABEL_HIGHER_IS_BETTER, MULTILABEL_METRICS, type MultilabelMetricName } from "../metrics/multilabel.ts";
 
 /** "none" and every activation op in src/ops/activation.ts. */
 export const ACTIVATIONS: readonly Activation[] = ["none", ...ACTIVATION_NAMES];
@@ -58,10 +59,15 @@ const WEIGHTING_OPTIONS: Record<string, { methods: WeightingName[]; dflt: number
 const WEIGHTING_DEFAULTS: Partial<Record<WeightingName, Record<string, number | string>>> = { gradvac: { beta: 0.5 }, db_mtl: { beta: 0.9 } };
 export const OPTIMIZERS = ["adam", "adamw", "sgd"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
-/** iou and iou50 apply to box tasks: regression with 4 labels read as [x0, y0, x1, y1] (src/metrics/box.ts). */
-export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50"] as const;
+/**
+ * iou and iou50 apply to box tasks: regression with 4 labels read as [x0, y0, x1, y1] (src/metrics/box.ts). The
+ * multi-label metrics (hamming_loss … macro_auc, src/metrics/multilabel.ts) apply to multilabel tasks.
+ */
+export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50", ...MULTILABEL_METRICS] as const;
 export type MetricName = (typeof METRICS)[number];
-export const DATA_FORMATS = ["csv", "census", "jsonl", "idx"] as const;
+export const DATA_FORMATS = ["csv", "census", "jsonl", "idx", "arff", "parquet"] as const;
+/** inputs.missing when the spec leaves it out: the cells read as a missing value. */
+export const DEFAULT_MISSING: readonly string[] = ["", "?", "NA", "NaN"];
 
 // ---- size limits ----------------------------------------------------------------------------------------------
 // Every size a spec sets is capped, so a slip (batch_size 2**53, experts 1e308) is a SpecError naming the path and
@@ -302,6 +308,23 @@ export interface DataSource {
   images?: string;
   /** format "idx": the CSV of labels (`delimiter`), one row per image in the same order. */
   labels?: string;
+  /**
+   * The validation rows as a file of their own (same format and columns; relative to the current directory like
+   * `path`): no split, so training.validation is 0 and stratify is not allowed. Left out when not given.
+   */
+  validation_path?: string;
+}
+
+/**
+ * Multi-label metrics over a set of binary tasks, one label each (e.g. Yeast's 14 classes as 14 tasks):
+ * `"multilabel": ["Class1", "Class2", …]` (task names; every metric) or `{ "tasks": [...], "metrics": [...] }`
+ * (a subset of hamming_loss, ranking_loss, one_error, coverage, average_precision, micro_f1, macro_f1, macro_auc).
+ * The evaluation reports them as one more entry, `multilabel`, beside the tasks' (so no task may be named so);
+ * `training.early_stopping.metric` may name one as `multilabel.METRIC`. A row's missing labels are masked.
+ */
+export interface MultilabelGroup {
+  tasks: string[];
+  metrics: MultilabelMetricName[];
 }
 
 export interface ModelSpec {
@@ -311,6 +334,8 @@ export interface ModelSpec {
   architecture: Architecture;
   tasks: Task[];
   training: TrainingOptions;
+  /** Present only when the spec declares it (see MultilabelGroup). */
+  multilabel?: MultilabelGroup;
 }
 
 /** A spec error: `path` is where in the JSON, e.g. `tasks[2].loss`. */
@@ -579,7 +604,7 @@ export function inputShape(inputs: Inputs): RowShape {
 const DEFAULT_LOSS: Record<TaskType, LossName> = { binary: "bce", multilabel: "bce", multiclass: "xent", regression: "mse" };
 const DEFAULT_METRICS: Record<TaskType, MetricName[]> = {
   binary: ["auc", "accuracy", "logloss"],
-  multilabel: ["auc", "accuracy", "logloss"],
+  multilabel: ["auc", "accuracy", "logloss", ...MULTILABEL_METRICS],
   multiclass: ["accuracy", "logloss"],
   regression: ["rmse", "mae", "r2", "explained_variance"],
 };
@@ -598,18 +623,19 @@ const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   explained_variance: ["regression"],
   iou: ["regression"],
   iou50: ["regression"],
+  ...(Object.fromEntries(MULTILABEL_METRICS.map((m) => [m, ["multilabel"]])) as Record<MultilabelMetricName, TaskType[]>),
 };
 
 /** Validate a parsed JSON model spec; returns a normalized deep copy with defaults, or throws SpecError. */
 export function validateSpec(json: Json): ModelSpec {
   const root = obj(json, "spec");
-  known(root, "", ["$schema", "name", "description", "data", "inputs", "architecture", "tasks", "training"]);
+  known(root, "", ["$schema", "name", "description", "data", "inputs", "architecture", "tasks", "training", "multilabel"]);
   const name = str(root, "name", "", "model");
 
   let data: DataSource | null = null;
   if (root.data !== undefined && root.data !== null) {
     const d = obj(root.data, "data");
-    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels"]);
+    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels", "validation_path"]);
     const format = oneOf(d, "format", "data", DATA_FORMATS, "csv");
     if (format === "idx") {
       // Images (IDX3) and labels (CSV) are two files; `path` names the images (normalized specs carry both).
@@ -626,6 +652,14 @@ export function validateSpec(json: Json): ModelSpec {
       };
     }
     if (data.delimiter.length !== 1) throw new SpecError("data.delimiter", `expected one character, found ${JSON.stringify(data.delimiter)}`);
+    if (d.validation_path != null) {
+      const vp = str(d, "validation_path", "data");
+      if (format === "idx") throw new SpecError("data.validation_path", `format "idx" splits its validation rows from the images (training.validation); a separate validation file is not supported for it`);
+      if (data.stratify) throw new SpecError("data.stratify", `stratifies the validation split, but data.validation_path (${JSON.stringify(vp)}) gives the validation rows, so there is no split; leave one out`);
+      const v = obj(root.training ?? {}, "training").validation;
+      if (v !== undefined && v !== 0) throw new SpecError("training.validation", `is ${show(v)}, but data.validation_path (${JSON.stringify(vp)}) gives the validation rows, so there is no split; leave training.validation out (or 0)`);
+      data.validation_path = vp;
+    }
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
@@ -654,7 +688,7 @@ export function validateSpec(json: Json): ModelSpec {
     if (numeric.length || categorical.length) throw new SpecError("inputs.image", "an image input cannot be combined with numeric or categorical inputs yet");
     tensor = pixels;
   }
-  const missing = inp.missing === undefined ? ["", "?", "NA", "NaN"] : strList(inp.missing, "inputs.missing", true, true);
+  const missing = inp.missing === undefined ? [...DEFAULT_MISSING] : strList(inp.missing, "inputs.missing", true, true);
   const nonfinite = oneOf(inp, "nonfinite", "inputs", ["error", "missing"] as const, "error");
   const seenCols = new Map<string, string>();
   const claim = (col: string, path: string) => {
@@ -808,12 +842,14 @@ export function validateSpec(json: Json): ModelSpec {
     return { tasks: [ta.name, tb.name] as [string, string], lambda: num(o, "lambda", p, undefined, { min: 0 }) };
   });
 
+  const multilabel = root.multilabel == null ? null : multilabelGroup(root.multilabel, tasks);
+
   let early_stopping: TrainingOptions["early_stopping"] = null;
   if (tr.early_stopping !== undefined && tr.early_stopping !== null) {
     const e = obj(tr.early_stopping, "training.early_stopping");
     known(e, "training.early_stopping", ["metric", "patience"]);
     const metric = str(e, "metric", "training.early_stopping", "loss");
-    checkMetricRef(metric, tasks, "training.early_stopping.metric");
+    checkMetricRef(metric, tasks, "training.early_stopping.metric", multilabel);
     early_stopping = { metric, patience: num(e, "patience", "training.early_stopping", 3, { min: 1, limit: MAX_PATIENCE }) };
   }
 
@@ -834,7 +870,7 @@ export function validateSpec(json: Json): ModelSpec {
       epochs: num(tr, "epochs", "training", 10, { min: 0, limit: MAX_EPOCHS }),
       batch_size: num(tr, "batch_size", "training", 256, { min: 1, limit: MAX_BATCH_SIZE }),
       seed: num(tr, "seed", "training", 1, { int: true, min: 0, max: 2 ** 31 - 1 }),
-      validation: num(tr, "validation", "training", 0.2, { min: 0, lt: 1 }),
+      validation: num(tr, "validation", "training", data?.validation_path ? 0 : 0.2, { min: 0, lt: 1 }),
       optimizer,
       schedule,
       weighting,
@@ -844,7 +880,31 @@ export function validateSpec(json: Json): ModelSpec {
       shared_l2: num(tr, "shared_l2", "training", 0, { min: 0 }),
       affinity,
     },
+    ...(multilabel ? { multilabel } : {}),
   };
+}
+
+/** The `multilabel` group (see MultilabelGroup): binary tasks of the spec, at least two, each once. */
+function multilabelGroup(v: Json, tasks: Task[]): MultilabelGroup {
+  const P = "multilabel";
+  const o: Record<string, Json> = Array.isArray(v) || typeof v === "string" ? { tasks: v } : obj(v, P);
+  known(o, P, ["tasks", "metrics"]);
+  if (o.tasks === undefined) throw new SpecError(`${P}.tasks`, "is required");
+  const names = strList(o.tasks, `${P}.tasks`);
+  const named = tasks.find((t) => t.name === "multilabel");
+  if (named) throw new SpecError(P, `a task is named "multilabel", the name under which the group's metrics are reported; rename the task`);
+  names.forEach((n, i) => {
+    const t = tasks.find((x) => x.name === n);
+    if (!t) throw new SpecError(`${P}.tasks[${i}]`, `no task named ${JSON.stringify(n)}; tasks are ${tasks.map((x) => x.name).join(", ")}`);
+    if (t.type !== "binary" || t.group_by) throw new SpecError(`${P}.tasks[${i}]`, `task ${JSON.stringify(n)} is ${t.group_by ? "grouped (group_by)" : JSON.stringify(t.type)}; the group takes ungrouped binary tasks (a multilabel task reports these metrics itself)`);
+    if (names.indexOf(n) !== i) throw new SpecError(`${P}.tasks[${i}]`, `task ${JSON.stringify(n)} is listed twice`);
+  });
+  if (names.length < 2) throw new SpecError(`${P}.tasks`, `needs at least 2 binary tasks, found ${names.length}`);
+  const metrics = o.metrics === undefined ? [...MULTILABEL_METRICS] : (strList(o.metrics, `${P}.metrics`, false) as MultilabelMetricName[]);
+  metrics.forEach((m, j) => {
+    if (!(MULTILABEL_METRICS as readonly string[]).includes(m)) throw new SpecError(`${P}.metrics[${j}]`, `${JSON.stringify(m)} is not one of ${MULTILABEL_METRICS.join(", ")}`);
+  });
+  return { tasks: names, metrics };
 }
 
 /** training.weighting: the type, rep_grad by LibMTL's rules, and the options that apply to the type. */
@@ -883,14 +943,18 @@ export function outputWidth(t: Task): number | null {
 }
 
 /**
- * A metric reference: `loss` (validation loss, lower is better), `TASK.METRIC`, or `mean.METRIC` (mean over the
- * tasks that report it).
+ * A metric reference: `loss` (validation loss, lower is better), `TASK.METRIC`, `mean.METRIC` (mean over the
+ * tasks that report it), or `multilabel.METRIC` when the spec has a multilabel group.
  */
-export function checkMetricRef(ref: string, tasks: Task[], path: string): void {
+export function checkMetricRef(ref: string, tasks: Task[], path: string, multilabel: MultilabelGroup | null = null): void {
   if (ref === "loss") return;
   const dot = ref.lastIndexOf(".");
   const [who, metric] = dot < 0 ? ["", ref] : [ref.slice(0, dot), ref.slice(dot + 1)];
   if (!(METRICS as readonly string[]).includes(metric)) throw new SpecError(path, `${JSON.stringify(ref)}: expected "loss", "TASK.METRIC" or "mean.METRIC" with METRIC one of ${METRICS.join(", ")}`);
+  if (who === "multilabel" && multilabel) {
+    if (!(multilabel.metrics as string[]).includes(metric)) throw new SpecError(path, `the multilabel group does not report ${JSON.stringify(metric)}; it reports ${multilabel.metrics.join(", ")}`);
+    return;
+  }
   if (who === "mean") {
     if (!tasks.some((t) => t.metrics.includes(metric as MetricName))) throw new SpecError(path, `no task reports ${JSON.stringify(metric)}`);
     return;
@@ -903,5 +967,5 @@ export function checkMetricRef(ref: string, tasks: Task[], path: string): void {
 /** Whether a larger value of this metric is better. */
 export function higherIsBetter(metric: string): boolean {
   const m = metric.slice(metric.lastIndexOf(".") + 1);
-  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50";
+  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50" || (MULTILABEL_HIGHER_IS_BETTER as readonly string[]).includes(m);
 }
