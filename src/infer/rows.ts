@@ -4,6 +4,7 @@ import { decodeModel, type ModelProto } from "../onnx/model.ts";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
 import { isFiniteFloat32, nonFiniteMessage, parseFiniteNumber } from "../data/table.ts";
+import { closeMatches } from "../data/infer-columns.ts";
 
 export interface ModelMeta {
   spec: ModelSpec;
@@ -22,6 +23,16 @@ export interface InputTensor {
 }
 
 export type Row = Record<string, string | number | null | undefined>;
+
+export interface EncodeOptions {
+  /**
+   * A row without an input column (the key absent, or its value undefined): "error" (default) throws naming the row,
+   * the column and the row's keys that are close to it (a misspelling, another case); "impute" reads it as a missing
+   * value (numeric: the training mean; categorical: the unknown bucket). An explicit null, "" or a missing token is
+   * always a missing value.
+   */
+  missing?: "error" | "impute";
+}
 
 /**
  * Read the mtl metadata of an exported model (throws when the file was not written by mtl-wasm). A missing or
@@ -67,15 +78,18 @@ export function modelMetaFromBytes(bytes: Uint8Array, name?: string): ModelMeta 
 
 /**
  * Encode raw rows (objects keyed by column name, values as strings or numbers) into the model's input
- * tensors. Numeric cells that are missing (absent, null, or a spec `missing` token) become the training mean,
- * as in training; categorical values outside the vocabulary map to index 0 (unknown). A non-numeric value
+ * tensors. Every input column (numeric, categorical, group_by) must be a key of every row unless `opts.missing` is
+ * "impute" (see EncodeOptions). Numeric cells that are missing (null, "", or a spec `missing` token) become the
+ * training mean, as in training; categorical values outside the vocabulary map to index 0 (unknown). A non-numeric value
  * in a numeric column throws naming the row and column; so does a value that is not a finite float32 (a string such
  * as "Infinity", "1e400", "3.5e38", "nan", or a JS number Infinity / 1e39 / NaN) unless the spec's
  * `inputs.nonfinite` is "missing" (then it is missing too). A NaN number counts as its string "NaN", so it is
  * missing while "NaN" is a missing token (the default).
  */
-export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string, InputTensor> {
+export function encodeRows(meta: ModelMeta, rows: readonly Row[], opts: EncodeOptions = {}): Record<string, InputTensor> {
   const n = rows.length;
+  if (opts.missing !== undefined && opts.missing !== "error" && opts.missing !== "impute") throw new Error(`option missing must be "error" or "impute", not ${JSON.stringify(opts.missing)}`);
+  if (opts.missing !== "impute") checkKeys(meta, rows);
   const missing = new Set(meta.spec.inputs.missing);
   const nonfiniteMissing = meta.spec.inputs.nonfinite === "missing";
   // 1-based row numbers, as in every encodeRows error (row 1 is rows[0]).
@@ -143,4 +157,43 @@ export function encodeRows(meta: ModelMeta, rows: readonly Row[]): Record<string
   }
   if (meta.inputs.tensor) throw new Error("this model takes a raw tensor input: pass tensors to run(), not rows");
   return feeds;
+}
+
+/** The columns encodeRows reads from a row: numeric and categorical inputs, then group_by columns. */
+export function inputColumns(meta: ModelMeta): string[] {
+  const cols = [...(meta.inputs.numeric ? meta.pre.numeric.map((s) => s.column) : []), ...(meta.inputs.categorical ? meta.pre.categorical.map((c) => c.column) : [])];
+  if (meta.inputs.groups) for (const t of meta.spec.tasks) if (t.group_by && !cols.includes(t.group_by)) cols.push(t.group_by);
+  return cols;
+}
+
+/**
+ * Throw when a row lacks an input column (absent key or undefined value): the first such row (from 1), its absent
+ * columns, for each the row's keys close to it, and how many rows lack some column.
+ */
+function checkKeys(meta: ModelMeta, rows: readonly Row[]): void {
+  const cols = inputColumns(meta);
+  let first = -1, absent: string[] = [], count = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    let lacks = false;
+    for (const c of cols) {
+      if (r[c] !== undefined) continue;
+      lacks = true;
+      if (first < 0) absent.push(c);
+      else break;
+    }
+    if (lacks) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first < 0) return;
+  const keys = Object.keys(rows[first]).filter((k) => rows[first][k] !== undefined && !cols.includes(k));
+  const shown = absent.slice(0, 8).map((c) => {
+    const close = closeMatches(c, keys);
+    return `${JSON.stringify(c)}${close.length ? ` (it has ${close.map((k) => JSON.stringify(k)).join(", ")}: did you mean ${close.length === 1 ? "it" : "one of them"}?)` : ""}`;
+  });
+  const what = `${absent.length === 1 ? "column" : `${absent.length} of the model's ${cols.length} input columns:`} ${shown.join(", ")}${absent.length > 8 ? ", ..." : ""}`;
+  const others = count > 1 ? `; ${count} of the ${rows.length} rows lack input columns` : "";
+  throw new Error(`row ${first + 1} has no ${what}${others}. Pass null for a missing value, or run(rows, { missing: "impute" }) to read absent columns as missing`);
 }

@@ -5,7 +5,7 @@
 import { loadKernels, type Kernels, type WasmSource } from "../runtime/load.ts";
 import { decodeModel, type ModelProto } from "../onnx/model.ts";
 import { OnnxDecodeError } from "../onnx/proto.ts";
-import { encodeRows, modelMeta, type InputTensor, type ModelMeta, type Row } from "./rows.ts";
+import { encodeRows, modelMeta, type EncodeOptions, type InputTensor, type ModelMeta, type Row } from "./rows.ts";
 import { checkRows, inputDecls, prepareFeeds, type RunTensor } from "./feeds.ts";
 import { createOrtRunner } from "./ort.ts";
 import { MtlRunner } from "./runner.ts";
@@ -30,7 +30,10 @@ export interface SessionOptions {
  * - **Rows** (mtl-wasm exports only): an array of plain objects keyed by column, encoded with the vocabularies in
  *   the model (missing numeric cells → the training mean, unseen categories → index 0). Anything else in the array
  *   is an error (`row 1 is null, expected an object keyed by column`); rows for a model without mtl metadata are an
- *   error (pass tensors).
+ *   error (pass tensors). Every input column must be a key of every row: a value of null (or "", or a missing
+ *   token) is a missing value, but an absent key (or undefined) is an error naming the row, the column and the
+ *   row's close keys (`row 1 has no column "age" (it has "Age": did you mean it?) ...`), unless the call passes
+ *   `{ missing: "impute" }`, which reads absent columns as missing values.
  * - **Tensors**: an object with exactly the model's inputs (`inputNames`), each `{ type, data, dims }` with `type`
  *   the declared element type and `dims` non-negative integers matching the declared shape (one batch size N for
  *   all inputs), `product(dims) = data.length`. float32 inputs take a `Float32Array` only (a `Float64Array` or a
@@ -56,11 +59,17 @@ export interface Session {
   readonly meta: ModelMeta | null;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Rows (objects keyed by column) or named tensors; returns { [output]: Float32Array } (row-major [N, width]). See the contract above. */
-  run(input: readonly Row[] | Record<string, RunTensor>): Promise<Record<string, Float32Array>>;
+  /**
+   * Rows (objects keyed by column) or named tensors; returns { [output]: Float32Array } (row-major [N, width]). See
+   * the contract above; `opts.missing` applies to rows (EncodeOptions).
+   */
+  run(input: readonly Row[] | Record<string, RunTensor>, opts?: RunOptions): Promise<Record<string, Float32Array>>;
   /** Release the session's memory (the mtl engine's plans and weights, or onnxruntime-web's session). Idempotent. */
   dispose(): Promise<void>;
 }
+
+/** Options of one run: how rows lacking an input column are read (src/infer/rows.ts, EncodeOptions). */
+export type RunOptions = EncodeOptions;
 
 export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
   const engine = opts.engine ?? "ort";
@@ -87,14 +96,14 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
     meta,
     inputNames: runner.inputNames,
     outputNames: runner.outputNames,
-    async run(input) {
+    async run(input, opts = {}) {
       if (disposed) throw new Error(`${name}: the session was disposed`);
       let tensors: unknown = input;
       if (Array.isArray(input)) {
         if (!meta) throw new Error(`${name}: rows need an mtl-wasm export (vocabularies in its metadata); pass tensors for other models`);
         checkRows(input, name);
         try {
-          tensors = encodeRows(meta, input as readonly Row[]);
+          tensors = encodeRows(meta, input as readonly Row[], opts);
         } catch (e) {
           if (e instanceof Error && !e.message.startsWith(`${name}: `)) e.message = `${name}: ${e.message}`;
           throw e;

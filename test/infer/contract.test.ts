@@ -11,7 +11,7 @@ import { Model } from "../../src/model/model.ts";
 import type { Preprocessing } from "../../src/data/preprocess.ts";
 import { exportOnnx } from "../../src/onnx/export.ts";
 import { decodeModel, encodeModel } from "../../src/onnx/model.ts";
-import { createSession, type Session } from "../../src/infer/session.ts";
+import { createSession, type RunOptions, type Session } from "../../src/infer/session.ts";
 import type { Kernels } from "../../src/runtime/load.ts";
 
 const { k } = await setup();
@@ -61,10 +61,13 @@ const groups = (data: unknown = BigInt64Array.from(GRP.map(BigInt)), dims: unkno
 const feeds = (over: Record<string, unknown> = {}) => ({ numeric: numeric(), categorical: categorical(), groups: groups(), ...over });
 const cat = (values: number[]) => categorical(BigInt64Array.from(values.map(BigInt)));
 const row = { a: "1.5", b: "-2", c: "0.25", colour: "red", size: "l", school: "s1" };
+/** `row` without some of its keys. */
+const without = (...keys: string[]) => Object.fromEntries(Object.entries(row).filter(([key]) => !keys.includes(key)));
+const ABSENT = 'Pass null for a missing value, or run(rows, { missing: "impute" }) to read absent columns as missing';
 
 type Expect = "same as ok" | "ok" | "empty" | "nan row 1" | string;
 const M = "model.onnx";
-const cases: { name: string; foreign?: boolean; input: () => unknown; expect: Expect }[] = [
+const cases: { name: string; foreign?: boolean; input: () => unknown; opts?: RunOptions; expect: Expect }[] = [
   { name: "valid tensors", input: () => feeds(), expect: "ok" },
   { name: "categorical index −1", input: () => feeds({ categorical: cat([1, 2, 4, -1, 0, 1]) }), expect: `${M}: input "categorical" row 2, column 1 ("size"): index -1 is outside [0, 4)` },
   { name: "categorical index = vocabulary size", input: () => feeds({ categorical: cat([5, 2, 4, 3, 0, 1]) }), expect: `${M}: input "categorical" row 1, column 0 ("colour"): index 5 is outside [0, 5)` },
@@ -95,6 +98,13 @@ const cases: { name: string; foreign?: boolean; input: () => unknown; expect: Ex
   { name: '["str"]', input: () => ["str"], expect: `${M}: row 1 is a string ("str"), expected an object keyed by column` },
   { name: "row array inside rows", input: () => [row, [1, 2]], expect: `${M}: row 2 is an array, expected an object keyed by column` },
   { name: "rows", input: () => [row, { ...row, colour: "mauve", school: "s3" }], expect: "ok" },
+  { name: "row without a numeric column", input: () => [row, without("b")], expect: `${M}: row 2 has no column "b". ${ABSENT}` },
+  { name: "row with a misspelled column", input: () => [{ ...without("colour"), Colour: "red" }], expect: `${M}: row 1 has no column "colour" (it has "Colour": did you mean it?). ${ABSENT}` },
+  { name: "undefined is absent", input: () => [row, row, { ...row, size: undefined }], expect: `${M}: row 3 has no column "size". ${ABSENT}` },
+  { name: "rows without several columns", input: () => [row, without("a", "school"), without("c")], expect: `${M}: row 2 has no 2 of the model's 6 input columns: "a", "school"; 2 of the 3 rows lack input columns. ${ABSENT}` },
+  { name: "null is a missing value", input: () => [row, { ...row, b: null, colour: null }], expect: "ok" },
+  { name: "absent columns imputed on request", input: () => [row, without("b", "colour")], opts: { missing: "impute" }, expect: "ok" },
+  { name: "missing option misspelled", input: () => [row], opts: { missing: "imputed" } as unknown as RunOptions, expect: `${M}: option missing must be "error" or "impute", not "imputed"` },
   { name: "NaN in a float input passes through", input: () => feeds({ numeric: numeric(Float32Array.from(NUM, (v, i) => (i === 4 ? NaN : v))) }), expect: "nan row 1" },
   { name: "±Infinity in a float input passes through", input: () => feeds({ numeric: numeric(Float32Array.from(NUM, (v, i) => (i === 0 ? Infinity : i === 8 ? -Infinity : v))) }), expect: "ok" },
   { name: "rows for a model without metadata", foreign: true, input: () => [row], expect: `${M}: rows need an mtl-wasm export (vocabularies in its metadata); pass tensors for other models` },
@@ -103,8 +113,8 @@ const cases: { name: string; foreign?: boolean; input: () => unknown; expect: Ex
 ];
 
 type Outcome = { ok: Record<string, Float32Array> } | { error: string };
-const outcome = (s: Session, input: unknown): Promise<Outcome> =>
-  s.run(input as Parameters<Session["run"]>[0]).then((ok) => ({ ok }), (e: Error) => ({ error: `${e.constructor.name}: ${e.message}` }));
+const outcome = (s: Session, input: unknown, opts?: RunOptions): Promise<Outcome> =>
+  s.run(input as Parameters<Session["run"]>[0], opts).then((ok) => ({ ok }), (e: Error) => ({ error: `${e.constructor.name}: ${e.message}` }));
 
 const close = (a: Float32Array, b: Float32Array, what: string) => {
   assert.is(a.length, b.length, `${what}: length`);
@@ -123,7 +133,7 @@ test("every bad and edge input has one outcome on both engines", async () => {
   assert.equal(Object.keys(ref), ["bin", "cls", "grp"]);
   for (const c of cases) {
     const pair = c.foreign ? sessions.foreign : sessions.mtl;
-    const a = await outcome(pair.ort, c.input()), b = await outcome(pair.mtl, c.input());
+    const a = await outcome(pair.ort, c.input(), c.opts), b = await outcome(pair.mtl, c.input(), c.opts);
     if ("error" in a || "error" in b) {
       assert.ok("error" in a && "error" in b, `${c.name}: ort ${JSON.stringify("error" in a ? a.error : "ok")}, mtl ${JSON.stringify("error" in b ? b.error : "ok")}`);
       assert.is(b.error, a.error, `${c.name}: the engines' errors differ`);
