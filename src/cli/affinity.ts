@@ -17,7 +17,7 @@ import { Model } from "../model/model.ts";
 import { fit, type EpochLog } from "../train/trainer.ts";
 import { bestGrouping, groupingScore, MAX_GROUPING_TASKS, type AffinitySummary } from "../train/affinity.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
-import { readData, readSpec } from "./files.ts";
+import { readTrainingData, readSpec } from "./files.ts";
 import { epochLine } from "./format.ts";
 
 export const AFFINITY_USAGE = "mtl affinity CONFIG.json [--epochs N] [--data PATH] [--every N] [--json]";
@@ -113,7 +113,7 @@ export async function affinityCommand(argv: string[], kernels: () => Promise<Ker
   const json = p.flags.has("json");
   const say = json ? () => {} : log;
 
-  const table = await readData(spec, dataPath);
+  const table = await readTrainingData(spec, dataPath);
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
   const warnings = dataWarnings(spec, table, split);

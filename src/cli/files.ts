@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { parseJsonc } from "../util/jsonc.ts";
 import { fileSource } from "../data/node-file.ts";
-import { readIdxTable, readTable } from "../data/load.ts";
+import { joinValidation, readIdxTable, readTable } from "../data/load.ts";
 import type { Table } from "../data/table.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { UsageError } from "./args.ts";
@@ -46,6 +46,18 @@ export async function readData(spec: ModelSpec, path: string, opts: { labels?: b
     return readIdxTable(fileSource(path), have ? fileSource(labels!) : null, spec.data);
   }
   return readTable(fileSource(path), spec.data);
+}
+
+/**
+ * The rows a run trains and validates on: readData of `path`, then, when the spec names data.validation_path, that
+ * file's rows joined after them (joinValidation), which splitRows splits back: no fraction, no shuffle.
+ */
+export async function readTrainingData(spec: ModelSpec, path: string): Promise<Table> {
+  const table = await readData(spec, path);
+  const vp = spec.data?.validation_path;
+  if (!vp) return table;
+  if (!existsSync(vp)) throw new UsageError(`validation file ${vp} (data.validation_path): no such file (paths are relative to ${process.cwd()})`);
+  return joinValidation(table, await readData(spec, vp));
 }
 
 /** The labels CSV that goes with an idx images file (see readData), or null when the name follows no convention. */

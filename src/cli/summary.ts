@@ -18,7 +18,7 @@ import { formatSummary, summarize, thousands, toDot, type Summary } from "../gra
 import { readHeader } from "../io/safetensors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
-import { readData, readSpec } from "./files.ts";
+import { readTrainingData, readSpec } from "./files.ts";
 import { readTrainedDir } from "../io/checkpoint-files.ts";
 
 export const SUMMARY_USAGE = "mtl summary CONFIG.json|DIR [--data PATH] [--raw] [--json] [--dot FILE]";
@@ -90,7 +90,7 @@ export async function summaryCommand(argv: string[], kernels: () => Promise<Kern
       if (!dataPath) throw new UsageError(`config ${target}: ${why}, and the spec has no data.path; give --data PATH`);
       if (!existsSync(dataPath)) throw new UsageError(`config ${target}: ${why}, but data file ${dataPath} is not available (no such file; paths are relative to ${process.cwd()}; give --data PATH)`);
       // As `mtl train` does: the seeded split, then preprocessing fitted on the training rows.
-      const table = await readData(spec, dataPath);
+      const table = await readTrainingData(spec, dataPath);
       checkColumns(spec, table, { labels: true });
       pre = fitPreprocessing(spec, table, splitRows(spec, table).train);
       source = `${target} with ${dataPath}`;

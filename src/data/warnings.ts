@@ -6,7 +6,9 @@ import type { ModelSpec, Task } from "../model/spec.ts";
 import type { Preprocessing } from "./preprocess.ts";
 import { parseFiniteNumber, type Table } from "./table.ts";
 
+/** A finding of the data checks before training (see dataWarnings). */
 export interface DataWarning {
+  /** "error": training would be meaningless (no training rows), so it stops; "warning": it goes on. */
   level: "warning" | "error";
   /** One line naming the file and the task or column, e.g. `d.csv: task "reg": ...`. */
   message: string;
@@ -17,8 +19,9 @@ const list = (xs: readonly string[], max = 8) => xs.slice(0, max).map(q).join(",
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
- * Check the data a run will train on. Errors: no data rows; no training rows after the split. Warnings: no validation
- * rows; a task whose labels are missing in every training row (its loss is 0 for the whole run); a multiclass class,
+ * Check the data a run will train on. Errors: no data rows; no training rows after the split; early stopping with
+ * training.validation 0 (nothing to measure). Warnings: no validation rows although training.validation asks for
+ * some (none is no warning when it is 0); a task whose labels are missing in every training row (its loss is 0 for the whole run); a multiclass class,
  * a binary positive value or a 0/1 label value that never appears in the training rows; a categorical input whose
  * every value is unknown (empty vocabulary, or no validation value in it); a numeric input missing in every training
  * row. `pre` (from fitPreprocessing or a resumed model.json) supplies the vocabularies and classes; without it they
@@ -43,7 +46,11 @@ export function dataWarnings(
     if (distinct < n) why = `; identical rows stay on one side of the split, and the ${n} rows hold only ${plural(distinct, "distinct row")}`;
     return [{ level: "error", message: `${name}: no training rows after the split (${plural(n, "row")}, ${nval} in validation; ${frac})${why}` }];
   }
-  if (nval === 0) {
+  if (nval === 0 && spec.training.validation === 0) {
+    // No validation by choice: nothing to warn about, but early stopping would have nothing to measure.
+    const es = spec.training.early_stopping;
+    if (es) return [{ level: "error", message: `${name}: training.early_stopping (on ${q(es.metric)}) needs validation rows, but training.validation is 0 (no validation split): remove early_stopping, or set training.validation above 0 or data.validation_path` }];
+  } else if (nval === 0) {
     const es = spec.training.early_stopping ? `; early stopping on ${q(spec.training.early_stopping.metric)} has nothing to measure` : "";
     warn(`no validation rows after the split (${plural(n, "row")}, all ${ntr} in training; ${frac}): validation metrics are not computed${es}`);
   }

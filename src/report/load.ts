@@ -13,7 +13,7 @@ import { summarize } from "../graph/summary.ts";
 import { readTrainedDir } from "../io/checkpoint-files.ts";
 import { loadWeights } from "../io/checkpoint.ts";
 import { UsageError } from "../cli/args.ts";
-import { readData } from "../cli/files.ts";
+import { readTrainingData } from "../cli/files.ts";
 import { assembleReport, type ReportData } from "./data.ts";
 
 const readJson = (path: string): Record<string, unknown> | null => {
@@ -36,7 +36,7 @@ export async function reportFromDir(dir: string, k: Kernels, opts: { dataPath?: 
   const spec = json.spec, pre = json.preprocessing;
   const dataPath = opts.dataPath ?? (typeof metrics.data === "string" ? metrics.data : spec.data?.path);
   if (!opts.table && !dataPath) throw new UsageError(`${dir}: no data path in metrics.json or the spec; give --data PATH`);
-  const table = opts.table ?? (await readData(spec, dataPath!));
+  const table = opts.table ?? (await readTrainingData(spec, dataPath!));
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
   const model = new Model(spec, pre, k);
