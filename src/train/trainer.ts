@@ -12,7 +12,9 @@ import type { Built } from "../model/model.ts";
 import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
 import { higherIsBetter } from "../model/spec.ts";
 
+/** What fit reports after each epoch (`onEpoch`, `history`): training losses and weights averaged over its steps, and validation metrics. */
 export interface EpochLog {
+  /** The epoch's number, 1-based. */
   epoch: number;
   /** Mean training loss per task over the epoch (masked means, averaged over steps). */
   trainLoss: Record<string, number>;
@@ -22,10 +24,13 @@ export interface EpochLog {
   weights: Record<string, number>;
   /** Mean relation value per declared relation. */
   relations: number[];
+  /** Validation metrics per task after the epoch (null without validation rows). */
   validation: Record<string, TaskMetrics> | null;
   /** The early-stopping metric's value (validation), when configured. */
   monitor: number | null;
+  /** The learning rate of the epoch's last step (after the schedule). */
   lr: number;
+  /** Wall time of the epoch in seconds, validation included. */
   seconds: number;
   /** Task affinity (affinity.ts) over the epoch's sampled steps, when recording is on. */
   affinity?: AffinitySummary;
@@ -41,11 +46,17 @@ export interface TrainState {
   epoch: number;
   /** Optimizer steps taken. */
   step: number;
+  /** Position of the dropout random stream (Philox counter) after the last step. */
   dropoutCounter: number;
+  /** The weighting strategy's own state (JSON-serializable; null for stateless strategies). */
   weighting: unknown;
+  /** Best early-stopping metric value so far (null before the first validation, or without early stopping). */
   best: number | null;
+  /** Epoch (1-based) of `best`; -1 before there is one. */
   bestEpoch: number;
+  /** Epochs since `best` last improved (patience counter). */
   stale: number;
+  /** True once early stopping has ended the run. */
   stopped: boolean;
 }
 
@@ -56,11 +67,19 @@ export interface TrainState {
  * parallel.ts splits the batch across workers.
  */
 export interface GradientSource {
+  /** Rows per step (the largest `count` compute accepts). */
   readonly batch: number;
   /** Per-task masked-mean losses, loss scales and relation values of the last `compute`. */
   readonly losses: Float64Array;
+  /** The loss scales `weigh` set for the last `compute`, one per task (length T). */
   readonly scales: Float64Array;
+  /** The value of each declared relation in the last `compute` (length R). */
   readonly relations: Float64Array;
+  /**
+   * One step's gradient: forward over rows order[start, start + count) of `data`, `weigh` (per-task losses → loss
+   * scales, returns the weighted objective), backward (or, with `combine`, per-task backwards combined by the
+   * strategy). Leaves the gradient in the model's gradient block; returns the objective with the relation terms.
+   */
   compute(data: Encoded, order: ArrayLike<number>, start: number, count: number, weigh: (losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>) => number, combine?: (stage: GradientStage) => void): number;
   /**
    * After the update: the last batch's per-task losses under the updated parameters (the forward re-run with the
@@ -123,14 +142,18 @@ export function localGradients(model: Model, batch: number): GradientSource {
   };
 }
 
+/** Options of {@link fit}; every one is optional. */
 export interface FitOptions {
   /** Override the spec's epochs. */
   epochs?: number;
   /** The gradient source (default: this thread, batch_size rows per step). */
   gradients?: GradientSource;
+  /** After every epoch, with its log (also collected in `FitResult.history`). */
   onEpoch?: (log: EpochLog) => void;
   /** Per-step hook: the weights used (scales) and the step's task losses. */
   onStep?: (step: number, losses: Float64Array, scales: Float64Array) => void;
+  /** Before the first step of each epoch: its number (1-based) and how many steps it takes (ceil(rows / batch)). */
+  onEpochStart?: (epoch: number, steps: number) => void;
   /** Resume from this state (the model's weights and optimizer moments must already be restored). */
   resume?: TrainState;
   /** Best weights so far when resuming with early stopping. */
@@ -141,19 +164,32 @@ export interface FitOptions {
    * Task-affinity recording (affinity.ts), overriding the spec's training.affinity: `{ every }` samples the first
    * step of each epoch and every `every`-th after it; null turns it off. Needs a source with `built` (one thread).
    */
-  affinity?: { every: number } | null;
+  affinity?: {
+    /** Sample every `every`-th step (and the first step of each epoch); a positive integer. */
+    every: number;
+  } | null;
 }
 
+/** What {@link fit} returns. */
 export interface FitResult {
+  /** One log per epoch this call ran, in order. */
   history: EpochLog[];
   /** The epoch whose weights the model holds now (the best one under early stopping, else the last). */
   bestEpoch: number;
+  /** The best early-stopping metric value (null without early stopping or validation). */
   best: number | null;
+  /** The state after the last epoch: pass it as `resume` to continue the run exactly. */
   state: TrainState;
   /** Task affinity over every step this call sampled, when recording is on. */
   affinity?: AffinitySummary;
 }
 
+/**
+ * Train `model` in place on the encoded rows `train` for the spec's epochs (or `opts.epochs`): every epoch shuffles
+ * (seeded), steps through mini-batches of `training.batch_size` rows, evaluates on `validation` (when it has rows) and
+ * applies early stopping. The model ends with the best epoch's weights under early stopping, else the last epoch's.
+ * Throws on a non-finite objective, naming the step, the task and where it started.
+ */
 export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
   const spec = model.spec, tr = spec.training;
   const source = opts.gradients ?? localGradients(model, tr.batch_size);
@@ -190,6 +226,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
     for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
       const t0 = performance.now();
       const order = nextPerm();
+      opts.onEpochStart?.(epoch + 1, stepsPerEpoch);
       const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
       let sumObj = 0, lr = op.lr;
       for (let s = 0, i = 0; s < train.rows; s += B, i++) {
