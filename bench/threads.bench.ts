@@ -1,4 +1,5 @@
-// --threads auto under a competing load: W1 training samples/s with one thread, two threads and auto, side by side
+// --threads auto under a competing load: W1 training samples/s with one thread (one program over the batch), two
+// shards on one thread (auto's one-thread mode), two threads and auto, side by side
 // in one process (engines alternating epoch by epoch), while `--load K` child processes compete for the cores with
 // a seeded on/off pattern (busy and idle spells of 20–400 ms), as other tabs or jobs would.
 //
@@ -14,6 +15,7 @@ import { Model } from "../src/model/model.ts";
 import { fit, type GradientSource, type TrainState } from "../src/train/trainer.ts";
 import { parallelGradients } from "../src/train/parallel.ts";
 import { autoGradients, type AutoGradients } from "../src/train/auto-threads.ts";
+import { shardedGradients } from "../src/train/sharded.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 import { spec, pre, SEED, W1_ROWS, w1Data } from "./w1.ts";
 
@@ -56,6 +58,8 @@ async function engine(name: string, make: (m: Model) => Promise<GradientSource |
 const spawn = nodeWorkerSpawner(TS_WORKER_ENTRY);
 const engines = [
   await engine("1 thread", async () => undefined),
+  // auto's one-thread mode: the 2-thread step shard by shard on this thread (sharded.ts); its cost over one program.
+  await engine("2 shards", async (m) => shardedGradients(m, 2)),
   await engine("2 threads", (m) => parallelGradients(m, data, { threads: 2, spawn, module })),
   await engine("auto", (m) => autoGradients(m, data, { threads: 2, spawn, module })),
 ];
@@ -77,7 +81,7 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const base = median(engines[0].rates);
 console.log(`W1 samples/s, ${REPEATS} epochs each, engines alternating; competing load: ${LOAD} process(es) with on/off spells`);
 for (const e of engines) console.log(`${e.name.padEnd(10)} ${median(e.rates).toFixed(0).padStart(7)} [${Math.min(...e.rates).toFixed(0)} – ${Math.max(...e.rates).toFixed(0)}]  ${(median(e.rates) / base).toFixed(2)}× one thread`);
-const auto = engines[2].source as AutoGradients;
+const auto = engines.find((e) => e.name === "auto")!.source as AutoGradients;
 console.log(`auto's decisions: ${auto.decisions.map((d) => `${d.mode}:${d.reason}@${d.at}`).join(" ") || "none"}`);
 for (const e of engines) (e.source as { close?: () => void } | undefined)?.close?.();
 process.exit(0);

@@ -2,7 +2,7 @@
 
 // The high-level API: train a model from rows, a Table or CSV in a few lines (src/api/train.ts)
 export { train, toTable } from "./api/train.ts";
-export type { TrainData, TrainOptions, Trained } from "./api/train.ts";
+export type { TrainData, TrainOptions, Trained, Workers } from "./api/train.ts";
 export type { DataWarning } from "./data/warnings.ts";
 
 // Kernels and memory
@@ -32,6 +32,10 @@ export type { ByteSource } from "./data/source.ts";
 export { openCsv } from "./data/csv.ts";
 export { openCensus, CENSUS_COLUMNS } from "./data/census.ts";
 export { openJsonl } from "./data/jsonl.ts";
+export { openArff } from "./data/arff.ts";
+export type { ArffAttribute, ArffStream, ArffType } from "./data/arff.ts";
+export { openParquet, openParquetBuffer } from "./data/parquet.ts";
+export type { ParquetOptions } from "./data/parquet.ts";
 export { Table } from "./data/table.ts";
 export { readTable, readIdxTable, splitRows, checkColumns } from "./data/load.ts";
 export { readIdx, openIdx, encodeIdx, IdxError } from "./data/idx.ts";
@@ -67,15 +71,39 @@ export { rmse, mae, r2, explainedVariance } from "./metrics/regression.ts";
 export { boxIou, meanIou, iouRate } from "./metrics/box.ts";
 export { deltaM } from "./metrics/delta-m.ts";
 export { evaluatePredictions } from "./metrics/evaluate.ts";
+export { multilabelMetrics, macroAuc, MULTILABEL_METRICS } from "./metrics/multilabel.ts";
+export type { MultilabelMetricName } from "./metrics/multilabel.ts";
 export type { TaskMetrics } from "./metrics/evaluate.ts";
 
 // ONNX export and inference
 export { exportOnnx, onnxInputs } from "./onnx/export.ts";
 export { createSession } from "./infer/session.ts";
-export type { Session, SessionOptions, Engine } from "./infer/session.ts";
+export type { Session, SessionOptions, Engine, RunOptions } from "./infer/session.ts";
+export type { EncodeOptions } from "./infer/rows.ts";
 export { encodeRows, modelMetaFromBytes } from "./infer/rows.ts";
 export type { InputTensor, ModelMeta, Row } from "./infer/rows.ts";
 
 // Checkpoints (bytes; writing files is the caller's)
 export { serialize as serializeSafetensors, deserialize as deserializeSafetensors } from "./io/safetensors.ts";
 export { modelJson, parseModelJson, weightsBytes, stateBytes, loadWeights, loadState } from "./io/checkpoint.ts";
+
+// Types that the signatures above use (options, results, the spec's parts), so the API reference can link them
+export type { AnyLayer, ActivationLayer, BatchnormLayer, CategoricalInput, ConvLayer, DataSource, FlattenLayer, Inputs, MultilabelGroup, PoolLayer, Relation, WeightingSpec } from "./model/spec.ts";
+export { TASK_TYPES } from "./model/spec.ts";
+export type { ActivationName } from "./ops/activation.ts";
+export type { CsvOptions } from "./data/csv.ts";
+export type { CensusOptions } from "./data/census.ts";
+export type { JsonlOptions } from "./data/jsonl.ts";
+export type { ParsedRow, RowStream } from "./data/source.ts";
+export type { IdxData, IdxReadOptions } from "./data/idx.ts";
+export type { SplitOptions } from "./data/split.ts";
+export type { MmoeSynthetic, MmoeSyntheticOptions } from "./data/synthetic.ts";
+export type { CategoricalColumn, NonFinitePolicy, NumericColumnOptions } from "./data/table.ts";
+export type { Attrs, Init, ValueKind } from "./graph/graph.ts";
+export type { DType, Dim } from "./graph/shape.ts";
+export type { RunTensor } from "./infer/feeds.ts";
+export type { ModelJson } from "./io/checkpoint.ts";
+export type { SafetensorsFile, Tensor, TensorData, Dtype as SafetensorsDtype } from "./io/safetensors.ts";
+export type { DeltaMMetric, DeltaMTask } from "./metrics/delta-m.ts";
+export type { ParallelInit, Port } from "./train/parallel-worker.ts";
+export type { GradientMode, TaskGradientOptions } from "./train/task-gradients.ts";

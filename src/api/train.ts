@@ -1,19 +1,22 @@
 // The high-level API: train(spec, data, opts) → a trained model with predict(), export() and save(), in a few lines.
 // The same steps as `mtl train` (src/cli/train.ts calls the shared ones below): validate the spec, check the columns,
 // the seeded train/validation split, the data checks, preprocessing fitted on the training rows, init with the spec's
-// seed, fit, validation metrics. No files, no threads, no checkpoints (that is the CLI's). Portable (no node:*).
+// seed, fit (on threads when the runtime has workers: `threads`), validation metrics. No files, no checkpoints (that is
+// the CLI's). Portable (no node:*).
 import { loadKernels, type Kernels, type WasmSource } from "../runtime/load.ts";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { Model } from "../model/model.ts";
 import { Table } from "../data/table.ts";
 import { fromBytes, fromString } from "../data/source.ts";
-import { checkColumns, readTable, splitRows } from "../data/load.ts";
+import { checkColumns, joinValidation, readTable, splitRows, validationStart } from "../data/load.ts";
 import { dataWarnings, type DataWarning } from "../data/warnings.ts";
 import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
-import { fit, type EpochLog, type TrainState } from "../train/trainer.ts";
+import { fit, type EpochLog, type GradientSource, type TrainState } from "../train/trainer.ts";
+import { canRunParallel, parallelGradients, type WorkerLike } from "../train/parallel.ts";
+import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
 import { exportOnnx } from "../onnx/export.ts";
-import { createSession, type Session } from "../infer/session.ts";
+import { createSession, type RunOptions, type Session } from "../infer/session.ts";
 import type { Row } from "../infer/rows.ts";
 import { modelJson, weightsBytes } from "../io/checkpoint.ts";
 
@@ -40,6 +43,20 @@ export interface TrainOptions {
   kernels?: Kernels | WasmSource;
   /** After every epoch (losses, task weights, validation metrics). */
   onEpoch?: (log: EpochLog) => void;
+  /** Before each epoch: its number (1-based) and its step count, e.g. to size a progress bar. */
+  onEpochStart?: (epoch: number, steps: number) => void;
+  /** After every step: the global step number (1-based), per-task losses and the loss scales the weighting used. */
+  onStep?: (step: number, losses: Float64Array, scales: Float64Array) => void;
+  /**
+   * Threads: "auto" (the default) splits each batch into N shards (N = min(cores, 8, ⌊batch / 16⌋)) and runs them on
+   * one thread or N, whichever measures faster — the numbers do not depend on that choice, only on N; a number fixes
+   * the thread count; 1 trains one program over the whole batch. Threads need workers: `workers`, or the package's
+   * own in Node (the bundle provides them); without workers "auto" trains its N shards on this thread (the same
+   * numbers, so Node, Deno and a browser page on one machine agree) and a count > 1 is an error.
+   */
+  threads?: number | "auto";
+  /** What training threads run on: a spawn function for a worker that calls serveParallel, and the compiled kernels. */
+  workers?: Workers;
   /** Data warnings (a task without labels, an unused column, …); default console.warn. Data errors throw. */
   onWarning?: (w: DataWarning) => void;
   /** Name of the data in error messages (default "rows", "data.csv" for text or bytes). */
@@ -57,17 +74,49 @@ export interface Trained {
   readonly state: TrainState;
   readonly rows: { train: number; validation: number };
   /**
-   * Predictions for raw rows (objects keyed by column; missing numeric cells → the training mean, unseen categories →
-   * unknown), as `{ [task]: Float32Array }` row-major [N, width]: probabilities or values in the label's units. The
-   * exported model run by our own kernels, so it equals the ONNX file in any engine.
+   * Predictions for raw rows (objects keyed by column; null numeric cells → the training mean, unseen categories →
+   * unknown; a row without an input column is an error unless `opts.missing` is "impute", as session.run), as
+   * `{ [task]: Float32Array }` row-major [N, width]: probabilities or values in the label's units. The exported model
+   * run by our own kernels, so it equals the ONNX file in any engine.
    */
-  predict(rows: readonly Row[]): Promise<Record<string, Float32Array>>;
+  predict(rows: readonly Row[], opts?: RunOptions): Promise<Record<string, Float32Array>>;
   /** The model as ONNX bytes (with the preprocessing and the spec in its metadata). */
   export(): Uint8Array;
   /** What `mtl train` writes as DIR/model.json and DIR/weights.safetensors (`mtl evaluate/predict/export DIR` read them). */
   save(): { modelJson: string; weights: Uint8Array };
   /** Free the model's wasm memory. */
   dispose(): Promise<void>;
+}
+
+/** Training workers: `spawn()` starts one running serveParallel (parallel-worker.ts); `module` is mtl.wasm compiled. */
+export interface Workers {
+  spawn: () => WorkerLike;
+  module: WebAssembly.Module;
+}
+
+// ---- threads the entry provides (Node: worker_threads on dist/train-worker.mjs) ----------------------------------
+let workerProvider: (() => Promise<Workers | null>) | null = null;
+
+/** @internal Called by the bundle entries: how train() starts its threads by default (null: this runtime cannot). */
+export function provideWorkers(load: () => Promise<Workers | null>): void {
+  workerProvider = load;
+}
+
+/** The gradient source for `threads` (undefined: this thread's one program over the whole batch). */
+async function threadSource(model: Model, data: Encoded, opts: TrainOptions): Promise<(GradientSource & { close(): void }) | undefined> {
+  const threads = opts.threads ?? "auto";
+  if (threads !== "auto" && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`train: threads must be "auto" or a positive integer, got ${JSON.stringify(threads)}`);
+  if (threads === 1) return undefined;
+  const hasState = model.store.params.some((p) => p.role === "state");
+  const n = threads === "auto" ? autoThreadCount(model.spec, hasState).threads : threads;
+  if (n < 2) return undefined;
+  const workers = opts.workers ?? (workerProvider && canRunParallel() ? await workerProvider() : null);
+  if (threads !== "auto") {
+    if (!workers) throw new Error(`train: threads ${threads} needs workers: pass { workers: { spawn, module } } (see serveParallel), or use the package's bundle in Node; "auto" trains the same shards on one thread where there are none`);
+    return parallelGradients(model, data, { threads, spawn: workers.spawn, module: workers.module });
+  }
+  // Without workers, auto's N shards on this thread: the numbers N threads would give.
+  return autoGradients(model, data, { threads: n, ...(workers ? { spawn: workers.spawn, module: workers.module } : {}) });
 }
 
 // ---- kernels the entry provides ---------------------------------------------------------------------------------
@@ -145,19 +194,19 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
   if (!s.data) s = validateSpec({ ...s, data: { format: "csv", path: opts.name ?? (data instanceof Table ? data.name : Array.isArray(data) ? "rows" : "data.csv") } });
   const warn = opts.onWarning ?? ((w: DataWarning) => console.warn(`${w.level}: ${w.message}`));
   let table = await toTable(s, data, opts.name);
-  let split: Split | undefined;
-  if (opts.validation !== undefined && typeof opts.validation !== "number") {
-    const held = await toTable(s, opts.validation, "validation");
-    const n = table.rowCount, m = held.rowCount;
-    table = concatTables(table, held);
-    split = { train: Uint32Array.from({ length: n }, (_, i) => i), validation: Uint32Array.from({ length: m }, (_, i) => n + i) };
-  }
-  split = prepareSplit(s, table, warn, split);
+  if (opts.validation !== undefined && typeof opts.validation !== "number") table = joinValidation(table, await toTable(s, opts.validation, "validation"));
+  else if (s.data?.validation_path && validationStart(table) === null) throw new Error(`train: data.validation_path (${JSON.stringify(s.data.validation_path)}) names a file, and train() reads no files (data.path is ignored too): pass the validation rows as { validation: rows | Table | text | bytes }`);
+  const split = prepareSplit(s, table, warn);
   const k = await kernelsFor(opts.kernels);
   const { model, train: tr, validation } = buildModel(s, table, split, k);
   let result;
   try {
-    result = await fit(model, tr, validation.rows ? validation : null, { onEpoch: opts.onEpoch });
+    const gradients = await threadSource(model, tr, opts);
+    try {
+      result = await fit(model, tr, validation.rows ? validation : null, { onEpoch: opts.onEpoch, onEpochStart: opts.onEpochStart, onStep: opts.onStep, gradients });
+    } finally {
+      gradients?.close();
+    }
   } catch (e) {
     model.dispose();
     throw e;
@@ -175,9 +224,9 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
     bestEpoch: result.bestEpoch,
     state,
     rows: { train: split.train.length, validation: split.validation.length },
-    async predict(rows) {
+    async predict(rows, opts) {
       session ??= createSession(exported(), { engine: "mtl", kernels: k, name: s.name });
-      return (await session).run(rows);
+      return (await session).run(rows, opts);
     },
     export: () => exported().slice(),
     save: () => ({ modelJson: JSON.stringify(modelJson(model, state, { best_epoch: result.bestEpoch, validation: metrics }), null, 2) + "\n", weights: weightsBytes(model) }),
@@ -218,14 +267,4 @@ function rowsTable(rows: readonly Record<string, unknown>[], name: string): Tabl
     }),
   );
   return Table.fromColumns(name, columns, cells);
-}
-
-/** `a`'s rows then `b`'s, over `a`'s columns (every one must be in `b`); row numbers restart in `b` (errors name the row of each). */
-function concatTables(a: Table, b: Table): Table {
-  if (a.tensor || b.tensor) throw new Error("train: a separate validation set is not supported for data with a per-row tensor (idx); pass a validation fraction");
-  const cols = [...a.columns];
-  const data = cols.map((c) => [...a.stringColumn(c), ...b.stringColumn(c)]);
-  const rowNo = [...Array.from({ length: a.rowCount }, (_, i) => a.dataRow(i)), ...Array.from({ length: b.rowCount }, (_, i) => b.dataRow(i))];
-  const lineNo = [...Array.from({ length: a.rowCount }, (_, i) => a.line(i)), ...Array.from({ length: b.rowCount }, (_, i) => b.line(i))];
-  return Table.fromColumns(a.name, cols, data, rowNo, lineNo);
 }

@@ -3,6 +3,7 @@ import { loadKernels, type Kernels } from "../runtime/load.ts";
 import { SpecError } from "../model/spec.ts";
 import { UsageError } from "./args.ts";
 import { TRAIN_USAGE, trainCommand } from "./train.ts";
+import type { ProgressStream } from "./progress.ts";
 import { EVALUATE_USAGE, evaluateCommand } from "./evaluate.ts";
 import { PREDICT_USAGE, predictCommand } from "./predict.ts";
 import { EXPORT_USAGE, exportCommand } from "./export.ts";
@@ -10,9 +11,11 @@ import { SUMMARY_USAGE, summaryCommand } from "./summary.ts";
 import { AFFINITY_USAGE, affinityCommand } from "./affinity.ts";
 import { DATA_USAGE, dataCommand } from "./data.ts";
 import { REPORT_USAGE, reportCommand } from "./report.ts";
+import { INIT_USAGE, initCommand } from "./init.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
+  ${INIT_USAGE}
   ${TRAIN_USAGE}
   ${EVALUATE_USAGE}
   ${PREDICT_USAGE}
@@ -27,7 +30,11 @@ Data paths in configs are relative to the current directory.`;
 /** The compiled kernel artifact: commands instantiate it (and training threads receive it). */
 export type ModuleSource = () => Promise<WebAssembly.Module>;
 
-export async function main(argv: string[], module: ModuleSource, io: { log: (s: string) => void; error: (s: string) => void } = { log: console.log, error: console.error }): Promise<number> {
+/**
+ * `io.progress`: where `mtl train` draws its live progress line (only when it is a TTY: progress.ts); the default is
+ * stderr unless TERM is "dumb". Callers that pass their own `io` get no progress line unless they pass one.
+ */
+export async function main(argv: string[], module: ModuleSource, io: { log: (s: string) => void; error: (s: string) => void; progress?: ProgressStream | null } = { log: console.log, error: console.error, progress: process.env.TERM === "dumb" ? null : process.stderr }): Promise<number> {
   const [cmd, ...rest] = argv;
   const kernels = async (): Promise<Kernels> => loadKernels(await module());
   // `mtl COMMAND --help` (or -h): that command's usage line, exit 0 (mtl data has its own, per subcommand).
@@ -39,7 +46,7 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
   try {
     switch (cmd) {
       case "train":
-        return await trainCommand(rest, kernels, io.log, module);
+        return await trainCommand(rest, kernels, io.log, module, io.progress);
       case "evaluate":
         return await evaluateCommand(rest, kernels, io.log);
       case "predict":
@@ -54,6 +61,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await reportCommand(rest, kernels, io.log);
       case "data":
         return await dataCommand(rest, io.log);
+      case "init":
+        return await initCommand(rest, io.log);
       case undefined:
       case "help":
       case "--help":

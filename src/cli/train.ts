@@ -8,38 +8,47 @@ import { checkColumns, splitRows } from "../data/load.ts";
 import { fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
 import type { Model } from "../model/model.ts";
 import { buildModel, prepareSplit, validationMetrics } from "../api/train.ts";
-import { fit } from "../train/trainer.ts";
+import { fit, type EpochLog } from "../train/trainer.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
 import { higherIsBetter } from "../model/spec.ts";
 import type { Table } from "../data/table.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
-import { readData, readSpec, sessionInput, writeJson } from "./files.ts";
+import { readTrainingData, readSpec, sessionInput, writeJson } from "./files.ts";
 import { prepareTrainDir, resumeCheckpoint, writeEpochCheckpoint, writeModelFiles, type Checkpoint } from "../io/checkpoint-files.ts";
 import { loadState, loadWeights } from "../io/checkpoint.ts";
-import { epochLine, formatMetrics } from "./format.ts";
+import { deltaMLine, earlyStopLine, formatMetrics } from "./format.ts";
+import { EpochTable } from "./table.ts";
+import { createProgress, type ProgressStream } from "./progress.ts";
+import { formatWritten, snapshotDir, writtenSince } from "./written.ts";
 import { affinityJson, affinityText } from "./affinity.ts";
 import type { AffinitySummary } from "../train/affinity.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { canRunParallel, parallelGradients } from "../train/parallel.ts";
-import { autoGradients, availableThreads } from "../train/auto-threads.ts";
+import { shardedGradients } from "../train/sharded.ts";
+import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 import { writeReport } from "./report.ts";
 import { reportScript } from "../report/load.ts";
 
 export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--resume] [--report] [--quiet]";
 
-export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>): Promise<number> {
+/**
+ * `progress`: where the live progress line goes (the CLI passes process.stderr): drawn only when it is a TTY and the
+ * command is not --quiet (progress.ts). Per epoch, `log` gets one row of the epoch table (table.ts).
+ */
+export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>, progress?: ProgressStream | null): Promise<number> {
   const p = parseArgs(argv, ["single-task", "resume", "report", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
   const threads = threadsFlag(p);
-  if ((threads === "auto" || threads > 1) && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
+  if (threads !== "auto" && threads > 1 && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${TRAIN_USAGE}`);
   const out = strFlag(p, "out");
   if (!out) throw new UsageError(`mtl train: --out DIR is required\nusage: ${TRAIN_USAGE}`);
   let spec = readSpec(p.positional[0]);
-  if (spec.training.affinity && threads !== 1) throw new UsageError(`mtl train: training.affinity is recorded on one thread (it re-runs this thread's forward and backward); drop --threads or set training.affinity to null`);
+  if (p.flags.has("single-task") && spec.training.validation === 0 && !spec.data?.validation_path) throw new UsageError("mtl train: --single-task compares validation metrics (Δm), and training.validation is 0 with no data.validation_path: give the run validation rows");
+  if (spec.training.affinity && threads !== "auto" && threads > 1) throw new UsageError(`mtl train: training.affinity is recorded on one thread (it re-runs this thread's forward and backward); drop --threads or set training.affinity to null`);
   const seed = intFlag(p, "seed", "train"), epochs = intFlag(p, "epochs", "train");
   if (epochs !== undefined && epochs < 1) throw new UsageError(`mtl train: --epochs must be at least 1, found ${epochs} (0 epochs would train nothing and write the initial weights)`);
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
@@ -48,11 +57,14 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   if (p.flags.has("report")) reportScript(); // fail before training, not after, when the page script is not built
   const quiet = p.flags.has("quiet");
   const say = quiet ? () => {} : log;
+  const bar = quiet ? null : (progress ?? null);
+  // What DIR holds now: the final line lists what this run wrote (written.ts).
+  const before = snapshotDir(out);
 
   const t0 = performance.now();
   // metrics.json's environment (the report shows it): the one place a run records a clock time.
   const environment = { runtime: `node ${process.version}`, platform: `${process.platform} ${process.arch}`, threads: String(threads), started: new Date().toISOString() };
-  const table = await readData(spec, dataPath);
+  const table = await readTrainingData(spec, dataPath);
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
   say(`data ${dataPath}: ${table.rowCount} rows → train ${split.train.length}, validation ${split.validation.length} (seed ${spec.training.seed}), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -61,49 +73,56 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const k = await kernels();
 
   const resume = p.flags.has("resume");
-  const par = threads === "auto" || threads > 1 ? { threads, module: await module!() } : null;
-  const main = await trainOne(spec, table, split, k, out, resume, say, par);
+  // auto without the kernel module (an embedder's in-process call): its shards on this thread.
+  const par = threads === "auto" || threads > 1 ? { threads, module: module ? await module() : null } : null;
+  const main = await trainOne(spec, table, split, k, out, resume, say, par, bar);
   const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary, environment };
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
     for (const t of spec.tasks) {
-      const one: ModelSpec = { ...spec, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t) } } };
+      // A multilabel group names several tasks: a one-task model has none.
+      const one: ModelSpec = { ...spec, multilabel: undefined, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t) } } };
       say(`single-task model for ${t.name}`);
-      const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par);
+      const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par, bar);
       singles[t.name] = r.validation[t.name];
     }
     const dm = deltaM(spec.tasks.map((t) => ({ name: t.name, metrics: t.metrics.filter((m) => Number.isFinite(main.validation[t.name][m]) && Number.isFinite(singles[t.name][m]) && singles[t.name][m] !== 0).map((m) => ({ name: `${t.name}.${m}`, mtl: main.validation[t.name][m], single: singles[t.name][m], higherIsBetter: higherIsBetter(m) })) })).filter((t) => t.metrics.length));
     summary.single_task = singles;
     summary.delta_m = dm;
-    say(`Δm vs single-task models: ${dm >= 0 ? "+" : ""}${dm.toFixed(3)} %`);
+    say(deltaMLine(dm));
   }
   await writeJson(join(out, "metrics.json"), summary);
-  log(`wrote ${join(out, "model.json")}, ${join(out, "weights.safetensors")}, ${join(out, "metrics.json")}`);
   if (p.flags.has("report")) {
     const bytes = await writeReport(out, join(out, "report.html"), k, { dataPath, table });
     log(`wrote ${join(out, "report.html")} (${(bytes / 1024).toFixed(0)} KB)`);
   }
+  log(formatWritten(out, writtenSince(out, before)));
   return 0;
 }
 
 /**
- * --threads: a positive integer, or "auto" (one thread or all cores, whichever measures faster: auto-threads.ts).
- * Default 1: a fixed thread count keeps runs (and --resume) reproducible bit for bit; auto's choice depends on timing.
+ * --threads: a positive integer, or "auto" (the default: N shards, run on one thread or N, whichever measures faster;
+ * auto-threads.ts). Auto's choice depends on timing but never changes the numbers: a run equals `--threads N`'s.
  */
 function threadsFlag(p: ReturnType<typeof parseArgs>): number | "auto" {
   const v = strFlag(p, "threads");
-  if (v === undefined) return 1;
+  if (v === undefined) return "auto";
   if (v === "auto") return "auto";
   if (!/^\d+$/.test(v) || +v < 1) throw new UsageError(`mtl train: --threads expects a positive integer or "auto", found ${JSON.stringify(v)}`);
   return +v;
 }
 
 /** The --threads auto source: one thread vs every core, re-picked when step times change; each decision is printed. */
-async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Module, say: (s: string) => void) {
-  const cores = availableThreads();
-  if (cores < 2 || !canRunParallel()) {
-    say(`threads auto: 1 thread (${cores < 2 ? `${cores} core available` : "this runtime cannot run training threads"})`);
+async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Module | null, say: (s: string) => void) {
+  const plan = autoThreadCount(model.spec, model.store.params.some((q) => q.role === "state"));
+  const cores = plan.threads;
+  if (cores < 2) {
+    say(`threads auto: 1 thread (${plan.reason})`);
     return undefined;
+  }
+  if (!module || !canRunParallel()) {
+    say(`threads auto: ${cores} shards on 1 thread (${module ? "this runtime cannot run training threads" : "no kernel module for workers"}; the numbers of --threads ${cores})`);
+    return shardedGradients(model, cores);
   }
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const g = await autoGradients(model, train, {
@@ -116,7 +135,7 @@ async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Mod
       say(`threads auto: ${d.previous && d.previous !== d.mode ? "switching to " : ""}${what} after ${d.at} timed steps (${why}: 1 thread ${ms(d.single)}/step, ${cores} threads ${ms(d.parallel)}/step)`);
     },
   });
-  say(`threads auto: measuring 1 vs ${cores} threads (data-parallel, shards summed in a fixed order)`);
+  say(`threads auto: ${cores} shards, measuring 1 vs ${cores} threads (the same numbers either way; --threads ${cores} reproduces this run)`);
   return g;
 }
 
@@ -129,7 +148,35 @@ function singleMetric(ref: string, task: Task): string {
   return who === "mean" ? (task.metrics.includes(metric) ? `${task.name}.${metric}` : "loss") : who === task.name ? ref : "loss";
 }
 
-async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, say: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module } | null) {
+/** The epoch table of a run: each task's main metric, weights when the strategy moves them, the early-stopping monitor. */
+function epochTable(spec: ModelSpec, dir: string): EpochTable {
+  const es = spec.training.early_stopping;
+  return new EpochTable({
+    tasks: spec.tasks.map((t) => ({ name: t.name, metric: mainMetric(t, es?.metric) })),
+    epochs: spec.training.epochs,
+    weights: spec.training.weighting.type !== "static",
+    monitor: es?.metric ?? null,
+    relations: spec.training.relations.map((r) => `${r.tasks[0]}~${r.tasks[1]}`),
+    affinity: !!spec.training.affinity,
+    full: join(dir, "metrics.json"),
+  });
+}
+
+/** A task's main validation metric: the early-stopping one when it names this task's metric (or mean.X), else its first. */
+function mainMetric(t: Task, monitor: string | undefined): string | null {
+  const dot = monitor ? monitor.lastIndexOf(".") : -1;
+  if (monitor && dot > 0) {
+    const who = monitor.slice(0, dot), m = monitor.slice(dot + 1) as MetricName;
+    if ((who === "mean" || who === t.name) && t.metrics.includes(m)) return m;
+  }
+  return t.metrics[0] ?? null;
+}
+
+async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, sayLine: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module | null } | null, bar: ProgressStream | null) {
+  const names = spec.tasks.map((t) => t.name);
+  const progress = createProgress(bar, { epochs: spec.training.epochs, tasks: names });
+  // Every line printed while the progress line may be drawn erases it first.
+  const say = (s: string) => (progress?.clear(), sayLine(s));
   let pre: Preprocessing;
   let state = null;
   // Stale temporaries of killed writes go; a fresh run also drops an earlier run's checkpoints (checkpoint-files.ts).
@@ -165,13 +212,14 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const affinityPath = join(dir, "affinity.json");
   const affinityEpochs: { epoch: number; affinity: AffinitySummary }[] = resume && affinity ? previousAffinity(affinityPath, state!.epoch) : [];
   if (!resume) await rm(affinityPath, { force: true });
-  const names = spec.tasks.map((t) => t.name);
   const gradients = !par
     ? undefined
     : par.threads === "auto"
       ? await autoThreads(model, train, par.module, say)
-      : await parallelGradients(model, train, { threads: par.threads, module: par.module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
+      : await parallelGradients(model, train, { threads: par.threads, module: par.module!, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
   if (par && par.threads !== "auto") say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
+  const epochRows = epochTable(spec, dir);
+  let pending: EpochLog | null = null, headed = false;
   const t0 = performance.now();
   let result;
   try {
@@ -179,12 +227,20 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
       resume: state ?? undefined,
       resumeBest,
       gradients,
-      onStep: (step, losses, scales) => void stepRows.push([step, epochNow, ...Array.from(losses, (x) => x.toPrecision(6)), ...Array.from(scales, (x) => x.toPrecision(6))].join(",")),
+      onEpochStart: (epoch, steps) => progress?.start(epoch, steps),
+      onStep: (step, losses, scales) => {
+        stepRows.push([step, epochNow, ...Array.from(losses, (x) => x.toPrecision(6)), ...Array.from(scales, (x) => x.toPrecision(6))].join(","));
+        progress?.step(losses);
+      },
       onEpoch: (l) => {
         if (l.affinity) affinityEpochs.push({ epoch: l.epoch, affinity: l.affinity });
-        say(epochLine(l, spec.training.epochs, names));
+        pending = l;
       },
       afterEpoch: async (st, best) => {
+        // The row is printed here, where the trainer's verdict on this epoch (the kept best) is known.
+        if (!headed) epochRows.header().forEach(say);
+        headed = true;
+        say(epochRows.row(pending!, !!spec.training.early_stopping && st.bestEpoch === st.epoch));
         epochNow = st.epoch + 1;
         if (affinity) await writeFileAtomic(affinityPath, affinityText(affinityJson(spec, affinity.every, affinityEpochs)));
         // One unit: DIR/checkpoints/<epoch>/ published in one step, then the top-level copies.
@@ -195,13 +251,22 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     gradients?.close();
   }
   const seconds = (performance.now() - t0) / 1000;
+  progress?.clear();
+  const es = spec.training.early_stopping;
+  if (es) say(earlyStopLine(es, result.state, spec.training.epochs));
   const { preds, metrics } = validationMetrics(model, validation);
-  say(`validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]`);
-  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history };
+  const held = split.validation.length > 0;
+  say(held ? `validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]` : `trained on every row (validation 0): kept the last epoch, ${result.bestEpoch}  [${seconds.toFixed(1)} s]`);
+  const stopping = es && { metric: es.metric, patience: es.patience, stopped: result.state.stopped, best: result.state.best, best_epoch: result.state.bestEpoch };
+  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history, ...(stopping ? { early_stopping: stopping } : {}) };
   await writeModelFiles(dir, model, result.state, { best_epoch: result.bestEpoch, validation: metrics });
   // The ONNX export, run by onnxruntime-web on the same validation rows: its metrics must match ours.
   const onnx = exportOnnx(model);
   await writeFileAtomic(join(dir, "model.onnx"), onnx);
+  if (!held) {
+    say(`onnx ${join(dir, "model.onnx")} (${onnx.length} bytes); no validation rows to check it on in onnxruntime-web (mtl evaluate DIR --data FILE does)`);
+    return { validation: metrics, summary: { ...summaryBase, onnx: { bytes: onnx.length } } };
+  }
   const t1 = performance.now();
   const session = await createSession(onnx, { engine: "ort", name: join(dir, "model.onnx") });
   const rows = split.validation;

@@ -72,7 +72,7 @@ test("mtl train --report writes DIR/report.html: one file, data and script inlin
   // The kept epoch is metrics.json's best epoch; the environment records the run.
   const m = JSON.parse(readFileSync(join(model, "metrics.json"), "utf8"));
   assert.is(d.keptEpoch, m.best_epoch);
-  assert.is(d.environment.threads, "1");
+  assert.is(d.environment.threads, "auto"); // the default: --threads auto
   // --single-task: the Δm table, one row per metric, and metrics.json's Δm.
   assert.is(d.deltaM.value, m.delta_m);
   assert.is(d.deltaM.rows.length, 3 + 2 + 4);
