@@ -3,7 +3,7 @@ import type { Kernels } from "../runtime/load.ts";
 import { checkColumns } from "../data/load.ts";
 import { encode } from "../data/preprocess.ts";
 import { Model } from "../model/model.ts";
-import { evaluatePredictions } from "../metrics/evaluate.ts";
+import { evaluatePredictions, perOutputMetrics } from "../metrics/evaluate.ts";
 import { parseArgs, strFlag, UsageError } from "./args.ts";
 import { readData } from "./files.ts";
 import { readTrainedDir } from "../io/checkpoint-files.ts";
@@ -24,11 +24,17 @@ export async function evaluateCommand(argv: string[], kernels: () => Promise<Ker
   const model = new Model(j.spec, j.preprocessing, await kernels());
   loadWeights(model, weights, weightsPath);
   const enc = encode(j.spec, j.preprocessing, table);
-  const metrics = evaluatePredictions(j.spec, model.pre, model.dims.outputs, model.predict(enc), enc);
-  if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics }, null, 2));
+  const preds = model.predict(enc);
+  const metrics = evaluatePredictions(j.spec, model.pre, model.dims.outputs, preds, enc);
+  // Multi-output tasks: each output's own metrics under the task's (macro-averaged) line.
+  const perOutput = perOutputMetrics(j.spec, model.pre, model.dims.outputs, preds, enc);
+  if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics, ...(Object.keys(perOutput).length ? { per_output: perOutput } : {}) }, null, 2));
   else {
     log(`${j.spec.name} on ${data} (${enc.rows} rows)`);
-    for (const [t, m] of Object.entries(metrics)) log(`  ${formatMetrics({ [t]: m })}  (${m.count} labelled rows)`);
+    for (const [t, m] of Object.entries(metrics)) {
+      log(`  ${formatMetrics({ [t]: m })}  (${m.count} labelled rows${perOutput[t] ? `; mean over ${Object.keys(perOutput[t]).length} outputs` : ""})`);
+      for (const [label, v] of Object.entries(perOutput[t] ?? {})) log(`    ${formatMetrics({ [label]: v })}`);
+    }
   }
   return 0;
 }

@@ -9,7 +9,7 @@ import { fitPreprocessing, type Encoded, type Preprocessing } from "../data/prep
 import type { Model } from "../model/model.ts";
 import { buildModel, prepareSplit, validationMetrics } from "../api/train.ts";
 import { fit, type EpochLog } from "../train/trainer.ts";
-import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
+import { evaluatePredictions, perOutputMetrics, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
 import { higherIsBetter } from "../model/spec.ts";
 import type { Table } from "../data/table.ts";
@@ -258,7 +258,8 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const held = split.validation.length > 0;
   say(held ? `validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]` : `trained on every row (validation 0): kept the last epoch, ${result.bestEpoch}  [${seconds.toFixed(1)} s]`);
   const stopping = es && { metric: es.metric, patience: es.patience, stopped: result.state.stopped, best: result.state.best, best_epoch: result.state.bestEpoch };
-  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, history: result.history, ...(stopping ? { early_stopping: stopping } : {}) };
+  const perOutput = held ? perOutputMetrics(spec, model.pre, model.dims.outputs, preds, validation) : {};
+  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, ...(Object.keys(perOutput).length ? { validation_per_output: perOutput } : {}), history: result.history, ...(stopping ? { early_stopping: stopping } : {}) };
   await writeModelFiles(dir, model, result.state, { best_epoch: result.bestEpoch, validation: metrics });
   // The ONNX export, run by onnxruntime-web on the same validation rows: its metrics must match ours.
   const onnx = exportOnnx(model);

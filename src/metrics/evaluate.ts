@@ -107,6 +107,35 @@ export function evaluatePredictions(spec: ModelSpec, pre: Preprocessing, widths:
   return out;
 }
 
+/** Metrics that are computed column by column, so they have a value per output. */
+const COLUMN_METRICS = new Set(["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance"]);
+
+/**
+ * Per output column of every multi-output task (multilabel, multi-output regression): the task's column-wise
+ * metrics on that column alone, keyed by task name, then label column (in the label's units). What the task's macro
+ * average hides: a pooled RMSE over outputs whose scales differ 400× is the largest output's. Box metrics (iou, iou50)
+ * read the 4 columns together and are left out; single-output tasks have no entry.
+ */
+export function perOutputMetrics(spec: ModelSpec, pre: Preprocessing, widths: number[], preds: Float32Array[], data: Encoded): Record<string, Record<string, TaskMetrics>> {
+  const out: Record<string, Record<string, TaskMetrics>> = {};
+  spec.tasks.forEach((t, i) => {
+    const w = widths[i];
+    const metrics = t.metrics.filter((m) => COLUMN_METRICS.has(m));
+    if (t.type === "multiclass" || w < 2 || !metrics.length) return;
+    const { labels, mask } = data.tasks[i];
+    const target = pre.tasks[i].target;
+    const n = mask.length, one: Task = { ...t, metrics };
+    out[t.name] = Object.fromEntries(
+      t.labels.map((label, j) => {
+        const p = new Float32Array(n), y = new Float32Array(n);
+        for (let r = 0; r < n; r++) (p[r] = preds[i][r * w + j]), (y[r] = labels[r * w + j]);
+        return [label, taskMetrics(one, 1, p, y, mask, target ? [target[j]] : null)];
+      }),
+    );
+  });
+  return out;
+}
+
 /**
  * The multilabel group's metrics: labels and probabilities of its binary tasks gathered into [rows, L] (a task's
  * masked rows become missing cells), or null when a task of the group is absent from the spec.
