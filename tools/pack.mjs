@@ -9,6 +9,7 @@
 //             and a wrong use of train()'s result is an error
 //   deno      the same program under `deno run --node-modules-dir=manual` from the project's node_modules
 //   chromium  an esbuild browser bundle of a page importing "mtl-wasm", run headless: its prediction equals Node's
+//   example-* the programs of examples/, copied into the project and run there (tools/pack-examples.mjs)
 // One line per check: `PASS package <check>` or `FAIL package <check>: <why>`. Needs `npm run build` first.
 //
 //   node tools/pack.mjs [--keep]      (--keep leaves the temporary project and prints its path)
@@ -20,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import * as esbuild from "esbuild";
 import { serve } from "./serve.mjs";
+import { checkExamples } from "./pack-examples.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -271,6 +273,9 @@ try {
       await server.close();
     }
   });
+
+  const skip = (name, why) => (underCI ? fail(name, `${why} (CI=1: not skipped)`) : console.log(`SKIP package ${name}: ${why}`));
+  await checkExamples({ root: ROOT, project, work, check, expect, run, skip, underCI, deno: DENO, chromium: CHROMIUM, chromiumArgs: CHROMIUM_ARGS });
 } catch (e) {
   fail("setup", e?.message ?? e);
 } finally {

@@ -37,6 +37,7 @@ export const CENSUS_INCOME_NEGATIVE = "- 50000";
 /** marital_stat value that defines task 2 of the MMoE benchmark. */
 export const CENSUS_NEVER_MARRIED = "Never married";
 
+/** Options of {@link openCensus}. */
 export interface CensusOptions {
   /**
    * Strip the trailing "." of the last field (default true): the label then reads "50000+" / "- 50000"

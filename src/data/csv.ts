@@ -7,6 +7,7 @@
 
 import { makeRowStream, textChunks, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
 
+/** Options of {@link openCsv}: RFC 4180 CSV with a configurable delimiter and quote. */
 export interface CsvOptions {
   /** Field delimiter, one character. Default ",". */
   delimiter?: string;

@@ -14,13 +14,18 @@
 
 import { decompressedChunks, isGzip, type ByteSource } from "./source.ts";
 
+/** The element types an IDX file can hold (byte 2 of its header). */
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
+/** The typed array of each IdxType, in the same order (decoded to the host's byte order). */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** A decoded IDX array: `data` is row-major with `data.length` = ∏ dims, in the typed array of `type`. */
 export interface IdxArray {
+  /** The dimensions, outermost first (e.g. [count, 28, 28] for MNIST images). */
   dims: number[];
+  /** The element type. */
   type: IdxType;
+  /** ∏ dims elements, row-major. */
   data: IdxData;
 }
 
@@ -35,11 +40,16 @@ export const IDX_MAX_BYTES = 2 ** 31 - 1;
 
 /** A malformed IDX file: `file`, the byte `offset` where it went wrong, and what was `expected` there. */
 export class IdxError extends Error {
+  /** Always "IdxError". */
   override name = "IdxError";
   constructor(
+    /** The file's name as given to the reader. */
     readonly file: string,
+    /** Byte offset of the problem (of the unpacked data for gzip files). */
     readonly offset: number,
+    /** What was found, e.g. "truncated: the file ends after 10 of 784 payload bytes". */
     readonly problem: string,
+    /** What was expected there. */
     readonly expected: string,
     unpacked = false,
   ) {
@@ -48,8 +58,11 @@ export class IdxError extends Error {
 }
 
 /** What the header says. */
+/** An IDX file's header, as read and checked. */
 export interface IdxHeader {
+  /** The element type (byte 2). */
   type: IdxType;
+  /** The dimensions (byte 3 is their count), outermost first. */
   dims: number[];
   /** 4 + 4·rank. */
   headerBytes: number;
@@ -61,6 +74,7 @@ export interface IdxHeader {
   gzip: boolean;
 }
 
+/** Checks {@link openIdx} and {@link readIdx} apply to the header before reading the payload. */
 export interface IdxReadOptions {
   /** Refuse a header announcing more payload bytes than this (default IDX_MAX_BYTES). */
   maxBytes?: number;
@@ -72,7 +86,9 @@ export interface IdxReadOptions {
 
 /** An open IDX file: the header, then its payload once, either as raw big-endian chunks or as decoded items. */
 export interface IdxStream {
+  /** The file's name (in error messages). */
   readonly name: string;
+  /** The header, read and checked when the stream was opened. */
   readonly header: IdxHeader;
   /** The payload bytes as they arrive (big-endian; a prefix of the file may be in the first chunk). Single use. */
   chunks(): AsyncGenerator<Uint8Array>;

@@ -39,6 +39,7 @@ export function jsonCell(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Options of {@link openJsonl}. */
 export interface JsonlOptions {
   /** Column names; default: the keys of the first object, in order. */
   columns?: readonly string[];

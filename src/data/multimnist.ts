@@ -20,6 +20,7 @@ export const RIGHT_BASE = CANVAS - DIGIT;
 
 /** Digits to compose from: `count` images of DIGIT × DIGIT uint8 pixels, row-major, with their classes 0–9. */
 export interface DigitSet {
+  /** Number of digits. */
   count: number;
   /** [count, 28, 28] uint8. */
   images: Uint8Array;
@@ -37,19 +38,22 @@ export const MULTIMNIST_COLUMNS = [
 
 /** Generated composites. Every per-composite array is row-major, composite k at [k·width, (k+1)·width). */
 export interface MultiMnist {
+  /** Number of composites. */
   count: number;
   /** [count, 28, 28] uint8: the resized composites. */
   images: Uint8Array;
-  /** [count] class of the top-left / bottom-right digit. */
+  /** [count] class 0–9 of the top-left digit. */
   left: Uint8Array;
+  /** [count] class 0–9 of the bottom-right digit. */
   right: Uint8Array;
-  /** [count] index of the source digit in the DigitSet. */
+  /** [count] index of the top-left digit in the DigitSet. */
   leftIndex: Uint32Array;
+  /** [count] index of the bottom-right digit in the DigitSet. */
   rightIndex: Uint32Array;
-  /** [count, 4]: left dx, left dy, right dx, right dy, each in [−MAX_SHIFT, MAX_SHIFT] (x = column, y = row). */
+  /** [count, 4] int8: left dx, left dy, right dx, right dy, each in [−MAX_SHIFT, MAX_SHIFT] (x = column, y = row). */
   shifts: Int8Array;
   /**
-   * [count, 8]: the left digit's box x0, y0, x1, y1, then the right digit's, normalized to [0, 1] (see the
+   * [count, 8] float64: the left digit's box x0, y0, x1, y1, then the right digit's, normalized to [0, 1] (see the
    * construction notes: pixel-edge convention, x0 = first column / 28, x1 = (last column + 1) / 28). NaN for a
    * digit with no nonzero pixel left after placement and resizing.
    */

@@ -6,11 +6,31 @@ import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
 
+/**
+ * What the training rows decided, applied identically to every later row (validation, predict, the ONNX graph):
+ * numeric standardization statistics, categorical vocabularies, class and group lists, regression target scaling.
+ * Fitted by fitPreprocessing; JSON-serializable (model.json and the ONNX metadata carry it).
+ */
 export interface Preprocessing {
-  numeric: { column: string; mean: number; std: number }[];
-  /** vocab[k] has index k + 1; index 0 is the unknown bucket (unseen or rare values). */
-  categorical: { column: string; vocab: string[] }[];
+  /** One entry per numeric input, in spec order. */
+  numeric: {
+    /** The column. */
+    column: string;
+    /** Mean of the training rows' present values (float64). */
+    mean: number;
+    /** Their population standard deviation (1 for a constant column): x ↦ (x − mean) / std. */
+    std: number;
+  }[];
+  /** One entry per categorical input, in spec order. */
+  categorical: {
+    /** The column. */
+    column: string;
+    /** vocab[k] has index k + 1; index 0 is the unknown bucket (unseen or rare values). */
+    vocab: string[];
+  }[];
+  /** One entry per task, in spec order. */
   tasks: {
+    /** The task's name. */
     name: string;
     /** multiclass: class values in output order. */
     classes: string[] | null;
@@ -21,12 +41,20 @@ export interface Preprocessing {
      * standardized target (y − mean) / std; predictions are mapped back (the ONNX graph does the same).
      * null for loss "giou", which learns the raw coordinates.
      */
-    target: { mean: number; std: number }[] | null;
+    target:
+      | {
+          /** Training mean of the label column. */
+          mean: number;
+          /** Its standard deviation. */
+          std: number;
+        }[]
+      | null;
   }[];
 }
 
 /** A table encoded for training or evaluation. Row-major unless stated. */
 export interface Encoded {
+  /** Number of rows. */
   rows: number;
   /** Standardized numeric inputs [rows, F] (missing → 0, i.e. the training mean). */
   numeric: Float32Array;
@@ -34,6 +62,7 @@ export interface Encoded {
   categorical: Int32Array[];
   /** Raw tensor input [rows, tensor] (empty unless the spec declares one; filled by the caller). */
   tensor: Float32Array;
+  /** Per task, in spec order: labels, presence mask and group indices. */
   tasks: {
     /** multiclass: i32 class index [rows]; otherwise f32 [rows, width] (regression: standardized). NaN/−1 where missing. */
     labels: Float32Array | Int32Array;

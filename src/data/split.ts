@@ -57,6 +57,7 @@ export function permutationStream(n: number, seed: number): () => Uint32Array {
   };
 }
 
+/** Constraints of {@link trainValidationSplit}: keep groups together, or split each stratum separately. */
 export interface SplitOptions {
   /**
    * Group key per row: rows with the same key all go to the same side (e.g. identical rows, as the School README
@@ -73,7 +74,12 @@ export interface SplitOptions {
  * validation. Returns ascending index arrays that are disjoint and together cover 0..n-1. Same (n, fraction, seed,
  * options) → same split in every runtime.
  */
-export function trainValidationSplit(n: number, validationFraction: number, seed: number, opts: SplitOptions = {}): { train: Uint32Array; validation: Uint32Array } {
+export function trainValidationSplit(n: number, validationFraction: number, seed: number, opts: SplitOptions = {}): {
+  /** Training row indices, ascending. */
+  train: Uint32Array;
+  /** Validation row indices, ascending. */
+  validation: Uint32Array;
+} {
   checkN(n, "trainValidationSplit");
   if (!(validationFraction >= 0 && validationFraction <= 1)) throw new RangeError(`trainValidationSplit: validationFraction must be in [0, 1], got ${validationFraction}`);
   for (const [k, a] of [["groups", opts.groups], ["strata", opts.strata]] as const) {

@@ -19,7 +19,9 @@
 import { mulberry32 } from "./split.ts";
 import { cos, log, sin } from "../util/dmath.ts";
 
+/** Options of {@link mmoeSynthetic} (the paper's settings by default). */
 export interface MmoeSyntheticOptions {
+  /** Number of rows. */
   rows: number;
   /** Input dimension d (default 100). */
   dim?: number;
@@ -31,21 +33,33 @@ export interface MmoeSyntheticOptions {
   m?: number;
   /** Standard deviation of the label noise ε (default 0.1, i.e. variance 0.01 as in the paper). */
   noise?: number;
+  /** Seed of the one random stream (same seed and options → the same arrays in every engine). */
   seed: number;
 }
 
+/** The generated data and the draws that define it (see the file header for the formulas). */
 export interface MmoeSynthetic {
+  /** Number of rows. */
   rows: number;
+  /** Input dimension d. */
   dim: number;
   /** Inputs, row-major [rows, dim]. */
   x: Float32Array;
+  /** [rows] task 1's labels y1. */
   y1: Float32Array;
+  /** [rows] task 2's labels y2. */
   y2: Float32Array;
+  /** [d] the first unit vector u1. */
   u1: Float64Array;
+  /** [d] the second unit vector u2, orthogonal to u1. */
   u2: Float64Array;
+  /** [d] task 1's weights w1 = c·u1. */
   w1: Float64Array;
+  /** [d] task 2's weights w2 = c·(p·u1 + √(1 − p²)·u2). */
   w2: Float64Array;
+  /** [m] the sine terms' frequencies α_i. */
   alpha: Float64Array;
+  /** [m] the sine terms' phases β_i. */
   beta: Float64Array;
 }
 

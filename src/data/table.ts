@@ -7,6 +7,7 @@ import type { RowStream } from "./source.ts";
 /** What to do with a non-finite or float32-overflowing number (see parseFiniteNumber): throw, or read it as missing. */
 export type NonFinitePolicy = "error" | "missing";
 
+/** How {@link Table.numericColumn} reads cells: missing tokens and the non-finite policy. */
 export interface NumericColumnOptions {
   /**
    * Cell values that mean "missing" and become NaN, compared after trimming spaces, e.g. ["?"] for census or [""] for
@@ -22,9 +23,11 @@ export interface NumericColumnOptions {
   nonfinite?: NonFinitePolicy;
 }
 
+/** A categorical column as integer codes ({@link Table.categoricalColumn}). */
 export interface CategoricalColumn {
   /** Code of each row: index into `levels`, or -1 for a value not in explicitly given levels. */
   codes: Int32Array;
+  /** The distinct values codes index: the given levels, or those present sorted by code unit. */
   levels: string[];
 }
 
@@ -134,8 +137,11 @@ export class TableBuilder {
  * each distinct value once.
  */
 export class Table {
+  /** The data's name (a file name), used in error messages. */
   readonly name: string;
+  /** Column names in file order. */
   readonly columns: readonly string[];
+  /** Number of data rows. */
   readonly rowCount: number;
   private readonly codes: Int32Array[];
   private readonly dict: string[][];
@@ -212,7 +218,14 @@ export class Table {
    * Per-row float features that travel with the rows (the images of an `idx` data set): [rowCount, width] row-major,
    * or null. select() keeps each selected row's features; encode() hands them to the model's tensor input.
    */
-  get tensor(): { readonly width: number; readonly data: Float32Array; readonly source: string } | null {
+  get tensor(): {
+    /** Features per row. */
+    readonly width: number;
+    /** [rowCount, width] float32, row-major. */
+    readonly data: Float32Array;
+    /** Where the features came from (a file name), for error messages. */
+    readonly source: string;
+  } | null {
     return this.rowTensor;
   }
 
@@ -227,6 +240,7 @@ export class Table {
     return t;
   }
 
+  /** Whether the table has a column named `column` (exact, case-sensitive). */
   has(column: string): boolean {
     return this.index.has(column);
   }

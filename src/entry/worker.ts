@@ -1,3 +1,9 @@
+/**
+ * mtl-wasm for edge workers (workerd, Cloudflare Workers): the same API as `mtl-wasm` plus {@link loadWorkerKernels}.
+ * The kernels come from `mtl.wasm` imported as a precompiled WebAssembly module (workers may not compile wasm from
+ * bytes): deploy it beside the bundle. Resolved by the `workerd` and `worker` export conditions, or as `mtl-wasm/worker`.
+ * @module mtl-wasm/worker
+ */
 // Bundle entry for edge workers (workerd): the artifact is imported as a precompiled WebAssembly.Module,
 // because compiling from bytes is forbidden there. The bundler leaves `./mtl.wasm` external; deploy it beside.
 import wasm from "./mtl.wasm";

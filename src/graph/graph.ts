@@ -12,8 +12,33 @@ import type { DType, Dim } from "./shape.ts";
 
 export type { DType, Dim } from "./shape.ts";
 export { numel, dims, showShape, DTYPE_BYTES } from "./shape.ts";
+/**
+ * Who a parameter belongs to: `shared` (the trunk), `task:<name>` (one task's tower, head or own experts),
+ * `gate:<task>` (a task's gate), `weighting` (a balancing strategy's parameters), `state` (non-trainable state).
+ */
 export type Role = "shared" | `task:${string}` | `gate:${string}` | "weighting" | "state";
-export type Init = { kind: "uniform"; limit: number } | { kind: "normal"; std: number } | { kind: "zeros" } | { kind: "ones" };
+/** A parameter's initializer (drawn with the spec's seed): U(−limit, limit), N(0, std²), all zeros or all ones. */
+export type Init =
+  | {
+      /** Uniform on [−limit, limit]. */
+      kind: "uniform";
+      /** Half-width of the interval (> 0). */
+      limit: number;
+    }
+  | {
+      /** Normal with mean 0. */
+      kind: "normal";
+      /** Standard deviation (> 0). */
+      std: number;
+    }
+  | {
+      /** Every element 0. */
+      kind: "zeros";
+    }
+  | {
+      /** Every element 1. */
+      kind: "ones";
+    };
 
 /**
  * input: fed by the caller each run (data, labels, masks); param: trainable, in the parameter block;
@@ -22,16 +47,23 @@ export type Init = { kind: "uniform"; limit: number } | { kind: "normal"; std: n
  */
 export type ValueKind = "input" | "param" | "const" | "act" | "host";
 
+/** A tensor of the graph: an input, parameter, constant, node output or host scalar. */
 export interface Value {
+  /** Its index in `Graph.values` (definition order). */
   readonly id: number;
+  /** Unique in the graph; for parameters, the safetensors key. */
   readonly name: string;
+  /** Element type. */
   readonly dtype: DType;
+  /** Rank 0–4, batch first ("N"); images NCHW. */
   readonly shape: readonly Dim[];
+  /** What kind of value it is (see {@link ValueKind}). */
   readonly kind: ValueKind;
   /** The node that computes it (act and host values). */
   producer: Node | null;
   /** param: its role and initializer. */
   readonly role?: Role;
+  /** param: how it is initialized. */
   readonly init?: Init;
   /** const: its data (row-major; i64 as BigInt64Array). */
   readonly data?: Float32Array | Int32Array | BigInt64Array;
@@ -39,19 +71,28 @@ export interface Value {
   readonly requiresGrad: boolean;
 }
 
+/** A node's attributes by name (numbers, strings, arrays; each op reads its own with clear errors). */
 export type Attrs = Record<string, unknown>;
 
+/** One operation of the graph: `op` applied to `inputs`, computing `outputs`. */
 export interface Node {
+  /** Its index in `Graph.nodes` (insertion order, a topological order). */
   readonly id: number;
+  /** The op's registry name (`OPS`), e.g. "dense". */
   readonly op: string;
+  /** Unique among the graph's nodes; outputs are named after it. */
   readonly name: string;
+  /** The values it reads, in the op's argument order. */
   readonly inputs: readonly Value[];
+  /** The values it computes (act or host). */
   readonly outputs: readonly Value[];
+  /** The op's attributes. */
   readonly attrs: Attrs;
 }
 
 /** What the model's tasks expose: where each prediction, loss and shared representation lives. */
 export interface TaskPorts {
+  /** The task's name (the spec's `tasks[].name`; a `group_by` task expands to one port per group). */
   name: string;
   /** The prediction a caller reads: probabilities (classification) or values. */
   output: Value;
@@ -61,15 +102,23 @@ export interface TaskPorts {
   representation: Value;
 }
 
+/**
+ * A model as a typed graph (see the file header): values and nodes in definition order, plus each task's ports.
+ * Built by `lowerSpec` from a spec, or imported from ONNX by the mtl engine.
+ */
 export class Graph {
+  /** Every value, indexed by `Value.id`. */
   readonly values: Value[] = [];
+  /** Every node in insertion (topological, forward-run) order. */
   readonly nodes: Node[] = [];
+  /** Per task: where its prediction, loss and shared representation live. */
   readonly tasks: TaskPorts[] = [];
   /** Relation terms (host values), in spec order. */
   readonly relations: Value[] = [];
   private readonly names = new Map<string, Value>();
   private readonly nodeNames = new Set<string>();
 
+  /** @param name The graph's name, used in error messages (the model's name). */
   constructor(readonly name: string) {}
 
   private value(v: Omit<Value, "id">): Value {
@@ -117,12 +166,14 @@ export class Graph {
     return `${base}_${k}`;
   }
 
+  /** The value named `name`; throws naming the graph when there is none. */
   get(name: string): Value {
     const v = this.names.get(name);
     if (!v) throw new Error(`graph ${this.name}: no value named ${JSON.stringify(name)}`);
     return v;
   }
 
+  /** Whether a value is named `name`. */
   has(name: string): boolean {
     return this.names.has(name);
   }
@@ -159,10 +210,12 @@ export class Graph {
     return out[0];
   }
 
+  /** The parameter values (trainable parameters and state), in definition order. */
   params(): Value[] {
     return this.values.filter((v) => v.kind === "param");
   }
 
+  /** The input values (fed by the caller each run), in definition order. */
   inputs(): Value[] {
     return this.values.filter((v) => v.kind === "input");
   }

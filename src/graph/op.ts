@@ -127,14 +127,22 @@ export interface None {
   none: string;
 }
 
+/**
+ * An op of the registry (`OPS`): shape inference, the forward and backward kernel calls, what the backward needs
+ * saved, its ONNX lowering and the ONNX forms it imports. Ops only known to training have `None` for the rest.
+ */
 export interface OpDef {
+  /** The op's name, as in `Node.op`. */
   readonly op: string;
   /** Check inputs and attributes; the outputs' dtypes and shapes. Throws with the reason. */
   infer(inputs: readonly Value[], attrs: Attrs): OutSpec[];
+  /** Plan node `n`'s forward: a closure calling its kernels on planned addresses (null when it needs no work). */
   forward(c: FwdCtx, n: Node): Step | null;
+  /** Plan its backward (gradients into its inputs, accumulating); `None` for ops without one. */
   backward: ((c: BwdCtx, n: Node) => Step | null) | None;
   /** The values (inputs or outputs) the backward reads: the memory planner keeps them alive until then. */
   saves(n: Node): Value[];
+  /** Write node `n` as ONNX nodes; `None` for training-only ops (losses, relations). */
   onnx: ((e: OnnxCtx, n: Node) => void) | None;
   /** ONNX forms this op recognizes on import (ops that only exist in training have none). */
   imports: Importer[] | None;

@@ -1,4 +1,5 @@
 // Shapes and element types of graph values (no imports: every graph and op file may use these).
+/** Element type of a graph value: float32, int32 or int64. */
 export type DType = "f32" | "i32" | "i64";
 /** A dimension: a size, or "N", the batch size fixed when a program is compiled. */
 export type Dim = number | "N";

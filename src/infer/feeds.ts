@@ -18,8 +18,14 @@ import type { InputTensor, ModelMeta } from "./rows.ts";
 
 /** A tensor as session.run accepts it (converted to an InputTensor before an engine sees it). */
 export interface RunTensor {
+  /** The input's declared element type. */
   type: "float32" | "int64";
+  /**
+   * ∏ dims elements, row-major: float32 inputs take a Float32Array only; int64 inputs a BigInt64Array, or
+   * (converted losslessly) an Int32Array or an array of safe integers or bigints.
+   */
   data: Float32Array | BigInt64Array | Int32Array | readonly (number | bigint)[];
+  /** Non-negative integers matching the declared shape, batch first. */
   dims: readonly number[];
 }
 

@@ -14,12 +14,28 @@ import { deserialize, serialize, type Tensor } from "./safetensors.ts";
 export const MODEL_FORMAT = "mtl-wasm/model";
 export const MODEL_VERSION = 1;
 
+/** The content of model.json: everything besides the weights that rebuilds a trained model. */
 export interface ModelJson {
+  /** Always "mtl-wasm/model". */
   format: typeof MODEL_FORMAT;
+  /** Format version (1). */
   version: number;
+  /** The validated spec. */
   spec: ModelSpec;
+  /** The fitted preprocessing (vocabularies, statistics). */
   preprocessing: Preprocessing;
-  params: { name: string; shape: number[]; shared: boolean; role: string }[];
+  /** Every parameter in layout order, as weights.safetensors names them. */
+  params: {
+    /** The safetensors key. */
+    name: string;
+    /** Its dimensions. */
+    shape: number[];
+    /** Whether it belongs to the shared trunk. */
+    shared: boolean;
+    /** Its role (shared, task:NAME, gate:TASK, weighting, state). */
+    role: string;
+  }[];
+  /** The training state after the last epoch (to resume), or null. */
   train_state: TrainState | null;
   /** Free-form training summary (metrics, timings). */
   summary?: unknown;
@@ -89,6 +105,7 @@ function tensors(model: Model, weights: Record<string, Float32Array>, prefix = "
   return out;
 }
 
+/** The model.json object of `model` (serialize with JSON.stringify); `weightsSha256` ties it to its weights file. */
 export function modelJson(model: Model, state: TrainState | null, summary?: unknown, weightsSha256?: string): ModelJson {
   return {
     format: MODEL_FORMAT,

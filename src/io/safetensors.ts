@@ -14,8 +14,10 @@
 // Only little-endian hosts are supported (all current JS platforms); F16/BF16/F8 data are raw bits in Uint16Array /
 // Uint8Array (F16 also accepts Float16Array where it exists).
 
+/** safetensors element types (the header's "dtype"). */
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "F8_E4M3" | "F8_E5M2" | "I64" | "I32" | "I16" | "I8" | "U64" | "U32" | "U16" | "U8" | "BOOL";
 
+/** The typed array holding a tensor's elements: the one matching its dtype (raw bits for F16, BF16 and F8). */
 export type TensorData =
   | Float64Array
   | Float32Array
@@ -28,15 +30,21 @@ export type TensorData =
   | Int8Array
   | Uint8Array;
 
+/** One named tensor of a safetensors file. */
 export interface Tensor {
+  /** Element type. */
   dtype: Dtype;
   /** Dimensions; [] is a scalar (one element). */
   shape: number[];
+  /** ∏ shape elements, row-major, in the typed array of `dtype`. */
   data: TensorData;
 }
 
+/** A parsed safetensors file. */
 export interface SafetensorsFile {
+  /** The tensors by name. */
   tensors: Record<string, Tensor>;
+  /** The header's "__metadata__" (string to string), when present. */
   metadata?: Record<string, string>;
 }
 

@@ -10,17 +10,27 @@
 // so an IMPROVEMENT always counts POSITIVE and Δm > 0 means the MTL model is better on average. A task with several
 // metrics first averages them (1/M_t), then tasks are averaged with equal weight. Portable.
 
+/** One metric of one task: the multi-task model's value and the single-task baseline's. */
 export interface DeltaMMetric {
   /** Metric of the multi-task model. */
   mtl: number;
   /** The same metric of the single-task baseline; must be non-zero. */
   single: number;
+  /** true for AUC, accuracy, R² (an increase is an improvement); false for errors and losses. */
   higherIsBetter: boolean;
+  /** Name in error messages, e.g. "income.auc". */
   name?: string;
 }
 
 /** A task: one metric, or several that are averaged first (as LibMTL does). */
-export type DeltaMTask = DeltaMMetric | { name?: string; metrics: readonly DeltaMMetric[] };
+export type DeltaMTask =
+  | DeltaMMetric
+  | {
+      /** The task's name in error messages. */
+      name?: string;
+      /** Its metrics, averaged with equal weight. */
+      metrics: readonly DeltaMMetric[];
+    };
 
 /** Relative improvement of one metric in % (positive = better than the baseline). */
 export function relativeImprovement(m: DeltaMMetric): number {

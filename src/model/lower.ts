@@ -24,6 +24,10 @@ export interface DataDims {
   groups: number[];
 }
 
+/**
+ * The graph's interface (see the file header): "encoded", what training and Model.predict feed and read;
+ * "raw", the exported model's (raw values in, int64 index matrices, outputs in the label's units, no losses).
+ */
 export type Boundary = "encoded" | "raw";
 
 /** Graph input names of the encoded boundary (what Model.feed writes). */
@@ -37,6 +41,11 @@ export const INPUT = {
   group: (task: string) => `group:${task}`,
 } as const;
 
+/**
+ * The typed graph of a validated spec: inputs of `boundary`, the trunk, per-task towers, heads and outputs, and on
+ * the encoded boundary the losses (with row masks) and relation terms. `dims` and `pre` are what the data decided
+ * (vocabularies, class counts, standardization statistics).
+ */
 export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, boundary: Boundary): Graph {
   const g = new Graph(spec.name);
   const raw = boundary === "raw";

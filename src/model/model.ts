@@ -19,8 +19,11 @@ export type { RngState } from "../graph/op.ts";
 
 /** Where one task's data and results live in a compiled program (byte addresses). */
 export interface TaskIO {
+  /** The task, as in the spec. */
   task: ModelSpec["tasks"][number];
+  /** Output columns (classes for multiclass, labels for multilabel/regression, 1 for binary). */
   width: number;
+  /** Number of groups of a `group_by` task, or 0. */
   groups: number;
   /** Labels: i32 [B] for multiclass, f32 [B, width] otherwise. */
   labels: number;
@@ -29,15 +32,30 @@ export interface TaskIO {
   /** Grouped tasks: i32 [B] group index of each row. */
   gather: number;
   /** The task's prediction [B, width]: probabilities (binary, multiclass, multilabel) or values. */
-  out: { ptr: number; cols: number };
+  out: {
+    /** Byte address of the f32 [B, cols] block. */
+    ptr: number;
+    /** Columns per row (= width). */
+    cols: number;
+  };
   /** The loss value in the graph (training programs). */
   loss: Value | null;
   /** The shared representation this task's tower reads, with its address and gradient address (0: none). */
-  representation: { value: Value; ptr: number; grad: number; size: number };
+  representation: {
+    /** The graph value. */
+    value: Value;
+    /** Byte address of its f32 data (0 in inference programs). */
+    ptr: number;
+    /** Byte address of its gradient (0: none). */
+    grad: number;
+    /** Elements in the program's batch: B × the product of its non-batch dims. */
+    size: number;
+  };
 }
 
 /** Addresses the data loader fills for each batch, and where the program leaves its results. */
 export interface ProgramIO {
+  /** The batch size B the program was compiled for. */
   batch: number;
   /** Standardized numeric columns [B, F] (0 when the model has none). */
   numeric: number;
@@ -48,7 +66,11 @@ export interface ProgramIO {
   /** Valid-row mask f32 [B]: 1 for real rows, 0 for padding in the last batch. */
   valid: number;
   /** Number of valid rows in the current batch (set by the loader). */
-  validCount: { value: number };
+  validCount: {
+    /** Valid rows, 0 ≤ value ≤ B. */
+    value: number;
+  };
+  /** Per task, in spec order. */
   tasks: TaskIO[];
   /** Loss values of the last forward, per task (masked means). */
   losses: Float64Array;
@@ -60,8 +82,11 @@ export interface ProgramIO {
   labelled: Float64Array;
 }
 
+/** A compiled program and the addresses its caller feeds and reads. */
 export interface Built {
+  /** The forward (and, for training, backward) kernel calls over planned addresses. */
   program: Program;
+  /** Where its inputs go and its results are. */
   io: ProgramIO;
 }
 
@@ -92,10 +117,19 @@ const PLANNED_INFER_BATCH = 512;
 /** Tensors an out-of-memory message names. */
 const NAMED_TENSORS = 3;
 
+/**
+ * A model on one kernel instance: the spec's training graph, its parameter block (weights, gradient and two
+ * optimizer-state copies, same layout) and the programs compiled from the graph, per batch size. Public reads
+ * (getWeights, snapshot, predict) return copies; `dispose` frees its memory.
+ */
 export class Model {
+  /** Sizes from the data: numeric columns, vocabularies, output widths, groups. */
   readonly dims: DataDims;
+  /** The parameter layout: every parameter's offset in the blocks. */
   readonly store = new ParamStore();
+  /** The wasm memory allocator this model's blocks and programs live in. */
   readonly arena: Arena;
+  /** The dropout stream: the seed (training.seed) and the Philox counter, advanced by each training forward. */
   readonly rng: RngState;
   /** The training graph (encoded boundary): what every program of this model is compiled from. */
   readonly graph: Graph;
@@ -113,10 +147,23 @@ export class Model {
   /** Planned bytes per program (`t:` training, `i:` inference, then the batch). */
   private readonly plans = new Map<string, MemoryPlan>();
 
+  /**
+   * Lay out and allocate the parameter block (parameters are not initialized: call initParams or setWeights).
+   * Throws when the parameters plus a training and an inference program would not fit in `options.maxMemory` or
+   * the wasm32 memory, naming the largest tensors.
+   * @param spec A validated spec.
+   * @param pre The preprocessing fitted on the training rows (vocabularies, statistics).
+   * @param k The kernel instance to allocate on.
+   * @param options Memory limit.
+   */
   constructor(
+    /** The validated spec. */
     readonly spec: ModelSpec,
+    /** Vocabularies and standardization statistics (fitted on the training rows). */
     readonly pre: Preprocessing,
+    /** The kernels (one wasm instance) every program calls. */
     readonly k: Kernels,
+    /** Memory limit. */
     readonly options: ModelOptions = {},
   ) {
     this.dims = dataDims(spec, pre);
@@ -305,6 +352,7 @@ export class Model {
     this.resetOptimizer();
   }
 
+  /** Zero the optimizer's moment blocks (s1, s2), e.g. before training loaded weights anew. */
   resetOptimizer(): void {
     this.arena.f32(this.store.s1, this.store.total).fill(0);
     this.arena.f32(this.store.s2, this.store.total).fill(0);
@@ -336,6 +384,7 @@ export class Model {
     return this.arena.readF32(this.store.p, this.store.total);
   }
 
+  /** Write a {@link snapshot} back into the parameter block (same model, same layout). */
   restore(snap: Float32Array): void {
     this.arena.writeF32(this.store.p, snap);
   }

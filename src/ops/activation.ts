@@ -50,6 +50,7 @@ const TABLE = {
   },
 } satisfies Record<string, Activation>;
 
+/** An activation's name as the spec writes it, e.g. "relu" or "gelu" (ACTIVATION_NAMES lists every one). */
 export type ActivationName = keyof typeof TABLE;
 /** Every activation the spec accepts besides "none". */
 export const ACTIVATION_NAMES = Object.keys(TABLE) as ActivationName[];

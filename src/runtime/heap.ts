@@ -195,9 +195,17 @@ class Allocator {
 /** The allocator of each wasm memory, shared by all arenas over it. */
 const allocators = new WeakMap<WebAssembly.Memory, Allocator>();
 
+/**
+ * Allocation of 16-byte-aligned, zeroed blocks in a kernel instance's memory, and typed views and copies of them
+ * (see the file header). Every Arena over the same memory shares one allocator; `region()` makes one that frees
+ * what it allocated on `dispose()`. Addresses are in bytes, counts in elements.
+ */
 export class Arena {
+  /** The kernel instance's memory. */
   readonly memory: WebAssembly.Memory;
+  /** heap_base(): the first byte above the kernels' static data. */
   readonly base: number;
+  /** The allocator shared by every arena over `memory`. */
   protected readonly heap: Allocator;
   private readonly kernels: Kernels;
   private buf: ArrayBuffer | null = null;
@@ -290,6 +298,7 @@ export class Arena {
     return this.views().f32;
   }
 
+  /** The whole memory as i32 (element index = address / 4): valid until memory grows. No allocation. */
   heapI32(): Int32Array {
     return this.views().i32;
   }
@@ -321,6 +330,7 @@ export class Arena {
     return p;
   }
 
+  /** Allocate and fill with integers: returns the byte address. */
   putI32(data: ArrayLike<number>): number {
     const p = this.alloc(data.length);
     this.writeI32(p, data);

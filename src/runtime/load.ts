@@ -8,8 +8,11 @@ export type KernelFn = (...args: number[]) => number;
 
 /** The instantiated artifact: kernels by name plus its memory. */
 export interface Kernels {
+  /** The instance's linear memory (the Arena allocates in it). */
   readonly memory: WebAssembly.Memory;
+  /** The artifact's ABI version (checked against ABI_VERSION at load). */
   abi_version(): number;
+  /** First byte address above the artifact's static data: where allocation starts. */
   heap_base(): number;
   readonly [name: string]: KernelFn | WebAssembly.Memory;
 }

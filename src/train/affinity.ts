@@ -42,12 +42,17 @@ export interface AffinitySummary {
 
 /** One sampled step: the matrices (NaN where a pair is missing) and the tasks that were active. */
 export interface AffinitySample {
+  /** The global step number (1-based) it was recorded at. */
   step: number;
+  /** Tasks with labelled rows in the batch, ascending. */
   active: readonly number[];
+  /** [T·T] row-major: cos(g_i, g_j). */
   cosine: Float64Array;
+  /** [T·T] row-major: Z_{i→j}. */
   tag: Float64Array;
 }
 
+/** Options of the {@link AffinityRecorder} constructor. */
 export interface AffinityOptions {
   /** Sample the first step of each epoch and every `every`-th after it (default DEFAULT_AFFINITY_EVERY, 10). */
   every?: number;
@@ -72,8 +77,14 @@ class Sums {
   }
 }
 
+/**
+ * Records task affinity (see the file header) on sampled steps of fit's local program, without changing training;
+ * sums per epoch (`endEpoch`) and over the run (`total`). `dispose` frees its wasm buffers.
+ */
 export class AffinityRecorder {
+  /** Number of tasks T. */
   readonly tasks: number;
+  /** Sampling interval in steps (the first step of each epoch is always sampled). */
   readonly every: number;
   private readonly tg: TaskGradients;
   private readonly region: Region;
@@ -208,6 +219,7 @@ export class AffinityRecorder {
     return { cosine: a.cos.mean(T), tag: a.tag.mean(T), steps: a.steps };
   }
 
+  /** Free its wasm buffers; the recorder is unusable afterwards. */
   dispose(): void {
     this.tg.dispose();
     this.region.dispose();
@@ -215,7 +227,16 @@ export class AffinityRecorder {
 }
 
 /** The pair (i < j) with the lowest mean cosine, or null when no pair was measured. */
-export function mostConflicting(s: AffinitySummary): { i: number; j: number; cosine: number; tag: [number | null, number | null] } | null {
+export function mostConflicting(s: AffinitySummary): {
+  /** First task index (i < j). */
+  i: number;
+  /** Second task index. */
+  j: number;
+  /** Their mean gradient cosine. */
+  cosine: number;
+  /** [Z_{i→j}, Z_{j→i}] (null where never measured). */
+  tag: [number | null, number | null];
+} | null {
   let best: { i: number; j: number; cosine: number; tag: [number | null, number | null] } | null = null;
   const T = s.cosine.length;
   for (let i = 0; i < T; i++) {
@@ -252,7 +273,12 @@ export function groupingScore(tag: readonly (readonly (number | null)[])[], grou
 }
 
 /** The partition of the T tasks into exactly k non-empty groups with the highest score (groups ordered by first task). */
-export function bestGrouping(tag: readonly (readonly (number | null)[])[], k: number): { groups: number[][]; score: number } {
+export function bestGrouping(tag: readonly (readonly (number | null)[])[], k: number): {
+  /** k groups of task indices, each ascending, ordered by their first task. */
+  groups: number[][];
+  /** Its groupingScore. */
+  score: number;
+} {
   const T = tag.length;
   if (T > MAX_GROUPING_TASKS) throw new Error(`grouping: ${T} tasks is above the limit of ${MAX_GROUPING_TASKS} for the exhaustive search`);
   if (!(Number.isInteger(k) && k >= 1 && k <= T)) throw new Error(`grouping: cannot split ${T} tasks into ${k} groups`);

@@ -344,16 +344,16 @@ export const MIN_SHARD_ROWS = 16;
 export const MAX_AUTO_THREADS = 8;
 
 /**
- * The thread count `--threads auto` (and train()'s default) trains with: N = min(cores, MAX_AUTO_THREADS,
- * ⌊batch / MIN_SHARD_ROWS⌋), or 1 with the reason when N threads cannot or should not run. The run's numbers depend on
- * N (its shards), not on which mode auto picks, so the same seed on a machine with another core count gives another
- * (equally valid) run: pass a fixed thread count to reproduce a run elsewhere.
+ * The shard count `--threads auto` (and train()'s default) trains with: N = min(cores, MAX_AUTO_THREADS,
+ * ⌊batch / MIN_SHARD_ROWS⌋), or 1 with the reason when sharding cannot or should not be used. A runtime that cannot
+ * run threads still trains N shards (on one thread: sharded.ts), so every runtime on one machine gives the same run.
+ * The numbers depend on N, not on which mode auto picks; the same seed on a machine with another core count gives
+ * another (equally valid) run: pass a fixed thread count to reproduce a run elsewhere.
  */
 export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = availableThreads()): { threads: number; reason: string } {
   const B = spec.training.batch_size;
   const n = Math.min(cores, MAX_AUTO_THREADS, Math.floor(B / MIN_SHARD_ROWS));
   if (cores < 2) return { threads: 1, reason: `${cores} core available` };
-  if (!canRunParallel()) return { threads: 1, reason: "this runtime cannot run training threads" };
   if (hasState) return { threads: 1, reason: "batch norm's running statistics are not combined across threads" };
   if (spec.training.affinity) return { threads: 1, reason: "training.affinity is recorded on one thread's program" };
   if (n < 2) return { threads: 1, reason: `a batch of ${B} rows is too small to shard (fewer than ${MIN_SHARD_ROWS} rows per thread)` };
@@ -362,8 +362,9 @@ export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = avai
 
 /**
  * A gradient source that trains on one thread or on `threads` threads, whichever measures faster (see the file
- * comment). Falls back to one thread only when the runtime cannot run threads (canRunParallel()), fewer than two
- * threads are available, or no spawn/module is given. Await it, pass it to `fit(..., { gradients })`, `close()` it.
+ * comment). Runs on one thread only when the runtime cannot run threads (canRunParallel()) or no spawn/module is given:
+ * then every step is the `threads`-shard step on this thread. With fewer than two threads, or batch norm's running
+ * statistics, it is the one-program source. Await it, pass it to `fit(..., { gradients })`, `close()` it.
  */
 export async function autoGradients(model: Model, data: Encoded, opts: AutoOptions = {}): Promise<AutoGradients> {
   const threads = opts.threads ?? availableThreads();
@@ -371,7 +372,8 @@ export async function autoGradients(model: Model, data: Encoded, opts: AutoOptio
   // Running statistics (batch norm) are not combined across threads yet (parallel.ts refuses them): one thread only.
   const state = model.store.params.some((p) => p.role === "state");
   if (threads >= 2 && !state && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
-  // One thread computes the N-thread step (sharded.ts), so the mode never changes the numbers.
-  const single = parallel ? shardedGradients(model, threads) : localGradients(model, model.spec.training.batch_size);
+  // One thread computes the N-thread step (sharded.ts), so the mode never changes the numbers; without workers it
+  // still does, so the run is the one N threads would give.
+  const single = threads >= 2 && !state ? shardedGradients(model, threads) : localGradients(model, model.spec.training.batch_size);
   return adaptiveGradients(single, parallel, { ...opts, rows: data.rows });
 }

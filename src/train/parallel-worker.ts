@@ -11,23 +11,45 @@ import { ARG, CMD, CTRL, SPIN, TIMEOUT_MS } from "./parallel.ts";
 import { threadSeedLo } from "../ops/dropout.ts";
 import { TaskGradients } from "./task-gradients.ts";
 
+/**
+ * The first message a training worker receives (built by parallelGradients): what it needs to build its own copy
+ * of the model and the shared memory it works in. Typed arrays here are views of SharedArrayBuffers.
+ */
 export interface ParallelInit {
+  /** mtl.wasm, compiled (each worker instantiates its own kernels from it). */
   module: WebAssembly.Module;
+  /** The model's validated spec. */
   spec: ModelSpec;
+  /** The model's preprocessing. */
   pre: Preprocessing;
+  /** Rows per shard, ⌈batch_size / threads⌉ (the worker's program batch size). */
   shard: number;
+  /** This worker's thread index w, 1 ≤ w < threads (thread 0 is the coordinator). */
   index: number;
+  /** Number of threads W, the coordinator included. */
   threads: number;
   /** Polls of a control word before blocking on it (ParallelOptions.spin). */
   spin?: number;
+  /** Control words (parallel.ts CTRL): command sequence, command, slot counter, error flag, per-worker acks. */
   ctrl: Int32Array;
+  /** The command's arguments (parallel.ts ARG): batch start and count, learning rate, step, dropout counter. */
   args: Float64Array;
+  /** Per shard: its task losses [T], labelled rows [T] and relation values [R], at offset w·(2T + R). */
   results: Float64Array;
   /** Parameters and optimizer moments, sent by the coordinator at the start of each fit (CMD.SYNC). */
-  blocks: { p: Float32Array; s1: Float32Array; s2: Float32Array };
+  blocks: {
+    /** Parameters. */
+    p: Float32Array;
+    /** Optimizer first moments. */
+    s1: Float32Array;
+    /** Optimizer second moments. */
+    s2: Float32Array;
+  };
   /** Every shard's gradient slot; this worker writes slots[index]. */
   slots: Float32Array[];
+  /** The epoch's row order; a batch is order[start, start + count), a shard its part of it. */
   order: Uint32Array;
+  /** The encoded training rows (shared). */
   data: Encoded;
   /** Gradient stage (parallel.ts): each shard's per-task buffers (G, S in rep mode, acc in param mode). */
   taskSlots?: Float32Array[];
@@ -35,7 +57,9 @@ export interface ParallelInit {
   mix?: Float32Array;
 }
 
+/** Where a worker reports to the coordinator: Node's parentPort, a Web Worker's `self`, a Deno worker's `self`. */
 export interface Port {
+  /** Send `{ type: "ready" }` or `{ type: "error", error }` to the coordinator. */
   postMessage(msg: unknown): void;
 }
 

@@ -38,7 +38,9 @@ import { WEIGHTING_GRADIENTS } from "../model/spec.ts";
 
 /** What a worker looks like to the coordinator (Node worker_threads, Web Workers and Deno workers all fit). */
 export interface WorkerLike {
+  /** Send a message (the init message, a {@link ParallelInit}, is the first). */
   postMessage(msg: unknown): void;
+  /** Stop the worker (close() calls it after telling it to exit). */
   terminate(): unknown;
 }
 
@@ -57,6 +59,10 @@ export const SPIN = 20_000;
 /** How long a step may wait for the workers before the run fails. */
 export const TIMEOUT_MS = 120_000;
 
+/**
+ * Whether this runtime can train on threads: SharedArrayBuffer and Atomics, a way to start workers (a global
+ * Worker, or Node), and a thread that may block (not a browser window's main thread; cross-origin isolated pages).
+ */
 export function canRunParallel(): boolean {
   if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
   // A browser window's main thread may not block; workers and Node may. Threads also need a Worker
@@ -89,6 +95,7 @@ function shareData(d: Encoded): Encoded {
   };
 }
 
+/** Options of {@link parallelGradients}. */
 export interface ParallelOptions {
   /** Total threads including this one (≥ 2). */
   threads: number;
@@ -100,8 +107,11 @@ export interface ParallelOptions {
   spin?: number;
 }
 
+/** A gradient source that splits every batch across threads; `close()` stops its workers. */
 export interface ParallelGradients extends GradientSource {
+  /** Threads in use, this one included. */
   readonly threads: number;
+  /** Tell the workers to exit and terminate them; the source is unusable afterwards. */
   close(): void;
 }
 

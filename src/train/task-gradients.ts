@@ -26,10 +26,17 @@ import type { Kernels, KernelFn } from "../runtime/load.ts";
 import type { Step } from "../graph/op.ts";
 import type { Value } from "../graph/graph.ts";
 
+/** What each task's gradient vector is taken of: the shared parameters ("param") or its shared representation ("rep"). */
 export type GradientMode = "param" | "rep";
 
+/**
+ * One step's per-task gradients, handed to a gradient-level balancing method (see the file header): rows of
+ * G [T, ld], the combination weights `alpha` it sets, and addresses for kernels.
+ */
 export interface GradientStage {
+  /** Number of tasks T (rows of G). */
   readonly tasks: number;
+  /** What the rows are gradients of. */
   readonly mode: GradientMode;
   /** Elements n of each task's gradient vector (shared parameters, or the representation's width). */
   readonly size: number;
@@ -61,9 +68,19 @@ export interface GradientStage {
    * sign statistic, summed like G over the batch and over threads); each task's representation value and per-row
    * gradient ([B, d], this thread's rows only).
    */
-  readonly ptr: { rows: number; signed: number; representation(t: number): number; representationGradient(t: number): number };
+  readonly ptr: {
+    /** G [T, ld] f32. */
+    rows: number;
+    /** S [T, ld] f32 (rep mode with the sign statistic; else 0). */
+    signed: number;
+    /** Task t's shared representation z_t [B, d] f32. */
+    representation(t: number): number;
+    /** ∂L_t/∂z_t [B, d] f32, this thread's rows. */
+    representationGradient(t: number): number;
+  };
   /** Rows of the batch (rep mode: the per-row gradients' first dimension). */
   readonly batch: number;
+  /** The kernels, for methods that compute on G in wasm. */
   readonly k: Kernels;
 }
 
@@ -75,7 +92,9 @@ export interface RunOptions {
   losses?: Float64Array;
 }
 
+/** Options of the {@link TaskGradients} constructor. */
 export interface TaskGradientOptions {
+  /** What the per-task gradients are taken of (default "param"). */
   mode?: GradientMode;
   /** Static task weights (default 1 each). */
   weights?: readonly number[];
@@ -83,11 +102,18 @@ export interface TaskGradientOptions {
   signed?: boolean;
 }
 
+/**
+ * The per-task backward passes of a compiled training program and the gradient stage they fill (see the file
+ * header); buffers are allocated once in wasm memory, so a step allocates nothing. `dispose` frees them.
+ */
 export class TaskGradients {
+  /** Number of tasks T. */
   readonly tasks: number;
+  /** What the per-task gradients are taken of. */
   readonly mode: GradientMode;
   /** Elements of each gradient vector (shared parameters, or the representation width). */
   readonly size: number;
+  /** Row stride of G in elements (a multiple of 4, ≥ size). */
   readonly ld: number;
   private readonly region: Region;
   private readonly ranges: [number, number][];
@@ -332,7 +358,14 @@ export class TaskGradients {
    * method runs: G [T·ld], S [T·ld] (rep mode; empty otherwise), and the gradient aside (acc [block], param mode:
    * task-specific parameters and the relation terms).
    */
-  views(): { rows: Float32Array; signed: Float32Array; acc: Float32Array } {
+  views(): {
+    /** G, T·ld elements. */
+    rows: Float32Array;
+    /** S, T·ld elements (rep mode; empty otherwise). */
+    signed: Float32Array;
+    /** The gradient set aside (the parameter block's length). */
+    acc: Float32Array;
+  } {
     const T = this.tasks, ld = this.ld;
     return {
       rows: this.f32(this.rowsPtr, T * ld),
@@ -398,6 +431,7 @@ export class TaskGradients {
     for (const [off, len] of this.idleRanges) this.fill(len, store.g + off * 4, 0);
   }
 
+  /** Free the wasm memory of its buffers; the object is unusable afterwards. */
   dispose(): void {
     this.region.dispose();
   }
