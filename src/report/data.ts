@@ -68,7 +68,7 @@ export interface ReportData {
 }
 
 /** One epoch of metrics.json's history (trainer.ts EpochLog as JSON). */
-interface HistoryEntry {
+export interface HistoryEntry {
   epoch: number;
   trainLoss: Record<string, number>;
   weights?: Record<string, number>;
@@ -174,12 +174,10 @@ export function parseSteps(text: string, tasks: string[]): ReportData["steps"] {
   return { step: keep.map((r) => r[col("step")]), epoch: keep.map((r) => r[col("epoch")]), loss: series("loss"), weight: series("weight"), total: all.length };
 }
 
-export function assembleReport(inp: ReportInputs): ReportData {
-  const { spec, pre, metrics } = inp;
-  const history = (Array.isArray(metrics.history) ? metrics.history : []) as HistoryEntry[];
-  const validation = (metrics.validation ?? {}) as Record<string, Record<string, number>>;
+/** The per-epoch part of each task's report (what the training-curve charts draw), from the run's history. */
+export function taskCurves(spec: ModelSpec, pre: Preprocessing, history: readonly HistoryEntry[], validation: Record<string, Record<string, number>>): TaskReport[] {
   const epochs = history.map((h) => h.epoch);
-  const tasks: TaskReport[] = spec.tasks.map((t, i) => {
+  return spec.tasks.map((t, i) => {
     const vl = validationLossOf(t, pre.tasks[i].target);
     return {
       name: t.name,
@@ -191,9 +189,18 @@ export function assembleReport(inp: ReportInputs): ReportData {
       validationLossNote: vl.note,
       metrics: (t.metrics as string[]).map((m) => ({ name: m, values: history.map((h) => finite(h.validation?.[t.name]?.[m])), higherIsBetter: higherIsBetter(m) })),
       final: validation[t.name] ?? {},
-      ...taskPlots(t, pre.tasks[i], inp.widths[i], inp.predictions[i], inp.labels[i].labels, inp.labels[i].mask),
     };
   });
+}
+
+export function assembleReport(inp: ReportInputs): ReportData {
+  const { spec, pre, metrics } = inp;
+  const history = (Array.isArray(metrics.history) ? metrics.history : []) as HistoryEntry[];
+  const validation = (metrics.validation ?? {}) as Record<string, Record<string, number>>;
+  const tasks: TaskReport[] = taskCurves(spec, pre, history, validation).map((t, i) => ({
+    ...t,
+    ...taskPlots(spec.tasks[i], pre.tasks[i], inp.widths[i], inp.predictions[i], inp.labels[i].labels, inp.labels[i].mask),
+  }));
   const names = spec.tasks.map((t) => t.name);
 
   let affinity: ReportData["affinity"] = null;

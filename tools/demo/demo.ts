@@ -1,17 +1,25 @@
-// Demo page: choose a data set (the MMoE synthetic generator of Ma et al. 2018 with its task-correlation slider, the
-// wine-quality data with one label per row, or the toy click/value set), train in a Web Worker while drawing per-task
-// loss curves (per step, smoothed, and per epoch) and the task weights live; when training ends, download the ONNX model
-// from the link the page offers and run it on the held-out rows with the mtl engine (our kernels) and with
-// onnxruntime-web, showing both, per-task metrics and their largest difference.
-import * as ort from "onnxruntime-web/wasm";
-import { loadInlineKernels } from "../../src/entry/inline.ts";
-import { createSession } from "../../src/infer/session.ts";
-import { rocAuc } from "../../src/metrics/auc.ts";
-import type { DatasetName, DoneMessage, TaskInfo, TrainRequest } from "./worker.ts";
+// Demo page: choose a data set (the MMoE synthetic generator with its task-correlation slider, wine quality with one
+// label per row, the toy click/value set, or MultiMNIST digits and boxes), train in a Web Worker (worker.ts) while the
+// report's charts draw the losses, task weights and per-task training/validation curves live (live.ts); when training
+// ends, download the ONNX model from the link the page offers and run it on the held-out rows (or the MultiMNIST test
+// images) with our kernels and onnxruntime-web (tabular-view.ts, mnist-view.ts), and offer the run's report: the
+// same one-file HTML `mtl report` writes (src/report/html.ts with dist/report.js, served beside the page).
+//
+// The controls are locked while training (Stop ends it after the current epoch). globalThis.__demo describes the
+// last run for tools/demo/check.mjs; globalThis.__workers counts the workers started.
+import { renderHtml } from "../../src/report/html.ts";
+import { chartStyles, settleCharts, state as chartState } from "../../src/report/charts.ts";
+import { LiveCharts } from "./live.ts";
+import { runBoth } from "./onnx-run.ts";
+import { showTabular } from "./tabular-view.ts";
+import { showMultiMnist } from "./mnist-view.ts";
+import type { DatasetName, DoneMessage, TrainRequest, WorkerMessage } from "./protocol.ts";
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
-/** Where the demo server mounts the shared data folder (tools/demo/serve.mjs: /data/ → ../shared/data). */
+/** Where the demo server mounts the shared data folder (tools/demo/build.mjs demoSite: /data/ → ../shared/data). */
 const WINE_URLS = { red: "./data/wine-quality/winequality-red.csv", white: "./data/wine-quality/winequality-white.csv" };
+const MAX_EPOCHS = 200;
+/** Epochs the epoch box switches to with the data set (MultiMNIST's conv net takes ~1.5 s an epoch here). */
+const DEFAULT_EPOCHS: Record<DatasetName, number> = { synthetic: 20, wine: 20, toy: 20, multimnist: 8 };
 const ABOUT: Record<DatasetName, string> = {
   synthetic:
     "Ma et al. 2018 (MMoE, KDD), §4.1: x ~ N(0, I₁₀₀), w₁ = u₁, w₂ = p·u₁ + √(1−p²)·u₂ with u₁ ⊥ u₂ unit vectors, " +
@@ -22,152 +30,100 @@ const ABOUT: Record<DatasetName, string> = {
     "quality) on 11 physico-chemical inputs. Each row has only its own colour's label; the other task's label is missing, " +
     "so the per-row label mask keeps it out of that task's loss. 20 % of each colour held out (duplicate rows kept together).",
   toy: "The runtime scenario's seeded toy data: 8 inputs, click (binary) and value (regression). 5,000 rows, 20 % held out.",
+  multimnist:
+    "MultiMNIST (Sener & Koltun 2018): two MNIST digits per 28 × 28 image, one top-left and one bottom-right, overlapping. " +
+    "Four tasks on one MultiLeNet trunk (conv 10@5×5, pool, conv 20@5×5, pool, dense 50): the class of each digit and its box. " +
+    "6,000 training images are composed in the worker from the mnist package's training digits (a tenth held out for " +
+    "validation) and 1,000 test images from the official test digits; about 1.5 s an epoch with shared bottom, 3× that with MMoE (3 experts).",
 };
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
-const state = { tasks: [] as TaskInfo[], steps: 0, totalSteps: 1, stepLoss: [] as number[][], epochLoss: [] as number[][], weights: [] as number[][], running: false };
+const select = (id: string) => $<HTMLSelectElement>(id);
 const g = globalThis as unknown as Record<string, unknown>;
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const CONTROLS = ["dataset", "corr", "architecture", "weighting", "epochs", "seed", "train"];
 
-function drawChart(canvas: HTMLCanvasElement, series: { color: string; points: [number, number][]; width: number; alpha: number }[], xMax: number, opts: { log?: boolean; xLabel: string }) {
-  const ctx = canvas.getContext("2d")!;
-  const W = canvas.width, H = canvas.height, L = 48, R = 10, T = 10, B = 28;
-  ctx.clearRect(0, 0, W, H);
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((y) => Number.isFinite(y) && (!opts.log || y > 0));
-  if (!ys.length) return;
-  const tf = (y: number) => (opts.log ? Math.log10(y) : y);
-  let lo = Math.min(...ys.map(tf)), hi = Math.max(...ys.map(tf));
-  if (hi - lo < 1e-9) (lo -= 0.5), (hi += 0.5);
-  const pad = (hi - lo) * 0.05;
-  lo -= pad;
-  hi += pad;
-  const X = (x: number) => L + ((W - L - R) * x) / Math.max(1, xMax);
-  const Y = (y: number) => T + (H - T - B) * (1 - (tf(y) - lo) / (hi - lo));
-  ctx.strokeStyle = "#ccc";
-  ctx.fillStyle = "#666";
-  ctx.font = "11px system-ui";
-  ctx.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4, yy = T + (H - T - B) * (1 - i / 4);
-    ctx.beginPath();
-    ctx.moveTo(L, yy);
-    ctx.lineTo(W - R, yy);
-    ctx.stroke();
-    const label = opts.log ? 10 ** v : v;
-    ctx.fillText(opts.log && label < 0.01 ? label.toExponential(0) : label.toFixed(2), 4, yy + 4);
-  }
-  ctx.fillText(opts.xLabel, W - R - ctx.measureText(opts.xLabel).width, H - 8);
-  for (const s of series) {
-    ctx.strokeStyle = s.color;
-    ctx.globalAlpha = s.alpha;
-    ctx.lineWidth = s.width;
-    ctx.beginPath();
-    s.points.forEach(([x, y], i) => (i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))));
-    ctx.stroke();
-  }
-  ctx.globalAlpha = 1;
+const style = document.createElement("style");
+style.textContent = chartStyles();
+document.head.append(style);
+const live = new LiveCharts({ steps: $("steps-chart"), weights: $("weights-chart"), curves: $("curves") });
+let worker: Worker | null = null;
+g.__workers = 0;
+
+/** Which data sets the server can feed (written by tools/demo/build.mjs demoSite into datasets.json). */
+type Availability = Partial<Record<DatasetName, { ok: boolean; why?: string }>>;
+const availability: Promise<Availability> = fetch("./datasets.json")
+  .then((r) => (r.ok ? r.json() : {}))
+  .catch(() => ({}));
+
+// ---- drawing, at most every DRAW_MS --------------------------------------------------------------------------
+const DRAW_MS = 200;
+let drawPending = false, lastDraw = 0;
+function scheduleDraw(): void {
+  if (drawPending) return;
+  drawPending = true;
+  setTimeout(() => requestAnimationFrame(() => ((drawPending = false), (lastDraw = performance.now()), live.draw())), Math.max(0, DRAW_MS - (performance.now() - lastDraw)));
 }
 
-function redraw() {
-  const epochs = Math.max(1, Number(input("epochs").value));
-  const spe = state.totalSteps / epochs;
-  const lossSeries = state.tasks.flatMap((_, t) => {
-    const raw = state.stepLoss.map((l, i) => [i + 1, l[t]] as [number, number]);
-    let ema = NaN;
-    const smooth = raw.map(([x, y]) => [x, (ema = Number.isNaN(ema) ? y : 0.9 * ema + 0.1 * y)] as [number, number]);
-    const epochLine = state.epochLoss.map((l, e) => [(e + 1) * spe, l[t]] as [number, number]);
-    return [
-      { color: COLORS[t], points: raw, width: 1, alpha: 0.15 },
-      { color: COLORS[t], points: smooth, width: 1, alpha: 0.6 },
-      { color: COLORS[t], points: epochLine, width: 2.5, alpha: 1 },
-    ];
-  });
-  drawChart($("loss"), lossSeries, state.totalSteps, { log: true, xLabel: "step" });
-  drawChart(
-    $("weights"),
-    state.tasks.map((_, t) => ({ color: COLORS[t], points: state.weights.map((w, e) => [e + 1, w[t]] as [number, number]), width: 2, alpha: 1 })),
+// ---- the form --------------------------------------------------------------------------------------------------
+class FormError extends Error {}
+
+function syncControls(switched = false): void {
+  const ds = select("dataset").value as DatasetName;
+  $("corr-box").style.display = ds === "synthetic" ? "" : "none";
+  $("corr-value").textContent = Number(input("corr").value).toFixed(2);
+  $("about").textContent = ABOUT[ds];
+  // MultiMNIST: shared bottom (MultiLeNet) or MMoE of 3 MultiLeNet experts; CGC is not offered for it.
+  const cgc = select("architecture").querySelector<HTMLOptionElement>('option[value="cgc"]')!;
+  cgc.disabled = ds === "multimnist";
+  if (ds === "multimnist" && select("architecture").value === "cgc") select("architecture").value = "hps";
+  if (switched) input("epochs").value = String(DEFAULT_EPOCHS[ds]);
+  // Switching to MultiMNIST picks the MultiLeNet shared bottom (MMoE stays on offer: 3 conv experts, 3× slower).
+  if (switched && ds === "multimnist") select("architecture").value = "hps";
+}
+
+/** The request the form describes, or a FormError naming the field and what it accepts. */
+function readForm(): TrainRequest {
+  const ep = input("epochs"), seed = input("seed");
+  for (const el of [ep, seed]) el.removeAttribute("aria-invalid");
+  const epochs = Number(ep.value);
+  if (ep.value.trim() === "" || !Number.isInteger(epochs) || epochs < 1 || epochs > MAX_EPOCHS) {
+    ep.setAttribute("aria-invalid", "true");
+    throw new FormError(`epochs must be a whole number from 1 to ${MAX_EPOCHS}; got ${JSON.stringify(ep.value)}. Nothing was trained.`);
+  }
+  const s = Number(seed.value);
+  if (seed.value.trim() === "" || !Number.isInteger(s) || s < 0 || s > 0xffffffff) {
+    seed.setAttribute("aria-invalid", "true");
+    throw new FormError(`seed must be a whole number from 0 to 4294967295; got ${JSON.stringify(seed.value)}. Nothing was trained.`);
+  }
+  return {
+    type: "train",
+    dataset: select("dataset").value as DatasetName,
+    correlation: Number(input("corr").value),
+    architecture: select("architecture").value as TrainRequest["architecture"],
     epochs,
-    { xLabel: "epoch" },
-  );
-}
-
-let pending = false;
-const schedule = () => {
-  if (pending) return;
-  pending = true;
-  requestAnimationFrame(() => ((pending = false), redraw()));
-};
-
-function legend(id: string) {
-  $(id).innerHTML = state.tasks.map((t, i) => `<span><i class="sw" style="background:${COLORS[i]}"></i>${esc(t.name)}</span>`).join("");
-}
-
-type TaskMetrics = { n: number; rmse?: number; mae?: number; auc?: number; accuracy?: number };
-
-function taskMetrics(t: TaskInfo, truth: Float32Array, pred: Float32Array): TaskMetrics {
-  const idx: number[] = [];
-  truth.forEach((v, i) => v === v && idx.push(i));
-  const n = idx.length;
-  if (!n) return { n };
-  if (t.type === "binary") {
-    let correct = 0;
-    for (const i of idx) correct += +(pred[i] > 0.5) === truth[i] ? 1 : 0;
-    return { n, auc: rocAuc(Float32Array.from(idx, (i) => truth[i]), Float32Array.from(idx, (i) => pred[i])), accuracy: correct / n };
-  }
-  let se = 0, ae = 0;
-  for (const i of idx) (se += (pred[i] - truth[i]) ** 2), (ae += Math.abs(pred[i] - truth[i]));
-  return { n, rmse: Math.sqrt(se / n), mae: ae / n };
-}
-
-async function predict(url: string, m: DoneMessage) {
-  // "Download" the model from the link the page offers, then run it on both engines.
-  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-  const F = m.features.length, n = m.probe.length / F;
-  const feeds = { numeric: { type: "float32" as const, data: m.probe, dims: [n, F] } };
-  const mtl = await (await createSession(bytes, { engine: "mtl", kernels: await loadInlineKernels() })).run(feeds);
-  ort.env.wasm.numThreads = 1;
-  let viaOrt: Record<string, Float32Array> | null = null;
-  try {
-    viaOrt = await (await createSession(bytes, { engine: "ort", ort: ort as unknown as typeof import("onnxruntime-web") })).run(feeds);
-  } catch (e) {
-    console.warn("onnxruntime-web unavailable:", e);
-  }
-  let maxDiff = 0;
-  if (viaOrt) for (const k of Object.keys(mtl)) mtl[k].forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - viaOrt![k][i]))));
-  const metrics: Record<string, TaskMetrics> = {};
-  m.tasks.forEach((t, i) => (metrics[t.name] = taskMetrics(t, m.labels[i], mtl[t.name])));
-  const fmt = (t: TaskInfo) => {
-    const r = metrics[t.name];
-    const what = t.type === "binary" ? `AUC ${r.auc?.toFixed(3)}, accuracy ${r.accuracy?.toFixed(3)}` : `RMSE ${r.rmse?.toFixed(3)}, MAE ${r.mae?.toFixed(3)}`;
-    return `<span class="nw"><b>${esc(t.name)}</b> ${what} <span class="dim">(${r.n} labelled)</span></span>`;
+    seed: s,
+    weighting: select("weighting").value as TrainRequest["weighting"],
   };
-  $("metrics").innerHTML =
-    `ONNX ${bytes.length.toLocaleString()} bytes, ${n.toLocaleString()} held-out rows — ${m.tasks.map(fmt).join(" · ")} · ` +
-    `<span class="nw">max |mtl − ort| <b>${viaOrt ? maxDiff.toExponential(1) : "n/a"}</b></span>`;
+}
 
-  // The table: a few inputs, then per task the true label, the mtl engine's and ORT's prediction.
-  const SHOW = Math.min(12, n);
-  const dec = (t: TaskInfo) => (t.type === "binary" ? 3 : 2);
-  const head1 = `<tr><th rowspan="2">#</th><th colspan="${m.shown.length}">inputs</th>${m.tasks.map((t, i) => `<th colspan="3" class="grp" style="border-top:3px solid ${COLORS[i]}">${esc(t.name)}${t.type === "binary" ? " p(1)" : ""}</th>`).join("")}</tr>`;
-  const head2 = `<tr>${m.shown.map((j) => `<th>${esc(m.features[j])}</th>`).join("")}${m.tasks.map(() => `<th class="grp">true</th><th>mtl</th><th>ort</th>`).join("")}</tr>`;
-  let masked = false;
-  const body = Array.from({ length: SHOW }, (_, i) => {
-    const xs = m.shown.map((j) => `<td>${m.probe[i * F + j].toFixed(2)}</td>`).join("");
-    const cells = m.tasks
-      .map((t, k) => {
-        const y = m.labels[k][i];
-        if (y !== y) masked = true;
-        const truth = y === y ? `<td class="grp">${Number.isInteger(y) ? y : y.toFixed(dec(t))}</td>` : `<td class="grp masked" title="no label: masked out of this task's loss">—</td>`;
-        const o = (a: Float32Array | undefined) => (a ? a[i].toFixed(dec(t)) : "—");
-        return `${truth}<td>${o(mtl[t.name])}</td><td>${o(viaOrt?.[t.name])}</td>`;
-      })
-      .join("");
-    return `<tr><td>${i}</td>${xs}${cells}</tr>`;
-  }).join("");
-  $("predictions").innerHTML =
-    `<table><thead>${head1}${head2}</thead><tbody>${body}</tbody></table>` +
-    `<p class="dim">First ${SHOW} of ${n.toLocaleString()} held-out rows.${masked ? " — : the row has no label for this task (its mask is 0, so it never trained that head); the model still predicts it." : ""}</p>`;
-  return { maxDiff: viaOrt ? maxDiff : null, metrics, onnxBytes: bytes.length, rows: SHOW };
+function setRunning(running: boolean): void {
+  for (const id of CONTROLS) ($(id) as HTMLInputElement).disabled = running;
+  $<HTMLButtonElement>("stop").disabled = !running;
+  document.querySelectorAll("label").forEach((l) => l.classList.toggle("off", running));
+}
+
+function setLink(id: string, blob: Blob | null, name?: string): void {
+  const a = $<HTMLAnchorElement>(id);
+  if (a.href.startsWith("blob:")) URL.revokeObjectURL(a.href);
+  if (!blob) {
+    a.href = "#";
+    a.classList.add("disabled");
+    return;
+  }
+  a.href = URL.createObjectURL(blob);
+  if (name) a.download = name;
+  a.classList.remove("disabled");
 }
 
 async function fetchText(url: string): Promise<string> {
@@ -176,54 +132,57 @@ async function fetchText(url: string): Promise<string> {
   return r.text();
 }
 
-function syncControls() {
-  const ds = $<HTMLSelectElement>("dataset").value as DatasetName;
-  $("corr-box").style.display = ds === "synthetic" ? "" : "none";
-  $("corr-value").textContent = Number(input("corr").value).toFixed(2);
-  $("about").textContent = ABOUT[ds];
-}
-
+// ---- a run -----------------------------------------------------------------------------------------------------
 interface TrainOverrides {
   dataset?: DatasetName;
   correlation?: number;
-  epochs?: number;
+  epochs?: number | string;
   architecture?: string;
   weighting?: string;
   seed?: number;
+  composites?: { train: number; test: number };
 }
 
 async function train(o: TrainOverrides = {}): Promise<unknown> {
-  if (state.running) throw new Error("already training");
-  if (o.dataset) $<HTMLSelectElement>("dataset").value = o.dataset;
+  if (worker) throw new Error("already training");
+  if (o.dataset) (select("dataset").value = o.dataset), syncControls(true);
   if (o.correlation !== undefined) input("corr").value = String(o.correlation);
   if (o.epochs !== undefined) input("epochs").value = String(o.epochs);
-  if (o.architecture) $<HTMLSelectElement>("architecture").value = o.architecture;
-  if (o.weighting) $<HTMLSelectElement>("weighting").value = o.weighting;
+  if (o.architecture) select("architecture").value = o.architecture;
+  if (o.weighting) select("weighting").value = o.weighting;
   if (o.seed !== undefined) input("seed").value = String(o.seed);
   syncControls();
-  state.running = true;
-  g.__demo = { done: false };
-  Object.assign(state, { tasks: [], steps: 0, totalSteps: 1, stepLoss: [], epochLoss: [], weights: [] });
-  const dataset = $<HTMLSelectElement>("dataset").value as DatasetName;
-  const req: TrainRequest = {
-    dataset,
-    correlation: Number(input("corr").value),
-    architecture: $<HTMLSelectElement>("architecture").value as TrainRequest["architecture"],
-    epochs: Number(input("epochs").value),
-    seed: Number(input("seed").value),
-    weighting: $<HTMLSelectElement>("weighting").value as TrainRequest["weighting"],
-  };
-  const link = $<HTMLAnchorElement>("download");
-  link.classList.add("disabled");
-  link.download = `demo-${dataset}-${req.architecture}.onnx`;
-  for (const id of ["train", "dataset"]) $<HTMLButtonElement>(id).disabled = true;
+  let req: TrainRequest;
+  try {
+    req = readForm();
+  } catch (e) {
+    if (e instanceof FormError) $("form-error").textContent = e.message;
+    throw e;
+  }
+  if (o.composites) req.composites = o.composites;
+  $("form-error").textContent = "";
+  const { dataset } = req;
+  g.__demo = { done: false, dataset };
+  setRunning(true);
+  setLink("download", null);
+  setLink("report", null);
+  live.clear();
+  LiveCharts.placeholder($("steps-chart"), "The loss and weight curves appear with the first training steps.");
+  LiveCharts.placeholder($("curves"), "Drawn after the first epoch.");
   $("predictions").textContent = "training…";
   $("metrics").textContent = "";
+  $("mm-grid").replaceChildren();
   $("note").textContent = "";
-  redraw();
-  const finish = () => {
-    state.running = false;
-    for (const id of ["train", "dataset"]) $<HTMLButtonElement>(id).disabled = false;
+  const t0 = performance.now();
+  let epochsDone = 0, stepsPerEpoch = 1, trainStart = t0;
+  const fail = (msg: string) => {
+    worker?.terminate();
+    worker = null;
+    setRunning(false);
+    $("status").textContent = "error: the run failed (details below)";
+    $("predictions").textContent = msg;
+    g.__demo = { done: false, error: msg };
+    return new Error(msg);
   };
   try {
     if (dataset === "wine") {
@@ -232,89 +191,139 @@ async function train(o: TrainOverrides = {}): Promise<unknown> {
       req.wine = { red, white };
     }
   } catch (e) {
-    finish();
-    $("status").textContent = "error";
-    $("predictions").textContent = String((e as Error).message ?? e);
-    throw e;
+    throw fail(String((e as Error).message ?? e));
   }
-  $("status").textContent = "starting worker…";
-  const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+  $("status").textContent = "starting the worker…";
+  worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
+  g.__workers = (g.__workers as number) + 1;
+  const w = worker;
   return new Promise((resolve, reject) => {
-    const fail = (msg: string) => {
-      worker.terminate();
-      finish();
-      $("status").textContent = "error";
-      $("predictions").textContent = msg;
-      reject(new Error(msg));
-    };
-    worker.onerror = (e) => fail(`worker error: ${e.message}`);
-    worker.onmessage = async (e) => {
+    w.onerror = (e) => reject(fail(`worker error: ${e.message}`));
+    w.onmessage = async (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
-      if (m.type === "start") {
-        state.tasks = m.tasks;
-        state.totalSteps = m.steps;
-        legend("legend-loss");
-        legend("legend-weights");
-        $("note").textContent = `${m.note}; ${m.trainRows.toLocaleString()} training rows, ${m.probeRows.toLocaleString()} held out.`;
-        $("status").textContent = `training ${m.params.toLocaleString()} parameters…`;
-      } else if (m.type === "step") {
-        state.steps = m.step;
-        state.stepLoss.push(m.losses);
-        schedule();
+      if (m.type === "status") $("status").textContent = m.text;
+      else if (m.type === "start") {
+        live.start(m, req.weighting);
+        stepsPerEpoch = m.stepsPerEpoch;
+        trainStart = performance.now();
+        $("note").textContent = `${m.note}; ${m.trainRows.toLocaleString("en-US")} training rows, ${m.validationRows.toLocaleString("en-US")} validation rows; ${m.params.toLocaleString("en-US")} parameters, ${m.stepsPerEpoch} steps an epoch.`;
+        $("status").textContent = `training epoch 1 of ${req.epochs}…`;
+      } else if (m.type === "steps") {
+        live.steps(m);
+        if (!epochsDone) $("status").textContent = `training epoch 1 of ${req.epochs}: step ${m.first + m.losses[0].length - 1} of ${stepsPerEpoch}…`;
+        scheduleDraw();
       } else if (m.type === "epoch") {
-        state.epochLoss.push(state.tasks.map((t) => m.loss[t.name]));
-        state.weights.push(state.tasks.map((t) => m.weights[t.name]));
-        $("status").textContent = `epoch ${m.epoch}/${req.epochs}: ` + state.tasks.map((t) => `${t.name} loss ${m.loss[t.name].toFixed(4)} weight ${m.weights[t.name].toFixed(3)}`).join(", ");
-        schedule();
+        live.epoch(m);
+        epochsDone = m.log.epoch;
+        const perEpoch = (performance.now() - trainStart) / 1000 / epochsDone;
+        const left = (req.epochs - epochsDone) * perEpoch;
+        const each = perEpoch < 1 ? `${Math.round(perEpoch * 1000)} ms` : `${perEpoch.toFixed(1)} s`;
+        const stopping = $<HTMLButtonElement>("stop").dataset.stopping === "1" ? " — stopping after this epoch" : "";
+        $("status").textContent =
+          `epoch ${epochsDone}/${req.epochs} (${each} each, ~${left < 10 ? left.toFixed(1) : left.toFixed(0)} s left): ` +
+          live.tasks.map((t) => `${t.name} loss ${m.log.trainLoss[t.name].toFixed(4)}`).join(", ") +
+          `; kept epoch ${m.kept}${stopping}`;
+        scheduleDraw();
       } else if (m.type === "done") {
-        const done = m as DoneMessage;
-        worker.terminate();
-        if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-        link.href = URL.createObjectURL(new Blob([done.onnx as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
-        link.classList.remove("disabled");
-        $("status").textContent += ` — trained in ${(done.ms / 1000).toFixed(1)} s`;
+        w.terminate();
+        worker = null;
         try {
-          const r = await predict(link.href, done);
-          finish();
-          g.__demo = {
-            done: true,
-            dataset,
-            correlation: dataset === "synthetic" ? req.correlation : null,
-            architecture: req.architecture,
-            tasks: state.tasks.map((t) => t.name),
-            epochs: state.epochLoss.length,
-            firstLoss: state.epochLoss[0],
-            lastLoss: state.epochLoss.at(-1),
-            weights: state.weights.at(-1),
-            ...r,
-          };
-          resolve(g.__demo);
+          resolve(await finish(m, req, performance.now() - t0));
         } catch (err) {
-          fail(String((err as Error)?.stack ?? err));
+          reject(fail(String((err as Error)?.stack ?? err)));
         }
-      } else if (m.type === "error") fail(m.error);
+      } else if (m.type === "error") reject(fail(m.error));
     };
-    worker.postMessage(req);
+    w.postMessage(req);
   });
 }
 
-// The wine option needs the data folder on the server: grey it out when the files are not there.
-void fetch(WINE_URLS.red, { method: "HEAD" })
-  .then((r) => r.ok)
-  .catch(() => false)
-  .then((ok) => {
-    if (ok) return;
-    const opt = $<HTMLSelectElement>("dataset").querySelector<HTMLOptionElement>('option[value="wine"]')!;
-    opt.disabled = true;
-    opt.textContent += " (data not served)";
-  });
+let reportScript: Promise<string> | null = null;
 
-$("dataset").addEventListener("change", syncControls);
-input("corr").addEventListener("input", syncControls);
-$("train").addEventListener("click", () => void train().catch((e) => console.error(e)));
+/** The run ended: offer the ONNX model and the report, predict with the downloaded model, describe the run. */
+async function finish(done: DoneMessage, req: TrainRequest, ms: number): Promise<unknown> {
+  $<HTMLButtonElement>("stop").dataset.stopping = "";
+  const r = done.report;
+  $("status").textContent =
+    `${done.stopped ? `stopped by you after epoch ${r.epochsRun} of ${req.epochs}` : `trained ${r.epochsRun} epochs`} in ${(ms / 1000).toFixed(1)} s; ` +
+    `kept epoch ${r.keptEpoch} (its weights are exported and reported). Downloading the ONNX model and predicting…`;
+  live.curves = r.tasks;
+  live.kept = r.keptEpoch;
+  live.draw();
+  const name = `demo-${req.dataset}-${req.architecture}`;
+  setLink("download", new Blob([done.onnx as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }), `${name}.onnx`);
+  reportScript ??= fetchText("./report.js");
+  const html = renderHtml(r, await reportScript);
+  setLink("report", new Blob([html], { type: "text/html" }), `${name}-report.html`);
+  // "Download" the model from the link the page offers, then run it on both engines.
+  const bytes = new Uint8Array(await (await fetch($<HTMLAnchorElement>("download").href)).arrayBuffer());
+  const runs = await runBoth(bytes, done.probe);
+  const shown =
+    req.dataset === "multimnist"
+      ? { mnist: showMultiMnist($("metrics"), $("mm-grid"), done.probe, done.tasks, runs, bytes.length) }
+      : showTabular($("metrics"), $("predictions"), done.probe, done.tasks, runs, bytes.length);
+  if (req.dataset === "multimnist") $("predictions").textContent = "";
+  $("status").textContent = $("status").textContent!.replace(" Downloading the ONNX model and predicting…", " Predictions below; the ONNX model and the report can be downloaded.");
+  setRunning(false);
+  // Count the charts' ink once they are drawn (the next animation frame).
+  await new Promise((f) => requestAnimationFrame(() => requestAnimationFrame(f)));
+  settleCharts();
+  const epochLoss = live.epochLoss;
+  g.__demo = {
+    done: true,
+    dataset: req.dataset,
+    correlation: req.dataset === "synthetic" ? req.correlation : null,
+    architecture: req.architecture,
+    weighting: req.weighting,
+    requested: req.epochs,
+    epochs: r.epochsRun,
+    kept: r.keptEpoch,
+    stopped: done.stopped,
+    tasks: done.tasks.map((t) => t.name),
+    firstLoss: epochLoss.map((l) => l[0]),
+    lastLoss: epochLoss.map((l) => l[l.length - 1]),
+    steps: live.losses[0].length,
+    maxWeight: Math.max(...live.scales.flat(), ...live.epochWeight.flat()),
+    weightsRange: live.weightsRange(),
+    charts: chartState.charts.map((c) => ({ ...c })),
+    onnxBytes: bytes.length,
+    maxDiff: runs.maxDiff,
+    reportBytes: html.length,
+    ...shown,
+  };
+  return g.__demo;
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------------------
+$("dataset").addEventListener("change", () => syncControls(true));
+input("corr").addEventListener("input", () => syncControls());
+for (const id of ["epochs", "seed"]) input(id).addEventListener("input", () => (input(id).removeAttribute("aria-invalid"), ($("form-error").textContent = "")));
+$("train").addEventListener("click", () => void train().catch((e) => e instanceof FormError || console.error(e)));
+$("stop").addEventListener("click", () => {
+  if (!worker) return;
+  worker.postMessage({ type: "stop" });
+  $<HTMLButtonElement>("stop").disabled = true;
+  $<HTMLButtonElement>("stop").dataset.stopping = "1";
+  $("status").textContent += " — stopping after this epoch…";
+});
 g.__train = train;
+void availability.then((a) => {
+  for (const [ds, v] of Object.entries(a)) {
+    if (v?.ok !== false) continue;
+    const opt = select("dataset").querySelector<HTMLOptionElement>(`option[value="${ds}"]`);
+    if (!opt) continue;
+    opt.disabled = true;
+    opt.textContent += " — not available (see below)";
+    opt.title = v.why ?? "";
+    const p = document.createElement("p");
+    p.className = "dim";
+    p.textContent = `${opt.textContent.replace(/ — not available.*/, "")}: ${v.why}`;
+    $("form-error").after(p);
+  }
+  g.__available = a;
+});
 const params = new URLSearchParams(location.search);
-if (params.has("dataset")) $<HTMLSelectElement>("dataset").value = params.get("dataset")!;
+if (params.has("dataset")) select("dataset").value = params.get("dataset")!;
 if (params.has("p")) input("corr").value = params.get("p")!;
-syncControls();
+syncControls(params.has("dataset"));
 if (params.has("autostart")) void train().catch((e) => console.error(e));
