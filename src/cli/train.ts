@@ -53,7 +53,7 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   if (epochs !== undefined && epochs < 1) throw new UsageError(`mtl train: --epochs must be at least 1, found ${epochs} (0 epochs would train nothing and write the initial weights)`);
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
-  if (!dataPath) throw new UsageError(`config ${p.positional[0]}: no data.path; give --data PATH`);
+  if (!dataPath) throw new UsageError(`mtl train: ${p.positional[0]} has no data.path; pass --data FILE`);
   if (p.flags.has("report")) reportScript(); // fail before training, not after, when the page script is not built
   const quiet = p.flags.has("quiet");
   const say = quiet ? () => {} : log;
@@ -131,7 +131,7 @@ async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Mod
     spawn: nodeWorkerSpawner(defaultWorkerEntry()),
     onDecision: (d) => {
       const what = d.mode === "parallel" ? `${cores} threads` : "1 thread";
-      const why = d.reason === "start" ? "measured at start" : d.reason === "recheck" ? "periodic re-check" : `step time got ${d.reason}`;
+      const why = d.reason === "start" ? "measured at start" : d.reason === "recheck" ? "periodic re-check" : d.reason === "guard" ? `guard: ${cores} threads fell behind 1` : `step time got ${d.reason}`;
       say(`threads auto: ${d.previous && d.previous !== d.mode ? "switching to " : ""}${what} after ${d.at} timed steps (${why}: 1 thread ${ms(d.single)}/step, ${cores} threads ${ms(d.parallel)}/step)`);
     },
   });
