@@ -152,8 +152,15 @@ function setStats(s: MultiMnist) {
       h.push(Math.round((s.boxes[o + 3] - s.boxes[o + 1]) * OUT));
     }
   }
-  const summary = (x: number[]) => ({ mean: x.length ? x.reduce((a, b) => a + b, 0) / x.length : NaN, min: x.length ? Math.min(...x) : NaN, max: x.length ? Math.max(...x) : NaN });
   return { pixel_mean: s.count ? sum / s.images.length : NaN, left, right, box_width_px: summary(w), box_height_px: summary(h), empty_boxes: empty };
+}
+
+/** Mean, min and max of `x` (NaN when empty). A loop, not Math.min(...x): spreading 120,000 values overflows the stack. */
+export function summary(x: readonly number[]): { mean: number; min: number; max: number } {
+  if (!x.length) return { mean: NaN, min: NaN, max: NaN };
+  let sum = 0, min = Infinity, max = -Infinity;
+  for (const v of x) (sum += v), (min = Math.min(min, v)), (max = Math.max(max, v));
+  return { mean: sum / x.length, min, max };
 }
 
 /** The directory holding the mnist package's 0.json … 9.json: --mnist-train, else the installed package. */
