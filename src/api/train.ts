@@ -26,14 +26,16 @@ import { modelJson, weightsBytes } from "../io/checkpoint.ts";
  */
 export type TrainData = readonly Record<string, unknown>[] | Table | string | Uint8Array;
 
+/** Options of train(); every one is optional. */
 export interface TrainOptions {
   /**
    * The validation rows: a fraction of `data` (a seeded split, overriding `training.validation`; 0 trains on every
    * row), or a data set of its own (rows, Table, text or bytes, with the same columns).
    */
   validation?: number | TrainData;
-  /** Override `training.seed` (split, initialization, shuffling, dropout) and `training.epochs`. */
+  /** Override `training.seed` (split, initialization, shuffling, dropout); an integer in [0, 2^31 − 1]. */
   seed?: number;
+  /** Override `training.epochs`; an integer in [0, MAX_EPOCHS] (a SpecError names `training.epochs` otherwise). */
   epochs?: number;
   /**
    * The kernels: loaded `Kernels`, or the artifact (a compiled `WebAssembly.Module`, its bytes or a Response) to load.
@@ -63,16 +65,27 @@ export interface TrainOptions {
   name?: string;
 }
 
+/** What train() resolves to: the trained model, its run's record, and predict/export/save over it. */
 export interface Trained {
   /** The trained model (weights of the best epoch under early stopping, else the last). */
   readonly model: Model;
+  /** The validated spec the run used (the options' seed, epochs and validation applied; a CSV `data` section added when it had none). */
   readonly spec: ModelSpec;
+  /** One log per epoch run, in order (losses, task weights, validation metrics). */
   readonly history: EpochLog[];
   /** Validation metrics per task at `bestEpoch` (empty when there are no validation rows). */
   readonly metrics: Record<string, TaskMetrics>;
+  /** The epoch (1-based) whose weights the model holds: the best under early stopping, else the last. */
   readonly bestEpoch: number;
+  /** The trainer's state after the last epoch (counters, weighting state, early-stopping record), as `save()` records it. */
   readonly state: TrainState;
-  readonly rows: { train: number; validation: number };
+  /** Row counts of the split. */
+  readonly rows: {
+    /** Rows trained on. */
+    train: number;
+    /** Rows validated on (0 with validation 0). */
+    validation: number;
+  };
   /**
    * Predictions for raw rows (objects keyed by column; null numeric cells → the training mean, unseen categories →
    * unknown; a row without an input column is an error unless `opts.missing` is "impute", as session.run), as
@@ -83,14 +96,21 @@ export interface Trained {
   /** The model as ONNX bytes (with the preprocessing and the spec in its metadata). */
   export(): Uint8Array;
   /** What `mtl train` writes as DIR/model.json and DIR/weights.safetensors (`mtl evaluate/predict/export DIR` read them). */
-  save(): { modelJson: string; weights: Uint8Array };
+  save(): {
+    /** model.json's text: spec, preprocessing, parameter names and shapes, training state, best epoch and validation metrics. */
+    modelJson: string;
+    /** weights.safetensors' bytes: every parameter (batch norm's running statistics too) as F32, keyed by name. */
+    weights: Uint8Array;
+  };
   /** Free the model's wasm memory. */
   dispose(): Promise<void>;
 }
 
 /** Training workers: `spawn()` starts one running serveParallel (parallel-worker.ts); `module` is mtl.wasm compiled. */
 export interface Workers {
+  /** Start one worker (a Web Worker, or a Node worker_threads Worker) whose script calls serveParallel. */
   spawn: () => WorkerLike;
+  /** The kernel artifact (build/mtl.wasm) compiled: each worker instantiates it with its own memory. */
   module: WebAssembly.Module;
 }
 
@@ -183,7 +203,8 @@ export function validationMetrics(model: Model, validation: Encoded): { preds: F
  * const onnx = run.export();                                  // Uint8Array
  * ```
  *
- * `spec` is a model spec as JSON (validated here: a SpecError names the bad field); its `data.path` is ignored.
+ * `spec` is a model spec as JSON (validated here: a SpecError names the bad field). Its `data` section, when given,
+ * sets the format and delimiter of text or bytes; its `data.path` is optional and ignored (nothing is read from files).
  */
 export async function train(spec: unknown, data: TrainData, opts: TrainOptions = {}): Promise<Trained> {
   let s = validateSpec(spec);

@@ -109,7 +109,7 @@ export async function affinityCommand(argv: string[], kernels: () => Promise<Ker
   const T = spec.tasks.length;
   if (T < 2) throw new UsageError(`mtl affinity: model ${spec.name} has ${T} task; affinity needs at least 2`);
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
-  if (!dataPath) throw new UsageError(`config ${p.positional[0]}: no data.path; give --data PATH`);
+  if (!dataPath) throw new UsageError(`mtl affinity: ${p.positional[0]} has no data.path; pass --data FILE`);
   const json = p.flags.has("json");
   const say = json ? () => {} : log;
 

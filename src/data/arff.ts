@@ -19,20 +19,26 @@
 import { makeRowStream, textLines, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
 import { parseFiniteNumber } from "./table.ts";
 
+/** An attribute's kind: numeric (numeric, real and integer declarations), nominal ({a, b, …}), string or date. */
 export type ArffType = "numeric" | "nominal" | "string" | "date";
 
+/** One `@attribute` declaration of the header; the stream's columns are the attributes' names, in this order. */
 export interface ArffAttribute {
+  /** The attribute's name (unquoted), the column name; unique in the file. */
   name: string;
+  /** Its kind; every kind's cells are text (numbers checked, dates kept as written). */
   type: ArffType;
   /** nominal: the declared values in order; null otherwise. */
   values: string[] | null;
-  /** Line of its @attribute declaration. */
+  /** 1-based line of its `@attribute` declaration. */
   line: number;
 }
 
 /** A RowStream over an ARFF file's instances, with its header. */
 export interface ArffStream extends RowStream {
+  /** The `@relation` name (the data set's name in the file). */
   readonly relation: string;
+  /** The declared attributes in order (one per column). */
   readonly attributes: readonly ArffAttribute[];
 }
 

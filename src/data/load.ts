@@ -126,7 +126,12 @@ export function joinValidation(train: Table, validation: Table): Table {
  * value of that column (e.g. 20 % of every school). A table from joinValidation is split where its validation rows
  * start (no fraction, no shuffle); a spec with data.validation_path needs such a table.
  */
-export function splitRows(spec: ModelSpec, table: Table, fraction = spec.training.validation, seed = spec.training.seed): { train: Uint32Array; validation: Uint32Array } {
+export function splitRows(spec: ModelSpec, table: Table, fraction = spec.training.validation, seed = spec.training.seed): {
+  /** The training rows' indices (0-based rows of `table`), ascending. */
+  train: Uint32Array;
+  /** The validation rows' indices, ascending; disjoint from `train`, and the two cover every row. */
+  validation: Uint32Array;
+} {
   const ntrain = joined.get(table);
   if (ntrain !== undefined) return { train: Uint32Array.from({ length: ntrain }, (_, i) => i), validation: Uint32Array.from({ length: table.rowCount - ntrain }, (_, i) => ntrain + i) };
   if (spec.data?.validation_path) throw new Error(`${table.name}: data.validation_path (${JSON.stringify(spec.data.validation_path)}) gives the validation rows, but they were not read with the training rows (the CLI reads both with readTrainingData; train() takes them as its validation option)`);

@@ -15,6 +15,7 @@ import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet/src/index
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaElement, SchemaTree } from "hyparquet/src/index.js";
 import { makeRowStream, readAllBytes, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
 
+/** Options of openParquet and openParquetBuffer. */
 export interface ParquetOptions {
   /** Read only these columns (default: every top-level column), e.g. to leave out a column of an unsupported type. */
   columns?: readonly string[];

@@ -4,12 +4,15 @@
 
 /** A named stream of bytes: the input of every reader. `name` appears in every error message. */
 export interface ByteSource {
+  /** The source's name (a file name or path), the prefix of every error message about its contents. */
   name: string;
+  /** The bytes in order, in chunks of any size (a chunk boundary may fall anywhere, inside a UTF-8 character too); read once. */
   chunks: AsyncIterable<Uint8Array>;
 }
 
 /** One parsed data row: its fields (in column order), its 1-based data-row number and the 1-based line it starts on. */
 export interface ParsedRow {
+  /** The row's cells as text, one per column of the stream, in column order (the spec's inputs.missing decides what is missing). */
   fields: string[];
   /** 1-based data-row number (header and skipped blank lines excluded). */
   row: number;
@@ -19,7 +22,9 @@ export interface ParsedRow {
 
 /** A stream of rows with known column names (the CSV header, CENSUS_COLUMNS, or the JSON-lines keys). */
 export interface RowStream extends AsyncIterable<ParsedRow> {
+  /** The source's name, as in error messages. */
   readonly name: string;
+  /** Column names in order; every row has one field per column. */
   readonly columns: readonly string[];
 }
 

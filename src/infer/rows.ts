@@ -6,8 +6,11 @@ import type { Preprocessing } from "../data/preprocess.ts";
 import { isFiniteFloat32, nonFiniteMessage, parseFiniteNumber } from "../data/table.ts";
 import { closeMatches } from "../data/infer-columns.ts";
 
+/** The mtl metadata of an exported model (its metadata_props), all a client needs to encode raw rows. */
 export interface ModelMeta {
+  /** The model's spec, validated again on reading (so its defaults are filled in). */
   spec: ModelSpec;
+  /** The preprocessing fitted on the training rows: numeric means and standard deviations, vocabularies, classes, groups. */
   pre: Preprocessing;
   /** Input name → its columns in order (see src/onnx/export.ts). */
   inputs: Record<string, string[]>;
@@ -17,13 +20,21 @@ export interface ModelMeta {
 
 /** A named input tensor, engine-neutral. */
 export interface InputTensor {
+  /** Element type: "float32" (numeric features, data a Float32Array) or "int64" (category and group indices, a BigInt64Array). */
   type: "float32" | "int64";
+  /** The elements, row-major in `dims` (data.length = product of dims). */
   data: Float32Array | BigInt64Array;
+  /** Shape in elements, [N, width] for N rows (e.g. numeric: [N, numeric columns]). */
   dims: number[];
 }
 
+/**
+ * A raw row, keyed by column name: numbers or strings (trimmed, parsed as the training data's cells); null, "" and
+ * the spec's missing tokens are missing values.
+ */
 export type Row = Record<string, string | number | null | undefined>;
 
+/** Options of encodeRows (and of session.run and Trained.predict, which take rows through it). */
 export interface EncodeOptions {
   /**
    * A row without an input column (the key absent, or its value undefined): "error" (default) throws naming the row,
@@ -72,6 +83,10 @@ export function modelMeta(model: ModelProto, name = "model.onnx"): ModelMeta {
   return { spec, pre, inputs, outputs };
 }
 
+/**
+ * The mtl metadata of ONNX bytes: decodes them (corrupt bytes throw the decoder's `ONNX: …` error), then reads it
+ * as modelMeta does; `name` (default "model.onnx") starts the metadata errors.
+ */
 export function modelMetaFromBytes(bytes: Uint8Array, name?: string): ModelMeta {
   return modelMeta(decodeModel(bytes), name);
 }

@@ -10,12 +10,16 @@ import { checkRows, inputDecls, prepareFeeds, type RunTensor } from "./feeds.ts"
 import { createOrtRunner } from "./ort.ts";
 import { MtlRunner } from "./runner.ts";
 
+/** Which engine runs the model: "ort" (onnxruntime-web) or "mtl" (this package's kernels, build/mtl.wasm). */
 export type Engine = "ort" | "mtl";
 
+/** Options of createSession. */
 export interface SessionOptions {
+  /** The engine; default "ort". Any other value throws. */
   engine?: Engine;
   /** mtl engine: the kernel artifact as a compiled module (workers), bytes or a Response; or loaded kernels. */
   wasm?: WasmSource;
+  /** mtl engine: kernels already loaded (loadKernels), used instead of `wasm`; one of the two is required. */
   kernels?: Kernels;
   /** ort engine: the onnxruntime-web namespace, configured by the caller (default: imported). */
   ort?: typeof import("onnxruntime-web");
@@ -54,10 +58,13 @@ export interface SessionOptions {
  * Every error message starts with the session's name (`opts.name`, default "model.onnx").
  */
 export interface Session {
+  /** The engine that runs the model. */
   readonly engine: Engine;
   /** mtl-wasm metadata (spec, preprocessing, input columns), or null for a foreign ONNX model. */
   readonly meta: ModelMeta | null;
+  /** The graph's inputs in declaration order: the keys a tensor input must have (e.g. numeric, categorical). */
   readonly inputNames: readonly string[];
+  /** The graph's outputs in order (one per task for mtl-wasm exports): the keys of run()'s result. */
   readonly outputNames: readonly string[];
   /**
    * Rows (objects keyed by column) or named tensors; returns { [output]: Float32Array } (row-major [N, width]). See
@@ -71,6 +78,11 @@ export interface Session {
 /** Options of one run: how rows lacking an input column are read (src/infer/rows.ts, EncodeOptions). */
 export type RunOptions = EncodeOptions;
 
+/**
+ * Load ONNX bytes into a Session on `opts.engine` (default "ort"). Throws, naming the model (`opts.name`), when the
+ * bytes are not a decodable ONNX model, its mtl metadata is corrupt, the engine is unknown or the mtl engine has no
+ * kernels; an engine's own refusal of the graph is rethrown as it comes.
+ */
 export async function createSession(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
   const engine = opts.engine ?? "ort";
   const name = opts.name ?? "model.onnx";

@@ -8,6 +8,11 @@ import { explainedVariance, mae, r2, rmse } from "./regression.ts";
 import { iouRate, meanIou } from "./box.ts";
 import { MULTILABEL_METRICS, multilabelMetrics, type MultilabelMetricName } from "./multilabel.ts";
 
+/**
+ * One task's metrics by name: `count` (rows with the label present) and each of the task's `metrics` (spec names,
+ * e.g. auc, rmse; regression in the label's units; multilabel and multi-output tasks average over their columns).
+ * Only `count` when no row has the label.
+ */
 export type TaskMetrics = Record<string, number>;
 
 /** Rows (indices) whose labels are present. */

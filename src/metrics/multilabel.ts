@@ -23,7 +23,13 @@
 
 import { rocAuc } from "./auc.ts";
 
+/**
+ * The multi-label metrics, in report order, over rows × labels with missing cells masked: hamming_loss, ranking_loss,
+ * one_error and coverage are losses (lower is better); average_precision, micro_f1, macro_f1 and macro_auc are
+ * higher-is-better. F1 and Hamming threshold probabilities at 0.5.
+ */
 export const MULTILABEL_METRICS = ["hamming_loss", "ranking_loss", "one_error", "coverage", "average_precision", "micro_f1", "macro_f1", "macro_auc"] as const;
+/** One of MULTILABEL_METRICS. */
 export type MultilabelMetricName = (typeof MULTILABEL_METRICS)[number];
 /** The multi-label metrics where a larger value is better (the others are losses). */
 export const MULTILABEL_HIGHER_IS_BETTER: readonly MultilabelMetricName[] = ["average_precision", "micro_f1", "macro_f1", "macro_auc"];

@@ -7,8 +7,15 @@ import { MULTILABEL_HIGHER_IS_BETTER, MULTILABEL_METRICS, type MultilabelMetricN
 
 /** "none" and every activation op in src/ops/activation.ts. */
 export const ACTIVATIONS: readonly Activation[] = ["none", ...ACTIVATION_NAMES];
+/** An activation name of the spec: "none" (identity) or an activation op (relu, leaky_relu, silu, sigmoid, tanh, gelu). */
 export type Activation = "none" | ActivationName;
+/**
+ * The task types, as `tasks[].type` takes them: binary (one 0/1 or `positive` label column, sigmoid output),
+ * multiclass (one label column, softmax over the classes), multilabel (one 0/1 column per label, a sigmoid each),
+ * regression (one or more numeric columns, standardized for training, predicted in their units).
+ */
 export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"] as const;
+/** One of TASK_TYPES. */
 export type TaskType = (typeof TASK_TYPES)[number];
 export const LOSSES = ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou"] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -115,10 +122,15 @@ export const DEFAULT_AFFINITY_EVERY = 10;
  * the normalized spec leaves `type` out).
  */
 export interface Layer {
+  /** "dense" or left out (the normalized spec leaves it out). */
   type?: "dense";
+  /** Output width, an integer in [1, MAX_UNITS]; required. */
   units: number;
+  /** Activation after the layer (after the layer norm); default `architecture.activation` ("relu"). */
   activation: Activation;
+  /** Inverted dropout probability after the activation, in [0, 1), training only; default `architecture.dropout` (0). */
   dropout: number;
+  /** Layer norm of the dense output before the activation; default false. */
   layernorm: boolean;
 }
 
@@ -129,14 +141,23 @@ export interface Layer {
  * "same" pads so that H_out = ⌈H / stride⌉ (the odd pad at the bottom/right).
  */
 export interface ConvLayer {
+  /** Always "conv". */
   type: "conv";
+  /** Output channels, an integer in [1, MAX_UNITS]; required. */
   filters: number;
+  /** [height, width] of the kernel, each an integer in [1, MAX_KERNEL]; required (a number n means [n, n]). */
   kernel: [number, number];
+  /** [height, width] step, each in [1, MAX_KERNEL]; default [1, 1]. */
   stride: [number, number];
+  /** "valid" (no padding, the default), "same" (H_out = ⌈H / stride⌉) or explicit [top, left, bottom, right] in [0, MAX_KERNEL]. */
   padding: "valid" | "same" | [number, number, number, number];
+  /** [height, width] spacing of the kernel taps, each in [1, MAX_KERNEL]; default [1, 1]. */
   dilation: [number, number];
+  /** Activation after the conv (and batch norm); default `architecture.activation` ("relu"). */
   activation: Activation;
+  /** Batch norm per channel after the conv (the conv then has no bias); default false. */
   batchnorm: boolean;
+  /** Inverted dropout probability after the activation, in [0, 1); default 0. */
   dropout: number;
 }
 
@@ -145,27 +166,40 @@ export interface ConvLayer {
  * padding, floor mode (a 2×2 pool on 5×5 gives 2×2); global_avg gives [C, 1, 1].
  */
 export interface PoolLayer {
+  /** Always "pool". */
   type: "pool";
+  /** max or avg over size×size windows, or global_avg over the whole image (→ [C, 1, 1]); required. */
   mode: "max" | "avg" | "global_avg";
-  /** null for global_avg. */
+  /** [height, width] window, each in [1, MAX_KERNEL]; default [2, 2]; null for global_avg. */
   size: [number, number] | null;
+  /** [height, width] step, each in [1, MAX_KERNEL]; default `size`; null for global_avg. */
   stride: [number, number] | null;
+  /** Inverted dropout probability after the pool, in [0, 1); default 0. */
   dropout: number;
 }
 
 /** `{ "type": "batchnorm" }` (images: per channel; flat: per feature), `{ "type": "flatten" }` ([C, H, W] → [C·H·W]),
  * `{ "type": "activation", "activation": "relu" }`. */
 export interface BatchnormLayer {
+  /** Always "batchnorm". */
   type: "batchnorm";
+  /** Inverted dropout probability after the layer, in [0, 1); default 0. */
   dropout: number;
 }
+/** `{ "type": "flatten" }`: an image [C, H, W] as a flat row [C·H·W] (C-major, no copy); a flat input is unchanged. */
 export interface FlattenLayer {
+  /** Always "flatten". */
   type: "flatten";
+  /** Inverted dropout probability after the layer, in [0, 1); default 0. */
   dropout: number;
 }
+/** `{ "type": "activation", "activation": "relu" }`: an activation alone, elementwise, on any shape. */
 export interface ActivationLayer {
+  /** Always "activation". */
   type: "activation";
+  /** The activation; required. */
   activation: Activation;
+  /** Inverted dropout probability after the activation, in [0, 1); default 0. */
   dropout: number;
 }
 
@@ -178,26 +212,49 @@ export const MAX_KERNEL = 1024;
 /** inputs.image: channels, height, width (each). */
 export const MAX_IMAGE_SIDE = 65_536;
 
+/**
+ * One categorical column, embedded: written as its column name (defaults below) or `{ column, dim?, min_count? }`.
+ * Its vocabulary is learnt from the training rows; unseen values map to the unknown bucket (index 0).
+ */
 export interface CategoricalInput {
+  /** The column's name; required, non-empty, not used by another input or as a label. */
   column: string;
-  /** Embedding width. */
+  /** Embedding width, an integer in [1, MAX_EMBEDDING_DIM]; default `inputs.embedding_dim` (4). */
   dim: number;
-  /** Values seen fewer times than this in the training rows map to the unknown bucket. */
+  /**
+   * Values seen fewer times than this in the training rows map to the unknown bucket; an integer in
+   * [1, MAX_MIN_COUNT], default 1.
+   */
   min_count: number;
 }
 
+/**
+ * `inputs`: what a row feeds the model. The encoded row is [numeric..., embeddings..., tensor...] (flat), or the
+ * image [channels, height, width]; at least one of numeric, categorical and tensor is required.
+ */
 export interface Inputs {
-  /** Numeric columns, standardized with training statistics (missing values become the mean). */
+  /** Numeric columns, standardized with training statistics (missing values become the mean); default []. */
   numeric: string[];
+  /** Categorical columns, each embedded (see CategoricalInput); default []. */
   categorical: CategoricalInput[];
-  /** A raw float tensor of this many features per row, handed in by the caller (no column names). */
+  /**
+   * A raw float tensor of this many features per row, handed in by the caller (no column names); an integer in
+   * [0, MAX_TENSOR_WIDTH], default 0 (none); with `image`, channels·height·width.
+   */
   tensor: number;
   /**
    * The tensor input viewed as an image [channels, height, width] (NCHW rows, e.g. 784 pixels y·28 + x → [1, 28,
    * 28]): `tensor` is then channels·height·width. Values arrive as the data source scales them (idx: p / 255).
    */
-  image: { channels: number; height: number; width: number } | null;
-  /** Tokens read as a missing value in numeric and label columns. */
+  image: {
+    /** Channels, an integer in [1, MAX_IMAGE_SIDE]; default 1. */
+    channels: number;
+    /** Rows of pixels, an integer in [1, MAX_IMAGE_SIDE]; required. */
+    height: number;
+    /** Pixels per row, an integer in [1, MAX_IMAGE_SIDE]; required. */
+    width: number;
+  } | null;
+  /** Tokens read as a missing value in numeric and label columns (default DEFAULT_MISSING: "", "?", "NA", "NaN"). */
   missing: string[];
   /**
    * A numeric input or label that is not a finite float32 (±Infinity, "nan", 1e400, 3.5e38): "error" (default)
@@ -206,19 +263,29 @@ export interface Inputs {
   nonfinite: "error" | "missing";
 }
 
+/**
+ * `architecture`: the shared part of the model. Written also with `activation` (default "relu") and `dropout`
+ * (default 0, in [0, 1)), the defaults of every dense and conv layer here and in the towers (the normalized spec
+ * carries them in each layer). Default `{ "type": "hps", "layers": [] }` (a linear model with per-task heads).
+ */
 export interface Architecture {
+  /** "hps" (hard parameter sharing: one trunk, then towers; the default), "mmoe" or "cgc" (experts mixed by per-task gates). */
   type: ArchitectureType;
-  /** hps: the shared trunk; mmoe/cgc: each expert's layers. */
+  /** hps: the shared trunk (default []); mmoe/cgc: each expert's layers (at least one, ending flat). */
   layers: AnyLayer[];
-  /** mmoe: number of experts. */
+  /** mmoe: number of experts, an integer in [1, MAX_EXPERTS], required; 0 for the other types (setting it is an error). */
   experts: number;
-  /** cgc: shared experts and experts per task. */
+  /** cgc: shared experts, an integer in [0, MAX_EXPERTS], required; 0 for the other types. */
   shared_experts: number;
+  /** cgc: experts per task, an integer in [0, MAX_EXPERTS], required (shared + task ≥ 1); 0 for the other types. */
   task_experts: number;
 }
 
+/** One entry of `tasks`: a head on the shared part, its labels, loss and metrics. */
 export interface Task {
+  /** Unique task name, non-empty, without ':' or whitespace (the key of its outputs and metrics); required. */
   name: string;
+  /** The task type (see TASK_TYPES); required. */
   type: TaskType;
   /** Label column(s): one for binary, multiclass and regression; one per label (multilabel) or output (regression). */
   labels: string[];
@@ -236,40 +303,105 @@ export interface Task {
    * pulls the groups toward the shared head (mean-regularized multi-task learning, Evgeniou & Pontil 2004).
    */
   group_l2: number;
+  /** The task's own layers between the shared part and its dense head, ending flat; default [] (the head alone). */
   tower: AnyLayer[];
+  /**
+   * Default by type: bce (binary, multilabel), xent (multiclass), mse (regression); regression also takes mae,
+   * huber, smooth_l1 and giou (exactly 4 label columns, a box [x0, y0, x1, y1]).
+   */
   loss: LossName;
+  /** Static weight w_t of the task's loss in Σ_t w_t·L_t (and in every weighting method); ≥ 0, default 1. */
   weight: number;
+  /** bce only: weight of the positive class's term in the loss (> 1 favours recall); > 0, default 1. */
   pos_weight: number;
+  /** huber only: δ, where the loss turns from quadratic (½d²) to linear (δ·(|d| − ½δ)); > 0, default 1. */
   huber_delta: number;
-  /** smooth_l1's β (> 0): quadratic below β, linear above; smooth_l1 = huber(δ = β) / β. */
+  /** smooth_l1's β (> 0, default 1; smooth_l1 only): quadratic below β, linear above; smooth_l1 = huber(δ = β) / β. */
   smooth_l1_beta: number;
+  /**
+   * Validation metrics (see METRICS; each must apply to the type). Default: binary auc, accuracy, logloss;
+   * multilabel those plus every MULTILABEL_METRICS; multiclass accuracy, logloss; regression rmse, mae, r2,
+   * explained_variance; giou tasks iou, iou50, mae.
+   */
   metrics: MetricName[];
 }
 
+/**
+ * One of `training.relations`: adds λ·R to the objective, R = ½·Σ_j (a_j − b_j)² over the two tasks' outputs
+ * (probabilities or values), averaged over the batch's rows (labels are not needed).
+ */
 export interface Relation {
+  /** Two different ungrouped task names whose outputs have the same width. */
   tasks: [string, string];
+  /** λ ≥ 0; required. */
   lambda: number;
 }
 
+/** `training`: how the model is fitted. Every field is optional in the JSON; the normalized spec has each default. */
 export interface TrainingOptions {
+  /** Passes over the training rows, an integer in [0, MAX_EPOCHS]; default 10. */
   epochs: number;
+  /** Rows per optimizer step (the last batch of an epoch may be shorter), an integer in [1, MAX_BATCH_SIZE]; default 256. */
   batch_size: number;
+  /** Seed of the split, initialization, shuffling and dropout, an integer in [0, 2^31 − 1]; default 1. */
   seed: number;
+  /** Fraction of the rows held out for validation (seeded split), in [0, 1); default 0.2, or 0 with data.validation_path (which requires 0). */
   validation: number;
-  optimizer: { type: (typeof OPTIMIZERS)[number]; lr: number; weight_decay: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; eps: number };
-  schedule: { type: (typeof SCHEDULES)[number]; warmup_steps: number; step_size: number; gamma: number; min_lr: number };
+  /** The optimizer, one fused pass over all trainable parameters per step. */
+  optimizer: {
+    /** "adam" (the default), "adamw" (decoupled weight decay) or "sgd". */
+    type: (typeof OPTIMIZERS)[number];
+    /** Peak learning rate (after warm-up; the schedule scales it); > 0, default 0.001 (sgd: 0.01). */
+    lr: number;
+    /** ≥ 0; default 0 (adamw: 0.01). adam and sgd add wd·θ to the gradient; adamw multiplies θ by 1 − lr·wd. */
+    weight_decay: number;
+    /** sgd only: momentum in [0, 1); default 0. */
+    momentum: number;
+    /** sgd only: Nesterov momentum (needs momentum > 0); default false. */
+    nesterov: boolean;
+    /** adam/adamw: decay of the first moment, in [0, 1); default 0.9. */
+    beta1: number;
+    /** adam/adamw: decay of the second moment, in [0, 1); default 0.999. */
+    beta2: number;
+    /** adam/adamw: ε added to √v̂ in the denominator; > 0, default 1e-8. */
+    eps: number;
+  };
+  /** The learning rate over the run's optimizer steps (src/train/schedule.ts). */
+  schedule: {
+    /** "constant" (the default), "step" (lr·γ^⌊epoch / step_size⌋) or "cosine" (lr to min_lr over the steps after warm-up). */
+    type: (typeof SCHEDULES)[number];
+    /** Linear warm-up from lr/warmup_steps to lr over the first steps (optimizer steps), an integer in [0, MAX_STEPS]; default 0 (none). */
+    warmup_steps: number;
+    /** "step": epochs between decays, an integer in [1, MAX_STEPS]; default 1. */
+    step_size: number;
+    /** "step": the decay factor γ, in (0, 1]; default 0.1. */
+    gamma: number;
+    /** "cosine": the final learning rate, ≥ 0; default 0. */
+    min_lr: number;
+  };
+  /** How task losses (or gradients) are balanced; default `{ "type": "static" }` (Σ_t w_t·L_t). */
   weighting: WeightingSpec;
+  /** Rescale the gradient so its global L2 norm is at most this, before the update; ≥ 0, default 0 (off). */
   clip_grad_norm: number;
-  /** Stop when `metric` has not improved for `patience` epochs; the best epoch's weights are kept. */
-  early_stopping: { metric: string; patience: number } | null;
+  /** Stop when `metric` has not improved for `patience` epochs; the best epoch's weights are kept. null (default): off. */
+  early_stopping: {
+    /** "loss" (validation loss; the default), "TASK.METRIC", "mean.METRIC" or "multilabel.METRIC"; the metric must be reported. */
+    metric: string;
+    /** Epochs without improvement before stopping, an integer in [1, MAX_PATIENCE]; default 3. */
+    patience: number;
+  } | null;
+  /** Output-agreement terms between pairs of tasks (see Relation), at most MAX_RELATIONS; default []. */
   relations: Relation[];
-  /** λ_shared·‖θ_shared‖² on the shared (trunk) parameters. */
+  /** λ_shared·‖θ_shared‖² on the shared (trunk) parameters; λ_shared ≥ 0, default 0. */
   shared_l2: number;
   /**
    * Task-affinity recording (src/train/affinity.ts): every `every`-th step of each epoch (its first step included),
    * the cosines of the task gradients on the shared parameters and TAG's lookahead affinity. null: off.
    */
-  affinity: { every: number } | null;
+  affinity: {
+    /** Steps between samples, an integer in [1, MAX_AFFINITY_EVERY]; default DEFAULT_AFFINITY_EVERY (10). */
+    every: number;
+  } | null;
 }
 
 /**
@@ -277,30 +409,64 @@ export interface TrainingOptions {
  * options that apply to the chosen type, each with its default (see WEIGHTING_OPTIONS).
  */
 export interface WeightingSpec {
+  /** The method (WEIGHTINGS, LibMTL's catalogue); default "static" (Σ_t w_t·L_t with the tasks' `weight`). */
   type: WeightingName;
+  /** dwa only: the softmax temperature τ over the loss ratios; > 0, default 2 (always present in the normalized spec). */
   temperature: number;
+  /**
+   * Gradient methods only (WEIGHTING_GRADIENTS): true balances gradients of the shared representation (one trunk
+   * backward per step), false those of the shared parameters. Default false; graddrop requires true; pcgrad, gradvac,
+   * cagrad, nash_mtl, upgrad and db_mtl require false; loss methods reject it. Present for gradient methods only.
+   */
   rep_grad?: boolean;
+  /** gradnorm only: α, how strongly training rates are equalized; ≥ 0, default 1.5. */
   alpha?: number;
+  /** mgda only: the gradients' normalizers, "none" (default), "l2" (‖g_t‖), "loss" (L_t) or "loss+" (L_t·‖g_t‖). */
   normalization?: (typeof MGDA_NORMALIZATIONS)[number];
+  /** graddrop only: ℓ, the mask's floor (m = ℓ + (1 − ℓ)·M); in [0, 1], default 0. */
   leak?: number;
+  /** gradvac (default 0.5) and db_mtl (default 0.9) only: the EMA coefficient β of their running targets, in [0, 1]. */
   beta?: number;
+  /** db_mtl only: the EMA rate decays as β / k^beta_sigma at step k; ≥ 0, default 0. */
   beta_sigma?: number;
+  /** cagrad only: c, the radius of the conflict-averse ball around the mean gradient; ≥ 0, default 0.5. */
   c?: number;
+  /** cagrad only: divide the result by 1 + c² (1, the default), by 1 + c (2) or not at all (0); an integer in [0, 2]. */
   rescale?: number;
+  /** nash_mtl only: steps between solves (the weights are reused in between), an integer in [1, 2^31 − 1]; default 1. */
   update_every?: number;
+  /** nash_mtl only: at most this many Newton steps per solve, an integer in [1, 10000]; default 20. */
   iterations?: number;
+  /** nash_mtl only: cap on the combined gradient's norm (0: no cap); ≥ 0, default 1. */
   max_norm?: number;
+  /** upgrad only: below this trace the Gram matrix counts as zero; ≥ 0, default 1e-4. */
   norm_eps?: number;
+  /** upgrad only: ridge added to the normalized Gram matrix's diagonal; ≥ 0, default 1e-4. */
   reg_eps?: number;
+  /** famo only: learning rate of the task-weight logits (their own Adam); > 0, default 0.025. */
   lr?: number;
+  /** famo only: L2 weight decay of the task-weight logits; ≥ 0, default 0.001. */
   decay?: number;
+  /** stch only: μ, the smoothing of the Tchebycheff max (smaller: closer to the max); > 0, default 1. */
   mu?: number;
+  /** stch only: epochs of plain log-loss training before the nadir epoch, an integer in [0, 100000]; default 4. */
   warmup_epochs?: number;
 }
 
+/**
+ * `data`: where `mtl` reads the rows and in which format. Optional: without it train() reads CSV, and the CLI
+ * needs the format from it.
+ */
 export interface DataSource {
+  /** "csv" (the default), "census", "jsonl", "idx", "arff" or "parquet" (src/data/*.ts). */
   format: (typeof DATA_FORMATS)[number];
-  path: string;
+  /**
+   * The data file, relative to the directory `mtl` runs in (gzip is detected). Optional: the CLI then needs
+   * `--data FILE`, and train() reads no files (it takes the rows); left out of the normalized spec when not given.
+   * format "idx": set to `images`.
+   */
+  path?: string;
+  /** csv (and the idx labels CSV): the field separator, one character; default ",". */
   delimiter: string;
   /** Split the validation fraction inside each value of this column (e.g. 20 % of every school). */
   stratify: string | null;
@@ -323,16 +489,28 @@ export interface DataSource {
  * `training.early_stopping.metric` may name one as `multilabel.METRIC`. A row's missing labels are masked.
  */
 export interface MultilabelGroup {
+  /** Names of at least 2 ungrouped binary tasks, each once. */
   tasks: string[];
+  /** The metrics reported, a non-empty subset of MULTILABEL_METRICS; default all of them. */
   metrics: MultilabelMetricName[];
 }
 
+/**
+ * A validated model spec (validateSpec's result): the JSON config with every default filled in. The JSON may also
+ * hold `$schema` and `description`, which are dropped.
+ */
 export interface ModelSpec {
+  /** The model's name (in exports and reports); non-empty, default "model". */
   name: string;
+  /** The data file and its format; null when the JSON has no `data` section. */
   data: DataSource | null;
+  /** The inputs a row feeds the model; at least one is required. */
   inputs: Inputs;
+  /** The shared part of the model; default hps with no layers. */
   architecture: Architecture;
+  /** The tasks, a non-empty array of at most MAX_TASKS; required. */
   tasks: Task[];
+  /** Training options (defaults when the JSON has no `training`). */
   training: TrainingOptions;
   /** Present only when the spec declares it (see MultilabelGroup). */
   multilabel?: MultilabelGroup;
@@ -341,6 +519,7 @@ export interface ModelSpec {
 /** A spec error: `path` is where in the JSON, e.g. `tasks[2].loss`. */
 export class SpecError extends Error {
   constructor(
+    /** Where in the JSON the error is, e.g. `tasks[2].loss`, `inputs.image` or `spec` (the root); the message starts with it. */
     readonly path: string,
     detail: string,
   ) {
@@ -644,9 +823,10 @@ export function validateSpec(json: Json): ModelSpec {
       data = { format, path: images, delimiter: str(d, "delimiter", "data", ","), stratify: d.stratify == null ? null : str(d, "stratify", "data"), images, labels: str(d, "labels", "data") };
     } else {
       for (const k of ["images", "labels"] as const) if (d[k] !== undefined) throw new SpecError(`data.${k}`, `only for format "idx" (the format is ${JSON.stringify(format)})`);
+      // `path` is optional: train() takes the rows themselves, and the CLI asks for --data when it is missing.
       data = {
         format,
-        path: str(d, "path", "data"),
+        ...(d.path === undefined ? {} : { path: str(d, "path", "data") }),
         delimiter: str(d, "delimiter", "data", ","),
         stratify: d.stratify == null ? null : str(d, "stratify", "data"),
       };

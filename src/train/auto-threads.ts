@@ -46,8 +46,10 @@ import { localGradients, type GradientSource } from "./trainer.ts";
 import { canRunParallel, parallelGradients, type ParallelGradients, type WorkerLike } from "./parallel.ts";
 import { shardedGradients } from "./sharded.ts";
 
+/** "single": the step on this thread (its N shards in turn when there are N); "parallel": the N shards on N workers. */
 export type ThreadMode = "single" | "parallel";
 
+/** ThreadChooser's options: step counts are timed (full-batch) steps; times are milliseconds. */
 export interface ChooserOptions {
   /** Whether the parallel mode exists at all (false: always "single", nothing is measured). */
   parallel: boolean;
@@ -72,14 +74,22 @@ export interface ChooserOptions {
   guardSteps?: number;
 }
 
+/** One choice of mode, as ThreadChooser.record returns it and `decisions` keeps it. */
 export interface ThreadDecision {
   /** Timed steps seen when the decision was made (1-based count of `record` calls). */
   at: number;
+  /** The mode chosen (it may equal `previous`: a re-probe that confirmed it). */
   mode: ThreadMode;
+  /** The mode before the decision; null for the first one. */
   previous: ThreadMode | null;
+  /**
+   * Why it was made: "start" (first probe), "slower"/"faster" (the chosen mode's median moved by more than
+   * `degrade`×), "recheck" (recheckEvery steps in one mode), "guard" (N threads fell behind one thread; no probe).
+   */
   reason: "start" | "slower" | "faster" | "recheck" | "guard";
-  /** Median step times (ms) the decision compared. */
+  /** One thread's median step time (ms) the decision compared. */
   single: number;
+  /** N threads' median step time (ms) the decision compared. */
   parallel: number;
 }
 
@@ -94,7 +104,9 @@ const median = (a: number[]): number => {
  * chosen mode was (re)confirmed or changed after a probe.
  */
 export class ThreadChooser {
+  /** The mode to run the next step in ("single" at first: a probe times one thread first). */
   mode: ThreadMode = "single";
+  /** Every decision so far, in order. */
   readonly decisions: ThreadDecision[] = [];
   private readonly o: Required<ChooserOptions>;
   private phase: "probe" | "run";
@@ -128,6 +140,7 @@ export class ThreadChooser {
     return this.ref;
   }
 
+  /** True while a probe is timing a mode (at start, and after a change or re-check until the pick). */
   get probing(): boolean {
     return this.phase === "probe";
   }
@@ -138,6 +151,11 @@ export class ThreadChooser {
     this.blockedUntil = this.steps + base * 2 ** Math.min(this.failures, 6);
   }
 
+  /**
+   * Report the time (ms) of one full-batch step just run in `mode`. Returns the decision when a probe ends or the
+   * guard falls back to one thread (then `mode` is the mode for the next step), else null; always null without a
+   * parallel mode.
+   */
   record(ms: number): ThreadDecision | null {
     if (!this.o.parallel) return null;
     this.steps++;
@@ -222,6 +240,7 @@ export class ThreadChooser {
   }
 }
 
+/** adaptiveGradients' options: ThreadChooser's (whether a parallel mode exists comes from the sources) and these. */
 export interface AdaptiveOptions extends Omit<ChooserOptions, "parallel"> {
   /** The clock (ms), injectable for tests (default performance.now). */
   now?: () => number;
@@ -236,9 +255,13 @@ export interface AutoGradients extends GradientSource {
   readonly threads: number;
   /** The mode the next step runs in. */
   readonly mode: ThreadMode;
+  /** The chooser's decisions so far (ThreadChooser.decisions). */
   readonly decisions: readonly ThreadDecision[];
+  /** The chooser that picks the mode (for its options' effects and tests). */
   readonly chooser: ThreadChooser;
+  /** After a non-finite objective: the source that ran the last step's diagnosis (first non-finite parameter or output), or "". */
   diagnose(): string;
+  /** Close both sources (terminates the workers); call once, after training. */
   close(): void;
 }
 
@@ -315,6 +338,7 @@ export function adaptiveGradients(single: GradientSource & { close?(): void }, p
   };
 }
 
+/** autoGradients' options: adaptiveGradients' and how to start the parallel mode. */
 export interface AutoOptions extends AdaptiveOptions {
   /** Threads of the parallel mode (default: navigator.hardwareConcurrency; < 2: one thread only). */
   threads?: number;
@@ -350,7 +374,12 @@ export const MAX_AUTO_THREADS = 8;
  * The numbers depend on N, not on which mode auto picks; the same seed on a machine with another core count gives
  * another (equally valid) run: pass a fixed thread count to reproduce a run elsewhere.
  */
-export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = availableThreads()): { threads: number; reason: string } {
+export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = availableThreads()): {
+  /** The shard count N ≥ 1 (1: one program over the whole batch). */
+  threads: number;
+  /** Why, for logs: `"4 cores"`, or why one thread (one core, batch norm, affinity recording, a small batch). */
+  reason: string;
+} {
   const B = spec.training.batch_size;
   const n = Math.min(cores, MAX_AUTO_THREADS, Math.floor(B / MIN_SHARD_ROWS));
   if (cores < 2) return { threads: 1, reason: `${cores} core available` };

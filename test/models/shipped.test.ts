@@ -22,7 +22,7 @@ test("model.onnx, model.json and weights.safetensors hold the same model, and th
   loadWeights(model, readFileSync(`${DIR}/weights.safetensors`), `${DIR}/weights.safetensors`);
   const onnx = readFileSync(`${DIR}/model.onnx`);
   assert.ok(onnx.length + readFileSync(`${DIR}/model.json`).length < 1 << 20, "export + model.json under 1 MB");
-  const path = j.spec.data!.path;
+  const path = j.spec.data!.path!;
   if (!needFile(path, "shipped census-mmoe: card metrics and ONNX parity on real rows")) return;
   const table = await readTable(fileSource(path), j.spec.data!);
   const split = splitRows(j.spec, table, j.spec.training.validation, card.seed);

@@ -30,9 +30,9 @@ test("the config: ARFF data, 14 binary tasks on Class1..Class14 grouped as multi
 });
 
 test("trained in memory, it beats the README's linear baseline on the test split", async () => {
-  if (!needFile(spec.data!.path, "yeast model (train and test on the Mulan split)") || !needFile(TEST, "yeast test split")) return;
+  if (!needFile(spec.data!.path!, "yeast model (train and test on the Mulan split)") || !needFile(TEST, "yeast test split")) return;
   const { k } = await setup();
-  const table = await readTable(fileSource(spec.data!.path), spec.data!);
+  const table = await readTable(fileSource(spec.data!.path!), spec.data!);
   const held = await readTable(fileSource(TEST), spec.data!);
   checkColumns(spec, held, { labels: true });
   const run = await train(spec, table, { kernels: k, onWarning: () => {} });

@@ -157,8 +157,8 @@ for (const [file, edit] of REAL) {
   const raw = edit(JSON.parse(readFileSync(file, "utf8")));
   test(`${raw.name} on real rows: onnxruntime-web and the mtl engine equal our forward pass within 1e-5`, async () => {
     const spec = validateSpec(raw);
-    if (!needFile(spec.data!.path, `${raw.name} real-row parity`)) return;
-    const table = await readTable(fileSource(spec.data!.path), spec.data!);
+    if (!needFile(spec.data!.path!, `${raw.name} real-row parity`)) return;
+    const table = await readTable(fileSource(spec.data!.path!), spec.data!);
     const split = splitRows(spec, table);
     const pre = fitPreprocessing(spec, table, split.train);
     const model = new Model(spec, pre, k);
