@@ -1,14 +1,18 @@
 // conv2d at W2's shapes (issue 13): 1×28×28 → Conv(32, 3×3, relu) → MaxPool 2 → Conv(64, 3×3, relu), batch 64,
-// valid padding: GFLOP/s of conv2d_fwd / bwd_x / bwd_w (flops = 2·n·c_out·(c_in·kh·kw)·(h_out·w_out) for each;
-// bwd_w includes db) beside the f32x4 peak, re-measured in the same interleaved rounds as each row.
+// valid padding: GFLOP/s of the kernels the conv2d op picks for each shape (src/ops/conv-kernels.ts: direct 3×3 for conv1's
+// single input channel, Winograd for conv2), per pass: forward, bwd_x (dX only), bwd_w (dW and db only), and bwd (the
+// one backward call training makes: dX, dW, db, the relu's mask fused, counted as two passes). flops = 2·n·c_out·
+// (c_in·kh·kw)·(h_out·w_out) per pass, the direct convolution's count, whatever the algorithm: Winograd computes fewer
+// products, so its rows are effective GFLOP/s and may exceed the f32x4 peak.
 // Timed in CPU time of this process (process.cpuUsage: user + system), not wall time: on a machine shared with
 // other jobs the wall clock also counts the time this thread waits for a core (peak_f32x4 read 5–13 GFLOP/s by
 // wall clock and 51–53 by CPU time in the same minutes here). Nothing else in the process may run meanwhile.
 // Shared by bench:kernels and bench:train -- --w2.
 import type { Kernels } from "../src/runtime/load.ts";
 import type { Arena } from "../src/runtime/heap.ts";
+import { winogradPlan, winogradScratch, winograd4Scratch, directConv, directScratch } from "../src/ops/conv-kernels.ts";
 
-export interface ConvRow { shape: string; pass: string; ours: number; peak: number; ratioPeak: number; ms: number; min: number; max: number }
+export interface ConvRow { shape: string; pass: string; kernel: string; ours: number; peak: number; ratioPeak: number; ms: number; min: number; max: number }
 
 export const W2_CONV_SHAPES = [
   { label: "conv1 64×1×28×28 → 32, 3×3", n: 64, ci: 1, h: 28, w: 28, co: 32 },
@@ -31,7 +35,7 @@ const cpuMs = () => {
  */
 export function timeConvRows(k: Kernels, arena: Arena, opts: { minRunS: number; repeats: number }): ConvRow[] {
   const fn = (name: string) => k[name] as (...a: number[]) => number;
-  const peak = fn("peak_f32x4"), convFwd = fn("conv2d_fwd_f32x4"), convBwdX = fn("conv2d_bwd_x_f32x4"), convBwdW = fn("conv2d_bwd_w_f32x4");
+  const peak = fn("peak_f32x4");
   const runPeak = () => void peak(PEAK_ITERS);
   let seed = 3;
   const rand = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
@@ -46,16 +50,43 @@ export function timeConvRows(k: Kernels, arena: Arena, opts: { minRunS: number; 
   for (const s of W2_CONV_SHAPES) {
     const mark = arena.mark();
     const ho = s.h - 2, wo = s.w - 2, K = s.ci * 9, P = ho * wo;
+    const shape = { n: s.n, c: s.ci, cOut: s.co, kh: 3, kw: 3, stride: [1, 1] as [number, number], dil: [1, 1] as [number, number], hOut: ho, wOut: wo };
+    const wino = winogradPlan(shape), direct = !wino && directConv(shape);
+    const scratch = wino
+      ? Math.max(...[wino.nbFwd, wino.nbBwd].map((nb) => (wino.m === 4 ? winograd4Scratch : winogradScratch)(s.ci, s.co, ho, wo, nb)))
+      : Math.max(K * P, direct ? directScratch(s.ci, s.co, s.h, s.w, [0, 0, 0, 0], ho, wo) : 0);
     const pp = arena.putI32([s.n, s.ci, s.h, s.w, s.co, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, ho, wo]);
     const xp = arena.putF32(rand(s.n * s.ci * s.h * s.w)), wp = arena.putF32(rand(s.co * K)), bp = arena.putF32(rand(s.co));
     const yp = arena.alloc(s.n * s.co * P), dyp = arena.putF32(rand(s.n * s.co * P)), dxp = arena.alloc(s.n * s.ci * s.h * s.w);
-    const dwp = arena.alloc(s.co * K), dbp = arena.alloc(s.co), colp = arena.alloc(K * P);
+    const dwp = arena.alloc(s.co * K), dbp = arena.alloc(s.co), colp = arena.alloc(scratch);
     const f = (2 * s.n * s.co * K * P) / 1e9;
-    for (const [pass, run] of [
-      ["fwd", () => void convFwd(pp, xp, wp, bp, yp, colp, 1)],
-      ["bwd_x", () => void convBwdX(pp, dyp, wp, dxp, colp, 0)],
-      ["bwd_w", () => void convBwdW(pp, xp, dyp, dwp, dbp, colp, 0)],
-    ] as const) {
+    const passes: [string, string, () => void, number][] = [];
+    if (wino) {
+      const sfx = wino.m === 4 ? "_wino4" : "_wino", fwd = fn(`conv2d_fwd_f32x4${sfx}`), bwd = fn(`conv2d_bwd_f32x4${sfx}`);
+      const { nbFwd, nbBwd } = wino;
+      passes.push(
+        ["fwd", `fwd${sfx} nb ${nbFwd}`, () => void fwd(pp, xp, wp, bp, yp, colp, 1, nbFwd), 1],
+        ["bwd_x", `bwd${sfx} dX`, () => void bwd(pp, xp, 0, dyp, wp, dxp, 0, 0, colp, 0, 0, nbBwd), 1],
+        ["bwd_w", `bwd${sfx} dW,db`, () => void bwd(pp, xp, 0, dyp, wp, 0, dwp, dbp, colp, 0, 0, nbBwd), 1],
+        ["bwd", `bwd${sfx} all+relu nb ${nbBwd}`, () => void bwd(pp, xp, yp, dyp, wp, dxp, dwp, dbp, colp, 0, 0, nbBwd), 2],
+      );
+    } else if (direct) {
+      const fwd = fn("conv2d_fwd_f32x4_direct"), bwdW = fn("conv2d_bwd_w_f32x4_direct"), bwdX = fn("conv2d_bwd_x_f32x4");
+      passes.push(
+        ["fwd", "fwd_direct", () => void fwd(pp, xp, wp, bp, yp, colp, 1), 1],
+        // training skips it here (conv1's input is the image); an inner layer would run im2col's
+        ["bwd_x", "bwd_x (im2col)", () => void bwdX(pp, dyp, wp, dxp, colp, 0), 1],
+        ["bwd_w", "bwd_w_direct relu", () => void bwdW(pp, xp, yp, dyp, dwp, dbp, colp, 0), 1],
+      );
+    } else {
+      const fwd = fn("conv2d_fwd_f32x4"), bwdX = fn("conv2d_bwd_x_f32x4"), bwdW = fn("conv2d_bwd_w_f32x4");
+      passes.push(
+        ["fwd", "fwd (im2col)", () => void fwd(pp, xp, wp, bp, yp, colp, 1), 1],
+        ["bwd_x", "bwd_x (im2col)", () => void bwdX(pp, dyp, wp, dxp, colp, 0), 1],
+        ["bwd_w", "bwd_w (im2col)", () => void bwdW(pp, xp, dyp, dwp, dbp, colp, 0), 1],
+      );
+    }
+    for (const [pass, kernel, run, count] of passes) {
       const fs = [run, runPeak], reps = fs.map(calibrate), ts: number[][] = [[], []];
       for (let q = 0; q < opts.repeats; q++) {
         fs.forEach((g, i) => {
@@ -65,8 +96,8 @@ export function timeConvRows(k: Kernels, arena: Arena, opts: { minRunS: number; 
         });
       }
       const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-      const to = med(ts[0]), pk = PEAK_GFLOP / med(ts[1]);
-      rows.push({ shape: s.label, pass, ours: f / to, peak: pk, ratioPeak: f / to / pk, ms: to * 1e3, min: f / Math.max(...ts[0]), max: f / Math.min(...ts[0]) });
+      const fl = f * count, to = med(ts[0]), pk = PEAK_GFLOP / med(ts[1]);
+      rows.push({ shape: s.label, pass, kernel, ours: fl / to, peak: pk, ratioPeak: fl / to / pk, ms: to * 1e3, min: fl / Math.max(...ts[0]), max: fl / Math.min(...ts[0]) });
     }
     arena.release(mark);
   }
@@ -74,8 +105,8 @@ export function timeConvRows(k: Kernels, arena: Arena, opts: { minRunS: number; 
 }
 
 export function printConvRows(rows: ConvRow[]): void {
-  console.log(`${"shape".padEnd(30)} ${"pass".padEnd(6)} ${"ours".padStart(7)} ${"[min – max]".padEnd(14)} ${"ms".padStart(7)} ${"peak".padStart(7)} ${"ours/peak".padStart(10)}`);
+  console.log(`${"shape".padEnd(30)} ${"pass".padEnd(6)} ${"kernel".padEnd(26)} ${"ours".padStart(7)} ${"[min – max]".padEnd(14)} ${"ms".padStart(7)} ${"peak".padStart(7)} ${"ours/peak".padStart(10)}`);
   for (const r of rows) {
-    console.log(`${r.shape.padEnd(30)} ${r.pass.padEnd(6)} ${r.ours.toFixed(1).padStart(7)} ${`[${r.min.toFixed(1)} – ${r.max.toFixed(1)}]`.padEnd(14)} ${r.ms.toFixed(2).padStart(7)} ${r.peak.toFixed(1).padStart(7)} ${`${(100 * r.ratioPeak).toFixed(0)}%`.padStart(10)}`);
+    console.log(`${r.shape.padEnd(30)} ${r.pass.padEnd(6)} ${r.kernel.padEnd(26)} ${r.ours.toFixed(1).padStart(7)} ${`[${r.min.toFixed(1)} – ${r.max.toFixed(1)}]`.padEnd(14)} ${r.ms.toFixed(2).padStart(7)} ${r.peak.toFixed(1).padStart(7)} ${`${(100 * r.ratioPeak).toFixed(0)}%`.padStart(10)}`);
   }
 }

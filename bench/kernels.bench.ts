@@ -188,7 +188,8 @@ if (fwd256) console.log(`headline: dense forward 256³ = ${fwd256.ours.toFixed(1
 
 // ---- conv2d at W2's shapes (bench/conv-rows.ts, shared with bench:train -- --w2)
 const convRows = timeConvRows(k, arena, { minRunS: MIN_RUN_S, repeats: REPEATS });
-console.log("\nconv2d (NCHW), W2 shapes, valid padding, relu fused in fwd; GFLOP/s = 2·n·c_out·K·P / CPU time (median [min – max] over rounds)");
+console.log("\nconv2d (NCHW), W2 shapes, valid padding, the kernels the conv2d op picks (bench/conv-rows.ts), relu fused; GFLOP/s = 2·n·c_out·K·P per pass / CPU time");
+console.log("(the direct convolution's flops whatever the algorithm: Winograd rows are effective rates; median [min – max] over rounds)");
 printConvRows(convRows);
 
 if (jsonFile) {

@@ -369,7 +369,8 @@ if (w2) {
   console.log(`W2 ratios: mtl / tfjs-wasm = ${r2("mtl", "tfjs-wasm")}× (target ≥ 10×), mtl-2workers / tfjs-wasm = ${r2("mtl-2workers", "tfjs-wasm")}×, mtl-2workers / mtl = ${r2("mtl-2workers", "mtl")}×, tfjs-cpu / tfjs-wasm = ${r2("tfjs-cpu", "tfjs-wasm")}×`);
   const arena = new Arena(mtlKernels);
   convRows = timeConvRows(mtlKernels, arena, { minRunS: quick ? 0.05 : 0.2, repeats: quick ? 3 : 5 });
-  console.log(`\nW2's conv layers, our kernels alone (conv2d_*_f32x4, NCHW, batch ${W2_BATCH}): GFLOP/s = 2·n·c_out·K·P / CPU time,`);
+  console.log(`\nW2's conv layers, the kernels the conv2d op picks, alone (NCHW, batch ${W2_BATCH}): GFLOP/s = 2·n·c_out·K·P per pass / CPU time`);
+  console.log(`(the direct convolution's flops: Winograd rows are effective rates, bench/conv-rows.ts),`);
   console.log(`beside peak_f32x4 timed the same way in the same rounds (target ≥ 60 % of peak); median [min – max] over rounds`);
   printConvRows(convRows);
 }

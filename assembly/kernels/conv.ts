@@ -1,5 +1,10 @@
-// 2-D convolution over NCHW tensors: im2col into caller-provided scratch, then the blocked
-// f32x4 GEMMs dense.ts uses (gemm.ts, and dense_bwd_x for bwd_w at small K). Forward and both backward passes.
+// 2-D convolution over NCHW tensors, four kernel families (the host picks one per shape: src/ops/conv-kernels.ts):
+// - im2col into caller-provided scratch, then the blocked f32x4 GEMMs dense.ts uses (gemm.ts, and dense_bwd_x for
+//   bwd_w at small K): any kernel, stride, dilation and padding. Forward and both backward passes. (This comment's
+//   sections below describe these.)
+// - Winograd F(2×2, 3×3) and F(4×4, 3×3) (conv_wino.ts, conv_wino4.ts): 3×3, unit strides and dilations; a forward
+//   and one backward computing dX, dW and db together (the relu's mask fused). At the end of this file.
+// - direct 3×3 (conv_direct.ts): few input channels; forward and dW, db (the relu's mask fused). At the end.
 //
 // Layout: X [n, c_in, h, w], W [c_out, c_in, kh, kw] (PyTorch/ONNX order), b [c_out],
 // Y [n, c_out, h_out, w_out], all contiguous. Dims come in a Conv2dParams struct (abi.ts) at `p_ptr`.
@@ -24,13 +29,16 @@
 // already-added lanes are masked to +0; im2row copies 3-wide (kw < 4) runs as f32x4 whose extra lanes the next run
 // overwrites. im2col/col2im compute each (ky, kx)'s valid output range once, without division at stride 1.
 //
-// Why im2col + GEMM everywhere (measured with bench/kernels.bench.ts at the W2 shapes, see the commit
-// message): the GEMM's 4×8 register block keeps 8 f32x4 accumulators busy for any K ≥ 1; the im2col
-// pass costs K·P copies against 2·c_out·K·P flops, i.e. 1/(2·c_out) of the arithmetic.
+// Why im2col + GEMM as the general path: the GEMM's 4×8 register block keeps 8 f32x4 accumulators busy for any
+// K ≥ 1; the im2col pass costs K·P copies against 2·c_out·K·P flops, i.e. 1/(2·c_out) of the arithmetic.
 import { Conv2dParams } from "../abi";
 import { zero_or_scale } from "../simd";
 import { gemm_nn, EPI_STORE, EPI_RELU, EPI_BETA, EPI_ROWBIAS } from "./gemm";
 import { dense_bwd_x_f32x4 } from "./dense";
+import { zero_fill, copy_row, bias_grad } from "./plane";
+import { wino_filter, wino_fwd, wino_bwd, wino_scratch } from "./conv_wino";
+import { direct_fwd, direct_bwd_w, direct_scratch } from "./conv_direct";
+import { wino4_filter, wino4_fwd, wino4_bwd, wino4_scratch } from "./conv_wino4";
 
 /**
  * bwd_w takes the dot-product form (im2col + dense_bwd_x) up to this K and im2row + gemm_nn above it.
@@ -111,26 +119,6 @@ function check(p: Conv2dParams): void {
 @inline function oy_hi(p: Conv2dParams, ky: i32): i32 {
   const a = p.h - 1 + p.pad_top - ky * p.dil_h;
   return max(0, min(p.h_out, (p.stride_h == 1 ? a : floor_div(a, p.stride_h)) + 1));
-}
-
-/** dst[0, cnt) = 0. */
-// @ts-ignore: decorator
-@inline function zero_fill(dst: usize, cnt: i32): void {
-  const zero = f32x4.splat(0);
-  let o = 0;
-  for (; o + 4 <= cnt; o += 4) v128.store(dst + (<usize>o << 2), zero);
-  for (; o < cnt; o++) store<f32>(dst + (<usize>o << 2), 0);
-}
-
-/** dst[0, len) = src[0, len), f32x4; for len ≥ 4 the last len % 4 as one vector ending at len − 1 (idempotent overlap). */
-// @ts-ignore: decorator
-@inline function copy_row(dst: usize, src: usize, len: i32): void {
-  let o = 0;
-  for (; o + 4 <= len; o += 4) v128.store(dst + (<usize>o << 2), v128.load(src + (<usize>o << 2)));
-  if (o < len) {
-    if (len >= 4) { const q = <usize>(len - 4) << 2; v128.store(dst + q, v128.load(src + q)); }
-    else for (; o < len; o++) store<f32>(dst + (<usize>o << 2), load<f32>(src + (<usize>o << 2)));
-  }
 }
 
 /** col [K, P] = im2col(x [c_in, h, w]); zeros where the window is in the padding. */
@@ -358,25 +346,112 @@ export function conv2d_bwd_w_f32x4(p_ptr: usize, x_ptr: usize, dy_ptr: usize, dw
       gemm_nn(co, K, P, dyn, ps, 4, col_ptr, ks, dw_ptr, ks, 0, b == 0 ? EPI_STORE : EPI_BETA, b);
     }
   }
-  if (db_ptr) {
-    for (let o = 0; o < co; o++) {
-      let s: f64 = 0;
-      for (let i = 0; i < p.n; i++) {
-        const r = dy_ptr + <usize>i * ys + <usize>o * ps;
-        let a0 = f32x4.splat(0), a1 = a0;
-        let j = 0;
-        for (; j + 8 <= P; j += 8) {
-          a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
-          a1 = f32x4.add(a1, v128.load(r + (<usize>j << 2), 16));
-        }
-        for (; j + 4 <= P; j += 4) a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
-        const a = f32x4.add(a0, a1);
-        let t = (<f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1)) + (<f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3));
-        for (; j < P; j++) t += <f64>load<f32>(r + (<usize>j << 2));
-        s += t;
-      }
-      const q = db_ptr + (<usize>o << 2);
-      store<f32>(q, beta == 0 ? <f32>s : <f32>(<f64>beta * <f64>load<f32>(q) + s));
-    }
-  }
+  bias_grad(p.n, co, P, dy_ptr, db_ptr, beta);
+}
+
+// ---- Winograd F(2×2, 3×3) (conv_wino.ts): 3×3 kernels, unit strides and dilations, any pads --------------------------
+// The host picks these where they pay (src/ops/conv-kernels.ts) and sizes their scratch with wino_scratch(c_in, c_out, h_out,
+// w_out, nb) f32 (conv_wino.ts, exported as conv2d_wino_scratch; src/ops/conv-kernels.ts winogradScratch), images in chunks
+// of nb ≥ 1. The scratch needs 16-byte alignment (it holds f64 sums).
+
+/** Trap unless the convolution is 3×3 with unit strides and dilations and nb ≥ 1. */
+function check_wino(p: Conv2dParams, nb: i32, scratch: usize): void {
+  check(p);
+  assert(p.kh == 3 && p.kw == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 && nb > 0 && (scratch & 15) == 0);
+}
+
+/**
+ * Forward by Winograd F(2×2, 3×3): the contract of conv2d_fwd_f32x4 (Y = act(conv(X, W) + b); act 1 relu, else
+ * identity; b_ptr == 0: no bias). scratch_ptr: wino_scratch(c_in, c_out, h_out, w_out, nb) f32.
+ */
+export function conv2d_fwd_f32x4_wino(p_ptr: usize, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch_ptr: usize, act: i32, nb: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_wino(p, nb, scratch_ptr);
+  wino_filter(w_ptr, p.c_out, p.c_in, scratch_ptr);
+  wino_fwd(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, x_ptr, y_ptr, b_ptr, act == 1, scratch_ptr, nb);
+}
+
+/**
+ * The whole backward by Winograd F(2×2, 3×3), in one pass over dY: with dZ = dY ⊙ [Y > 0] when y_ptr != 0 (the
+ * forward's relu fused: Y its output) and dZ = dY when y_ptr == 0,
+ *   dX = beta_x·dX + conv_transpose(dZ, W)        (dx_ptr == 0: skipped)
+ *   dW = beta_w·dW + Σ_n dZ_n ⋆ X_n,  db = beta_w·db + Σ dZ   (dw_ptr / db_ptr == 0: skipped; db sums in f64)
+ * X [n, c_in, h, w], Y and dY [n, c_out, h_out, w_out], W and dW [c_out, c_in, 3, 3], db [c_out]. beta 0 overwrites
+ * (never reads). scratch_ptr: wino_scratch(c_in, c_out, h_out, w_out, nb) f32. n == 0 gives dW = beta_w·dW, db = beta_w·db.
+ */
+export function conv2d_bwd_f32x4_wino(p_ptr: usize, x_ptr: usize, y_ptr: usize, dy_ptr: usize, w_ptr: usize, dx_ptr: usize, dw_ptr: usize, db_ptr: usize, scratch_ptr: usize, beta_x: f32, beta_w: f32, nb: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_wino(p, nb, scratch_ptr);
+  if (dx_ptr) wino_filter(w_ptr, p.c_out, p.c_in, scratch_ptr);
+  wino_bwd(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, x_ptr, y_ptr, dy_ptr, dx_ptr, dw_ptr, db_ptr, beta_x, beta_w, scratch_ptr, nb);
+}
+
+/**
+ * Forward by Winograd F(4×4, 3×3) (conv_wino4.ts): the contract of conv2d_fwd_f32x4_wino; scratch_ptr:
+ * wino4_scratch(c_in, c_out, h_out, w_out, nb) f32 (conv2d_wino4_scratch).
+ */
+export function conv2d_fwd_f32x4_wino4(p_ptr: usize, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch_ptr: usize, act: i32, nb: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_wino(p, nb, scratch_ptr);
+  wino4_filter(w_ptr, p.c_out, p.c_in, scratch_ptr, scratch_ptr + (<usize>(36 * p.c_out * p.c_in) << 2));
+  wino4_fwd(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, x_ptr, y_ptr, b_ptr, act == 1, scratch_ptr, nb);
+}
+
+/**
+ * The whole backward by Winograd F(4×4, 3×3): the contract of conv2d_bwd_f32x4_wino; scratch_ptr:
+ * wino4_scratch(c_in, c_out, h_out, w_out, nb) f32.
+ */
+export function conv2d_bwd_f32x4_wino4(p_ptr: usize, x_ptr: usize, y_ptr: usize, dy_ptr: usize, w_ptr: usize, dx_ptr: usize, dw_ptr: usize, db_ptr: usize, scratch_ptr: usize, beta_x: f32, beta_w: f32, nb: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_wino(p, nb, scratch_ptr);
+  if (dx_ptr) wino4_filter(w_ptr, p.c_out, p.c_in, scratch_ptr, scratch_ptr + (<usize>(36 * p.c_out * p.c_in) << 2));
+  wino4_bwd(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, x_ptr, y_ptr, dy_ptr, dx_ptr, dw_ptr, db_ptr, beta_x, beta_w, scratch_ptr, nb);
+}
+
+/** Scratch f32 of the F(4×4, 3×3) kernels for c_in → c_out channels over an h_out × w_out output, chunks of nb images. */
+export function conv2d_wino4_scratch(c_in: i32, c_out: i32, h_out: i32, w_out: i32, nb: i32): i32 {
+  return wino4_scratch(c_in, c_out, h_out, w_out, nb);
+}
+
+/** Scratch f32 of the Winograd kernels for c_in → c_out channels over an h_out × w_out output, chunks of nb images. */
+export function conv2d_wino_scratch(c_in: i32, c_out: i32, h_out: i32, w_out: i32, nb: i32): i32 {
+  return wino_scratch(c_in, c_out, h_out, w_out, nb);
+}
+
+// ---- direct 3×3 (conv_direct.ts): few input channels, unit strides and dilations, any pads, w_out ≥ 8 ------------------
+// The host picks these where K = 9·c_in is too short for im2col's GEMM and Winograd does not pay (src/ops/conv-kernels.ts) and
+// sizes their scratch with conv2d_direct_scratch (src/ops/conv-kernels.ts directScratch): 8-byte aligned.
+
+/** Trap unless the convolution is 3×3 with unit strides and dilations and outputs at least 8 wide. */
+function check_direct(p: Conv2dParams, scratch: usize): void {
+  check(p);
+  assert(p.kh == 3 && p.kw == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 && p.w_out >= 8 && (scratch & 7) == 0);
+}
+
+/**
+ * Forward, direct: the contract of conv2d_fwd_f32x4 (Y = act(conv(X, W) + b); act 1 relu, else identity; b_ptr == 0:
+ * no bias). scratch_ptr: conv2d_direct_scratch f32.
+ */
+export function conv2d_fwd_f32x4_direct(p_ptr: usize, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch_ptr: usize, act: i32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_direct(p, scratch_ptr);
+  direct_fwd(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, x_ptr, w_ptr, b_ptr, y_ptr, scratch_ptr, act == 1);
+}
+
+/**
+ * Backward w.r.t. the weights and bias, direct: dW = beta·dW + Σ_n dZ_n ⋆ X_n, db = beta·db + Σ dZ (db_ptr == 0:
+ * skipped; sums in f64), with dZ = dY ⊙ [Y > 0] when y_ptr != 0 (the forward's relu fused: Y its output) and dZ = dY
+ * when y_ptr == 0. X [n, c_in, h, w], Y and dY [n, c_out, h_out, w_out]. beta 0 overwrites (never reads); n == 0
+ * gives dW = beta·dW, db = beta·db. scratch_ptr: conv2d_direct_scratch f32.
+ */
+export function conv2d_bwd_w_f32x4_direct(p_ptr: usize, x_ptr: usize, y_ptr: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, scratch_ptr: usize, beta: f32): void {
+  const p = changetype<Conv2dParams>(p_ptr);
+  check_direct(p, scratch_ptr);
+  direct_bwd_w(p.n, p.c_in, p.c_out, p.h, p.w, p.h_out, p.w_out, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, x_ptr, y_ptr, dy_ptr, dw_ptr, db_ptr, beta, scratch_ptr);
+}
+
+/** Scratch f32 of the direct kernels for this convolution's dims (Conv2dParams at p_ptr). */
+export function conv2d_direct_scratch(p_ptr: usize): i32 {
+  const p = changetype<Conv2dParams>(p_ptr);
+  return direct_scratch(p.c_in, p.c_out, p.h, p.w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.h_out, p.w_out);
 }

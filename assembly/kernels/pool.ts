@@ -12,9 +12,12 @@
 // the winning tap's index inside its (n, c) input plane (iy·w + ix, i32) when idx_ptr != 0 (training); the
 // backward routes dY through those indices (overlapping windows add). Inference passes idx_ptr = 0.
 //
-// Fast paths (f32x4, 4 outputs per step, scalar tails): 2×2 windows with stride 2, no padding, no dilation
-// (max and average), and global pooling (kh = h, kw = w, h_out = w_out = 1) for the average. Everything
-// else runs the general scalar loop. Pointers need 4-byte alignment; outputs must not alias inputs.
+// Fast paths (f32x4, 4 outputs per step): 2×2 windows with stride 2, no padding, no dilation (max and average),
+// and global pooling (kh = h, kw = w, h_out = w_out = 1) for the average. With w_out ≥ 4 the max pool's last
+// w_out % 4 outputs of a row are one vector ending at w_out − 1 (its stores are idempotent); narrower rows and the
+// average's tail run scalar. The max pool's backward with beta 0 writes dX directly from dY and the indices (each
+// window's four cells at once, no scatter). Everything else runs the general scalar loop. Pointers need 4-byte
+// alignment; outputs must not alias inputs.
 import { Pool2dParams } from "../abi";
 import { zero_or_scale } from "../simd";
 
@@ -83,11 +86,11 @@ export function maxpool2d_fwd_f32x4(p_ptr: usize, x_ptr: usize, y_ptr: usize, id
   for (let q = 0; q < planes; q++) {
     const x = x_ptr + <usize>(q * hw) * 4, y = y_ptr + <usize>(q * P) * 4, idx = idx_ptr ? idx_ptr + <usize>(q * P) * 4 : 0;
     for (let oy = 0; oy < p.h_out; oy++) {
-      let ox = 0;
-      if (fast) {
+      if (fast && wo >= 4) {
         const r0 = x + (<usize>(2 * oy * w) << 2), r1 = r0 + (<usize>w << 2);
         const yr = y + (<usize>(oy * wo) << 2);
-        for (; ox + 4 <= wo; ox += 4) {
+        for (let g = 0; g < wo; g += 4) {
+          const ox = min(g, wo - 4); // the row's last vector ends at wo − 1
           const o = <usize>(2 * ox) << 2;
           const a0 = v128.load(r0 + o), a1 = v128.load(r0 + o, 16), b0 = v128.load(r1 + o), b1 = v128.load(r1 + o, 16);
           // window taps in order (0,0), (0,1), (1,0), (1,1): even/odd lanes of rows 0 and 1
@@ -110,13 +113,39 @@ export function maxpool2d_fwd_f32x4(p_ptr: usize, x_ptr: usize, y_ptr: usize, id
             v128.store(idx + (<usize>(oy * wo + ox) << 2), i32x4.add(base, which));
           }
         }
-      }
-      for (; ox < wo; ox++) {
-        const o = <usize>(oy * wo + ox) << 2;
-        max_window(p, x, oy, ox, y + o, idx ? idx + o : 0);
+      } else {
+        for (let ox = 0; ox < wo; ox++) {
+          const o = <usize>(oy * wo + ox) << 2;
+          max_window(p, x, oy, ox, y + o, idx ? idx + o : 0);
+        }
       }
     }
   }
+}
+
+/**
+ * The 2×2 / stride 2 max pool backward with beta 0 over one plane (w_out ≥ 4): each window's four cells written at
+ * once, dY in the cell its index names and 0 in the others (the row's last vector ending at w_out − 1: its stores are
+ * idempotent); the cells no window covers (the last row / column of an odd h / w) are zeroed.
+ */
+function maxpool_bwd_2x2(h: i32, w: i32, ho: i32, wo: i32, dy: usize, idx: usize, dx: usize): void {
+  const vw = i32x4.splat(w), vw1 = i32x4.splat(w + 1), lanes = i32x4(0, 2, 4, 6), one = i32x4.splat(1);
+  for (let oy = 0; oy < ho; oy++) {
+    const r0 = dx + (<usize>(2 * oy * w) << 2), r1 = r0 + (<usize>w << 2);
+    for (let g = 0; g < wo; g += 4) {
+      const ox = min(g, wo - 4), q = <usize>(oy * wo + ox) << 2;
+      const d = v128.load(dy + q);
+      // the index relative to the window's top-left cell: 0, 1, w or w + 1
+      const rel = i32x4.sub(v128.load(idx + q), i32x4.add(i32x4.splat(2 * oy * w + 2 * ox), lanes));
+      const e0 = v128.and(d, i32x4.eq(rel, i32x4.splat(0))), o0 = v128.and(d, i32x4.eq(rel, one));
+      const e1 = v128.and(d, i32x4.eq(rel, vw)), o1 = v128.and(d, i32x4.eq(rel, vw1));
+      const o = <usize>(2 * ox) << 2;
+      v128.store(r0 + o, f32x4.shuffle(e0, o0, 0, 4, 1, 5)); v128.store(r0 + o, f32x4.shuffle(e0, o0, 2, 6, 3, 7), 16);
+      v128.store(r1 + o, f32x4.shuffle(e1, o1, 0, 4, 1, 5)); v128.store(r1 + o, f32x4.shuffle(e1, o1, 2, 6, 3, 7), 16);
+    }
+    if (2 * wo < w) for (let c = 2 * wo; c < w; c++) { store<f32>(r0 + (<usize>c << 2), 0); store<f32>(r1 + (<usize>c << 2), 0); }
+  }
+  if (2 * ho < h) zero_or_scale((h - 2 * ho) * w, dx + (<usize>(2 * ho * w) << 2), 0);
 }
 
 /**
@@ -128,6 +157,12 @@ export function maxpool2d_bwd_f32x4(p_ptr: usize, dy_ptr: usize, idx_ptr: usize,
   const p = changetype<Pool2dParams>(p_ptr);
   check(p);
   const planes = p.n * p.c, hw = p.h * p.w, P = p.h_out * p.w_out;
+  if (beta == 0 && is_2x2s2(p) && p.w_out >= 4) {
+    for (let q = 0; q < planes; q++) {
+      maxpool_bwd_2x2(p.h, p.w, p.h_out, p.w_out, dy_ptr + <usize>(q * P) * 4, idx_ptr + <usize>(q * P) * 4, dx_ptr + <usize>(q * hw) * 4);
+    }
+    return;
+  }
   zero_or_scale(planes * hw, dx_ptr, beta);
   for (let q = 0; q < planes; q++) {
     const dx = dx_ptr + <usize>(q * hw) * 4, dy = dy_ptr + <usize>(q * P) * 4, idx = idx_ptr + <usize>(q * P) * 4;

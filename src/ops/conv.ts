@@ -2,15 +2,23 @@
 // X [N, C, H, W], W [C_out, C, kh, kw] (ONNX/PyTorch order), b [C_out] (optional), Y [N, C_out, H_out, W_out].
 // attrs: stride [sh, sw], pads [top, left, bottom, right] (explicit: the spec's valid/same are resolved when the
 // model is lowered), dilation [dh, dw], act. H_out = ⌊(H + top + bottom − dh·(kh − 1) − 1)/sh⌋ + 1, W_out likewise.
-// Kernels (assembly/kernels/conv.ts): im2col into the program's shared scratch (C·kh·kw·H_out·W_out f32, one
-// buffer for every conv of the program) + the shared GEMM. The Conv2dParams struct is written once per program.
-// Backward: dZ = dY ⊙ [Y > 0] (relu, into scratch: dY stays Y's gradient), dW,db (one call, one beta), dX.
+// Kernels (assembly/kernels/conv.ts), chosen per shape by conv-kernels.ts, all working in the program's shared scratch
+// (one buffer for every conv of the program); the Conv2dParams struct is written once per program:
+// - Winograd (winogradPlan: 3×3, unit strides and dilations, ≥ 8 channels in and out), F(4×4, 3×3) from 6×6
+//   outputs, else F(2×2, 3×3): conv2d_fwd_f32x4_wino[4], and one conv2d_bwd_f32x4_wino[4] call for dX, dW and db
+//   with the relu's mask fused (dZ = dY ⊙ [Y > 0] never stored); scratch winograd[4]Scratch, images in chunks.
+// - direct 3×3 (directConv: 3×3, unit strides and dilations, fewer than 8 input channels, outputs ≥ 8 wide):
+//   conv2d_fwd_f32x4_direct and conv2d_bwd_w_f32x4_direct, the relu's mask fused into dW, db when no dX is needed
+//   (a first layer's input is data); dX, when needed, by im2col below; scratch directScratch.
+// - otherwise im2col (C·kh·kw·H_out·W_out f32 of scratch) + the shared GEMM. Backward: dZ = dY ⊙ [Y > 0] (relu,
+//   into scratch: dY stays Y's gradient), dW,db (one call, one beta), dX.
 // ONNX: Conv (+ Relu). Import: Conv with group = 1 and explicit pads (auto_pad NOTSET or VALID), a following
 // Relu fused when it is the Conv's only reader.
 import type { Node, Value } from "../graph/graph.ts";
 import { attrStr, expect, type FwdCtx, type ImportCtx, type OpDef } from "../graph/op.ts";
 import { showShape } from "../graph/shape.ts";
 import { outExtent, pads, pair, writeParams } from "./window.ts";
+import { directConv, directScratch, winogradPlan, winogradScratch, winograd4Scratch, type WinogradPlan } from "./conv-kernels.ts";
 
 const act = (n: Node) => attrStr(n.attrs, "act", "none");
 
@@ -24,6 +32,25 @@ function geometry(c: FwdCtx, n: Node) {
 function params(c: FwdCtx, n: Node): number {
   const g = geometry(c, n);
   return writeParams(c, n, { n: g.N, c: g.C, h: g.H, w: g.Wd, cOut: g.Co, kh: g.kh, kw: g.kw, stride: pair(n.attrs, "stride", [1, 1]), pads: pads(n.attrs), dil: pair(n.attrs, "dilation", [1, 1]), hOut: g.Ho, wOut: g.Wo });
+}
+
+/**
+ * The node's kernels: Winograd (`wino`), direct, or im2col, and the scratch f32 they need (`withDx`: the direct
+ * path's backward also runs im2col's bwd_x).
+ */
+function plan(c: FwdCtx, n: Node, withDx = false): { wino: WinogradPlan | null; direct: boolean; scratch: number } {
+  const g = geometry(c, n);
+  const shape = { n: g.N, c: g.C, cOut: g.Co, kh: g.kh, kw: g.kw, stride: pair(n.attrs, "stride", [1, 1]), dil: pair(n.attrs, "dilation", [1, 1]), hOut: g.Ho, wOut: g.Wo };
+  const wino = winogradPlan(shape);
+  if (wino) {
+    const size = wino.m === 4 ? winograd4Scratch : winogradScratch;
+    return { wino, direct: false, scratch: Math.max(size(g.C, g.Co, g.Ho, g.Wo, wino.nbFwd), size(g.C, g.Co, g.Ho, g.Wo, wino.nbBwd)) };
+  }
+  if (directConv(shape)) {
+    const s = directScratch(g.C, g.Co, g.H, g.Wd, pads(n.attrs), g.Ho, g.Wo);
+    return { wino: null, direct: true, scratch: withDx ? Math.max(s, g.K * g.P) : s };
+  }
+  return { wino: null, direct: false, scratch: g.K * g.P };
 }
 
 export const conv2d: OpDef = {
@@ -44,24 +71,50 @@ export const conv2d: OpDef = {
   },
   forward(c, n) {
     const [x, W, b] = n.inputs, y = n.outputs[0];
-    const g = geometry(c, n), p = params(c, n), col = c.sharedScratch(g.K * g.P);
-    const f = c.call("conv2d_fwd_f32x4");
+    const { wino, direct, scratch } = plan(c, n), p = params(c, n), col = c.sharedScratch(scratch);
     const xp = c.ptr(x), wp = c.ptr(W), bp = b ? c.ptr(b) : 0, yp = c.ptr(y), relu = act(n) === "relu" ? 1 : 0;
+    if (wino) {
+      const f = c.call(wino.m === 4 ? "conv2d_fwd_f32x4_wino4" : "conv2d_fwd_f32x4_wino"), nb = wino.nbFwd;
+      return () => void f(p, xp, wp, bp, yp, col.ptr, relu, nb);
+    }
+    if (direct) {
+      const f = c.call("conv2d_fwd_f32x4_direct");
+      return () => void f(p, xp, wp, bp, yp, col.ptr, relu);
+    }
+    const f = c.call("conv2d_fwd_f32x4");
     return () => void f(p, xp, wp, bp, yp, col.ptr, relu);
   },
   backward(c, n) {
     const [x, W, b] = n.inputs, y = n.outputs[0];
-    const g = geometry(c, n), p = params(c, n), col = c.sharedScratch(g.K * g.P);
-    const relu = act(n) === "relu";
-    const bwW = c.call("conv2d_bwd_w_f32x4"), bwX = c.call("conv2d_bwd_x_f32x4"), reluB = c.call("relu_bwd_f32x4");
-    const xp = c.ptr(x), yp = c.ptr(y), wp = c.ptr(W), dy = c.grad(y);
     const dw = c.grad(W), db = b ? c.grad(b) : 0, dx = c.grad(x);
+    const { wino, direct, scratch } = plan(c, n, !!dx), p = params(c, n), col = c.sharedScratch(scratch);
+    const relu = act(n) === "relu";
+    const xp = c.ptr(x), yp = c.ptr(y), wp = c.ptr(W), dy = c.grad(y);
     const bw = dw || db ? c.betaAll(b ? [W, b] : [W]) : 0;
     const bx = dx ? c.beta(x) : 0;
+    if (wino) {
+      // one pass for dX, dW and db; the relu's mask applied as dY is read
+      const f = c.call(wino.m === 4 ? "conv2d_bwd_f32x4_wino4" : "conv2d_bwd_f32x4_wino"), nb = wino.nbBwd;
+      return () => void f(p, xp, relu ? yp : 0, dy, wp, dx, dw, db, col.ptr, bx, bw, nb);
+    }
+    const bwX = c.call("conv2d_bwd_x_f32x4"), reluB = c.call("relu_bwd_f32x4");
     const len = c.numel(y);
-    const dz = relu ? c.scratch(len) : dy;
-    // The kernel always writes dW: a weight without a gradient (not reached) gets scratch.
+    // The dW kernels always write dW: a weight without a gradient (not reached) gets scratch.
     const dwp = dw || (db ? c.scratch(c.numel(W)) : 0);
+    if (direct && !dx) {
+      // dW and db straight from dY, the relu's mask applied as it is read
+      const f = c.call("conv2d_bwd_w_f32x4_direct");
+      return () => void (dwp && f(p, xp, relu ? yp : 0, dy, dwp, db, col.ptr, bw));
+    }
+    const dz = relu ? c.scratch(len) : dy;
+    const bwW = direct ? c.call("conv2d_bwd_w_f32x4_direct") : c.call("conv2d_bwd_w_f32x4");
+    if (direct) {
+      return () => {
+        if (relu) reluB(len, yp, dy, dz, 0);
+        if (dwp) bwW(p, xp, 0, dz, dwp, db, col.ptr, bw);
+        bwX(p, dz, wp, dx, col.ptr, bx);
+      };
+    }
     return () => {
       if (relu) reluB(len, yp, dy, dz, 0);
       if (dwp) bwW(p, xp, dz, dwp, db, col.ptr, bw);

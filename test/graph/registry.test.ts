@@ -211,6 +211,14 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
     (b) => flat(b, b.g.add1("conv2d", [b.image(3, 3, 4), b.param([2, 3, 1, 1]), b.param([2])])),
     // two convs in a row share the program's im2col scratch
     (b) => flat(b, b.g.add1("conv2d", [b.g.add1("conv2d", [b.act4(1, 6, 6), b.param([3, 1, 3, 3]), b.param([3])], { act: "relu" }), b.param([2, 3, 2, 2]), b.param([2])])),
+    // 3×3, ≥ 8 channels in and out: Winograd (one backward call for dX, dW, db, the relu's mask fused), asymmetric pads
+    (b) => flat(b, b.g.add1("conv2d", [b.act4(8, 5, 6), b.param([8, 8, 3, 3]), b.param([8])], { act: "relu", pads: [1, 0, 1, 2] })),
+    // few input channels, 3×3, output ≥ 8 wide: direct kernels; on a raw image (no dX) the relu's mask is fused into dW, db
+    (b) => flat(b, b.g.add1("conv2d", [b.image(2, 7, 9), b.param([4, 2, 3, 3]), b.param([4])], { act: "relu", pads: [1, 0, 0, 1] })),
+    // Winograd without bias or relu, into an im2col conv that shares the scratch
+    (b) => flat(b, b.g.add1("conv2d", [b.g.add1("conv2d", [b.act4(9, 4, 5), b.param([8, 9, 3, 3])]), b.param([2, 8, 2, 2]), b.param([2])])),
+    // a 6×7 output: Winograd F(4×4, 3×3) (the cases above a 5×6 or smaller one: F(2×2, 3×3)), relu fused
+    (b) => flat(b, b.g.add1("conv2d", [b.act4(8, 6, 7), b.param([9, 8, 3, 3]), b.param([9])], { act: "relu", pads: [1, 1, 1, 1] })),
   ],
   maxpool2d: [
     (b) => flat(b, b.g.add1("maxpool2d", [b.act4(2, 4, 6)], { kernel: [2, 2] })),

@@ -21,6 +21,8 @@ function grid(): PoolDims[] {
     poolDims(1, 2, 26, 26, 2, 2, [2, 2]),
     poolDims(3, 1, 7, 19, 2, 2, [2, 2]),
     poolDims(1, 5, 11, 11, 2, 2, [2, 2]),
+    poolDims(2, 2, 6, 7, 2, 2, [2, 2]), // w_out 3: scalar rows
+    poolDims(1, 3, 9, 17, 2, 2, [2, 2]), // odd h and w: an uncovered last row and column
     poolDims(2, 2, 9, 10, 3, 3, [2, 2]),
     poolDims(1, 3, 7, 7, 3, 3, [1, 1], [1, 1, 1, 1]),
     poolDims(2, 2, 6, 9, 2, 3, [1, 2], [0, 1, 1, 0]),

@@ -1,0 +1,261 @@
+// Direct 3×3, stride-1, undilated convolution for few input channels (internal: conv.ts exports the kernels; index.ts
+// does not re-export this file). With K = 9·c_in small, im2col's GEMM spends its 4×8 blocks on a 9-step reduction
+// after copying K·P floats; here the GEMM reads its right operand straight from the input rows (implicit im2col) and
+// the weight gradient's dot products run over dZ and the input rows (the relu's mask applied as dY is read).
+//
+// Forward: Y[o][oy][ox] = act(b[o] + Σ_t W[o][t]·X_t[oy][ox]) over the K = 9·c_in taps t = (c, ky, kx), where
+// X_t[oy][ox] = plane_c[oy + ky][ox + kx]: 4 output channels × 8 columns of one output row (eight f32x4 accumulators)
+// per block; each tap loads the 8 input floats under the block's columns (two f32x4 at the tap's offset) and splats
+// the 4 channels' weights: 6 loads and 16 flops' worth of f32x4 ops. The taps come as one stream per group of 4
+// output channels, {byte offset, 4 weights} per tap (built in the scratch once per call), walked by one pointer: V8
+// schedules a loop body's loads ahead of its arithmetic and keeps few pointers in registers, so a body of one tap
+// (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 8-column block is moved back to
+// end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 1..3 channels has zero weights in the
+// others' places and stores only its own.
+// Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written as whole f32x4 per output
+// row (the row's last vector ending at w_out − 1 with its already-covered lanes zeroed; db sums it); then per input
+// channel and kernel row ky, six f32x4 accumulators (2 channels × kx 0..2) run over those vectors with 3 input loads
+// each (5 loads, 12 flops' worth of ops per step; a lone last channel: 3 accumulators).
+//
+// Padding: with any pad, each image's channels are first copied into zero-padded planes in the scratch
+// (plane.ts fill_plane); unpadded inputs are read in place. Scratch: direct_scratch f32 (layout below).
+import { fill_plane } from "./plane";
+
+/** Padded plane extent (f32) of one input channel: (h + pad_top + pad_bottom)·(w + pad_left + pad_right), or 0 unpadded. */
+// @ts-ignore: decorator
+@inline function plane_size(h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32): i32 {
+  return pt | pl | pb | pr ? (h + pt + pb) * (w + pl + pr) : 0;
+}
+
+/** f32x4 per output row in the weight gradient's dZ rows: ⌈w_out/4⌉. */
+// @ts-ignore: decorator
+@inline function row_vectors(wo: i32): i32 {
+  return (wo + 3) >> 2;
+}
+
+/** Groups of 4 output channels. */
+// @ts-ignore: decorator
+@inline function channel_groups(co: i32): i32 {
+  return (co + 3) >> 2;
+}
+
+/**
+ * Scratch f32 of the direct kernels: [ db sums: c_out f64 | tap streams: ⌈c_out/4⌉·9·c_in·5 | padded planes:
+ * c_in·plane_size | dZ rows: 2·h_out·4·⌈w_out/4⌉ | the dZ vectors' input offsets: h_out·⌈w_out/4⌉ i32 ], each part a
+ * multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
+ */
+export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
+  return ((2 * c_out + 3) & ~3) + ((channel_groups(c_out) * 45 * c_in + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ho * 4 * row_vectors(wo) + ((ho * row_vectors(wo) + 3) & ~3);
+}
+
+/**
+ * The tap streams: for each group of 4 output channels, per tap t = (c, ky, kx) five words: the tap's byte offset in
+ * the planes ((c·plane + ky·pw + kx)·4, i32) and W[4g + r][t] for r < 4 (0 past c_out).
+ */
+function tap_streams(ci: i32, co: i32, plane: i32, pw: i32, w_ptr: usize, st: usize): void {
+  const K = 9 * ci;
+  let q = st;
+  for (let g = 0; g < channel_groups(co); g++) {
+    let t = 0;
+    for (let c = 0; c < ci; c++) {
+      for (let ky = 0; ky < 3; ky++) {
+        for (let kx = 0; kx < 3; kx++) {
+          store<i32>(q, (c * plane + ky * pw + kx) << 2);
+          for (let r = 0; r < 4; r++) {
+            const o = 4 * g + r;
+            store<f32>(q + 4 + (<usize>r << 2), o < co ? load<f32>(w_ptr + (<usize>(o * K + t) << 2)) : 0);
+          }
+          q += 20;
+          t++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * One block: Y[o + r][oy][ox..ox + 7] = act(b_r + Σ_t W[o + r][t]·X_t) for r < nr (1..4); x: the input under the
+ * block's first column at tap offset 0; taps: the group's stream (K taps of 20 bytes); y: Y[o][oy][ox] (channel
+ * planes ys bytes apart).
+ */
+function fwd_block(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b2: v128, b3: v128, y: usize, ys: usize, relu: bool): void {
+  let c00 = b0, c01 = b0, c10 = b1, c11 = b1, c20 = b2, c21 = b2, c30 = b3, c31 = b3;
+  const end = taps + <usize>K * 20;
+  for (let q = taps; q < end; q += 20) {
+    const s = x + <usize>load<i32>(q);
+    const v0 = v128.load(s), v1 = v128.load(s, 16);
+    let w = v128.load32_splat(q, 4);
+    c00 = f32x4.add(c00, f32x4.mul(w, v0)); c01 = f32x4.add(c01, f32x4.mul(w, v1));
+    w = v128.load32_splat(q, 8);
+    c10 = f32x4.add(c10, f32x4.mul(w, v0)); c11 = f32x4.add(c11, f32x4.mul(w, v1));
+    w = v128.load32_splat(q, 12);
+    c20 = f32x4.add(c20, f32x4.mul(w, v0)); c21 = f32x4.add(c21, f32x4.mul(w, v1));
+    w = v128.load32_splat(q, 16);
+    c30 = f32x4.add(c30, f32x4.mul(w, v0)); c31 = f32x4.add(c31, f32x4.mul(w, v1));
+  }
+  if (relu) {
+    const z = f32x4.splat(0);
+    c00 = f32x4.pmax(c00, z); c01 = f32x4.pmax(c01, z); c10 = f32x4.pmax(c10, z); c11 = f32x4.pmax(c11, z);
+    c20 = f32x4.pmax(c20, z); c21 = f32x4.pmax(c21, z); c30 = f32x4.pmax(c30, z); c31 = f32x4.pmax(c31, z);
+  }
+  v128.store(y, c00); v128.store(y, c01, 16);
+  if (nr > 1) { v128.store(y + ys, c10); v128.store(y + ys, c11, 16); }
+  if (nr > 2) { v128.store(y + 2 * ys, c20); v128.store(y + 2 * ys, c21, 16); }
+  if (nr > 3) { v128.store(y + 3 * ys, c30); v128.store(y + 3 * ys, c31, 16); }
+}
+
+/** Bias of channel o, splatted (b_ptr 0: zero). */
+// @ts-ignore: decorator
+@inline function bias_of(b_ptr: usize, o: i32): v128 {
+  return f32x4.splat(b_ptr ? load<f32>(b_ptr + (<usize>o << 2)) : 0);
+}
+
+/**
+ * Forward over one image: y [co, ho, wo] = act(Σ_t W[o][t]·X_t + b[o]); planes: its ci input planes, pw columns;
+ * st: the tap streams (tap_streams).
+ */
+function fwd_image(ci: i32, co: i32, ho: i32, wo: i32, planes: usize, pw: i32, st: usize, b_ptr: usize, y: usize, relu: bool): void {
+  const K = 9 * ci, ys = <usize>(ho * wo) << 2, rs = <usize>pw << 2;
+  for (let g = 0; g < channel_groups(co); g++) {
+    const o = 4 * g, nr = min(4, co - o), taps = st + <usize>(g * K) * 20;
+    const b0 = bias_of(b_ptr, o), b1 = nr > 1 ? bias_of(b_ptr, o + 1) : b0, b2 = nr > 2 ? bias_of(b_ptr, o + 2) : b0, b3 = nr > 3 ? bias_of(b_ptr, o + 3) : b0;
+    const yo = y + <usize>o * ys;
+    for (let oy = 0; oy < ho; oy++) {
+      for (let x0 = 0; x0 < wo; x0 += 8) {
+        const ox = min(x0, wo - 8);
+        fwd_block(nr, K, planes + <usize>oy * rs + (<usize>ox << 2), taps, b0, b1, b2, b3, yo + (<usize>(oy * wo + ox) << 2), ys, relu);
+      }
+    }
+  }
+}
+
+/** The planes of one image: x in place (unpadded) or its zero-padded copy in the scratch; returns the plane width. */
+// @ts-ignore: decorator
+@inline function image_planes(ci: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, x: usize, pad: usize): i32 {
+  if (!(pt | pl | pb | pr)) return w;
+  const hp = h + pt + pb, wp = w + pl + pr;
+  for (let c = 0; c < ci; c++) fill_plane(pad + (<usize>(c * hp * wp) << 2), hp, wp, x + (<usize>(c * h * w) << 2), h, w, pt, pl);
+  return wp;
+}
+
+/** Forward, all images: see conv.ts conv2d_fwd_f32x4_direct. */
+export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch: usize, relu: bool): void {
+  const st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = st + (<usize>((channel_groups(co) * 45 * ci + 3) & ~3) << 2);
+  const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, plane = padded ? (h + pt + pb) * pw : h * w;
+  tap_streams(ci, co, plane, pw, w_ptr, st);
+  for (let i = 0; i < n; i++) {
+    const x = x_ptr + (<usize>(i * ci * h * w) << 2);
+    image_planes(ci, h, w, pt, pl, pb, pr, x, pad);
+    fwd_image(ci, co, ho, wo, padded ? pad : x, pw, st, b_ptr, y_ptr + (<usize>(i * co * ho * wo) << 2), relu);
+  }
+}
+
+/** Σ of the four lanes, in f32, as (l0 + l1) + (l2 + l3). */
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** dw[0..3) = b·dw + (hsum(a0), hsum(a1), hsum(a2)) (b 0: overwrite). */
+// @ts-ignore: decorator
+@inline function put3(dw: usize, a0: v128, a1: v128, a2: v128, b: f32): void {
+  if (b == 0) { store<f32>(dw, hsum(a0)); store<f32>(dw, hsum(a1), 4); store<f32>(dw, hsum(a2), 8); }
+  else {
+    store<f32>(dw, b * load<f32>(dw) + hsum(a0));
+    store<f32>(dw, b * load<f32>(dw, 4) + hsum(a1), 4);
+    store<f32>(dw, b * load<f32>(dw, 8) + hsum(a2), 8);
+  }
+}
+
+/**
+ * The dZ rows of one output plane: row r's vector k = dZ[r][xk..xk + 3] with xk = min(4k, wo − 4), dZ = dY ⊙
+ * [mask > 0] (mask 0: dY), lanes a previous vector of the row covers zeroed. Returns their f32x4 sum.
+ */
+function dz_rows(dy: usize, mask: usize, ho: i32, wo: i32, dst: usize): v128 {
+  const z = f32x4.splat(0), nv = row_vectors(wo), t = wo & 3;
+  const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(t ? 4 - t : 0));
+  let sum = z, d = dst;
+  for (let r = 0; r < ho; r++) {
+    const q = <usize>(r * wo) << 2;
+    for (let k = 0; k < nv; k++) {
+      const x = min(k << 2, wo - 4), o = q + (<usize>x << 2);
+      let v = v128.load(dy + o);
+      if (mask) v = v128.and(v, f32x4.gt(v128.load(mask + o), z));
+      if (t && k == nv - 1) v = v128.and(v, keep);
+      v128.store(d, v);
+      sum = f32x4.add(sum, v);
+      d += 16;
+    }
+  }
+  return sum;
+}
+
+/**
+ * dW[o][c][ky][0..3) (and dW[o + 1] when two) += Σ over the nvec dZ vectors of dz0 (dz1) times the input under each,
+ * shifted by kx = 0, 1, 2: six f32x4 accumulators (three when !two). r0: the input plane's row ky; vo: each dZ
+ * vector's byte offset in the plane (one loop over the whole plane: V8 runs short inner loops poorly).
+ */
+// @ts-ignore: decorator
+@inline function grad_row(two: bool, nvec: i32, vo: usize, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize, b: f32): void {
+  const z = f32x4.splat(0);
+  let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
+  for (let k = 0; k < nvec; k++) {
+    const s = r0 + <usize>load<i32>(vo + (<usize>k << 2)), q = <usize>k << 4;
+    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.load(dz0 + q);
+    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
+    if (two) {
+      const u = v128.load(dz1 + q);
+      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
+    }
+  }
+  put3(g0, a0, a1, a2, b);
+  if (two) put3(g1, e0, e1, e2, b);
+}
+
+/**
+ * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image and pair of output channels: their
+ * dZ rows (dz_rows), then per input channel and kernel row grad_row, reduced and added to dW (the first image
+ * applies beta); db sums each image's dZ in f32x4, the images in f64.
+ */
+export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
+  const dbs = scratch, pad = scratch + (<usize>(((2 * co + 3) & ~3) + ((channel_groups(co) * 45 * ci + 3) & ~3)) << 2), padded = (pt | pl | pb | pr) != 0;
+  const nv = row_vectors(wo), P = ho * wo, nvec = ho * nv;
+  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>nvec << 4), vo = dz1 + (<usize>nvec << 4);
+  // the input offset under each dZ vector (row oy, columns min(4k, wo − 4)..): the same for every plane
+  const pw0 = pt | pl | pb | pr ? w + pl + pr : w;
+  for (let oy = 0; oy < ho; oy++) for (let k = 0; k < nv; k++) store<i32>(vo + (<usize>(oy * nv + k) << 2), (oy * pw0 + min(k << 2, wo - 4)) << 2);
+  if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
+  if (n == 0) {
+    for (let q = 0; q < co * ci * 9; q++) { const p = dw_ptr + (<usize>q << 2); store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p)); }
+  }
+  for (let i = 0; i < n; i++) {
+    const x = x_ptr + (<usize>(i * ci * h * w) << 2);
+    const pw = image_planes(ci, h, w, pt, pl, pb, pr, x, pad), rs = <usize>pw << 2;
+    const planes = padded ? pad : x, ps = <usize>(padded ? (h + pt + pb) * pw : h * w) << 2;
+    const b = i == 0 ? beta : 1;
+    for (let o = 0; o < co; o += 2) {
+      const two = o + 1 < co, m = two ? 2 : 1;
+      for (let j = 0; j < m; j++) {
+        const q = <usize>((i * co + o + j) * P) << 2;
+        const sd = dz_rows(dy_ptr + q, ymask ? ymask + q : 0, ho, wo, j ? dz1 : dz0);
+        if (db_ptr) {
+          const s = dbs + (<usize>(o + j) << 3);
+          store<f64>(s, load<f64>(s) + ((<f64>f32x4.extract_lane(sd, 0) + <f64>f32x4.extract_lane(sd, 1)) + (<f64>f32x4.extract_lane(sd, 2) + <f64>f32x4.extract_lane(sd, 3))));
+        }
+      }
+      for (let c = 0; c < ci; c++) {
+        const pc = planes + <usize>c * ps, g0 = dw_ptr + <usize>(o * ci + c) * 36, g1 = g0 + <usize>ci * 36;
+        for (let ky = 0; ky < 3; ky++) {
+          if (two) grad_row(true, nvec, vo, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1 + <usize>(12 * ky), b);
+          else grad_row(false, nvec, vo, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1, b);
+        }
+      }
+    }
+  }
+  if (db_ptr) {
+    for (let o = 0; o < co; o++) {
+      const q = db_ptr + (<usize>o << 2), s = load<f64>(dbs + (<usize>o << 3));
+      store<f32>(q, beta == 0 ? <f32>s : <f32>(<f64>beta * <f64>load<f32>(q) + s));
+    }
+  }
+}
