@@ -29,7 +29,7 @@
 // = wino_scratch(ci, co, ho, wo, nb); src/ops/conv-kernels.ts winogradScratch mirrors it. Each pass uses part of it.
 import { gemm_nn, EPI_STORE } from "./gemm";
 import { dense_bwd_x_f32x4 } from "./dense";
-import { zero_fill, fill_plane, fill_plane_masked } from "./plane";
+import { zero_fill, fill_plane, fill_plane_masked, row_sums_f64 } from "./plane";
 
 /** Output modes of store_plane: y = v + bias, y = max(v + bias, 0), y = beta·y + v. */
 export const WINO_STORE: i32 = 0;
@@ -451,18 +451,7 @@ export function wino_bwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: 
       for (let o = 0; o < co; o++) zero_fill(yh + <usize>xi * ys + <usize>o * rs + (<usize>T << 2), ts - T);
       if (dw_ptr) for (let c = 0; c < ci; c++) zero_fill(v + <usize>xi * vs + <usize>c * rs + (<usize>T << 2), ts - T);
     }
-    if (db_ptr) {
-      for (let o = 0; o < co; o++) {
-        const r = yh + 5 * ys + <usize>o * rs;
-        let a0 = f32x4.splat(0), a1 = a0;
-        for (let j = 0; j < ts; j += 8) {
-          a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
-          a1 = f32x4.add(a1, v128.load(r + (<usize>j << 2), 16));
-        }
-        const a = f32x4.add(a0, a1), q = dbs + (<usize>o << 3);
-        store<f64>(q, load<f64>(q) + ((<f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1)) + (<f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3))));
-      }
-    }
+    if (db_ptr) row_sums_f64(co, ts, yh + 5 * ys, rs, dbs);
     if (dw_ptr) {
       for (let xi = 0; xi < 16; xi++) {
         dense_bwd_x_f32x4(co, ci, ts, yh + <usize>xi * ys, v + <usize>xi * vs, du + (<usize>(xi * co * ci) << 2), i0 == 0 ? 0 : 1);

@@ -28,7 +28,7 @@
 //     plane 3: 4·ty_n·16·G | stage: 256 | db sums: co f64 | V of one image: 36·c4·(t_img + 4) ]
 // = wino4_scratch(ci, co, ho, wo, nb); src/ops/conv-kernels.ts winograd4Scratch mirrors it.
 import { gemm_nn, EPI_STORE, EPI_BETA } from "./gemm";
-import { zero_fill, fill_plane, fill_plane_masked } from "./plane";
+import { zero_fill, fill_plane, fill_plane_masked, row_sums_f64 } from "./plane";
 import { wino_stride, wino_slice, store_plane, WINO_STORE, WINO_RELU, WINO_BETA } from "./conv_wino";
 
 /** Tiles along an output axis of `len` positions. */
@@ -421,18 +421,7 @@ export function wino4_bwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo:
     }
     // Ŷ's columns [T, tc) enter the dV GEMM, [T, ts) the db sums: zeros
     for (let xi = 0; xi < 36; xi++) for (let o = 0; o < co; o++) zero_fill(yh + <usize>xi * ys + <usize>o * rs + (<usize>T << 2), ts - T);
-    if (db_ptr) {
-      for (let o = 0; o < co; o++) {
-        const r = yh + 7 * ys + <usize>o * rs;
-        let a0 = f32x4.splat(0), a1 = a0;
-        for (let j = 0; j < ts; j += 8) {
-          a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
-          a1 = f32x4.add(a1, v128.load(r + (<usize>j << 2), 16));
-        }
-        const a = f32x4.add(a0, a1), q = dbs + (<usize>o << 3);
-        store<f64>(q, load<f64>(q) + ((<f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1)) + (<f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3))));
-      }
-    }
+    if (db_ptr) row_sums_f64(co, ts, yh + 7 * ys, rs, dbs);
     if (dw_ptr) {
       // dU[ξ] (+)= Ŷ[ξ] [co, T] · Vt[ξ] [T, ci] (the first chunk overwrites)
       for (let xi = 0; xi < 36; xi++) {

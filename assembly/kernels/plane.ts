@@ -22,6 +22,23 @@
 }
 
 /**
+ * dst[o] += Σ_j src[o·rs + j], j < cnt, for o < rows: f32 rows summed in two f32x4 chains, the lanes added in f64.
+ * `cnt` a multiple of 8 (the padded columns are zero); `rs` the row stride in bytes; dst f64 [rows].
+ */
+export function row_sums_f64(rows: i32, cnt: i32, src: usize, rs: usize, dst: usize): void {
+  for (let o = 0; o < rows; o++) {
+    const r = src + <usize>o * rs;
+    let a0 = f32x4.splat(0), a1 = a0;
+    for (let j = 0; j < cnt; j += 8) {
+      a0 = f32x4.add(a0, v128.load(r + (<usize>j << 2)));
+      a1 = f32x4.add(a1, v128.load(r + (<usize>j << 2), 16));
+    }
+    const a = f32x4.add(a0, a1), q = dst + (<usize>o << 3);
+    store<f64>(q, load<f64>(q) + ((<f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1)) + (<f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3))));
+  }
+}
+
+/**
  * dst [hp, wp] = src [h, w] placed with its (0, 0) at dst's (top, left), zeros elsewhere: dst[r][c] =
  * src[r − top][c − left] where that lies inside src. A negative top or left crops src. dst must not overlap src.
  */
