@@ -9,12 +9,11 @@
 //   example-browser-worker  the esbuild bundle of page.js + worker.js in headless Chromium: ≥ 1 epoch shown, then
 //                           final metrics far above a constant predictor
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawn } from "node:child_process";
 import * as esbuild from "esbuild";
-import { serve } from "./serve.mjs";
+import { freePort, serve } from "./serve.mjs";
 
 const WINE = "../shared/data/wine-quality/winequality-red.csv"; // relative to the repository root
 const WORKERD = "node_modules/@cloudflare/workerd-linux-64/bin/workerd"; // the real binary (tools/runtimes.mjs)
@@ -39,16 +38,6 @@ function wineBaselines(path) {
   };
 }
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /**
  * ctx: { root, project, work, check, expect, run, skip, deno, chromium, chromiumArgs } from tools/pack.mjs

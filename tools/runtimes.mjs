@@ -28,12 +28,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { serve } from "./serve.mjs";
+import { freePort, serve } from "./serve.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(ROOT);
@@ -346,17 +345,6 @@ async function browser() {
 }
 
 // ---- workerd ------------------------------------------------------------------------------------------
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
 async function workerd() {
   await buildWorkerd();
   if (!existsSync(WORKERD)) return [{ runtime: "workerd", error: `${WORKERD} not found (npm ci installs @cloudflare/workerd-linux-64)`, wall: 0 }];

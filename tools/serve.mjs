@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { createServer as createTcpServer } from "node:net";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -17,6 +18,18 @@ const TYPES = {
   ".png": "image/png",
   ".svg": "image/svg+xml",
 };
+
+/** A TCP port free on 127.0.0.1 right now (for a server this process does not own, e.g. workerd). */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createTcpServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
 
 /**
  * Serve `roots` (URL prefix → directory; "/" for the site root) on 127.0.0.1.

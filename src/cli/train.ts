@@ -27,7 +27,6 @@ import { exportOnnx } from "../onnx/export.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { canRunParallel, parallelGradients } from "../train/parallel.ts";
-import { shardedGradients } from "../train/sharded.ts";
 import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 import { writeReport } from "./report.ts";
@@ -120,22 +119,20 @@ async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Mod
     say(`threads auto: 1 thread (${plan.reason})`);
     return undefined;
   }
-  if (!module || !canRunParallel()) {
-    say(`threads auto: ${cores} shards on 1 thread (${module ? "this runtime cannot run training threads" : "no kernel module for workers"}; the numbers of --threads ${cores})`);
-    return shardedGradients(model, cores);
-  }
+  // Without workers autoGradients runs the N shards on this thread (the numbers of --threads N), measuring nothing.
+  const threads = module && canRunParallel() ? { module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) } : null;
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const g = await autoGradients(model, train, {
     threads: cores,
-    module,
-    spawn: nodeWorkerSpawner(defaultWorkerEntry()),
+    ...threads,
     onDecision: (d) => {
       const what = d.mode === "parallel" ? `${cores} threads` : "1 thread";
       const why = d.reason === "start" ? "measured at start" : d.reason === "recheck" ? "periodic re-check" : d.reason === "guard" ? `guard: ${cores} threads fell behind 1` : `step time got ${d.reason}`;
       say(`threads auto: ${d.previous && d.previous !== d.mode ? "switching to " : ""}${what} after ${d.at} timed steps (${why}: 1 thread ${ms(d.single)}/step, ${cores} threads ${ms(d.parallel)}/step)`);
     },
   });
-  say(`threads auto: ${cores} shards, measuring 1 vs ${cores} threads (the same numbers either way; --threads ${cores} reproduces this run)`);
+  if (threads) say(`threads auto: ${cores} shards, measuring 1 vs ${cores} threads (the same numbers either way; --threads ${cores} reproduces this run)`);
+  else say(`threads auto: ${cores} shards on 1 thread (${module ? "this runtime cannot run training threads" : "no kernel module for workers"}; the numbers of --threads ${cores})`);
   return g;
 }
 
