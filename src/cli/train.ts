@@ -146,14 +146,14 @@ function singleMetric(ref: string, task: Task): string {
 }
 
 /** The epoch table of a run: each task's main metric, weights when the strategy moves them, the early-stopping monitor. */
-function epochTable(spec: ModelSpec, dir: string): EpochTable {
+function epochTable(spec: ModelSpec, terms: string[], dir: string): EpochTable {
   const es = spec.training.early_stopping;
   return new EpochTable({
     tasks: spec.tasks.map((t) => ({ name: t.name, metric: mainMetric(t, es?.metric) })),
     epochs: spec.training.epochs,
     weights: spec.training.weighting.type !== "static",
     monitor: es?.metric ?? null,
-    relations: spec.training.relations.map((r) => `${r.tasks[0]}~${r.tasks[1]}`),
+    relations: terms,
     affinity: !!spec.training.affinity,
     full: join(dir, "metrics.json"),
   });
@@ -215,7 +215,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
       ? await autoThreads(model, train, par.module, say)
       : await parallelGradients(model, train, { threads: par.threads, module: par.module!, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
   if (par && par.threads !== "auto") say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
-  const epochRows = epochTable(spec, dir);
+  const epochRows = epochTable(spec, model.graph.terms.map((t) => t.name), dir);
   let pending: EpochLog | null = null, headed = false;
   const t0 = performance.now();
   let result;

@@ -113,13 +113,31 @@ export class Graph {
   readonly nodes: Node[] = [];
   /** Per task: where its prediction, loss and shared representation live. */
   readonly tasks: TaskPorts[] = [];
-  /** Relation terms (host values), in spec order. */
+  /**
+   * The objective's terms beyond the task losses (spec relations, regularizers that architectures and heads add):
+   * relations[i] is a host scalar its node writes to host.relations[i], averaged over the batch's real rows; the
+   * objective adds terms[i].lambda · relations[i], and the full backward seeds it with that λ. Add them with `term`.
+   */
   readonly relations: Value[] = [];
+  readonly terms: { name: string; lambda: number }[] = [];
+  /** The batch's real rows ([N] f32, 1 or 0) that terms read; null in a graph without an objective (export). */
+  valid: Value | null = null;
   private readonly names = new Map<string, Value>();
   private readonly nodeNames = new Set<string>();
 
   /** @param name The graph's name, used in error messages (the model's name). */
   constructor(readonly name: string) {}
+
+  /**
+   * An objective term: node `op` (which writes host.relations[attrs.index] and reads attrs.lambda) added with
+   * index and lambda set here. `name` labels it in logs and errors (`income~never_married`, `dselect.income`).
+   */
+  term(op: string, inputs: Value[], attrs: Attrs, name: string, lambda: number, nodeName?: string): Value {
+    const v = this.add1(op, inputs, { ...attrs, index: this.relations.length, lambda }, nodeName ?? name);
+    this.relations.push(v);
+    this.terms.push({ name, lambda });
+    return v;
+  }
 
   private value(v: Omit<Value, "id">): Value {
     if (this.names.has(v.name)) throw new Error(`graph ${this.name}: value ${JSON.stringify(v.name)} is defined twice`);

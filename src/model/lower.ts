@@ -77,11 +77,14 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
   const grouped = spec.tasks.map((t, i) => [t, i] as const).filter(([t]) => t.group_by);
   const groupMatrix = raw && grouped.length ? g.input("groups", "i64", ["N", grouped.length]) : null;
 
+  // Before the trunk, so architectures can add objective terms (g.term reads g.valid; none when raw).
+  const valid = raw ? null : g.input(INPUT.valid, "f32", ["N"]);
+  g.valid = valid;
+
   // ---- trunk ------------------------------------------------------------------------------------------------
   const reps = ARCHITECTURES[spec.architecture.type].build(g, x0, spec.architecture, spec.tasks);
 
   // ---- towers, heads, outputs, losses -------------------------------------------------------------------------
-  const valid = raw ? null : g.input(INPUT.valid, "f32", ["N"]);
   spec.tasks.forEach((t, i) => {
     const role = `task:${t.name}` as const;
     const width = dims.outputs[i], G = dims.groups[i];
@@ -116,9 +119,9 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     g.tasks.push({ name: t.name, output, loss, representation: reps[i] });
   });
   if (valid)
-    spec.training.relations.forEach((r, ri) => {
+    spec.training.relations.forEach((r) => {
       const a = g.tasks.find((t) => t.name === r.tasks[0])!.output, b = g.tasks.find((t) => t.name === r.tasks[1])!.output;
-      g.relations.push(g.add1("relation", [a, b, valid], { index: ri, lambda: r.lambda }, `relation.${r.tasks[0]}~${r.tasks[1]}`));
+      g.term("relation", [a, b, valid], {}, `${r.tasks[0]}~${r.tasks[1]}`, r.lambda, `relation.${r.tasks[0]}~${r.tasks[1]}`);
     });
   return g;
 }

@@ -276,7 +276,7 @@ export class Model {
     const T = spec.tasks.length;
     const host: HostState = {
       losses: new Float64Array(T),
-      relations: new Float64Array(spec.training.relations.length),
+      relations: new Float64Array(graph.relations.length),
       scales: new Float64Array(T).fill(1),
       validCount: { value: batch },
       rng: this.rng,

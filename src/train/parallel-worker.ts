@@ -82,7 +82,7 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
   const built = model.program(shard, true);
   const { io } = built;
   const update = makeUpdater(model);
-  const T = spec.tasks.length, R = spec.training.relations.length, stride = 3 * T + R, base = (w - 1) * stride;
+  const T = spec.tasks.length, R = model.graph.terms.length, stride = 3 * T + R, base = (w - 1) * stride;
   const n = model.store.total;
   const p = model.arena;
   const scratch = p.alloc(n);

@@ -128,7 +128,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   const state = model.store.params.filter((p) => p.role === "state");
   if (state.length) throw new Error(`parallelGradients: the model has running statistics (${state.map((p) => p.name).slice(0, 3).join(", ")}${state.length > 3 ? ", …" : ""}: batch norm), which data-parallel threads do not combine yet; train on one thread`);
   const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
-  const T = model.spec.tasks.length, R = model.spec.training.relations.length, n = model.store.total;
+  const T = model.spec.tasks.length, R = model.graph.terms.length, n = model.store.total;
   const shared = shareData(data);
   const ctrl = new Int32Array(sab(4 * (CTRL.ACK + W)));
   const args = new Float64Array(sab(8 * 8));
@@ -279,7 +279,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
         relations[i] = s;
       }
       let obj = weigh(losses, scales, counts);
-      model.spec.training.relations.forEach((r, i) => (obj += r.lambda * relations[i]));
+      model.graph.terms.forEach((r, i) => (obj += r.lambda * relations[i]));
       // Per-shard scales: the batch's scale times the shard's share of the labelled rows.
       for (let t = 0; t < T; t++) {
         const c0 = labelled(d, o, start, start + mine, t);

@@ -46,7 +46,7 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
   if (state.length) throw new Error(`shardedGradients: the model has running statistics (${state[0].name}: batch norm), which shards do not combine (as threads do not); use the one-program source`);
   const spec = model.spec;
   const B = spec.training.batch_size, shard = Math.ceil(B / W);
-  const T = spec.tasks.length, R = spec.training.relations.length, n = model.store.total;
+  const T = spec.tasks.length, R = model.graph.terms.length, n = model.store.total;
   const built: Built[] = Array.from({ length: W }, (_, w) => model.program(shard, true, w));
   const p = model.arena;
   const region = p.region();
@@ -131,7 +131,7 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
         relations[i] = s;
       }
       let obj = weigh(losses, scales, counts);
-      spec.training.relations.forEach((r, i) => (obj += r.lambda * relations[i]));
+      model.graph.terms.forEach((r, i) => (obj += r.lambda * relations[i]));
       for (let w = 0; w < W; w++) for (let t = 0; t < T; t++) shardScale[w][t] = counts[t] > 0 ? (scales[t] * cnt[w][t]) / counts[t] : 0;
       built[0].io.scales.set(shardScale[0]);
       if (!staged) {

@@ -106,7 +106,7 @@ export interface GradientSource {
 export function localGradients(model: Model, batch: number): GradientSource {
   const built = model.program(batch, true);
   const { io, program } = built;
-  const rel = model.spec.training.relations;
+  const rel = model.graph.terms;
   const w = model.spec.training.weighting;
   let perTask: TaskGradients | null = null;
   let counterBefore = 0;
@@ -237,7 +237,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
         const counter = model.rng.counter;
         let obj = source.compute(train, order, s, count, weigh, combine);
         // Before the update: the parameters are still the ones that produced the non-finite value.
-        if (!Number.isFinite(obj)) throw new Error(nonFinite(spec, epoch + 1, step, obj, source));
+        if (!Number.isFinite(obj)) throw new Error(nonFinite(model, epoch + 1, step, obj, source));
         // The batch's forward state is still in the program; recording restores everything it touches.
         if (recorder?.due(i)) recorder.record(lr, counter, step);
         obj += update(lr, step);
@@ -305,9 +305,10 @@ function validationLoss(m: Record<string, TaskMetrics>): number {
 }
 
 /** The error for a non-finite objective: which step, which task's loss (or relation), and where it started. */
-function nonFinite(spec: Model["spec"], epoch: number, step: number, obj: number, source: GradientSource): string {
+function nonFinite(model: Model, epoch: number, step: number, obj: number, source: GradientSource): string {
+  const spec = model.spec;
   const bad = spec.tasks.map((t, i) => [t.name, source.losses[i]] as const).filter(([, l]) => !Number.isFinite(l));
-  const rels = spec.training.relations.map((r, i) => [`${r.tasks[0]}~${r.tasks[1]}`, source.relations[i]] as const).filter(([, v]) => !Number.isFinite(v));
+  const rels = model.graph.terms.map((r, i) => [r.name, source.relations[i]] as const).filter(([, v]) => !Number.isFinite(v));
   const what = bad.length
     ? `the loss of task ${bad.map(([n, l]) => `${n} (${l})`).join(", task ")}`
     : rels.length
