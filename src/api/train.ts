@@ -127,8 +127,7 @@ async function threadSource(model: Model, data: Encoded, opts: TrainOptions): Pr
   const threads = opts.threads ?? "auto";
   if (threads !== "auto" && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`train: threads must be "auto" or a positive integer, got ${JSON.stringify(threads)}`);
   if (threads === 1) return undefined;
-  const hasState = model.store.params.some((p) => p.role === "state");
-  const n = threads === "auto" ? autoThreadCount(model.spec, hasState).threads : threads;
+  const n = threads === "auto" ? autoThreadCount(model.spec).threads : threads;
   if (n < 2) return undefined;
   const workers = opts.workers ?? (workerProvider && canRunParallel() ? await workerProvider() : null);
   if (threads !== "auto") {

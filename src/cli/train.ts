@@ -113,7 +113,7 @@ function threadsFlag(p: ReturnType<typeof parseArgs>): number | "auto" {
 
 /** The --threads auto source: one thread vs every core, re-picked when step times change; each decision is printed. */
 async function autoThreads(model: Model, train: Encoded, module: WebAssembly.Module | null, say: (s: string) => void) {
-  const plan = autoThreadCount(model.spec, model.store.params.some((q) => q.role === "state"));
+  const plan = autoThreadCount(model.spec);
   const cores = plan.threads;
   if (cores < 2) {
     say(`threads auto: 1 thread (${plan.reason})`);

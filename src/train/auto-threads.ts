@@ -37,7 +37,8 @@
 // The price is the sharded step's small overhead on one thread (smaller GEMMs, N − 1 extra sums of the gradient
 // block). Every step's update is applied to this thread's parameters; the parallel source's `begin()` sends the
 // parameters and optimizer state to its workers whenever it takes over. When N threads cannot run (one core, no
-// workers, batch norm's running statistics), auto is the one-program source, like --threads 1.
+// workers), auto is the one-program source, like --threads 1. Batch norm shards like the rest: each shard normalises
+// with its own rows' statistics and the running statistics are the shards' mean (shard-state.ts).
 import type { Model } from "../model/model.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import type { Encoded } from "../data/preprocess.ts";
@@ -374,16 +375,15 @@ export const MAX_AUTO_THREADS = 8;
  * The numbers depend on N, not on which mode auto picks; the same seed on a machine with another core count gives
  * another (equally valid) run: pass a fixed thread count to reproduce a run elsewhere.
  */
-export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = availableThreads()): {
+export function autoThreadCount(spec: ModelSpec, cores = availableThreads()): {
   /** The shard count N ≥ 1 (1: one program over the whole batch). */
   threads: number;
-  /** Why, for logs: `"4 cores"`, or why one thread (one core, batch norm, affinity recording, a small batch). */
+  /** Why, for logs: `"4 cores"`, or why one thread (one core, affinity recording, a small batch). */
   reason: string;
 } {
   const B = spec.training.batch_size;
   const n = Math.min(cores, MAX_AUTO_THREADS, Math.floor(B / MIN_SHARD_ROWS));
   if (cores < 2) return { threads: 1, reason: `${cores} core available` };
-  if (hasState) return { threads: 1, reason: "batch norm's running statistics are not combined across threads" };
   if (spec.training.affinity) return { threads: 1, reason: "training.affinity is recorded on one thread's program" };
   if (n < 2) return { threads: 1, reason: `a batch of ${B} rows is too small to shard (fewer than ${MIN_SHARD_ROWS} rows per thread)` };
   return { threads: n, reason: `${cores} cores` };
@@ -392,17 +392,15 @@ export function autoThreadCount(spec: ModelSpec, hasState: boolean, cores = avai
 /**
  * A gradient source that trains on one thread or on `threads` threads, whichever measures faster (see the file
  * comment). Runs on one thread only when the runtime cannot run threads (canRunParallel()) or no spawn/module is given:
- * then every step is the `threads`-shard step on this thread. With fewer than two threads, or batch norm's running
- * statistics, it is the one-program source. Await it, pass it to `fit(..., { gradients })`, `close()` it.
+ * then every step is the `threads`-shard step on this thread. With fewer than two threads it is the one-program
+ * source. Await it, pass it to `fit(..., { gradients })`, `close()` it.
  */
 export async function autoGradients(model: Model, data: Encoded, opts: AutoOptions = {}): Promise<AutoGradients> {
   const threads = opts.threads ?? availableThreads();
   let parallel: ParallelGradients | null = null;
-  // Running statistics (batch norm) are not combined across threads yet (parallel.ts refuses them): one thread only.
-  const state = model.store.params.some((p) => p.role === "state");
-  if (threads >= 2 && !state && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
+  if (threads >= 2 && opts.spawn && opts.module && canRunParallel()) parallel = await parallelGradients(model, data, { threads, spawn: opts.spawn, module: opts.module, spin: opts.spin });
   // One thread computes the N-thread step (sharded.ts), so the mode never changes the numbers; without workers it
   // still does, so the run is the one N threads would give.
-  const single = threads >= 2 && !state ? shardedGradients(model, threads) : localGradients(model, model.spec.training.batch_size);
+  const single = threads >= 2 ? shardedGradients(model, threads) : localGradients(model, model.spec.training.batch_size);
   return adaptiveGradients(single, parallel, { ...opts, rows: data.rows });
 }

@@ -10,6 +10,7 @@ import { makeUpdater } from "./update.ts";
 import { ARG, CMD, CTRL, SPIN, TIMEOUT_MS } from "./parallel.ts";
 import { threadSeedLo } from "../ops/dropout.ts";
 import { TaskGradients } from "./task-gradients.ts";
+import { stateSize, stateView } from "./shard-state.ts";
 
 /**
  * The first message a training worker receives (built by parallelGradients): what it needs to build its own copy
@@ -55,6 +56,9 @@ export interface ParallelInit {
   taskSlots?: Float32Array[];
   /** Rep mode: the coordinator's alpha [T], a flag, then feature multipliers [T·ld]. */
   mix?: Float32Array;
+  /** Model state (shard-state.ts): each shard's after its forward (this worker writes stateSlots[index]), and the mean the coordinator writes (at SYNC and after every forward) and this worker takes before each forward. */
+  stateSlots?: Float32Array[];
+  stateMean?: Float32Array;
 }
 
 /** Where a worker reports to the coordinator: Node's parentPort, a Web Worker's `self`, a Deno worker's `self`. */
@@ -65,7 +69,7 @@ export interface Port {
 
 /** Handle the init message, then serve commands until EXIT (blocking this worker between commands). */
 export async function serveParallel(init: ParallelInit, port: Port): Promise<void> {
-  const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data, taskSlots, mix } = init;
+  const { spec, pre, shard, index: w, threads: W, ctrl, args, results, blocks, slots, order, data, taskSlots, mix, stateSlots, stateMean } = init;
   const spin = init.spin ?? SPIN;
   let model: Model;
   try {
@@ -152,7 +156,10 @@ export async function serveParallel(init: ParallelInit, port: Port): Promise<voi
         const from = Math.min(count, w * shard), rows = Math.max(0, Math.min(shard, count - from));
         model.feed(built, data, order, start + from, rows);
         io.validCount.value = count;
+        const S = stateSize(model);
+        if (S) stateView(model).set(stateMean!.subarray(0, S));
         for (const f of built.program.forward) f();
+        if (S) stateSlots![w].set(stateView(model));
         for (let t = 0; t < T; t++) {
           let c = 0;
           for (let r = 0; r < rows; r++) c += data.tasks[t].mask[order[start + from + r]];

@@ -35,6 +35,7 @@ import type { GradientSource } from "./trainer.ts";
 import type { ParallelInit } from "./parallel-worker.ts";
 import { TaskGradients } from "./task-gradients.ts";
 import { WEIGHTING_GRADIENTS } from "../model/spec.ts";
+import { meanState, stateSize, stateView } from "./shard-state.ts";
 
 /** What a worker looks like to the coordinator (Node worker_threads, Web Workers and Deno workers all fit). */
 export interface WorkerLike {
@@ -123,10 +124,6 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   if (!canRunParallel()) throw new Error("parallel training needs SharedArrayBuffer and a thread that may block (Node, a worker, or a cross-origin-isolated page's worker); use the single-thread default");
   const W = opts.threads, spin = opts.spin ?? SPIN;
   if (!(Number.isInteger(W) && W >= 2)) throw new Error(`parallelGradients: threads must be an integer ≥ 2, got ${W}`);
-  // Running statistics (batch norm's "state") are updated by each shard's forward on its own rows; the shards' updates
-  // are not combined yet, so the model's would come from this thread's rows only. Refuse rather than drift silently.
-  const state = model.store.params.filter((p) => p.role === "state");
-  if (state.length) throw new Error(`parallelGradients: the model has running statistics (${state.map((p) => p.name).slice(0, 3).join(", ")}${state.length > 3 ? ", …" : ""}: batch norm), which data-parallel threads do not combine yet; train on one thread`);
   const B = model.spec.training.batch_size, shard = Math.ceil(B / W);
   const T = model.spec.tasks.length, R = model.graph.terms.length, n = model.store.total;
   const shared = shareData(data);
@@ -140,6 +137,11 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
   /** slots[w]: shard w's gradient for the current step (slot 0 is this thread's). */
   const slots = Array.from({ length: W }, () => new Float32Array(sab(4 * n)));
   const order = new Uint32Array(sab(4 * data.rows));
+  // Model state (batch norm's running statistics, shard-state.ts): each shard's state after its forward, and their
+  // mean, which every worker takes before its next forward.
+  const S = stateSize(model);
+  const stateSlots = S ? Array.from({ length: W }, () => new Float32Array(sab(4 * S))) : [];
+  const stateMean = new Float32Array(sab(4 * Math.max(1, S)));
   // Gradient stage: each worker's per-task buffers (G, then S in rep mode, then acc in param mode), and the mix
   // (alpha, then feature multipliers) this thread sends in rep mode.
   const wt = model.spec.training.weighting;
@@ -159,7 +161,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     const worker = opts.spawn();
     const init: ParallelInit = {
       module: opts.module, spec: model.spec, pre: model.pre, shard, index: w, threads: W, spin,
-      ctrl, args, results, blocks, slots, order, data: shared, taskSlots, mix,
+      ctrl, args, results, blocks, slots, order, data: shared, taskSlots, mix, stateSlots, stateMean,
     };
     ready.push(
       new Promise((resolve, reject) => {
@@ -224,6 +226,13 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     }
   }
   const acks = Array.from({ length: W - 1 }, (_, i) => CTRL.ACK + i + 1);
+  /** After a forward's acks: the step's state is the shards' mean, here and (at their next forward) on every worker. */
+  const combineState = () => {
+    if (!S) return;
+    stateSlots[0].set(stateView(model));
+    meanState(stateSlots, stateView(model));
+    stateMean.set(stateView(model));
+  };
 
   const labelled = (d: Encoded, o: ArrayLike<number>, from: number, to: number, t: number) => {
     let c = 0;
@@ -272,6 +281,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       io.validCount.value = count; // relations are normalised by the whole batch
       for (const f of built.program.forward) f();
       await_(acks, fwd);
+      combineState();
       combineLosses(losses, counts);
       for (let i = 0; i < R; i++) {
         let s = io.relations[i];
@@ -358,6 +368,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       for (const f of built.program.forward) f();
       model.rng.counter = now;
       await_(acks, fwd);
+      combineState();
       combineLosses(after, afterCounts);
       return after;
     },
@@ -366,6 +377,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
       blocks.p.set(p.f32(model.store.p, n));
       blocks.s1.set(p.f32(model.store.s1, n));
       blocks.s2.set(p.f32(model.store.s2, n));
+      if (S) stateMean.set(stateView(model));
       await_(acks, issue(CMD.SYNC));
     },
     prepare(lr, step) {

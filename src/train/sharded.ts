@@ -28,6 +28,7 @@ import type { GradientStage } from "./task-gradients.ts";
 import { TaskGradients } from "./task-gradients.ts";
 import { threadSeedLo } from "../ops/dropout.ts";
 import { WEIGHTING_GRADIENTS } from "../model/spec.ts";
+import { meanState, stateSize, stateView } from "./shard-state.ts";
 
 type KernelFn = (...a: number[]) => number;
 
@@ -42,8 +43,6 @@ export interface ShardedGradients extends GradientSource {
 export function shardedGradients(model: Model, shards: number): ShardedGradients {
   const W = shards;
   if (!(Number.isInteger(W) && W >= 2)) throw new Error(`shardedGradients: shards must be an integer ≥ 2, got ${W}`);
-  const state = model.store.params.filter((p) => p.role === "state");
-  if (state.length) throw new Error(`shardedGradients: the model has running statistics (${state[0].name}: batch norm), which shards do not combine (as threads do not); use the one-program source`);
   const spec = model.spec;
   const B = spec.training.batch_size, shard = Math.ceil(B / W);
   const T = spec.tasks.length, R = model.graph.terms.length, n = model.store.total;
@@ -65,6 +64,9 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
   const cnt = Array.from({ length: W }, () => new Float64Array(T));
   const shardScale = Array.from({ length: W }, () => new Float64Array(T));
   let stepCounter = 0;
+  /** Model state (batch norm): the step's starting state, and each shard's after its forward (shard-state.ts). */
+  const S = stateSize(model);
+  const state0 = new Float32Array(S), stateOf = Array.from({ length: S ? W : 0 }, () => new Float32Array(S));
 
   /** The rows of shard w in a batch of `count` rows: [from, from + rows). */
   const span = (w: number, count: number) => {
@@ -76,11 +78,14 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
     const seed = model.rng.seedLo;
     model.rng.counter = stepCounter;
     if (w !== 0) model.rng.seedLo = threadSeedLo(seed, w);
+    // Each shard updates the state from the step's starting state, as each thread does from its own copy.
+    if (S) stateView(model).set(state0);
     try {
       for (const f of built[w].program.forward) f();
     } finally {
       model.rng.seedLo = seed;
     }
+    if (S) stateOf[w].set(stateView(model));
   };
   /** parallel.ts combineLosses: each shard's masked mean weighted by its labelled rows. */
   const combine = (out: Float64Array, outCounts: Float64Array) => {
@@ -113,6 +118,7 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
     compute(d: Encoded, o: ArrayLike<number>, start: number, count: number, weigh, combineStage?: (stage: GradientStage) => void) {
       if (!!combineStage !== staged) throw new Error(`shardedGradients: set up for ${staged ? "a" : "no"} gradient stage, but fit ${combineStage ? "passed one" : "passed none"}`);
       stepCounter = model.rng.counter;
+      if (S) state0.set(stateView(model));
       for (let w = W - 1; w >= 0; w--) {
         const { from, rows } = span(w, count);
         model.feed(built[w], d, o, start + from, rows);
@@ -124,6 +130,7 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
         }
         forward(w);
       }
+      if (S) meanState(stateOf, stateView(model));
       combine(losses, counts);
       for (let i = 0; i < R; i++) {
         let s = built[0].io.relations[i];
@@ -174,7 +181,9 @@ export function shardedGradients(model: Model, shards: number): ShardedGradients
     lossesAfterUpdate() {
       // The step's forward again on every shard under the updated parameters (same rows, same stream positions).
       const now = model.rng.counter;
+      if (S) state0.set(stateView(model));
       for (let w = W - 1; w >= 0; w--) forward(w);
+      if (S) meanState(stateOf, stateView(model));
       model.rng.counter = now;
       combine(after, afterCounts);
       return after;

@@ -41,7 +41,7 @@ const weights = async (opts: Parameters<typeof train>[2]) => {
 };
 
 test("auto = threads N on workers = auto without workers, bit for bit; threads 1 differs", async () => {
-  const n = autoThreadCount(validateSpec(spec), false).threads;
+  const n = autoThreadCount(validateSpec(spec)).threads;
   const auto = await weights({});
   const one = await weights({ threads: 1 });
   if (n < 2) {

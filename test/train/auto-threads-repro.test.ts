@@ -130,15 +130,14 @@ for (const [name, weighting] of [["uncertainty weighting", null], ["pcgrad", { t
 
 test("autoThreadCount: min(cores, 8, ⌊batch / 16⌋), one thread with the reason otherwise", () => {
   const s = (batch: number, affinity = false) => validateSpec({ ...twoTaskSpec(1), training: { ...twoTaskSpec(1).training, batch_size: batch, affinity: affinity ? { every: 1 } : null } });
-  assert.equal(autoThreadCount(s(256), false, 2), { threads: 2, reason: "2 cores" });
-  assert.is(autoThreadCount(s(256), false, 64).threads, 8);
-  assert.is(autoThreadCount(s(50), false, 64).threads, 3);
-  assert.is(autoThreadCount(s(48), false, 4).threads, 3);
-  assert.match(autoThreadCount(s(20), false, 4).reason, /batch of 20 rows is too small/);
-  assert.match(autoThreadCount(s(256), false, 1).reason, /1 core available/);
-  assert.match(autoThreadCount(s(256), true, 4).reason, /batch norm/);
-  assert.match(autoThreadCount(s(256, true), false, 4).reason, /training.affinity/);
-  for (const [b, c] of [[20, 4], [256, 1]] as const) assert.is(autoThreadCount(s(b), false, c).threads, 1);
+  assert.equal(autoThreadCount(s(256), 2), { threads: 2, reason: "2 cores" });
+  assert.is(autoThreadCount(s(256), 64).threads, 8);
+  assert.is(autoThreadCount(s(50), 64).threads, 3);
+  assert.is(autoThreadCount(s(48), 4).threads, 3);
+  assert.match(autoThreadCount(s(20), 4).reason, /batch of 20 rows is too small/);
+  assert.match(autoThreadCount(s(256), 1).reason, /1 core available/);
+  assert.match(autoThreadCount(s(256, true), 4).reason, /training.affinity/);
+  for (const [b, c] of [[20, 4], [256, 1]] as const) assert.is(autoThreadCount(s(b), c).threads, 1);
 });
 
 test.run();

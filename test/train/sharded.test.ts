@@ -88,7 +88,7 @@ test("shards differ from one program at the whole batch (the test above can tell
   assert.ok(diff > whole.p.length / 2, `only ${diff} of ${whole.p.length} weights differ between one program and 2 shards under dropout`);
 });
 
-test("bad shard counts and batch norm are refused by name", async () => {
+test("bad shard counts are refused by name", async () => {
   const spec = specWith(null, 0);
   const m = new Model(spec, twoTaskPre(spec), await loadKernels(module));
   assert.throws(() => shardedGradients(m, 1), /shards must be an integer ≥ 2, got 1/);
