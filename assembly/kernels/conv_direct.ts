@@ -9,8 +9,8 @@
 // the 4 channels' weights: 6 loads and 16 flops' worth of f32x4 ops. The taps come as one stream per group of 4
 // output channels, {byte offset, 4 weights} per tap (built in the scratch once per call), walked by one pointer: V8
 // schedules a loop body's loads ahead of its arithmetic and keeps few pointers in registers, so a body of one tap
-// (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 8-column block is moved back to
-// end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 1..3 channels has zero weights in the
+// (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 1..4 columns get a 4-column block,
+// its last 5..7 an 8-column block moved back to end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 1..3 channels has zero weights in the
 // others' places and stores only its own.
 // Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written as whole f32x4 per output
 // row (the row's last vector ending at w_out − 1 with its already-covered lanes zeroed; db sums it); then per input
@@ -104,6 +104,27 @@ function fwd_block(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b
   if (nr > 3) { v128.store(y + 3 * ys, c30); v128.store(y + 3 * ys, c31, 16); }
 }
 
+/** fwd_block over 4 columns (one f32x4 per channel): a row's last 1..4 columns, ending at w_out − 1. */
+function fwd_block4(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b2: v128, b3: v128, y: usize, ys: usize, relu: bool): void {
+  let c0 = b0, c1 = b1, c2 = b2, c3 = b3;
+  const end = taps + <usize>K * 20;
+  for (let q = taps; q < end; q += 20) {
+    const v = v128.load(x + <usize>load<i32>(q));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(q, 4), v));
+    c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(q, 8), v));
+    c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(q, 12), v));
+    c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(q, 16), v));
+  }
+  if (relu) {
+    const z = f32x4.splat(0);
+    c0 = f32x4.pmax(c0, z); c1 = f32x4.pmax(c1, z); c2 = f32x4.pmax(c2, z); c3 = f32x4.pmax(c3, z);
+  }
+  v128.store(y, c0);
+  if (nr > 1) v128.store(y + ys, c1);
+  if (nr > 2) v128.store(y + 2 * ys, c2);
+  if (nr > 3) v128.store(y + 3 * ys, c3);
+}
+
 /** Bias of channel o, splatted (b_ptr 0: zero). */
 // @ts-ignore: decorator
 @inline function bias_of(b_ptr: usize, o: i32): v128 {
@@ -120,11 +141,14 @@ function fwd_image(ci: i32, co: i32, ho: i32, wo: i32, planes: usize, pw: i32, s
     const o = 4 * g, nr = min(4, co - o), taps = st + <usize>(g * K) * 20;
     const b0 = bias_of(b_ptr, o), b1 = nr > 1 ? bias_of(b_ptr, o + 1) : b0, b2 = nr > 2 ? bias_of(b_ptr, o + 2) : b0, b3 = nr > 3 ? bias_of(b_ptr, o + 3) : b0;
     const yo = y + <usize>o * ys;
+    // 8-column blocks; a remainder of 1..4 columns gets a 4-column block ending at w_out − 1, one of 5..7 an
+    // 8-column block moved back to end there (w_out = 26: 8 + 8 + 8 + 4 columns computed, not 4·8).
+    const full = wo & ~7, tail = wo - full;
     for (let oy = 0; oy < ho; oy++) {
-      for (let x0 = 0; x0 < wo; x0 += 8) {
-        const ox = min(x0, wo - 8);
-        fwd_block(nr, K, planes + <usize>oy * rs + (<usize>ox << 2), taps, b0, b1, b2, b3, yo + (<usize>(oy * wo + ox) << 2), ys, relu);
-      }
+      const xr = planes + <usize>oy * rs, yr = yo + (<usize>(oy * wo) << 2);
+      for (let ox = 0; ox < full; ox += 8) fwd_block(nr, K, xr + (<usize>ox << 2), taps, b0, b1, b2, b3, yr + (<usize>ox << 2), ys, relu);
+      if (tail > 4) fwd_block(nr, K, xr + (<usize>(wo - 8) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 8) << 2), ys, relu);
+      else if (tail > 0) fwd_block4(nr, K, xr + (<usize>(wo - 4) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 4) << 2), ys, relu);
     }
   }
 }
