@@ -5,12 +5,15 @@ import { resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { parseJsonc } from "../util/jsonc.ts";
 import { fileSource } from "../data/node-file.ts";
-import { joinValidation, readIdxTable, readTable } from "../data/load.ts";
+import { joinValidation, provideParquet, readIdxTable, readTable } from "../data/load.ts";
+import { openParquet } from "../data/parquet-lazy.ts";
 import type { Table } from "../data/table.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { UsageError } from "./args.ts";
 import { encodeRows, type InputTensor, type Row } from "../infer/rows.ts";
 import type { Session } from "../infer/session.ts";
+
+provideParquet(openParquet); // readTable reads format "parquet" in the CLI
 
 export function readSpec(path: string): ModelSpec {
   if (!existsSync(path)) throw new UsageError(`config ${path}: no such file`);

@@ -5,10 +5,19 @@ import { openCsv } from "./csv.ts";
 import { openCensus } from "./census.ts";
 import { openJsonl } from "./jsonl.ts";
 import { openArff } from "./arff.ts";
-import { openParquet } from "./parquet.ts";
+import type { RowStream } from "./source.ts";
 import { readIdx } from "./idx.ts";
 import { Table } from "./table.ts";
 import { trainValidationSplit } from "./split.ts";
+
+/**
+ * The Parquet reader, provided by src/index.ts and the CLI (src/data/parquet-lazy.ts): not imported here, so a bundle
+ * without Parquet (the edge worker's, mtl-wasm/worker) leaves hyparquet out.
+ */
+let parquetReader: ((source: ByteSource) => Promise<RowStream>) | null = null;
+export function provideParquet(open: (source: ByteSource) => Promise<RowStream>): void {
+  parquetReader = open;
+}
 
 /**
  * Parse a whole source in `format` (csv with `delimiter`, the UCI census line format, JSON lines, Weka ARFF, or
@@ -31,7 +40,8 @@ export async function readTable(source: ByteSource, data: Pick<DataSource, "form
       table = await Table.from(openArff(source));
       break;
     case "parquet":
-      table = await Table.from(openParquet(source));
+      if (!parquetReader) throw new Error(`${source.name}: format "parquet" is not in this bundle (mtl-wasm/worker leaves the Parquet reader out to keep the edge bundle small): use mtl-wasm, or convert the file to CSV or JSON lines`);
+      table = await Table.from(parquetReader(source));
       break;
     case "idx":
       throw new Error(`${source.name}: format "idx" reads two files (images and labels): use readIdxTable`);
