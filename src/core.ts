@@ -15,9 +15,9 @@ export { ABI_VERSION } from "./runtime/abi.ts";
 
 // Model spec and model
 export { validateSpec, SpecError, outputWidth } from "./model/spec.ts";
-export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions } from "./model/spec.ts";
+export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions, TokenInput } from "./model/spec.ts";
 export { Model, planBatch, INFER_PLANS, MAX_INFER_BATCH } from "./model/model.ts";
-export type { Built, ProgramIO, TaskIO } from "./model/model.ts";
+export type { Built, NamedOutput, ProgramIO, TaskIO } from "./model/model.ts";
 
 // The model graph: one typed graph that training, export, the mtl engine and summaries read
 export { lowerSpec } from "./model/lower.ts";
@@ -44,6 +44,7 @@ export type { DigitSet, MultiMnist } from "./data/multimnist.ts";
 export { trainValidationSplit, permutation } from "./data/split.ts";
 export { fitPreprocessing, encode, dataDims } from "./data/preprocess.ts";
 export type { Preprocessing, Encoded } from "./data/preprocess.ts";
+export type { TokenVocabulary } from "./data/tokens.ts";
 
 // Training
 export { fit } from "./train/trainer.ts";
@@ -104,5 +105,6 @@ export type { RunTensor } from "./infer/feeds.ts";
 export type { ModelJson } from "./io/checkpoint.ts";
 export type { SafetensorsFile, Tensor, TensorData, Dtype as SafetensorsDtype } from "./io/safetensors.ts";
 export type { DeltaMMetric, DeltaMTask } from "./metrics/delta-m.ts";
+export type { GateStats, GateSummary } from "./metrics/gates.ts";
 export type { ParallelInit, Port } from "./train/parallel-worker.ts";
 export type { GradientMode, TaskGradientOptions } from "./train/task-gradients.ts";

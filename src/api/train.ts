@@ -15,6 +15,7 @@ import { fit, type EpochLog, type GradientSource, type TrainState } from "../tra
 import { canRunParallel, parallelGradients, type WorkerLike } from "../train/parallel.ts";
 import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
+import { gateWeights, type GateSummary } from "../metrics/gates.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { createSession, type RunOptions, type Session } from "../infer/session.ts";
 import type { Row } from "../infer/rows.ts";
@@ -75,6 +76,11 @@ export interface Trained {
   readonly history: EpochLog[];
   /** Validation metrics per task at `bestEpoch` (empty when there are no validation rows). */
   readonly metrics: Record<string, TaskMetrics>;
+  /**
+   * Mixtures of experts (MMoE, CGC, …): per moe_combine node, the mean and std over the validation rows of each
+   * expert's gate weight, as metrics.json's `gates` (src/metrics/gates.ts); empty without mixtures or validation rows.
+   */
+  readonly gates: GateSummary;
   /** The epoch (1-based) whose weights the model holds: the best under early stopping, else the last. */
   readonly bestEpoch: number;
   /** The trainer's state after the last epoch (counters, weighting state, early-stopping record), as `save()` records it. */
@@ -232,6 +238,7 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
     throw e;
   }
   const metrics = validation.rows ? validationMetrics(model, validation).metrics : {};
+  const gates = validation.rows ? gateWeights(model, validation) : {};
   const state = result.state;
   let onnx: Uint8Array | null = null;
   let session: Promise<Session> | null = null;
@@ -241,6 +248,7 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
     spec: s,
     history: result.history,
     metrics,
+    gates,
     bestEpoch: result.bestEpoch,
     state,
     rows: { train: split.train.length, validation: split.validation.length },

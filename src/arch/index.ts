@@ -5,6 +5,9 @@ import type { Architecture as ArchSpec, ArchitectureType, Task } from "../model/
 import { hps } from "./hps.ts";
 import { mmoe } from "./mmoe.ts";
 import { cgc } from "./cgc.ts";
+import { ple } from "./ple.ts";
+import { crossStitch } from "./cross-stitch.ts";
+import { dselectK } from "./dselect-k.ts";
 
 export interface Architecture {
   type: ArchitectureType;
@@ -12,4 +15,4 @@ export interface Architecture {
   build(g: Graph, x: Value, a: ArchSpec, tasks: readonly Task[]): Value[];
 }
 
-export const ARCHITECTURES: Record<ArchitectureType, Architecture> = { hps, mmoe, cgc };
+export const ARCHITECTURES: Record<ArchitectureType, Architecture> = { hps, mmoe, cgc, ple, cross_stitch: crossStitch, dselect_k: dselectK };

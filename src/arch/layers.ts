@@ -61,39 +61,46 @@ export function flat(g: Graph, x: Value, name: string): Value {
 
 /** The spec's layers in order (shapes were checked by validateSpec); dropout follows a layer that sets it. */
 export function mlp(g: Graph, x: Value, layers: readonly AnyLayer[], name: string, role: Role): Value {
+  return layers.reduce((h, l, i) => layer(g, h, l, `${name}.${i}`, role), x);
+}
+
+/** One spec layer (with its activation and dropout) named `at` (`<stack>.<index>`). */
+export function layer(g: Graph, x: Value, l: AnyLayer, at: string, role: Role): Value {
   let h = x;
-  layers.forEach((l, i) => {
-    const at = `${name}.${i}`;
-    switch (l.type) {
-      case undefined:
-      case "dense":
-        if (l.layernorm) h = activation(g, layernorm(g, dense(g, h, l.units, "none", at, role), at, role), l.activation, `${at}.act`);
-        else h = dense(g, h, l.units, l.activation, at, role);
-        break;
-      case "conv":
-        h = conv(g, h, l, at, role);
-        break;
-      case "pool":
-        if (l.mode === "global_avg" || !l.size) h = g.add1("avgpool2d", [h], { global: true }, `${at}.pool`);
-        else h = g.add1(l.mode === "max" ? "maxpool2d" : "avgpool2d", [h], { kernel: l.size, stride: l.stride }, `${at}.pool`);
-        break;
-      case "batchnorm":
-        h = batchnorm(g, h, at, role);
-        break;
-      case "flatten":
-        h = g.add1("flatten", [h], {}, `${at}.flatten`);
-        break;
-      case "activation":
-        h = activation(g, h, l.activation, `${at}.act`);
-        break;
-    }
-    if (l.dropout > 0) h = g.add1("dropout", [h], { p: l.dropout }, `${at}.drop`);
-  });
+  switch (l.type) {
+    case undefined:
+    case "dense":
+      if (l.layernorm) h = activation(g, layernorm(g, dense(g, h, l.units, "none", at, role), at, role), l.activation, `${at}.act`);
+      else h = dense(g, h, l.units, l.activation, at, role);
+      break;
+    case "conv":
+      h = conv(g, h, l, at, role);
+      break;
+    case "pool":
+      if (l.mode === "global_avg" || !l.size) h = g.add1("avgpool2d", [h], { global: true }, `${at}.pool`);
+      else h = g.add1(l.mode === "max" ? "maxpool2d" : "avgpool2d", [h], { kernel: l.size, stride: l.stride }, `${at}.pool`);
+      break;
+    case "batchnorm":
+      h = batchnorm(g, h, at, role);
+      break;
+    case "flatten":
+      h = g.add1("flatten", [h], {}, `${at}.flatten`);
+      break;
+    case "activation":
+      h = activation(g, h, l.activation, `${at}.act`);
+      break;
+  }
+  if (l.dropout > 0) h = g.add1("dropout", [h], { p: l.dropout }, `${at}.drop`);
   return h;
 }
 
 /** softmax(x·W + b) over `experts`: a task's gate. */
 export function gate(g: Graph, x: Value, experts: number, task: string): Value {
+  return gateAt(g, x, experts, `gate.${task}`, `gate:${task}`);
+}
+
+/** softmax(x·W + b) over `experts`, parameters `<name>.weight`, `<name>.bias` of role `role` (ple's levels). */
+export function gateAt(g: Graph, x: Value, experts: number, name: string, role: Role): Value {
   // An image input: the gate reads it flattened (an alias).
-  return g.add1("softmax", [dense(g, flat(g, x, `gate.${task}.flatten`), experts, "none", `gate.${task}`, `gate:${task}`)], {}, `gate.${task}.softmax`);
+  return g.add1("softmax", [dense(g, flat(g, x, `${name}.flatten`), experts, "none", name, role)], {}, `${name}.softmax`);
 }

@@ -13,6 +13,7 @@ import {
 } from "../data/multimnist.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
+import { funnelData, FUNNEL_USAGE } from "./data-funnel.ts";
 
 export const DATA_USAGE = "mtl data multimnist --out DIR [--seed N] [--train N] [--test N] [--validation F] [--mnist-train PATH] [--mnist-test DIR] [--gzip]";
 
@@ -41,7 +42,8 @@ export async function dataCommand(argv: string[], log: (s: string) => void): Pro
     log(HELP);
     return what === undefined ? 2 : 0;
   }
-  if (what !== "multimnist") throw new UsageError(`mtl data: unknown data set ${JSON.stringify(what)}; available: multimnist\n${HELP}`);
+  if (what === "funnel") return funnelData(rest, log);
+  if (what !== "multimnist") throw new UsageError(`mtl data: unknown data set ${JSON.stringify(what)}; available: multimnist, funnel (${FUNNEL_USAGE})\n${HELP}`);
   if (rest.includes("--help") || rest.includes("-h")) {
     log(HELP);
     return 0;

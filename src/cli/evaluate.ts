@@ -9,6 +9,7 @@ import { readData } from "./files.ts";
 import { readTrainedDir } from "../io/checkpoint-files.ts";
 import { loadWeights } from "../io/checkpoint.ts";
 import { formatMetrics } from "./format.ts";
+import { gateLines, gateWeights } from "../metrics/gates.ts";
 
 export const EVALUATE_USAGE = "mtl evaluate DIR --data FILE [--json]";
 
@@ -28,13 +29,16 @@ export async function evaluateCommand(argv: string[], kernels: () => Promise<Ker
   const metrics = evaluatePredictions(j.spec, model.pre, model.dims.outputs, preds, enc);
   // Multi-output tasks: each output's own metrics under the task's (macro-averaged) line.
   const perOutput = perOutputMetrics(j.spec, model.pre, model.dims.outputs, preds, enc);
-  if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics, ...(Object.keys(perOutput).length ? { per_output: perOutput } : {}) }, null, 2));
+  // Mixtures of experts: the mean gate weight per expert over these rows (src/metrics/gates.ts).
+  const gates = gateWeights(model, enc);
+  if (p.flags.has("json")) log(JSON.stringify({ model: j.spec.name, data, rows: enc.rows, metrics, ...(Object.keys(perOutput).length ? { per_output: perOutput } : {}), ...(Object.keys(gates).length ? { gates } : {}) }, null, 2));
   else {
     log(`${j.spec.name} on ${data} (${enc.rows} rows)`);
     for (const [t, m] of Object.entries(metrics)) {
       log(`  ${formatMetrics({ [t]: m })}  (${m.count} labelled rows${perOutput[t] ? `; mean over ${Object.keys(perOutput[t]).length} outputs` : ""})`);
       for (const [label, v] of Object.entries(perOutput[t] ?? {})) log(`    ${formatMetrics({ [label]: v })}`);
     }
+    gateLines(gates).forEach((l) => log(`  ${l}`));
   }
   return 0;
 }

@@ -1,12 +1,13 @@
 // NODE-ONLY: the CLI's file side: read configs and data files, write JSON atomically (checkpoints and model
 // directories: src/io/checkpoint-files.ts).
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { parseJsonc } from "../util/jsonc.ts";
 import { fileSource } from "../data/node-file.ts";
 import { joinValidation, provideParquet, readIdxTable, readTable } from "../data/load.ts";
 import { openParquet } from "../data/parquet-lazy.ts";
+import { readSeqtag } from "../data/seqtag.ts";
 import type { Table } from "../data/table.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { UsageError } from "./args.ts";
@@ -47,6 +48,13 @@ export async function readData(spec: ModelSpec, path: string, opts: { labels?: b
       throw new UsageError(labels === null ? `data file ${path}: cannot tell which labels file goes with these images (expected a name ending in -images-idx3-ubyte[.gz], whose labels are -labels.csv beside it)` : `labels file ${labels} (for the images ${path}): no such file`);
     }
     return readIdxTable(fileSource(path), have ? fileSource(labels!) : null, spec.data);
+  }
+  if (spec.data.format === "seqtag") {
+    // A folder: seq.in required; seq.out and label read when present (checkColumns names a missing label column).
+    const file = (f: string) => (existsSync(join(path, f)) ? fileSource(join(path, f)) : null);
+    const tokens = file("seq.in");
+    if (!tokens) throw new UsageError(`data folder ${path} (format "seqtag"): no file seq.in (expected seq.in, seq.out and label, one utterance per line)`);
+    return readSeqtag(path, { tokens, slots: file("seq.out"), intent: file("label") });
   }
   return readTable(fileSource(path), spec.data);
 }

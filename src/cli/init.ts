@@ -4,7 +4,7 @@
 // (src/cli/init-spec.ts) and prints the command that trains it.
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { TASK_TYPES, DEFAULT_MISSING, validateSpec, type TaskType } from "../model/spec.ts";
+import { TASK_TYPES as ALL_TASK_TYPES, DEFAULT_MISSING, validateSpec, type TaskType } from "../model/spec.ts";
 import { fileSource } from "../data/node-file.ts";
 import { openCsv } from "../data/csv.ts";
 import { openJsonl } from "../data/jsonl.ts";
@@ -14,6 +14,9 @@ import { buildInitSpec, renderJsonc } from "./init-spec.ts";
 import { parseJsonc } from "../util/jsonc.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
+
+/** The task types init writes: tagging needs inputs.tokens, which init does not infer. */
+const TASK_TYPES = ALL_TASK_TYPES.filter((t) => t !== "tagging");
 
 export const INIT_USAGE = "mtl init DATA.csv --task NAME:TYPE[:LABEL] ... [--out SPEC.jsonc] [--sample N] [--delimiter C] [--force]";
 

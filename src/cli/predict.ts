@@ -1,6 +1,6 @@
 // mtl predict DIR --data FILE --out PRED.csv: one row per input row, in input order. Columns: one per binary or
 // regression task (probability or value; `task:label` for multi-output regression), `task:class` for multiclass and
-// multilabel tasks.
+// multilabel tasks, each task's followed by its extra outputs (`conversion.given_click` of an ESMM task).
 import type { Kernels } from "../runtime/load.ts";
 import { checkColumns } from "../data/load.ts";
 import { encode } from "../data/preprocess.ts";
@@ -28,7 +28,7 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
   if (!data || !out) throw new UsageError(`mtl predict: --data FILE and --out PRED.csv are required\nusage: ${PREDICT_USAGE}`);
   if (engine !== undefined && engine !== "ort" && engine !== "mtl") throw new UsageError(`mtl predict: --engine must be ort or mtl, not ${JSON.stringify(engine)}`);
   const isOnnx = target.endsWith(".onnx");
-  let spec: ModelSpec, pre: Preprocessing, preds: Float32Array[], widths: number[], rows: number;
+  let spec: ModelSpec, pre: Preprocessing, named: { name: string; width: number; data: Float32Array }[], rows: number;
   if (!isOnnx && !engine) {
     // The trained weights in our own forward pass.
     const { json: j, weights, weightsPath } = readTrainedDir(target);
@@ -37,7 +37,7 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
     const model = new Model(j.spec, j.preprocessing, await kernels());
     loadWeights(model, weights, weightsPath);
     const enc = encode(j.spec, j.preprocessing, table, undefined, { labels: false });
-    [spec, pre, preds, widths, rows] = [j.spec, j.preprocessing, model.predict(enc), model.dims.outputs, enc.rows];
+    [spec, pre, named, rows] = [j.spec, j.preprocessing, model.predictNamed(enc), enc.rows];
   } else {
     // The ONNX export, in onnxruntime-web (default) or in our kernels.
     const file = isOnnx ? target : join(target, "model.onnx");
@@ -48,14 +48,16 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
     const table = await readData(spec, data, { labels: false });
     checkColumns(spec, table, { labels: false });
     const res = await session.run(sessionInput(session, table, Array.from({ length: table.rowCount }, (_, i) => i)));
-    preds = spec.tasks.map((t) => res[t.name]);
-    widths = spec.tasks.map((t) => session.meta!.outputs[t.name]);
+    named = session.outputNames.map((n) => ({ name: n, width: session.meta!.outputs[n], data: res[n] }));
     rows = table.rowCount;
   }
   const header: string[] = [];
-  spec.tasks.forEach((t, i) => {
-    if (t.type === "multiclass") header.push(...pre.tasks[i].classes!.map((c) => `${t.name}:${c}`));
-    else if (widths[i] === 1) header.push(t.name);
+  const preds = named.map((o) => o.data), widths = named.map((o) => o.width);
+  named.forEach((o) => {
+    const i = spec.tasks.findIndex((t) => t.name === o.name), t = spec.tasks[i];
+    if (!t) header.push(...(o.width === 1 ? [o.name] : Array.from({ length: o.width }, (_, j) => `${o.name}:${j}`)));
+    else if (t.type === "multiclass") header.push(...pre.tasks[i].classes!.map((c) => `${t.name}:${c}`));
+    else if (o.width === 1) header.push(t.name);
     else header.push(...t.labels.map((l) => `${t.name}:${l}`));
   });
   const lines = [header.map(csvCell).join(",")];

@@ -11,6 +11,7 @@ import { buildModel, prepareSplit, validationMetrics } from "../api/train.ts";
 import { fit, type EpochLog } from "../train/trainer.ts";
 import { evaluatePredictions, perOutputMetrics, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
+import { gateLines, gateWeights } from "../metrics/gates.ts";
 import { higherIsBetter } from "../model/spec.ts";
 import type { Table } from "../data/table.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
@@ -254,9 +255,12 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const { preds, metrics } = validationMetrics(model, validation);
   const held = split.validation.length > 0;
   say(held ? `validation (epoch ${result.bestEpoch}): ${formatMetrics(metrics)}  [${seconds.toFixed(1)} s]` : `trained on every row (validation 0): kept the last epoch, ${result.bestEpoch}  [${seconds.toFixed(1)} s]`);
+  // Mean gate weight per expert of every mixture over the validation rows (metrics.json's gates; src/metrics/gates.ts).
+  const gates = held ? gateWeights(model, validation) : {};
+  gateLines(gates).forEach(say);
   const stopping = es && { metric: es.metric, patience: es.patience, stopped: result.state.stopped, best: result.state.best, best_epoch: result.state.bestEpoch };
   const perOutput = held ? perOutputMetrics(spec, model.pre, model.dims.outputs, preds, validation) : {};
-  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, ...(Object.keys(perOutput).length ? { validation_per_output: perOutput } : {}), history: result.history, ...(stopping ? { early_stopping: stopping } : {}) };
+  const summaryBase = { best_epoch: result.bestEpoch, epochs_run: result.state.epoch, train_seconds: seconds, validation: metrics, ...(Object.keys(perOutput).length ? { validation_per_output: perOutput } : {}), ...(Object.keys(gates).length ? { gates } : {}), history: result.history, ...(stopping ? { early_stopping: stopping } : {}) };
   await writeModelFiles(dir, model, result.state, { best_epoch: result.bestEpoch, validation: metrics });
   // The ONNX export, run by onnxruntime-web on the same validation rows: its metrics must match ours.
   const onnx = exportOnnx(model);

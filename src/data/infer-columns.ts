@@ -225,6 +225,8 @@ export function checkLabels(task: TaskRequest, cellsOf: (column: string) => read
       });
       return { summary: `regression: ${parts.join("; ")}`, positive: null, extraMissing: extra, nonfinite: stats.reduce((a, x) => a + x.st.nonfinite, 0) };
     }
+    case "tagging":
+      throw new LabelError(`label column ${q(stats[0].column)}: tagging tasks need inputs.tokens, which mtl init does not write yet; write the spec by hand (README, "Text (preview)")`);
   }
 }
 

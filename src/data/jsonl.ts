@@ -31,7 +31,10 @@ function asObject(name: string, value: unknown, line: number): Record<string, un
   return value as Record<string, unknown>;
 }
 
-/** Cell text of a JSON value: strings as is, null → "" (missing), numbers/booleans via String, arrays/objects as JSON. */
+/**
+ * Cell text of a JSON value: strings as is, null → "" (missing), numbers/booleans via String, arrays/objects as JSON
+ * (so a token array `["show", "me"]` stays a JSON array of strings, which splitTokens in src/data/tokens.ts reads back).
+ */
 export function jsonCell(v: unknown): string {
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";

@@ -45,6 +45,8 @@ export async function readTable(source: ByteSource, data: Pick<DataSource, "form
       break;
     case "idx":
       throw new Error(`${source.name}: format "idx" reads two files (images and labels): use readIdxTable`);
+    case "seqtag":
+      throw new Error(`${source.name}: format "seqtag" reads a folder of aligned files (seq.in, seq.out, label): use readSeqtag (src/data/seqtag.ts)`);
   }
   if (table.rowCount === 0) {
     const what =
@@ -95,7 +97,7 @@ export async function readIdxTable(images: ByteSource, labels: ByteSource | null
 
 /** Check that every column the spec reads exists, naming the file and listing the available columns otherwise. */
 export function checkColumns(spec: ModelSpec, table: Table, opts: { labels: boolean }): void {
-  const cols = [...spec.inputs.numeric, ...spec.inputs.categorical.map((c) => c.column)];
+  const cols = [...spec.inputs.numeric, ...spec.inputs.categorical.map((c) => c.column), ...(spec.inputs.tokens ? [spec.inputs.tokens.column] : [])];
   for (const t of spec.tasks) {
     if (opts.labels) cols.push(...t.labels);
     if (t.group_by) cols.push(t.group_by);

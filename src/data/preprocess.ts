@@ -5,6 +5,10 @@
 import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
+import { encodeTokens, fitVocabulary, splitTokens, type TokenVocabulary } from "./tokens.ts";
+
+/** The class a task with `unknown` (multiclass, tagging) gives labels unseen in training: index 0 of its classes. */
+export const UNKNOWN_CLASS = "<unk>";
 
 /**
  * What the training rows decided, applied identically to every later row (validation, predict, the ONNX graph):
@@ -28,11 +32,13 @@ export interface Preprocessing {
     /** vocab[k] has index k + 1; index 0 is the unknown bucket (unseen or rare values). */
     vocab: string[];
   }[];
+  /** inputs.tokens: the learnt token vocabulary (src/data/tokens.ts); absent without a token input. */
+  tokens?: TokenVocabulary;
   /** One entry per task, in spec order. */
   tasks: {
     /** The task's name. */
     name: string;
-    /** multiclass: class values in output order. */
+    /** multiclass, tagging: class values (tags) in output order; UNKNOWN_CLASS first when the task has `unknown`. */
     classes: string[] | null;
     /** group_by: group values in head order. */
     groups: string[] | null;
@@ -62,12 +68,30 @@ export interface Encoded {
   categorical: Int32Array[];
   /** Raw tensor input [rows, tensor] (empty unless the spec declares one; filled by the caller). */
   tensor: Float32Array;
+  /**
+   * inputs.tokens (absent without one): token ids, mask and lengths (fields below); layout in src/data/tokens.ts.
+   */
+  tokens?: {
+    /** L, the ids per row (inputs.tokens.max_length). */
+    maxLength: number;
+    /** Token ids [rows, L]: 0 padding, 1 unknown, then the vocabulary's. */
+    ids: Int32Array;
+    /** 1 at a real token, 0 at padding, [rows, L]. */
+    mask: Float32Array;
+    /** Each row's token count before truncation to L, [rows]. */
+    lengths: Int32Array;
+  };
   /** Per task, in spec order: labels, presence mask and group indices. */
   tasks: {
-    /** multiclass: i32 class index [rows]; otherwise f32 [rows, width] (regression: standardized). NaN/−1 where missing. */
+    /**
+     * multiclass: i32 class index [rows]; tagging: i32 tag class [rows, L] (−1 at padding and in unlabelled rows);
+     * otherwise f32 [rows, width] (regression: standardized). NaN/−1 where missing.
+     */
     labels: Float32Array | Int32Array;
-    /** 1 where every label of the row is present. */
+    /** 1 where every label of the row is present (tagging: the row has a tag sequence). */
     mask: Float32Array;
+    /** tagging only: f32 [rows, L], 1 where a token's tag trains (a real token of a labelled row), else 0. */
+    tokenMask?: Float32Array;
     /** group index [rows] (group_by tasks), else empty. */
     group: Int32Array;
   }[];
@@ -120,7 +144,20 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
   });
   const tasks = spec.tasks.map((t) => {
     let classes: string[] | null = null;
-    if (t.type === "multiclass") {
+    if (t.type === "tagging") {
+      if (t.classes) classes = t.classes;
+      else {
+        const cells = table.stringColumn(t.labels[0]);
+        const seen = new Set<string>();
+        for (let k = 0; k < train.length; k++) {
+          const s = cells[train[k]].trim();
+          if (!missing.includes(s)) for (const tag of splitTokens(s)) seen.add(tag);
+        }
+        classes = sortValues(seen);
+        if (classes.length < 1) throw new Error(`${table.name}: task ${t.name}: label column ${JSON.stringify(t.labels[0])} holds no tags in the training rows`);
+      }
+      if (t.unknown) classes = [UNKNOWN_CLASS, ...classes];
+    } else if (t.type === "multiclass") {
       if (t.classes) classes = t.classes;
       else {
         const cells = table.stringColumn(t.labels[0]);
@@ -132,6 +169,7 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
         classes = sortValues(seen);
         if (classes.length < 2) throw new Error(`${table.name}: task ${t.name}: label column ${JSON.stringify(t.labels[0])} has ${classes.length} class(es) in the training rows; multiclass needs at least 2`);
       }
+      if (t.unknown) classes = [UNKNOWN_CLASS, ...classes];
     }
     let groups: string[] | null = null;
     if (t.group_by) {
@@ -148,11 +186,15 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
     }
     return { name: t.name, classes, groups, target };
   });
-  return { numeric, categorical, tasks };
+  const tok = spec.inputs.tokens;
+  return { numeric, categorical, ...(tok ? { tokens: fitVocabulary(tok, table.stringColumn(tok.column), train) } : {}), tasks };
 }
 
-/** The data-dependent sizes the model builder needs. */
+/** The data-dependent sizes the model builder needs. Token inputs and tagging tasks are not in the model graph yet. */
 export function dataDims(spec: ModelSpec, pre: Preprocessing): DataDims {
+  if (spec.inputs.tokens) throw new Error(`model ${spec.name}: inputs.tokens: training on text is not wired into the model yet (issue 16); the data, vocabulary and metrics exist`);
+  const tagging = spec.tasks.find((t) => t.type === "tagging");
+  if (tagging) throw new Error(`model ${spec.name}: task ${tagging.name}: type "tagging" is not wired into the model yet (issue 16)`);
   return {
     numeric: pre.numeric.length,
     vocab: pre.categorical.map((c) => c.vocab.length + 1),
@@ -201,7 +243,10 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
     const width = t.type === "multiclass" ? 1 : t.labels.length;
     const mask = new Float32Array(n);
     let labels: Float32Array | Int32Array;
-    if (!withLabels) {
+    let tokenMask: Float32Array | undefined;
+    if (t.type === "tagging") {
+      ({ labels, tokenMask } = encodeTagging(spec, info.classes!, table, idx, ti, withLabels, mask));
+    } else if (!withLabels) {
       labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
     } else if (t.type === "multiclass") {
       const col = t.labels[0];
@@ -214,8 +259,8 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
           labels[k] = -1;
           continue;
         }
-        const c = map.get(s);
-        if (c === undefined) throw new Error(`${where(table, idx[k], col)}: unknown label ${JSON.stringify(s)} for task ${t.name}; known classes: ${info.classes!.map((x) => JSON.stringify(x)).join(", ")}`);
+        const c = map.get(s) ?? (t.unknown ? 0 : undefined);
+        if (c === undefined) throw new Error(`${where(table, idx[k], col)}: unknown label ${JSON.stringify(s)} for task ${t.name}; known classes: ${info.classes!.map((x) => JSON.stringify(x)).join(", ")} (set "unknown": true on the task to map unseen labels to ${JSON.stringify(UNKNOWN_CLASS)})`);
         labels[k] = c;
         mask[k] = 1;
       }
@@ -260,9 +305,43 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
         group[k] = g;
       }
     }
-    return { labels, mask, group };
+    return { labels, mask, group, ...(tokenMask ? { tokenMask } : {}) };
   });
-  return { rows: n, numeric, categorical, tensor: tensorRows(spec, table, idx), tasks };
+  const tok = spec.inputs.tokens;
+  if (tok && !pre.tokens) throw new Error(`model ${spec.name}: the spec declares inputs.tokens but the preprocessing has no token vocabulary (fitted by another spec?)`);
+  const tokens = pre.tokens ? encodeTokens(pre.tokens, table.stringColumn(pre.tokens.column), idx) : undefined;
+  return { rows: n, numeric, categorical, tensor: tensorRows(spec, table, idx), ...(tokens ? { tokens } : {}), tasks };
+}
+
+/**
+ * A tagging task's labels int32 [rows, L] and token mask f32 [rows, L] (L = inputs.tokens.max_length; layout in
+ * src/data/tokens.ts), and its row mask (written into `mask`: 1 where the row has tags). A row's tag cell splits like
+ * its token cell and must hold one tag per token (an error names the file, row, both columns and both counts); a
+ * missing cell leaves the row unlabelled (−1, mask 0). A tag unseen in training is UNKNOWN_CLASS (index 0) with
+ * `unknown`, an error otherwise. Tags past L are dropped with their tokens.
+ */
+function encodeTagging(spec: ModelSpec, classes: readonly string[], table: Table, idx: ArrayLike<number>, ti: number, withLabels: boolean, mask: Float32Array): { labels: Int32Array; tokenMask: Float32Array } {
+  const t = spec.tasks[ti], tok = spec.inputs.tokens!;
+  const L = tok.max_length, n = idx.length;
+  const labels = new Int32Array(n * L).fill(-1), tokenMask = new Float32Array(n * L);
+  if (!withLabels) return { labels, tokenMask };
+  const col = t.labels[0];
+  const cells = table.stringColumn(col), words = table.stringColumn(tok.column);
+  const map = new Map(classes.map((c, k) => [c, k]));
+  for (let k = 0; k < n; k++) {
+    const s = cells[idx[k]].trim();
+    if (spec.inputs.missing.includes(s)) continue;
+    const tags = splitTokens(s), nw = splitTokens(words[idx[k]]).length;
+    if (tags.length !== nw) throw new Error(`${where(table, idx[k], col)}: ${tags.length} tags for the ${nw} tokens of column ${JSON.stringify(tok.column)} (task ${t.name}); expected one tag per token`);
+    mask[k] = 1;
+    for (let j = 0; j < Math.min(L, tags.length); j++) {
+      const c = map.get(tags[j]) ?? (t.unknown ? 0 : undefined);
+      if (c === undefined) throw new Error(`${where(table, idx[k], col)}: tag ${JSON.stringify(tags[j])} (token ${j + 1}) was not in the training data of task ${t.name} (set "unknown": true to map unseen tags to ${JSON.stringify(UNKNOWN_CLASS)})`);
+      labels[k * L + j] = c;
+      tokenMask[k * L + j] = 1;
+    }
+  }
+  return { labels, tokenMask };
 }
 
 /**

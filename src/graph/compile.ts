@@ -92,7 +92,7 @@ interface Buffer {
 
 /** The targets and roots Model compiles: outputs (inference); outputs, losses, relations, representations (training). */
 export function defaultTargets(graph: Graph, training: boolean): { targets: Value[]; roots: Value[] } {
-  const outputs = graph.tasks.map((t) => t.output);
+  const outputs = graph.tasks.flatMap((t) => [t.output, ...(t.extras ?? []).map((x) => x.value)]);
   const roots = training ? [...graph.tasks.map((t) => t.loss!), ...graph.relations] : [];
   return { targets: training ? [...outputs, ...roots, ...graph.tasks.map((t) => t.representation)] : outputs, roots };
 }

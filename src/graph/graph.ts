@@ -17,7 +17,7 @@ export { numel, dims, showShape, DTYPE_BYTES } from "./shape.ts";
  * `gate:<task>` (a task's gate), `weighting` (a balancing strategy's parameters), `state` (non-trainable state).
  */
 export type Role = "shared" | `task:${string}` | `gate:${string}` | "weighting" | "state";
-/** A parameter's initializer (drawn with the spec's seed): U(−limit, limit), N(0, std²), all zeros or all ones. */
+/** A parameter's initializer (drawn with the spec's seed): U(−limit, limit), N(0, std²), all zeros, all ones, or a mixing matrix. */
 export type Init =
   | {
       /** Uniform on [−limit, limit]. */
@@ -38,6 +38,14 @@ export type Init =
   | {
       /** Every element 1. */
       kind: "ones";
+    }
+  | {
+      /** A square [T, T]: `diag` on the diagonal, `off` elsewhere (cross-stitch units start near identity). */
+      kind: "mix";
+      /** The diagonal's value. */
+      diag: number;
+      /** Every other element's value. */
+      off: number;
     };
 
 /**
@@ -100,6 +108,16 @@ export interface TaskPorts {
   loss: Value | null;
   /** The shared representation this task's tower reads (the trunk output, or the task's mixture). */
   representation: Value;
+  /**
+   * Further predictions of the task beside `output` (ESMM's conditional p(task | after)), each [N, width of output]:
+   * exported as ONNX outputs and predict columns named `<task>.<name>`, e.g. `conversion.given_click`.
+   */
+  extras?: {
+    /** The output's name after the task's (`given_click` → `conversion.given_click`). */
+    name: string;
+    /** Its value [N, width of output]. */
+    value: Value;
+  }[];
 }
 
 /**
@@ -119,7 +137,13 @@ export class Graph {
    * objective adds terms[i].lambda · relations[i], and the full backward seeds it with that λ. Add them with `term`.
    */
   readonly relations: Value[] = [];
-  readonly terms: { name: string; lambda: number }[] = [];
+  /** Each term's label and weight, in the order of `relations`. */
+  readonly terms: {
+    /** The label logs and errors use (`income~never_married`, `dselect.income`). */
+    name: string;
+    /** Its weight λ in the objective. */
+    lambda: number;
+  }[] = [];
   /** The batch's real rows ([N] f32, 1 or 0) that terms read; null in a graph without an objective (export). */
   valid: Value | null = null;
   private readonly names = new Map<string, Value>();

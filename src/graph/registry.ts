@@ -9,11 +9,14 @@ import { layernorm } from "../ops/layernorm.ts";
 import { dropout } from "../ops/dropout.ts";
 import { concat, slice, stack } from "../ops/concat.ts";
 import { moeCombine } from "../ops/mixture.ts";
+import { dselectGate, dselectEntropy, dselectReach } from "../ops/dselect.ts";
+import { crossStitch } from "../ops/cross-stitch.ts";
 import { groupGather } from "../ops/group.ts";
 import { add } from "../ops/add.ts";
 import { identity } from "../ops/identity.ts";
 import { standardize, affine } from "../ops/boundary.ts";
 import { relation } from "../ops/relation.ts";
+import { mul, rowdot, funnelHinge, esmmBce } from "../ops/funnel.ts";
 import { bce } from "../ops/loss/bce.ts";
 import { xent } from "../ops/loss/xent.ts";
 import { mse } from "../ops/loss/mse.ts";
@@ -25,11 +28,17 @@ import { conv2d } from "../ops/conv.ts";
 import { maxpool2d, avgpool2d } from "../ops/pool.ts";
 import { batchnorm } from "../ops/batchnorm.ts";
 import { reshape, flatten } from "../ops/reshape.ts";
+import { embedSeq, seqIds } from "../ops/seq-embed.ts";
+import { seqPool } from "../ops/seq-pool.ts";
+import { tagXent } from "../ops/seq-tag.ts";
+import { conv1d } from "../ops/seq-conv.ts";
+import { bigru } from "../ops/seq-gru.ts";
 
 /** In import-priority order: for one ONNX op type, importers are tried in this order. */
 export const OPS: readonly OpDef[] = [
-  dense, ...activations, softmax, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, groupGather,
-  add, identity, standardize, affine, relation, bce, xent, mse, mae, huber, smoothL1, giou, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
+  dense, ...activations, softmax, embedSeq, seqIds, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, dselectGate, dselectEntropy, dselectReach, crossStitch, groupGather,
+  add, identity, standardize, affine, relation, rowdot, mul, funnelHinge, esmmBce, bce, xent, mse, mae, huber, smoothL1, giou, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
+  seqPool, conv1d, bigru, tagXent,
 ];
 
 const BY_NAME = new Map<string, OpDef>();

@@ -9,6 +9,7 @@
 import { Graph, type Value } from "../graph/graph.ts";
 import { ARCHITECTURES } from "../arch/index.ts";
 import { dense, mlp } from "../arch/layers.ts";
+import { aitmUnit, esmmOutput, type FunnelPorts } from "./funnel.ts";
 import type { ModelSpec } from "./spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
 
@@ -85,10 +86,13 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
   const reps = ARCHITECTURES[spec.architecture.type].build(g, x0, spec.architecture, spec.tasks);
 
   // ---- towers, heads, outputs, losses -------------------------------------------------------------------------
+  const funnel = new Map<string, FunnelPorts>();
   spec.tasks.forEach((t, i) => {
     const role = `task:${t.name}` as const;
     const width = dims.outputs[i], G = dims.groups[i];
-    const h = mlp(g, reps[i], t.tower, `tower.${t.name}`, role);
+    const prev = t.after ? funnel.get(t.after)! : null;
+    const tower = mlp(g, reps[i], t.tower, `tower.${t.name}`, role);
+    const h = t.funnel === "aitm" ? aitmUnit(g, tower, prev!.z, t.name, role) : tower;
     let logits = dense(g, h, width, "none", `head.${t.name}`, role);
     if (G > 0) {
       // pred_i = shared(h_i) + dev_{g_i}(h_i): every group's deviation in one dense call [N, G·width], each row
@@ -101,7 +105,12 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
       logits = g.add1("add", [logits, picked], {}, `head.${t.name}.grouped`);
     }
     let output: Value;
-    if (t.type === "multiclass") output = g.add1("softmax", [logits], {}, `out.${t.name}`);
+    const extras: { name: string; value: Value }[] = [];
+    if (t.funnel === "esmm") {
+      const e = esmmOutput(g, logits, prev!, t.name, t.after!);
+      output = e.output;
+      extras.push({ name: `given_${t.after}`, value: e.given });
+    } else if (t.type === "multiclass") output = g.add1("softmax", [logits], {}, `out.${t.name}`);
     else if (t.type !== "regression") output = g.add1("sigmoid", [logits], {}, `out.${t.name}`);
     else if (!raw) output = logits;
     else {
@@ -114,9 +123,13 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     if (!raw) {
       const labels = t.type === "multiclass" ? g.input(INPUT.label(t.name), "i32", ["N"]) : g.input(INPUT.label(t.name), "f32", ["N", width]);
       const mask = g.input(INPUT.mask(t.name), "f32", ["N"]);
-      loss = g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta, beta: t.smooth_l1_beta }, `loss.${t.name}`);
+      loss = t.funnel === "esmm"
+        ? g.add1("esmm_bce", [prev!.logits, logits, labels, mask], { task: i }, `loss.${t.name}`)
+        : g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta, beta: t.smooth_l1_beta }, `loss.${t.name}`);
     }
-    g.tasks.push({ name: t.name, output, loss, representation: reps[i] });
+    if (t.funnel === "aitm" && valid && t.calibrator > 0) g.term("funnel_hinge", [output, prev!.output, valid], {}, `${t.name}≤${t.after}`, t.calibrator, `calibrator.${t.name}`);
+    funnel.set(t.name, { logits, output, z: h });
+    g.tasks.push({ name: t.name, output, loss, representation: reps[i], ...(extras.length ? { extras } : {}) });
   });
   if (valid)
     spec.training.relations.forEach((r) => {

@@ -17,6 +17,16 @@ import { cos, log } from "../util/dmath.ts";
 export type { DataDims } from "./lower.ts";
 export type { RngState } from "../graph/op.ts";
 
+/** One output of {@link Model.predictNamed}. */
+export interface NamedOutput {
+  /** The task's name, or `<task>.<name>` for an extra output. */
+  name: string;
+  /** Values per row. */
+  width: number;
+  /** [rows, width]. */
+  data: Float32Array;
+}
+
 /** Where one task's data and results live in a compiled program (byte addresses). */
 export interface TaskIO {
   /** The task, as in the spec. */
@@ -38,6 +48,13 @@ export interface TaskIO {
     /** Columns per row (= width). */
     cols: number;
   };
+  /** The task's extra outputs (TaskPorts.extras), named `<task>.<name>`, each [B, width]. */
+  extras: {
+    /** `<task>.<name>`, e.g. `conversion.given_click`. */
+    name: string;
+    /** Byte address of its values [B, width]. */
+    ptr: number;
+  }[];
   /** The loss value in the graph (training programs). */
   loss: Value | null;
   /** The shared representation this task's tower reads, with its address and gradient address (0: none). */
@@ -316,6 +333,7 @@ export class Model {
           mask: addr(INPUT.mask(t.name)),
           gather: addr(INPUT.group(t.name)),
           out: { ptr: program.addr(ports.output), cols: this.dims.outputs[i] },
+          extras: (ports.extras ?? []).map((x) => ({ name: `${t.name}.${x.name}`, ptr: program.addr(x.value) })),
           loss: ports.loss,
           representation: { value: rep, ptr: training ? program.addr(rep) : 0, grad: program.grad(rep), size: batch * (rep.shape.slice(1) as number[]).reduce((a, b) => a * b, 1) },
         };
@@ -346,6 +364,7 @@ export class Model {
       for (let i = 0; i < p.size; i++) {
         if (init.kind === "uniform") a[i] = (2 * u() - 1) * init.limit;
         else if (init.kind === "normal") a[i] = Math.sqrt(-2 * log(1 - u())) * cos(2 * Math.PI * u()) * init.std;
+        else if (init.kind === "mix") a[i] = Math.floor(i / p.shape[1]) === i % p.shape[1] ? init.diag : init.off;
         else a[i] = init.kind === "ones" ? 1 : 0;
       }
     }
@@ -447,15 +466,32 @@ export class Model {
 
   /** Run the forward pass of an inference program over all rows; returns each task's outputs [rows, width]. */
   predict(data: Encoded, batch = 512): Float32Array[] {
+    return this.predictAll(data, batch).outs;
+  }
+
+  /**
+   * Every output in export order: each task's prediction [rows, width] (named after the task) followed by its extra
+   * outputs (`<task>.<name>`, e.g. ESMM's `conversion.given_click`), as the ONNX export's outputs.
+   */
+  predictNamed(data: Encoded, batch = 512): NamedOutput[] {
+    const { outs, extras } = this.predictAll(data, batch);
+    return this.spec.tasks.flatMap((t, i) => [{ name: t.name, width: this.dims.outputs[i], data: outs[i] }, ...extras[i].map((x) => ({ ...x, width: this.dims.outputs[i] }))]);
+  }
+
+  private predictAll(data: Encoded, batch: number): { outs: Float32Array[]; extras: { name: string; data: Float32Array }[][] } {
     const built = this.program(planBatch(Math.max(1, data.rows), batch), false);
     const B = built.io.batch;
     const order = Int32Array.from({ length: data.rows }, (_, i) => i);
     const outs = built.io.tasks.map((t) => new Float32Array(data.rows * t.width));
+    const extras = built.io.tasks.map((t) => t.extras.map((x) => ({ name: x.name, data: new Float32Array(data.rows * t.width) })));
     for (let s = 0; s < data.rows; s += B) {
       const count = Math.min(B, data.rows - s);
       this.feed(built, data, order, s, count);
       for (const f of built.program.forward) f();
-      built.io.tasks.forEach((t, i) => outs[i].set(this.arena.f32(t.out.ptr, count * t.width), s * t.width));
+      built.io.tasks.forEach((t, i) => {
+        outs[i].set(this.arena.f32(t.out.ptr, count * t.width), s * t.width);
+        t.extras.forEach((x, j) => extras[i][j].data.set(this.arena.f32(x.ptr, count * t.width), s * t.width));
+      });
     }
     // Regression heads predict standardized targets: map back to the label's units, in f32 as the exported
     // graph does (Mul by std, then Add mean), so the two agree to the last bits.
@@ -468,7 +504,7 @@ export class Model {
         for (let r = 0; r < data.rows; r++) o[r * w + j] = f(f(o[r * w + j] * std) + mean);
       }
     });
-    return outs;
+    return { outs, extras };
   }
 
   /**

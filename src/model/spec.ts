@@ -12,14 +12,15 @@ export type Activation = "none" | ActivationName;
 /**
  * The task types, as `tasks[].type` takes them: binary (one 0/1 or `positive` label column, sigmoid output),
  * multiclass (one label column, softmax over the classes), multilabel (one 0/1 column per label, a sigmoid each),
- * regression (one or more numeric columns, standardized for training, predicted in their units).
+ * regression (one or more numeric columns, standardized for training, predicted in their units), tagging (one label
+ * column holding a tag per token of inputs.tokens, space-separated; softmax over the tag classes at every token).
  */
-export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"] as const;
+export const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression", "tagging"] as const;
 /** One of TASK_TYPES. */
 export type TaskType = (typeof TASK_TYPES)[number];
 export const LOSSES = ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou"] as const;
 export type LossName = (typeof LOSSES)[number];
-export const ARCHITECTURES = ["hps", "mmoe", "cgc"] as const;
+export const ARCHITECTURES = ["hps", "mmoe", "cgc", "ple", "cross_stitch", "dselect_k"] as const;
 export type ArchitectureType = (typeof ARCHITECTURES)[number];
 export const WEIGHTINGS = [
   "static", "uncertainty", "dwa", "gls", "rlw", "famo", "stch",
@@ -70,9 +71,9 @@ export const SCHEDULES = ["constant", "step", "cosine"] as const;
  * iou and iou50 apply to box tasks: regression with 4 labels read as [x0, y0, x1, y1] (src/metrics/box.ts). The
  * multi-label metrics (hamming_loss … macro_auc, src/metrics/multilabel.ts) apply to multilabel tasks.
  */
-export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50", ...MULTILABEL_METRICS] as const;
+export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50", ...MULTILABEL_METRICS, "span_f1"] as const;
 export type MetricName = (typeof METRICS)[number];
-export const DATA_FORMATS = ["csv", "census", "jsonl", "idx", "arff", "parquet"] as const;
+export const DATA_FORMATS = ["csv", "census", "jsonl", "idx", "arff", "parquet", "seqtag"] as const;
 /** inputs.missing when the spec leaves it out: the cells read as a missing value. */
 export const DEFAULT_MISSING: readonly string[] = ["", "?", "NA", "NaN"];
 
@@ -95,10 +96,16 @@ export const MAX_UNITS = 1_048_576;
 export const MAX_LAYERS = 256;
 /** architecture.experts, shared_experts and task_experts (each). */
 export const MAX_EXPERTS = 1024;
+/** architecture.levels (ple). */
+export const MAX_LEVELS = 64;
 /** inputs.embedding_dim and inputs.categorical[].dim. */
 export const MAX_EMBEDDING_DIM = 65_536;
 /** inputs.categorical[].min_count (training rows). */
 export const MAX_MIN_COUNT = 2 ** 31 - 1;
+/** inputs.tokens.max_length: tokens per row after truncation. */
+export const MAX_SEQUENCE_LENGTH = 8192;
+/** inputs.tokens.vocab_size: token ids, the two reserved ones (padding, unknown) included. */
+export const MAX_VOCAB_SIZE = 1_048_576;
 /** inputs.tensor: features per row of the raw tensor input. */
 export const MAX_TENSOR_WIDTH = 1_048_576;
 /** inputs.numeric and inputs.categorical (columns, each list). */
@@ -229,6 +236,25 @@ export interface CategoricalInput {
 }
 
 /**
+ * `inputs.tokens`: a text column read as a token sequence (src/data/tokens.ts). A cell is split on whitespace (or is a
+ * JSON array of strings, as JSON lines give token arrays), lowercased when `lowercase`. Ids: 0 padding, 1 unknown,
+ * then the training rows' tokens by frequency (ties by string). Each row becomes max_length ids (truncated or padded)
+ * and a mask of its real tokens.
+ */
+export interface TokenInput {
+  /** The column; required, non-empty, not used by another input or as a label. */
+  column: string;
+  /** At most this many ids, the 2 reserved included (the embedding table's rows); an integer in [3, MAX_VOCAB_SIZE], or null (min_count decides). */
+  vocab_size: number | null;
+  /** Tokens seen fewer times than this in the training rows map to the unknown id; an integer ≥ 1, default 1; 1 when vocab_size is given. */
+  min_count: number;
+  /** Tokens kept per row, an integer in [1, MAX_SEQUENCE_LENGTH]; required. Later tokens (and their tags) are dropped from the model's input. */
+  max_length: number;
+  /** Lowercase the tokens before the vocabulary sees them (training and prediction alike); default true. */
+  lowercase: boolean;
+}
+
+/**
  * `inputs`: what a row feeds the model. The encoded row is [numeric..., embeddings..., tensor...] (flat), or the
  * image [channels, height, width]; at least one of numeric, categorical and tensor is required.
  */
@@ -261,6 +287,8 @@ export interface Inputs {
    * rejects it naming the file, row and column; "missing" reads it as a missing value.
    */
   nonfinite: "error" | "missing";
+  /** A token-sequence input (see TokenInput); absent when the spec declares none. Not combined with tensor or image. */
+  tokens?: TokenInput;
 }
 
 /**
@@ -273,12 +301,25 @@ export interface Architecture {
   type: ArchitectureType;
   /** hps: the shared trunk (default []); mmoe/cgc: each expert's layers (at least one, ending flat). */
   layers: AnyLayer[];
-  /** mmoe: number of experts, an integer in [1, MAX_EXPERTS], required; 0 for the other types (setting it is an error). */
+  /** mmoe (dselect_k): number of experts, an integer in [1 (2), MAX_EXPERTS], required; 0 for the other types (setting it is an error). */
   experts: number;
-  /** cgc: shared experts, an integer in [0, MAX_EXPERTS], required; 0 for the other types. */
+  /** cgc, ple: shared experts (per level), an integer in [0, MAX_EXPERTS], required; 0 for the other types. */
   shared_experts: number;
-  /** cgc: experts per task, an integer in [0, MAX_EXPERTS], required (shared + task ≥ 1); 0 for the other types. */
+  /** cgc, ple: experts per task (per level), an integer in [0, MAX_EXPERTS], required (shared + task ≥ 1); 0 for the other types. */
   task_experts: number;
+  /** ple only (absent otherwise): stacked extraction levels, an integer in [1, MAX_LEVELS], default 2; 1 is cgc. */
+  levels?: number;
+  /**
+   * ple only (absent otherwise): what the gates of levels ≥ 2 read: "previous" (default, the paper's: the input of
+   * the experts of that branch, the previous level's output) or "raw" (the model input at every level).
+   */
+  gate_input?: "previous" | "raw";
+  /** dselect_k only (absent otherwise): experts each task's gate selects (its single-expert selectors), an integer in [1, experts], required. */
+  k?: number;
+  /** dselect_k only: width of the smooth-step's cubic band [−γ/2, γ/2], > 0, default 1 (the reference's). */
+  gamma?: number;
+  /** dselect_k only: λ of the selectors' entropy regularizer, ≥ 0, default 0 (the reference gate's: no regularizer). */
+  entropy?: number;
 }
 
 /** One entry of `tasks`: a head on the shared part, its labels, loss and metrics. */
@@ -320,10 +361,29 @@ export interface Task {
   smooth_l1_beta: number;
   /**
    * Validation metrics (see METRICS; each must apply to the type). Default: binary auc, accuracy, logloss;
-   * multilabel those plus every MULTILABEL_METRICS; multiclass accuracy, logloss; regression rmse, mae, r2,
+   * multilabel those plus every MULTILABEL_METRICS; multiclass accuracy, logloss; tagging span_f1 (CoNLL spans), accuracy (per token); regression rmse, mae, r2,
    * explained_variance; giou tasks iou, iou50, mae.
    */
   metrics: MetricName[];
+  /**
+   * Funnel heads (src/model/funnel.ts): this binary task is the next step after task `after` (an earlier binary task),
+   * e.g. conversion after click. "esmm" (Ma et al. 2018): the task's tower and head give the conditional
+   * p(task | after) (also an output, `<task>.given_<after>`); its output and loss are p(after)·p(task | after) on its
+   * label over all rows (the label is 1 only where both happened). "aitm" (Xi et al. 2021): the task's tower output
+   * and the previous task's transferred information meet in an attention unit before the head; the objective adds
+   * `calibrator`·mean_rows max(ŷ_task − ŷ_after, 0). null (default): a plain head.
+   */
+  funnel: "esmm" | "aitm" | null;
+  /** The earlier task this one follows in the funnel (with `funnel`), else null. */
+  after: string | null;
+  /** aitm only: λ of the behavioural-expectation calibrator, ≥ 0; default 0.6 (the paper's). 0 for other tasks. */
+  calibrator: number;
+  /**
+   * multiclass and tagging: one more class, "<unk>" at index 0 (UNKNOWN_CLASS, src/data/preprocess.ts), that labels
+   * never seen in training map to (ATIS test intents and tags), so they count as errors instead of failing the read.
+   * Default false for multiclass (an unseen label is an error), true for tagging; false for the other types.
+   */
+  unknown: boolean;
 }
 
 /**
@@ -458,7 +518,10 @@ export interface WeightingSpec {
  * needs the format from it.
  */
 export interface DataSource {
-  /** "csv" (the default), "census", "jsonl", "idx", "arff" or "parquet" (src/data/*.ts). */
+  /**
+   * "csv" (the default), "census", "jsonl", "idx", "arff", "parquet" or "seqtag" (src/data/*.ts). "seqtag": `path` (and
+   * validation_path) is a folder of aligned `seq.in`, `seq.out`, `label` files, read as the columns tokens, slots, intent.
+   */
   format: (typeof DATA_FORMATS)[number];
   /**
    * The data file, relative to the directory `mtl` runs in (gzip is detected). Optional: the CLI then needs
@@ -780,21 +843,22 @@ export function inputShape(inputs: Inputs): RowShape {
   return [inputs.numeric.length + inputs.categorical.reduce((a, c) => a + c.dim, 0) + inputs.tensor];
 }
 
-const DEFAULT_LOSS: Record<TaskType, LossName> = { binary: "bce", multilabel: "bce", multiclass: "xent", regression: "mse" };
+const DEFAULT_LOSS: Record<TaskType, LossName> = { binary: "bce", multilabel: "bce", multiclass: "xent", regression: "mse", tagging: "xent" };
 const DEFAULT_METRICS: Record<TaskType, MetricName[]> = {
   binary: ["auc", "accuracy", "logloss"],
   multilabel: ["auc", "accuracy", "logloss", ...MULTILABEL_METRICS],
   multiclass: ["accuracy", "logloss"],
   regression: ["rmse", "mae", "r2", "explained_variance"],
+  tagging: ["span_f1", "accuracy"],
 };
-const LOSS_TYPES: Record<LossName, TaskType[]> = { bce: ["binary", "multilabel"], xent: ["multiclass"], mse: ["regression"], mae: ["regression"], huber: ["regression"], smooth_l1: ["regression"], giou: ["regression"] };
+const LOSS_TYPES: Record<LossName, TaskType[]> = { bce: ["binary", "multilabel"], xent: ["multiclass", "tagging"], mse: ["regression"], mae: ["regression"], huber: ["regression"], smooth_l1: ["regression"], giou: ["regression"] };
 /** Box tasks (loss giou, metrics iou/iou50) take exactly this many label columns, ordered x0, y0, x1, y1. */
 export const BOX_WIDTH = 4;
 /** Metrics that read a task's outputs as boxes [x0, y0, x1, y1]. */
 export const BOX_METRICS: readonly MetricName[] = ["iou", "iou50"];
 const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   auc: ["binary", "multilabel"],
-  accuracy: ["binary", "multilabel", "multiclass"],
+  accuracy: ["binary", "multilabel", "multiclass", "tagging"],
   logloss: ["binary", "multilabel", "multiclass"],
   rmse: ["regression"],
   mae: ["regression"],
@@ -803,6 +867,7 @@ const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   iou: ["regression"],
   iou50: ["regression"],
   ...(Object.fromEntries(MULTILABEL_METRICS.map((m) => [m, ["multilabel"]])) as Record<MultilabelMetricName, TaskType[]>),
+  span_f1: ["tagging"],
 };
 
 /** Validate a parsed JSON model spec; returns a normalized deep copy with defaults, or throws SpecError. */
@@ -843,7 +908,7 @@ export function validateSpec(json: Json): ModelSpec {
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
-  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "image", "missing", "nonfinite"]);
+  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "image", "missing", "nonfinite", "tokens"]);
   const embDefault = num(inp, "embedding_dim", "inputs", 4, { min: 1, limit: MAX_EMBEDDING_DIM });
   const numeric = inp.numeric === undefined ? [] : capped(strList(inp.numeric, "inputs.numeric"), "inputs.numeric", MAX_INPUT_COLUMNS, "numeric columns");
   const catRaw = inp.categorical === undefined ? [] : inp.categorical;
@@ -878,11 +943,16 @@ export function validateSpec(json: Json): ModelSpec {
   };
   numeric.forEach((c, i) => claim(c, `inputs.numeric[${i}]`));
   categorical.forEach((c, i) => claim(c.column, `inputs.categorical[${i}]`));
-  if (!numeric.length && !categorical.length && !tensor) throw new SpecError("inputs", "declares no input: give numeric, categorical or tensor");
+  const tokens = inp.tokens == null ? undefined : tokenInput(inp.tokens);
+  if (tokens) {
+    if (image || tensor) throw new SpecError("inputs.tokens", `a token input cannot be combined with ${image ? "inputs.image" : "inputs.tensor"}`);
+    claim(tokens.column, "inputs.tokens.column");
+  }
+  if (!numeric.length && !categorical.length && !tensor && !tokens) throw new SpecError("inputs", "declares no input: give numeric, categorical, tensor or tokens");
   if (data?.format === "idx" && !tensor) throw new SpecError("inputs.tensor", `data.format "idx" feeds each image to the tensor input: set it to the pixels per image (784 for 28 × 28)`);
 
   const a = obj(root.architecture ?? { type: "hps" }, "architecture");
-  known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts"]);
+  known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts", "levels", "gate_input", "k", "gamma", "entropy"]);
   const type = oneOf(a, "type", "architecture", ARCHITECTURES, "hps");
   const actDefault = oneOf(a, "activation", "architecture", ACTIVATIONS, "relu");
   const dropDefault = num(a, "dropout", "architecture", 0, { min: 0, lt: 1 });
@@ -890,17 +960,23 @@ export function validateSpec(json: Json): ModelSpec {
   const architecture: Architecture = {
     type,
     layers: archLayers,
-    experts: type === "mmoe" ? num(a, "experts", "architecture", undefined, { min: 1, limit: MAX_EXPERTS }) : 0,
-    shared_experts: type === "cgc" ? num(a, "shared_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
-    task_experts: type === "cgc" ? num(a, "task_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
+    experts: type === "mmoe" || type === "dselect_k" ? num(a, "experts", "architecture", undefined, { min: type === "mmoe" ? 1 : 2, limit: MAX_EXPERTS }) : 0,
+    shared_experts: type === "cgc" || type === "ple" ? num(a, "shared_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
+    task_experts: type === "cgc" || type === "ple" ? num(a, "task_experts", "architecture", undefined, { min: 0, limit: MAX_EXPERTS }) : 0,
+    ...(type === "ple" ? { levels: num(a, "levels", "architecture", 2, { min: 1, limit: MAX_LEVELS }), gate_input: oneOf(a, "gate_input", "architecture", ["previous", "raw"] as const, "previous") } : {}),
+    ...(type === "dselect_k" ? { k: num(a, "k", "architecture", undefined, { min: 1, limit: MAX_EXPERTS }), gamma: num(a, "gamma", "architecture", 1, { gt: 0 }), entropy: num(a, "entropy", "architecture", 0, { min: 0 }) } : {}),
   };
-  if (type !== "mmoe" && a.experts !== undefined && a.experts !== 0) throw new SpecError("architecture.experts", `only applies to type "mmoe", not ${JSON.stringify(type)}`);
+  if (type !== "mmoe" && type !== "dselect_k" && a.experts !== undefined && a.experts !== 0) throw new SpecError("architecture.experts", `only applies to type "mmoe" or "dselect_k", not ${JSON.stringify(type)}`);
+  for (const k of ["k", "gamma", "entropy"] as const) if (type !== "dselect_k" && a[k] !== undefined) throw new SpecError(`architecture.${k}`, `only applies to type "dselect_k", not ${JSON.stringify(type)}`);
+  if (type === "dselect_k" && architecture.k! > architecture.experts) throw new SpecError("architecture.k", `must be ≤ experts (${architecture.experts}), found ${architecture.k}`);
   const setCgc = (x: Json) => x !== undefined && x !== 0;
-  if (type !== "cgc" && (setCgc(a.shared_experts) || setCgc(a.task_experts))) {
-    throw new SpecError(setCgc(a.shared_experts) ? "architecture.shared_experts" : "architecture.task_experts", `only applies to type "cgc", not ${JSON.stringify(type)}`);
+  if (type !== "cgc" && type !== "ple" && (setCgc(a.shared_experts) || setCgc(a.task_experts))) {
+    throw new SpecError(setCgc(a.shared_experts) ? "architecture.shared_experts" : "architecture.task_experts", `only applies to type "cgc" or "ple", not ${JSON.stringify(type)}`);
   }
+  for (const k of ["levels", "gate_input"] as const) if (type !== "ple" && a[k] !== undefined) throw new SpecError(`architecture.${k}`, `only applies to type "ple", not ${JSON.stringify(type)}`);
+  if (type === "cross_stitch" && archLayers.length === 0) throw new SpecError("architecture.layers", `type "cross_stitch" needs at least one layer (each task's column; a cross-stitch unit follows every layer)`);
   if (type !== "hps" && archLayers.length === 0) throw new SpecError("architecture.layers", `type ${JSON.stringify(type)} needs at least one expert layer`);
-  if (type === "cgc" && architecture.shared_experts + architecture.task_experts === 0) throw new SpecError("architecture", "cgc needs shared_experts + task_experts ≥ 1");
+  if ((type === "cgc" || type === "ple") && architecture.shared_experts + architecture.task_experts === 0) throw new SpecError("architecture", `${type} needs shared_experts + task_experts ≥ 1`);
 
   if (!Array.isArray(root.tasks) || root.tasks.length === 0) throw new SpecError("tasks", "expected a non-empty array of tasks");
   capped(root.tasks, "tasks", MAX_TASKS, "tasks");
@@ -908,7 +984,7 @@ export function validateSpec(json: Json): ModelSpec {
   const tasks: Task[] = root.tasks.map((t, i) => {
     const p = `tasks[${i}]`;
     const o = obj(t, p);
-    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "smooth_l1_beta", "metrics"]);
+    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "smooth_l1_beta", "metrics", "funnel", "after", "calibrator", "unknown"]);
     const tname = str(o, "name", p);
     if (/[:\s]/.test(tname)) throw new SpecError(`${p}.name`, `must not contain ':' or spaces, found ${JSON.stringify(tname)}`);
     if (names.has(tname)) throw new SpecError(`${p}.name`, `duplicate task name ${JSON.stringify(tname)}`);
@@ -918,7 +994,7 @@ export function validateSpec(json: Json): ModelSpec {
     const labels = strList(o.labels ?? o.label ?? [], o.labels !== undefined ? `${p}.labels` : `${p}.label`);
     if (!labels.length) throw new SpecError(`${p}.label`, "is required");
     capped(labels, `${p}.labels`, MAX_LABELS, "label columns");
-    if ((ttype === "binary" || ttype === "multiclass") && labels.length !== 1) throw new SpecError(`${p}.label`, `type ${JSON.stringify(ttype)} takes exactly one label column, found ${labels.length}`);
+    if ((ttype === "binary" || ttype === "multiclass" || ttype === "tagging") && labels.length !== 1) throw new SpecError(`${p}.label`, `type ${JSON.stringify(ttype)} takes exactly one label column, found ${labels.length}`);
     labels.forEach((c, j) => {
       if (seenCols.has(c) && seenCols.get(c)!.startsWith("inputs")) throw new SpecError(`${p}.label${labels.length > 1 ? `s[${j}]` : ""}`, `column ${JSON.stringify(c)} is also an input (${seenCols.get(c)}): a label must not be an input`);
     });
@@ -927,7 +1003,13 @@ export function validateSpec(json: Json): ModelSpec {
     const positive = o.positive == null ? null : strList(o.positive, `${p}.positive`, false);
     if (positive && ttype !== "binary") throw new SpecError(`${p}.positive`, `only applies to type "binary"`);
     const classes = o.classes == null ? null : strList(o.classes, `${p}.classes`, false);
-    if (classes && ttype !== "multiclass") throw new SpecError(`${p}.classes`, `only applies to type "multiclass"`);
+    if (classes && ttype !== "multiclass" && ttype !== "tagging") throw new SpecError(`${p}.classes`, `only applies to type "multiclass" or "tagging"`);
+    if (o.unknown !== undefined && o.unknown !== false && ttype !== "multiclass" && ttype !== "tagging") throw new SpecError(`${p}.unknown`, `only applies to type "multiclass" or "tagging"`);
+    const unknown = bool(o, "unknown", p, ttype === "tagging");
+    if (ttype === "tagging") {
+      if (!tokens) throw new SpecError(`${p}.type`, `"tagging" labels each token of inputs.tokens, but the spec declares no inputs.tokens`);
+      if (o.group_by != null) throw new SpecError(`${p}.group_by`, `a tagging task cannot be grouped (group_by)`);
+    }
     if (classes && classes.length < 2) throw new SpecError(`${p}.classes`, "needs at least 2 classes");
     if (classes) capped(classes, `${p}.classes`, MAX_CLASSES, "classes");
     if (classes && new Set(classes).size !== classes.length) throw new SpecError(`${p}.classes`, "has duplicates");
@@ -958,14 +1040,19 @@ export function validateSpec(json: Json): ModelSpec {
       pos_weight: num(o, "pos_weight", p, 1, { gt: 0 }),
       huber_delta: num(o, "huber_delta", p, 1, { gt: 0 }),
       smooth_l1_beta: num(o, "smooth_l1_beta", p, 1, { gt: 0 }),
+      unknown,
       metrics,
+      ...funnelFields(o, p),
     };
   });
+  checkFunnels(tasks);
 
   // Shapes through the trunk (or each expert) and every tower: errors name the layer and the shape.
   const inShape = inputShape({ numeric, categorical, tensor, image, missing, nonfinite });
   const trunkOut = layerShapes(archLayers, inShape, "architecture.layers", image ? "inputs.image" : "the inputs");
-  if (type !== "hps" && trunkOut.length !== 1) throw new SpecError("architecture.layers", `${type} experts must end in a flat vector for the gates to mix, but they end in an image ${showRow(trunkOut)}; end them with {"type": "flatten"} (after a {"type": "pool", "mode": "global_avg"} to keep it small)`);
+  if (type !== "hps" && type !== "cross_stitch" && trunkOut.length !== 1) throw new SpecError("architecture.layers", `${type} experts must end in a flat vector for the gates to mix, but they end in an image ${showRow(trunkOut)}; end them with {"type": "flatten"} (after a {"type": "pool", "mode": "global_avg"} to keep it small)`);
+  // ple: the experts of level l ≥ 2 apply the same layers to level l − 1's (flat) output.
+  if ((architecture.levels ?? 1) > 1) layerShapes(archLayers, trunkOut, "architecture.layers", "level 1's experts (architecture.levels > 1 applies the layers again to that output)");
   tasks.forEach((t, i) => {
     const from = archLayers.length ? `architecture.layers[${archLayers.length - 1}]` : image ? "inputs.image" : "the inputs";
     const out = layerShapes(t.tower, trunkOut, `tasks[${i}].tower`, from);
@@ -1014,6 +1101,7 @@ export function validateSpec(json: Json): ModelSpec {
       const t = tasks.find((x) => x.name === n);
       if (!t) throw new SpecError(`${p}.tasks[${j}]`, `no task named ${JSON.stringify(n)}; tasks are ${tasks.map((x) => x.name).join(", ")}`);
       if (t.group_by) throw new SpecError(`${p}.tasks[${j}]`, `task ${JSON.stringify(n)} is grouped (group_by); relations tie ungrouped tasks`);
+      if (t.type === "tagging") throw new SpecError(`${p}.tasks[${j}]`, `task ${JSON.stringify(n)} is a tagging task (an output per token); relations tie per-row outputs`);
       return t;
     });
     if (ta === tb) throw new SpecError(`${p}.tasks`, "names the same task twice");
@@ -1043,7 +1131,7 @@ export function validateSpec(json: Json): ModelSpec {
   return {
     name,
     data,
-    inputs: { numeric, categorical, tensor, image, missing, nonfinite },
+    inputs: { numeric, categorical, tensor, image, missing, nonfinite, ...(tokens ? { tokens } : {}) },
     architecture,
     tasks,
     training: {
@@ -1062,6 +1150,49 @@ export function validateSpec(json: Json): ModelSpec {
     },
     ...(multilabel ? { multilabel } : {}),
   };
+}
+
+/** inputs.tokens (see TokenInput): vocab_size and min_count exclude each other. */
+function tokenInput(v: Json): TokenInput {
+  const P = "inputs.tokens";
+  const o = obj(v, P);
+  known(o, P, ["column", "vocab_size", "min_count", "max_length", "lowercase"]);
+  // min_count 1 (the default, and what a normalized spec with vocab_size carries) cuts nothing, so it may stay.
+  if (o.vocab_size != null && o.min_count != null && o.min_count !== 1) throw new SpecError(`${P}.min_count`, "give either vocab_size or min_count, not both");
+  return {
+    column: str(o, "column", P),
+    vocab_size: o.vocab_size == null ? null : num(o, "vocab_size", P, undefined, { min: 3, limit: MAX_VOCAB_SIZE }),
+    min_count: o.min_count == null ? 1 : num(o, "min_count", P, undefined, { min: 1, limit: MAX_MIN_COUNT }),
+    max_length: num(o, "max_length", P, undefined, { min: 1, limit: MAX_SEQUENCE_LENGTH }),
+    lowercase: bool(o, "lowercase", P, true),
+  };
+}
+
+/** A task's funnel, after and calibrator (see Task.funnel); checkFunnels checks them against the other tasks. */
+function funnelFields(o: Record<string, Json>, p: string): Pick<Task, "funnel" | "after" | "calibrator"> {
+  const funnel = o.funnel == null ? null : oneOf(o, "funnel", p, ["esmm", "aitm"] as const);
+  const after = o.after == null ? null : str(o, "after", p);
+  if (funnel && !after) throw new SpecError(`${p}.after`, `funnel ${JSON.stringify(funnel)} needs "after": the name of the earlier task this one follows`);
+  if (after && !funnel) throw new SpecError(`${p}.funnel`, `"after" needs "funnel": "esmm" or "aitm"`);
+  if (o.calibrator !== undefined && o.calibrator !== 0 && funnel !== "aitm") throw new SpecError(`${p}.calibrator`, `only applies to funnel "aitm"`);
+  return { funnel, after, calibrator: funnel === "aitm" ? num(o, "calibrator", p, 0.6, { min: 0 }) : 0 };
+}
+
+/** Funnel tasks: binary, ungrouped, after an earlier binary ungrouped task; esmm takes the plain bce loss. */
+function checkFunnels(tasks: Task[]): void {
+  tasks.forEach((t, i) => {
+    if (!t.funnel) return;
+    const p = `tasks[${i}]`;
+    if (t.type !== "binary") throw new SpecError(`${p}.funnel`, `funnel heads are for binary tasks, but the task is ${JSON.stringify(t.type)}`);
+    if (t.group_by) throw new SpecError(`${p}.funnel`, "a funnel task cannot be grouped (group_by)");
+    if (t.funnel === "esmm" && t.pos_weight !== 1) throw new SpecError(`${p}.pos_weight`, `funnel "esmm" trains p(${t.after})·p(${t.name} | ${t.after}) with the plain bce loss; pos_weight does not apply`);
+    const j = tasks.findIndex((x) => x.name === t.after);
+    if (j < 0) throw new SpecError(`${p}.after`, `no task named ${JSON.stringify(t.after)}; tasks are ${tasks.map((x) => x.name).join(", ")}`);
+    if (j >= i) throw new SpecError(`${p}.after`, `task ${JSON.stringify(t.after)} must come before ${JSON.stringify(t.name)} in tasks (a funnel runs in task order)`);
+    const a = tasks[j];
+    if (t.funnel === "esmm" && a.funnel === "esmm") throw new SpecError(`${p}.after`, `task ${JSON.stringify(a.name)} is itself an esmm task; an esmm task follows a task with its own probability (plain or aitm)`);
+    if (a.type !== "binary" || a.group_by) throw new SpecError(`${p}.after`, `task ${JSON.stringify(a.name)} is ${a.group_by ? "grouped (group_by)" : JSON.stringify(a.type)}; a funnel follows an ungrouped binary task`);
+  });
 }
 
 /** The `multilabel` group (see MultilabelGroup): binary tasks of the spec, at least two, each once. */
@@ -1116,9 +1247,10 @@ function weightingSpec(w: Record<string, Json>): WeightingSpec {
   return out;
 }
 
-/** Output width when the spec alone fixes it (multiclass without `classes` is learnt from data). */
+/** Output width per row when the spec alone fixes it (multiclass without `classes` is learnt from data); null for tagging (per token). */
 export function outputWidth(t: Task): number | null {
-  if (t.type === "multiclass") return t.classes ? t.classes.length : null;
+  if (t.type === "tagging") return null;
+  if (t.type === "multiclass") return t.classes ? t.classes.length + (t.unknown ? 1 : 0) : null;
   return t.labels.length;
 }
 
@@ -1147,5 +1279,5 @@ export function checkMetricRef(ref: string, tasks: Task[], path: string, multila
 /** Whether a larger value of this metric is better. */
 export function higherIsBetter(metric: string): boolean {
   const m = metric.slice(metric.lastIndexOf(".") + 1);
-  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50" || (MULTILABEL_HIGHER_IS_BETTER as readonly string[]).includes(m);
+  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50" || m === "span_f1" || (MULTILABEL_HIGHER_IS_BETTER as readonly string[]).includes(m);
 }

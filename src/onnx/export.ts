@@ -7,7 +7,8 @@
 //   categorical  int64 [N, C]  vocabulary indices in spec order (0 = unknown; vocabularies in metadata "mtl.preprocessing")
 //   groups       int64 [N, G]  group index of each group_by task, in task order
 // Outputs: one per task, named after it: probabilities (binary, multilabel: sigmoid; multiclass: softmax) or values
-// (regression, in the label's units). Dropout is omitted.
+// (regression, in the label's units), each followed by the task's extra outputs `<task>.<name>` (ESMM's conditional
+// `conversion.given_click`). Dropout is omitted.
 import type { Model } from "../model/model.ts";
 import { lowerSpec } from "../model/lower.ts";
 import type { Value } from "../graph/graph.ts";
@@ -28,7 +29,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const g = new GraphBuilder(spec.name);
   const w = model.getWeights();
   const names = new Map<Value, string>();
-  const outNames = new Map<Value, string>(graph.tasks.map((t) => [t.output, t.name]));
+  const outNames = new Map<Value, string>(graph.tasks.flatMap((t) => [[t.output, t.name] as const, ...(t.extras ?? []).map((x) => [x.value, `${t.name}.${x.name}`] as const)]));
   for (const v of graph.inputs()) names.set(v, g.input(v.name, ELEM[v.dtype], [...v.shape]));
   const ctx: OnnxCtx = {
     g,
@@ -52,7 +53,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     i64: (name, values) => g.initializer(g.uniqueName(name), BigInt64Array.from(values.map(BigInt)), [values.length]),
     i64Scalar: (name, value) => g.initializer(g.uniqueName(name), BigInt64Array.of(BigInt(value)), []),
   };
-  for (const n of graph.needed(graph.tasks.map((t) => t.output))) {
+  for (const n of graph.needed([...outNames.keys()])) {
     const def = opDef(n.op);
     if (isNone(def.onnx)) throw new Error(`ONNX export: node ${n.name} (${n.op}) has no ONNX form (${def.onnx.none})`);
     def.onnx(ctx, n);
@@ -61,6 +62,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
     const name = ctx.name(t.output);
     if (name !== t.name) throw new Error(`ONNX export: task ${t.name}'s output is named ${name}`);
     g.output(name, "float", ["N", model.dims.outputs[i]]);
+    for (const x of t.extras ?? []) g.output(ctx.name(x.value), "float", ["N", model.dims.outputs[i]]);
   });
   g.metadata("mtl.format", "mtl-wasm/onnx");
   g.metadata("mtl.spec", JSON.stringify(spec));

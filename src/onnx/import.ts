@@ -18,8 +18,8 @@ for (const d of OPS) {
     l.push(im);
   }
 }
-/** ONNX ops that only appear inside a pattern started by another op (GELU's Erf, a mixture's Mul and ReduceSum, …). */
-const INSIDE = ["Erf", "Mul", "Add", "Div", "Concat", "ReduceSum", "GatherElements", "Relu"];
+/** ONNX ops that only appear inside a pattern started by another op (GELU's Erf, a mixture's Mul and ReduceSum, a cross-stitch's MatMul, DSelect-k's Clip and ReduceProd, …). */
+const INSIDE = ["Erf", "Mul", "Add", "Div", "Concat", "ReduceSum", "GatherElements", "Relu", "MatMul", "Clip", "ReduceProd", "Transpose", "Sub", "Max", "Min", "ReduceMax", "Cast", "GRU"];
 
 /** Every ONNX operator the mtl engine runs (in some form). */
 export const SUPPORTED_OPS: readonly string[] = [...new Set([...IMPORTERS.keys(), ...INSIDE])].sort();

@@ -56,8 +56,9 @@ export interface ParallelInit {
   taskSlots?: Float32Array[];
   /** Rep mode: the coordinator's alpha [T], a flag, then feature multipliers [T·ld]. */
   mix?: Float32Array;
-  /** Model state (shard-state.ts): each shard's after its forward (this worker writes stateSlots[index]), and the mean the coordinator writes (at SYNC and after every forward) and this worker takes before each forward. */
+  /** Model state (shard-state.ts): each shard's after its forward; this worker writes stateSlots[index]. */
   stateSlots?: Float32Array[];
+  /** The shards' mean state, which the coordinator writes (at SYNC and after every forward) and this worker takes before each forward. */
   stateMean?: Float32Array;
 }
 

@@ -1,5 +1,5 @@
 // planBytes / planMemory (src/graph/compile.ts): the memory a program would take, planned without allocating.
-//   - for hps, mmoe and cgc models (layer norm, dropout, gelu/tanh/silu, multiclass, a grouped head, a relation,
+//   - for hps, mmoe, cgc, ple and cross-stitch models (layer norm, dropout, gelu/tanh/silu, multiclass, a grouped head, a relation,
 //     uncertainty weighting), in training and inference, at several batch sizes: planBytes equals exactly what
 //     Model.program → compile() allocates (the arena's `used` difference) and the program's own `bytes`;
 //   - planMemory's parts add up (block + gradients + scratch), its tensors are sorted largest first, and planning
@@ -24,6 +24,8 @@ const ARCHS: [string, unknown][] = [
   ["hps", { type: "hps", layers: [{ units: 12, layernorm: true, dropout: 0.2 }, { units: 8, activation: "gelu" }] }],
   ["mmoe", { type: "mmoe", experts: 3, layers: [{ units: 6, activation: "tanh", layernorm: true }, 5] }],
   ["cgc", { type: "cgc", shared_experts: 2, task_experts: 1, layers: [{ units: 5, activation: "silu", dropout: 0.1 }] }],
+  ["ple", { type: "ple", levels: 2, shared_experts: 1, task_experts: 1, layers: [{ units: 5, activation: "tanh", dropout: 0.1 }] }],
+  ["cross_stitch", { type: "cross_stitch", layers: [{ units: 6, layernorm: true }, { units: 4, dropout: 0.1 }] }],
 ];
 
 function model(architecture: unknown, weighting = "static"): Model {

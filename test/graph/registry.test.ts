@@ -51,6 +51,7 @@ const ONNX_OPS = new Set(
 const EXPORT_ONLY: Record<string, string> = {
   dropout: "inference is the identity: its ONNX form emits no node",
   index_column: "its Gather is recognized by embedding's Gather importer",
+  seq_ids: "Gather takes its int64 ids directly: embed_seq's Gather importer makes seq_ids nodes",
 };
 /** Ops with importers but no ONNX lowering (none today). */
 const IMPORT_ONLY: Record<string, string> = {};
@@ -141,7 +142,7 @@ test("ops with importers have an ONNX lowering and vice versa (documented except
 
 test("losses and the relation are training-only: no ONNX form, a backward, and a host scalar output", () => {
   const losses = OPS.filter(isLossOrRelation).map((d) => d.op).sort();
-  assert.equal(losses, ["bce", "giou", "huber", "mae", "mse", "relation", "smooth_l1", "xent"]);
+  assert.equal(losses, ["bce", "dselect_entropy", "dselect_reach", "esmm_bce", "funnel_hinge", "giou", "huber", "mae", "mse", "relation", "smooth_l1", "tag_xent", "xent"]);
 });
 
 // ---- gradients -----------------------------------------------------------------------------------------------
@@ -164,6 +165,12 @@ interface Builder {
   act4(c: number, h: number, w: number): Value;
   /** A raw f32 image input [N, c, h, w]. */
   image(c: number, h: number, w: number): Value;
+  /** A token sequence activation [N, l, d] that depends on parameters (dense of a raw input, viewed as [l, d]). */
+  act3(l: number, d: number): Value;
+  /** A raw f32 sequence input [N, l, d]. */
+  seq(l: number, d: number): Value;
+  /** A token mask f32 [N, l]: real-token prefixes of lengths l, 0, 2, l − 1, 1 (an all-padding row). */
+  mask(l: number): Value;
 }
 
 /** One graph per differentiable op: returns the value the objective reads (f32 [N, w]). */
@@ -176,6 +183,16 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
     (b) => b.g.add1("dense", [b.input(3), b.param([3, 2]), b.param([2])]),
   ],
   relu: [(b) => b.g.add1("relu", [b.act(4)])],
+  mul: [
+    (b) => b.g.add1("mul", [b.act(3), b.act(3)]),
+    // One value on both sides: its gradient is the sum of the two (2·dy·a).
+    (b) => ((a) => b.g.add1("mul", [a, a]))(b.act(3)),
+    (b) => b.g.add1("mul", [b.act(4), b.input(4)]),
+  ],
+  rowdot: [
+    (b) => b.g.add1("rowdot", [b.act(5), b.act(5)], { scale: 0.5 }),
+    (b) => ((a) => b.g.add1("rowdot", [a, a], { scale: 1 }))(b.act(3)),
+  ],
   leaky_relu: [(b) => b.g.add1("leaky_relu", [b.act(4)])],
   silu: [(b) => b.g.add1("silu", [b.act(4)])],
   sigmoid: [(b) => b.g.add1("sigmoid", [b.act(4)])],
@@ -199,6 +216,17 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
   // A stack only feeds a mixture: combine it with a fixed (input) gate.
   stack: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.act(3), b.act(3)]), b.input(2, () => b.rng.next())])],
   moe_combine: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.act(3), b.act(3), b.act(3)]), b.g.add1("softmax", [b.act(3)])])],
+  // Every output read; one output read (the other's dy is a 0 table entry); image columns.
+  cross_stitch: [
+    (b) => b.g.add1("concat", b.g.add("cross_stitch", [b.act(4), b.act(4), b.act(4), b.param([3, 3])])),
+    (b) => b.g.add("cross_stitch", [b.act(3), b.act(3), b.param([2, 2])])[1],
+    (b) => b.g.add1("concat", b.g.add("cross_stitch", [b.act4(2, 2, 3), b.act4(2, 2, 3), b.param([2, 2])]).map((y) => flat(b, y))),
+  ],
+  // 5 experts (3 bits), z on both sides of the smooth-step's band; then a raw α (dα must not be written)
+  dselect_gate: [
+    (b) => b.g.add1("dselect_gate", [b.act(2 * 3), b.act(2)], { experts: 5, k: 2, gamma: 1.5 }),
+    (b) => b.g.add1("dselect_gate", [b.act(3 * 3), b.input(3)], { experts: 8, k: 3, gamma: 1 }),
+  ],
   group_gather: [(b) => b.g.add1("group_gather", [b.act(6), b.index(3, [2, 0, 2, 1, 0])], { groups: 3 })],
   add: [(b) => b.g.add1("add", [b.act(3), b.act(3)])],
   conv2d: [
@@ -236,6 +264,33 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
     (b) => b.g.add1("batchnorm", [b.act(4), b.param([4]), b.param([4]), b.g.state("rm", [4], { kind: "zeros" }), b.g.state("rv", [4], { kind: "ones" })]),
   ],
   reshape: [(b) => b.g.add1("dense", [flat(b, b.g.add1("reshape", [b.act(12)], { shape: [3, 2, 2] })), b.param([12, 2])])],
+  // repeated ids with the padding id 0 among them (masked out by the pool: no gradient reaches row 0 either way)
+  embed_seq: [
+    (b) => {
+      const ids = b.g.input("ids", "i32", ["N", 4]), mask = b.g.input("idmask", "f32", ["N", 4]);
+      const v = [3, 1, 3, 2, 0, 0, 1, 3, 0, 0, 2, 2, 2, 1, 0, 1, 3, 3, 3, 0];
+      b.feeds.set(ids, Int32Array.from(v));
+      b.feeds.set(mask, Float32Array.from(v, (id) => (id ? 1 : 0)));
+      return b.g.add1("seq_pool", [b.g.add1("embed_seq", [b.param([4, 3]), ids]), mask], { mode: "mean" });
+    },
+  ],
+  seq_pool: [
+    (b) => b.g.add1("seq_pool", [b.act3(4, 3), b.mask(4)], { mode: "max" }),
+    (b) => b.g.add1("seq_pool", [b.act3(4, 5), b.mask(4)], { mode: "mean" }),
+  ],
+  conv1d: [
+    (b) => flat(b, b.g.add1("conv1d", [b.act3(6, 3), b.mask(6), b.param([4, 3, 3]), b.param([4])], { act: "relu" })),
+    // dilation 2, even width, no bias
+    (b) => flat(b, b.g.add1("conv1d", [b.act3(7, 2), b.mask(7), b.param([3, 2, 2])], { dilation: 2 })),
+    // on a raw sequence (dX must not be written), into a second conv sharing the scratch
+    (b) => {
+      const m = b.mask(5);
+      const h = b.g.add1("conv1d", [b.seq(5, 3), m, b.param([4, 3, 3]), b.param([4])], { act: "relu" });
+      return flat(b, b.g.add1("conv1d", [h, m, b.param([2, 4, 3]), b.param([2])], { dilation: 2 }));
+    },
+  ],
+  // H = 3 (a scalar tail), rows of lengths 4, 0, 2, 3, 1
+  bigru: [(b) => flat(b, b.g.add1("bigru", [b.act3(4, 2), b.mask(4), b.param([2, 9, 2]), b.param([2, 9, 3]), b.param([2, 18])]))],
   // flatten's input gradient through an image-shaped value that another reader also uses (accumulation)
   flatten: [(b) => {
     const x = b.act4(2, 2, 3);
@@ -277,6 +332,20 @@ function builder(name: string, seed: number): Builder {
     image(c, h, w) {
       const x = g.input(`img${n++}`, "f32", ["N", c, h, w]);
       feeds.set(x, rng.f32(B * c * h * w, () => rng.normal()));
+      return x;
+    },
+    act3(l, d) {
+      return g.add1("reshape", [b.act(l * d)], { shape: [l, d] });
+    },
+    seq(l, d) {
+      const x = g.input(`seq${n++}`, "f32", ["N", l, d]);
+      feeds.set(x, rng.f32(B * l * d, () => rng.normal()));
+      return x;
+    },
+    mask(l) {
+      const x = g.input(`mask${n++}`, "f32", ["N", l]);
+      const lens = [l, 0, 2, l - 1, 1];
+      feeds.set(x, Float32Array.from({ length: B * l }, (_, e) => (e % l < lens[Math.floor(e / l) % lens.length] ? 1 : 0)));
       return x;
     },
   };
@@ -373,7 +442,7 @@ for (const d of differentiable) {
 // Losses and the relation: the forward's host value is the objective (f32 kernel sums: larger steps, a looser floor).
 function lossCase(op: string): GradCase {
   const b = builder(`loss:${op}`, 4242 + op.length);
-  const w = op === "xent" || op === "giou" ? 4 : 3; // giou: one box [x0, y0, x1, y1] per row
+  const w = op === "xent" || op === "giou" ? 4 : op.startsWith("dselect_") ? 6 : 3; // giou: one box [x0, y0, x1, y1] per row; dselect: z of k = 2 selectors × 3 bits
   const x = b.act(w);
   const mv = Float32Array.from({ length: B }, (_, r) => (r === 1 ? 0 : 1));
   const mask = b.g.input("mask", "f32", ["N"]);
@@ -384,6 +453,32 @@ function lossCase(op: string): GradCase {
     const r = b.g.add1("relation", [x, y, valid], { index: 1, lambda: 0.6 }, "rel");
     // validCount is the feeder's (B rows valid here: the rig sets it to the batch size).
     return { label: op, g: b.g, feeds: b.feeds, targets: [r], roots: [r], scales: [], objective: (rig) => 0.6 * rig.host.relations[1] };
+  }
+  if (op === "funnel_hinge") {
+    const y = b.act(w), valid = b.g.input("valid", "f32", ["N"]);
+    b.feeds.set(valid, mv);
+    const r = b.g.add1(op, [x, y, valid], { index: 1, lambda: 0.6 }, "term");
+    return { label: op, g: b.g, feeds: b.feeds, targets: [r], roots: [r], scales: [], objective: (rig) => 0.6 * rig.host.relations[1] };
+  }
+  if (op === "esmm_bce") {
+    const y = b.act(w), labels = b.g.input("labels", "f32", ["N", w]);
+    b.feeds.set(labels, b.rng.f32(B * w, () => (b.rng.next() < 0.5 ? 1 : 0)));
+    const loss = b.g.add1(op, [x, y, labels, mask], { task: 1 }, "loss");
+    return { label: op, g: b.g, feeds: b.feeds, targets: [loss], roots: [loss], scales: [1, 1.3], objective: (rig) => 1.3 * rig.host.losses[1] };
+  }
+  if (op.startsWith("dselect_")) {
+    const valid = b.g.input("valid", "f32", ["N"]);
+    b.feeds.set(valid, mv);
+    const r = b.g.add1(op, [x, valid], { experts: 5, k: 2, gamma: 1.5, index: 1, lambda: 0.6 }, "term");
+    return { label: op, g: b.g, feeds: b.feeds, targets: [r], roots: [r], scales: [], objective: (rig) => 0.6 * rig.host.relations[1] };
+  }
+  if (op === "tag_xent") {
+    // logits [N, 4, 3]; an out-of-range label (unlabelled); a label mask with an all-padding row
+    const z = b.g.add1("reshape", [b.g.add1("dense", [x, b.param([w, 12]), b.param([12])])], { shape: [4, 3] });
+    const labels = b.g.input("labels", "i32", ["N", 4]), lm = b.mask(4);
+    b.feeds.set(labels, Int32Array.from({ length: B * 4 }, (_, e) => (e === 1 ? -1 : b.rng.int(3))));
+    const loss = b.g.add1("tag_xent", [z, labels, lm], { task: 1 }, "loss");
+    return { label: op, g: b.g, feeds: b.feeds, targets: [loss], roots: [loss], scales: [1, 1.3], objective: (rig) => 1.3 * rig.host.losses[1] };
   }
   let labels: Value;
   if (op === "xent") {
@@ -397,7 +492,7 @@ function lossCase(op: string): GradCase {
   return { label: op, g: b.g, feeds: b.feeds, targets: [loss], roots: [loss], scales: [1, 1.3], objective: (rig) => 1.3 * rig.host.losses[1] };
 }
 
-for (const op of ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou", "relation"]) {
+for (const op of ["bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou", "relation", "dselect_entropy", "dselect_reach", "funnel_hinge", "esmm_bce", "tag_xent"]) {
   test(`${op}: the backward is the gradient of the forward's value (seeded with the task's scale)`, () => {
     const failures = checkCase(lossCase(op), new Rng(5), 5e-3);
     assert.equal(failures, [], failures.join("\n"));
@@ -414,6 +509,11 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
     (b) => b.g.add1("dense", [b.input(4), b.param([4, 2])]),
   ],
   softmax: [(b) => b.g.add1("softmax", [b.input(4)])],
+  mul: [(b) => b.g.add1("mul", [b.g.add1("dense", [b.input(3), b.param([3, 2])]), b.g.add1("softmax", [b.input(2)])])],
+  rowdot: [
+    (b) => b.g.add1("rowdot", [b.input(4), b.g.add1("dense", [b.input(3), b.param([3, 4])])], { scale: 0.5 }),
+    (b) => b.g.add1("rowdot", [b.input(3), b.input(3)], { scale: 1 }),
+  ],
   embedding: [(b, cat) => b.g.add1("embedding", [b.param([4, 3]), b.g.add1("index_column", [cat()], { col: 1, limit: 4 })])],
   index_column: [(b, cat) => b.g.add1("embedding", [b.param([4, 2]), b.g.add1("index_column", [cat()], { col: 0, limit: 4 })])],
   layernorm: [(b) => b.g.add1("layernorm", [b.input(5), b.param([5]), b.param([5])])],
@@ -422,6 +522,11 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
   slice: [(b) => b.g.add1("slice", [b.input(5)], { start: 1, size: 3 })],
   stack: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.input(3), b.input(3)]), b.g.add1("softmax", [b.input(2)])])],
   moe_combine: [(b) => b.g.add1("moe_combine", [b.g.add1("stack", [b.input(2), b.input(2), b.input(2)]), b.g.add1("softmax", [b.input(3)])])],
+  cross_stitch: [
+    (b) => b.g.add1("concat", b.g.add("cross_stitch", [b.input(3), b.input(3), b.input(3), b.param([3, 3])])),
+    (b) => b.g.add1("concat", b.g.add("cross_stitch", [b.image(2, 2, 3), b.image(2, 2, 3), b.param([2, 2])]).map((y) => flat(b, y))),
+  ],
+  dselect_gate: [(b) => b.g.add1("dselect_gate", [b.g.add1("dense", [b.input(3), b.param([3, 6])]), b.g.add1("dense", [b.input(3), b.param([3, 2])])], { experts: 5, k: 2, gamma: 1.5 })],
   group_gather: [(b, cat) => b.g.add1("group_gather", [b.input(3), b.g.add1("index_column", [cat()], { col: 0, limit: 3 })], { groups: 3 })],
   add: [(b) => b.g.add1("add", [b.g.add1("dense", [b.input(2), b.param([2, 3])]), b.g.add1("dense", [b.input(2), b.param([2, 3])])])],
   identity: [(b) => b.g.add1("identity", [b.g.add1("dense", [b.input(2), b.param([2, 3])])])],
@@ -439,11 +544,26 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
   batchnorm: [(b) => flat(b, b.g.add1("batchnorm", [b.image(3, 2, 3), b.param([3]), b.param([3]), b.g.constant("mean", Float32Array.of(0.3, -0.5, 1), [3]), b.g.constant("var", Float32Array.of(0.5, 2, 1.5), [3])]))],
   reshape: [(b) => flat(b, b.g.add1("reshape", [b.input(12)], { shape: [3, 2, 2] }))],
   flatten: [(b) => flat(b, b.image(2, 2, 3))],
+  embed_seq: [(b) => flat(b, b.g.add1("embed_seq", [b.param([5, 3]), b.g.add1("seq_ids", [tokens(b, 4, 5)], { limit: 5 })]))],
+  seq_ids: [(b) => flat(b, b.g.add1("embed_seq", [b.param([5, 2]), b.g.add1("seq_ids", [tokens(b, 3, 5)], { limit: 5 })]))],
+  seq_pool: [(b) => b.g.add1("seq_pool", [b.seq(4, 3), b.mask(4)], { mode: "max" }), (b) => b.g.add1("seq_pool", [b.seq(5, 2), b.mask(5)], { mode: "mean" })],
+  conv1d: [
+    (b) => flat(b, b.g.add1("conv1d", [b.seq(6, 3), b.mask(6), b.param([4, 3, 3]), b.param([4])], { act: "relu" })),
+    (b) => flat(b, b.g.add1("conv1d", [b.seq(7, 2), b.mask(7), b.param([3, 2, 2])], { dilation: 2 })),
+  ],
+  bigru: [(b) => flat(b, b.g.add1("bigru", [b.seq(4, 2), b.mask(4), b.param([2, 15, 2]), b.param([2, 15, 5]), b.param([2, 30])]))],
   affine: [(b) => b.g.add1("affine", [b.g.add1("dense", [b.input(2), b.param([2, 3])]), b.g.constant("scale", Float32Array.of(2, 0.5, 3), [3]), b.g.constant("shift", Float32Array.of(0.5, -1, 2), [3])])],
 };
 // After a Gemm, a Relu is fused into the dense node on import (dense's own relu case above): relu reads an input.
 for (const op of ["relu", "leaky_relu", "silu", "sigmoid", "tanh", "gelu"])
   ONNX_CASES[op] = [(b) => b.g.add1(op, [b.input(4)]), ...(op === "relu" ? [] : [(b: Builder) => b.g.add1(op, [b.g.add1("dense", [b.input(3), b.param([3, 4])])])])];
+
+/** An int64 token-id input [N, l] with ids in [0, v). */
+function tokens(b: Builder, l: number, v: number): Value {
+  const x = b.g.input("tokens", "i64", ["N", l]);
+  b.feeds.set(x, BigInt64Array.from({ length: B * l }, () => BigInt(b.rng.int(v))));
+  return x;
+}
 
 const exportable = OPS.filter((d) => !isNone(d.onnx));
 
