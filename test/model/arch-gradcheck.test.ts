@@ -14,7 +14,8 @@ import { Model } from "../../src/model/model.ts";
 import type { Encoded, Preprocessing } from "../../src/data/preprocess.ts";
 
 const { k } = await setup();
-const TOL = 5e-3, FLOOR_RMS = 2e-3, KINK_ABS = 5e-5, KINK_REL = 1e-3, MAX_SKIPPED = 0.05;
+// KINK_ABS: float32 noise of the finite differences at h/2 reaches ~3e-5 on small gradients (the dselect gate's α).
+const TOL = 5e-3, FLOOR_RMS = 2e-3, KINK_ABS = 1e-4, KINK_REL = 1e-3, MAX_SKIPPED = 0.05;
 const BATCH = 6, ROWS = 5; // the padding row must contribute nothing
 
 const TASKS = [
@@ -122,6 +123,7 @@ function gradcheck(c: Case, only?: number): { failures: string[]; checked: numbe
     checked += param.size;
     skipped += skip;
     if (skip > Math.max(1, param.size / 4)) failures.push(`${param.name}: ${skip} of ${param.size} elements sit on a kink`);
+    if (!analytic.length) continue; // every element on a kink: reported above
     const e = relErr(analytic, numeric, FLOOR_RMS * Math.sqrt(analytic.length));
     if (!(e <= TOL)) {
       const w = analytic.map((x, j) => Math.abs(x - numeric[j])).reduce((m, d, j, arr) => (d > arr[m] ? j : m), 0);
@@ -135,12 +137,16 @@ function gradcheck(c: Case, only?: number): { failures: string[]; checked: numbe
 
 const expectPass = (r: ReturnType<typeof gradcheck>) => assert.ok(r.failures.length === 0, `${r.failures.length} finding(s) over ${r.checked} elements (${r.skipped} skipped):\n  ${r.failures.slice(0, 12).join("\n  ")}`);
 
+const CONV_EXPERT = [{ type: "conv", filters: 2, kernel: 3, activation: "tanh" }, { type: "pool", mode: "avg", size: 2 }, { type: "flatten" }, { units: 3, activation: "tanh" }];
 const PLE = (gate_input: string) => flatCase({ type: "ple", levels: 2, shared_experts: 1, task_experts: 1, gate_input, layers: [{ units: 4, activation: "tanh", dropout: 0.2 }, { units: 3, activation: "gelu" }] }, 2);
 const CASES: [string, () => Case][] = [
   ["ple, 2 levels, gate_input previous", () => PLE("previous")],
   ["ple, 2 levels, gate_input raw", () => PLE("raw")],
   ["cross_stitch over dense columns, 3 tasks", () => flatCase({ type: "cross_stitch", layers: [{ units: 4, activation: "tanh" }, { units: 3, activation: "gelu" }] })],
   ["cross_stitch over conv columns (conv → batch norm → avg pool → flatten → dense)", () => imageCase({ type: "cross_stitch", layers: [{ type: "conv", filters: 2, kernel: 3, batchnorm: true, activation: "tanh" }, { type: "pool", mode: "avg", size: 2 }, { type: "flatten" }, { units: 3, activation: "tanh" }] })],
+  // Conv experts under gates (the gates read the image flattened); PLE's levels above the first would read flat vectors, so one level.
+  ["ple over conv experts (1 level)", () => imageCase({ type: "ple", levels: 1, shared_experts: 1, task_experts: 1, layers: CONV_EXPERT })],
+  ["dselect_k over conv experts (4 experts, k 2)", () => imageCase({ type: "dselect_k", experts: 4, k: 2, layers: CONV_EXPERT })],
 ];
 for (const [name, make] of CASES) {
   test(`${name}: every gradient element equals finite differences of Σ w_t·L_t`, () => expectPass(gradcheck(make())));
