@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 /** What the tests use each for; `present` says whether it is installed. */
 export const DEPS = [
   { pkg: "python3-onnx", why: "the independent ONNX checker (test/onnx/check_onnx.py, Debian's /usr/bin/python3)", present: () => spawnSync("/usr/bin/python3", ["-c", "import onnx"], { stdio: "ignore" }).status === 0 },
+  { pkg: "python3-torch", why: "the PyTorch bridge parity tests (test/export/torch.test.ts, Debian's /usr/bin/python3)", present: () => spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0 },
   { pkg: "python3-sklearn", why: "the independent multi-label metric reference (test/metrics/multilabel.test.ts)", present: () => spawnSync("/usr/bin/python3", ["-c", "import sklearn"], { stdio: "ignore" }).status === 0 },
   { pkg: "chromium", why: "the browser runtime tests and the demo check (playwright-core drives /usr/bin/chromium)", present: () => existsSync("/usr/bin/chromium") },
   { pkg: "libjavascriptcoregtk-4.0-bin", why: "npm run test:jsc (Safari's engine, /usr/bin/jsc)", present: () => existsSync("/usr/bin/jsc") },

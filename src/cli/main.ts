@@ -12,6 +12,7 @@ import { AFFINITY_USAGE, affinityCommand } from "./affinity.ts";
 import { DATA_USAGE, dataCommand } from "./data.ts";
 import { REPORT_USAGE, reportCommand } from "./report.ts";
 import { INIT_USAGE, initCommand } from "./init.ts";
+import { IMPORT_USAGE, importCommand } from "./import.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
@@ -20,6 +21,7 @@ const USAGE = `mtl: multi-task learning in WebAssembly
   ${EVALUATE_USAGE}
   ${PREDICT_USAGE}
   ${EXPORT_USAGE}
+  ${IMPORT_USAGE}
   ${SUMMARY_USAGE}
   ${AFFINITY_USAGE}
   ${REPORT_USAGE}
@@ -53,6 +55,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await predictCommand(rest, kernels, io.log);
       case "export":
         return await exportCommand(rest, kernels, io.log);
+      case "import":
+        return await importCommand(rest, kernels, io.log);
       case "summary":
         return await summaryCommand(rest, kernels, io.log);
       case "affinity":

@@ -1,0 +1,334 @@
+// The exported Python package's model.py: the torch.nn.Module built from model.json (same parameter names and layouts as src/model/lower.ts).
+// Written verbatim by src/export/torch.ts (`mtl export DIR --format torch`).
+export const MODEL_PY = String.raw`"""An mtl-wasm model as a torch.nn.Module, built from the model folder's model.json.
+
+Written by 'mtl export DIR --format torch'. The module computes what mtl-wasm's graph computes
+(src/model/lower.ts, src/arch/*.ts) with the same parameter names and layouts, so weights.safetensors
+loads as it is and 'mtl import' brings trained weights back:
+
+  inputs   numeric [N, F] float (raw values, standardized inside with model.json's means and standard
+           deviations; pass standardized=True for values already standardized), categorical [N, C] int64
+           (vocabulary indices: 0 is the unknown bucket, vocab[k] is k + 1; see encode_categorical), groups
+           [N, G] int64 (group indices of the group_by tasks, in task order)
+  trunk    hps, mmoe, cgc, ple, cross_stitch or dselect_k; dense layers x @ W + b with W [in, out]
+  heads    one per task; forward() returns per task its logits [N, width] and output [N, width]:
+           sigmoid (binary, multilabel), softmax (multiclass), the standardized value (regression;
+           predict() maps it to the label's units)
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+try:
+    from .safetensors_io import read_safetensors, write_safetensors
+except ImportError:  # the folder itself on sys.path
+    from safetensors_io import read_safetensors, write_safetensors
+
+LAYERNORM_EPS = 1e-5
+LEAKY_SLOPE = 0.01
+DSELECT_EPS = 1e-6
+
+ACTIVATIONS = {
+    "none": lambda x: x,
+    "relu": F.relu,
+    "leaky_relu": lambda x: F.leaky_relu(x, LEAKY_SLOPE),
+    "silu": F.silu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "gelu": lambda x: F.gelu(x),  # exact (erf)
+}
+
+
+class Unsupported(ValueError):
+    """model.json uses something this package does not implement (named in the message)."""
+
+
+def check_supported(spec):
+    """Raise Unsupported naming the first feature of 'spec' this module cannot compute."""
+    name = spec.get("name", "model")
+    inp = spec["inputs"]
+    if inp.get("tensor") or inp.get("image"):
+        raise Unsupported(f"{name}: inputs.tensor/image is not supported by the torch export")
+    if inp.get("tokens"):
+        raise Unsupported(f"{name}: inputs.tokens is not supported by the torch export")
+    arch = spec["architecture"]
+    if arch["type"] not in ("hps", "mmoe", "cgc", "ple", "cross_stitch", "dselect_k"):
+        raise Unsupported(f"{name}: architecture.type {arch['type']!r} is not supported by the torch export")
+    stacks = [("architecture.layers", arch["layers"])] + [(f"tasks[{i}].tower", t["tower"]) for i, t in enumerate(spec["tasks"])]
+    for where, layers in stacks:
+        for j, l in enumerate(layers):
+            if l.get("type", "dense") not in ("dense", "activation", "flatten"):
+                raise Unsupported(f"{name}: {where}[{j}]: layer type {l['type']!r} is not supported by the torch export")
+            if l.get("activation", "none") not in ACTIVATIONS:
+                raise Unsupported(f"{name}: {where}[{j}]: activation {l['activation']!r} is not supported by the torch export")
+    for i, t in enumerate(spec["tasks"]):
+        if t["type"] not in ("binary", "multiclass", "multilabel", "regression"):
+            raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): type {t['type']!r} is not supported by the torch export")
+        if t.get("funnel"):
+            raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): funnel {t['funnel']!r} is not supported by the torch export")
+
+
+def _key(name):
+    """A parameter name as a ParameterDict key ('.' is not allowed there)."""
+    return name.replace(".", "/")
+
+
+class MTLModel(nn.Module):
+    """The model of one model.json (a dict): see the module docstring for inputs and outputs."""
+
+    def __init__(self, model_json):
+        super().__init__()
+        spec, pre = model_json["spec"], model_json["preprocessing"]
+        check_supported(spec)
+        self.spec, self.pre = spec, pre
+        self.params = nn.ParameterDict()
+        self.order = []  # parameter names in declaration order (mtl-wasm's graph order)
+        self.roles = {}
+        self.vocab = [len(c["vocab"]) + 1 for c in pre["categorical"]]
+        self.widths = [len(pre["tasks"][i]["classes"]) if t["type"] == "multiclass" else len(t["labels"]) for i, t in enumerate(spec["tasks"])]
+        self.group_counts = [len(pre["tasks"][i]["groups"] or []) for i in range(len(spec["tasks"]))]
+        self.register_buffer("numeric_mean", torch.tensor([s["mean"] for s in pre["numeric"]], dtype=torch.float32))
+        self.register_buffer("numeric_std", torch.tensor([s["std"] for s in pre["numeric"]], dtype=torch.float32))
+        # Building runs the forward once on a dummy row (shapes and parameter declaration only).
+        self._declaring = True
+        n_num = len(pre["numeric"])
+        self._run(torch.zeros(1, n_num), torch.zeros(1, len(self.vocab), dtype=torch.long), torch.zeros(1, max(1, sum(1 for g in self.group_counts if g)), dtype=torch.long), True)
+        self._declaring = False
+        expected = [p for p in model_json.get("params", []) if not p["name"].startswith("weighting.")]
+        if expected:
+            mine = [(n, list(self.params[_key(n)].shape)) for n in self.order]
+            theirs = [(p["name"], list(p["shape"])) for p in expected]
+            if mine != theirs:
+                diff = next((f"{a} vs model.json {b}" for a, b in zip(mine + [None] * len(theirs), theirs + [None] * len(mine)) if a != b), "")
+                raise Unsupported(f"{spec['name']}: the torch module's parameters differ from model.json's params: first difference {diff}")
+
+    # ---- parameters -------------------------------------------------------------------------------------
+    def p(self, name, shape=None, role=None):
+        """The parameter 'name' (declared with 'shape' on the building pass)."""
+        if self._declaring and _key(name) not in self.params:
+            self.params[_key(name)] = nn.Parameter(torch.zeros(*shape))
+            self.order.append(name)
+            self.roles[name] = role
+        return self.params[_key(name)]
+
+    def named_weights(self):
+        """(mtl name, parameter) in declaration order."""
+        return [(n, self.params[_key(n)]) for n in self.order]
+
+    # ---- layers -----------------------------------------------------------------------------------------
+    def dense(self, x, units, act, name, role):
+        W = self.p(f"{name}.weight", (x.shape[-1], units), role)
+        b = self.p(f"{name}.bias", (units,), role)
+        return ACTIVATIONS[act](x @ W + b)
+
+    def layer(self, x, l, at, role):
+        kind = l.get("type", "dense")
+        if kind == "dense":
+            if l.get("layernorm"):
+                y = self.dense(x, l["units"], "none", at, role)
+                s = self.p(f"{at}.ln_scale", (l["units"],), role)
+                b = self.p(f"{at}.ln_bias", (l["units"],), role)
+                x = ACTIVATIONS[l["activation"]](F.layer_norm(y, (l["units"],), s, b, LAYERNORM_EPS))
+            else:
+                x = self.dense(x, l["units"], l["activation"], at, role)
+        elif kind == "activation":
+            x = ACTIVATIONS[l["activation"]](x)
+        if l.get("dropout", 0) > 0:
+            x = F.dropout(x, l["dropout"], self.training and not self._declaring)
+        return x
+
+    def mlp(self, x, layers, name, role):
+        for i, l in enumerate(layers):
+            x = self.layer(x, l, f"{name}.{i}", role)
+        return x
+
+    def gate(self, x, experts, name, role):
+        return torch.softmax(self.dense(x, experts, "none", name, role), dim=-1)
+
+    @staticmethod
+    def combine(experts, gate):
+        """Σ_j gate[:, j]·experts[j]: experts a list of E values [N, D], gate [N, E] → [N, D]."""
+        return (torch.stack(experts, dim=1) * gate.unsqueeze(2)).sum(dim=1)
+
+    # ---- architectures ----------------------------------------------------------------------------------
+    def trunk(self, x, terms):
+        a, tasks = self.spec["architecture"], self.spec["tasks"]
+        kind = a["type"]
+        if kind == "hps":
+            h = self.mlp(x, a["layers"], "shared", "shared")
+            return [h for _ in tasks]
+        if kind == "mmoe":
+            experts = [self.mlp(x, a["layers"], f"expert.{j}", "shared") for j in range(a["experts"])]
+            return [self.combine(experts, self.gate(x, a["experts"], f"gate.{t['name']}", f"gate:{t['name']}")) for t in tasks]
+        if kind == "cgc":
+            shared = [self.mlp(x, a["layers"], f"shared_expert.{j}", "shared") for j in range(a["shared_experts"])]
+            reps = []
+            for t in tasks:
+                own = [self.mlp(x, a["layers"], f"task_expert.{t['name']}.{j}", f"task:{t['name']}") for j in range(a["task_experts"])]
+                reps.append(self.combine(own + shared, self.gate(x, a["task_experts"] + a["shared_experts"], f"gate.{t['name']}", f"gate:{t['name']}")))
+            return reps
+        if kind == "ple":
+            L, raw = a.get("levels") or 2, a.get("gate_input") == "raw"
+            s, h = x, [x for _ in tasks]
+            for lv in range(1, L + 1):
+                at = f"level.{lv}"
+                shared = [self.mlp(s, a["layers"], f"{at}.shared_expert.{j}", "shared") for j in range(a["shared_experts"])]
+                own_all, nxt = [], []
+                for i, t in enumerate(tasks):
+                    own = [self.mlp(h[i], a["layers"], f"{at}.task_expert.{t['name']}.{j}", f"task:{t['name']}") for j in range(a["task_experts"])]
+                    own_all += own
+                    w = self.gate(x if raw else h[i], a["task_experts"] + a["shared_experts"], f"{at}.gate.{t['name']}", f"gate:{t['name']}")
+                    nxt.append(self.combine(own + shared, w))
+                if lv < L:
+                    every = own_all + shared
+                    s = self.combine(every, self.gate(x if raw else s, len(every), f"{at}.shared_gate", "shared"))
+                h = nxt
+            return h
+        if kind == "cross_stitch":
+            T = len(tasks)
+            cols = [x for _ in tasks]
+            for i, l in enumerate(a["layers"]):
+                cols = [self.layer(cols[c], l, f"column.{t['name']}.{i}", f"task:{t['name']}") for c, t in enumerate(tasks)]
+                if T < 2:
+                    continue
+                alpha = self.p(f"cross_stitch.{i}.alpha", (T, T), "shared")
+                stacked = torch.stack(cols, dim=1)  # [N, T, D]
+                cols = [torch.einsum("j,njd->nd", alpha[r], stacked) for r in range(T)]
+            return cols
+        if kind == "dselect_k":
+            return self.dselect(x, a, tasks, terms)
+        raise Unsupported(kind)
+
+    def dselect(self, x, a, tasks, terms):
+        E, k, gamma, lam = a["experts"], a["k"], a["gamma"], a["entropy"]
+        m = math.ceil(math.log2(E))
+        experts = [self.mlp(x, a["layers"], f"expert.{j}", "shared") for j in range(E)]
+        codes = torch.tensor([[(j >> (m - 1 - b)) & 1 for b in range(m)] for j in range(E)], dtype=x.dtype)  # [E, m]
+        reps = []
+        for t in tasks:
+            name, role = f"gate.{t['name']}", f"gate:{t['name']}"
+            z = self.dense(x, k * m, "none", f"{name}.z", role)
+            alpha = self.dense(x, k, "none", f"{name}.alpha", role)
+            tz = z.view(-1, k, 1, m).clamp(-gamma / 2, gamma / 2)
+            S = (-2 / gamma**3 * tz * tz + 3 / (2 * gamma)) * tz + 0.5  # smooth-step [N, k, 1, m]
+            r = torch.where(codes.bool(), S, 1 - S).prod(dim=3)  # [N, k, E]
+            q = (r * torch.softmax(alpha, dim=-1).unsqueeze(2)).sum(dim=1)  # [N, E]
+            if lam > 0:
+                terms.append((f"dselect.{t['name']}", lam, (-(r * torch.log(r + DSELECT_EPS))).sum(dim=(1, 2))))
+            if 2**m != E:
+                terms.append((f"dselect.{t['name']}.reach", 1.0, (1 / (r.sum(dim=2) + DSELECT_EPS)).sum(dim=1)))
+            reps.append(self.combine(experts, q))
+        return reps
+
+    # ---- the whole model --------------------------------------------------------------------------------
+    def _run(self, numeric, categorical, groups, standardized):
+        spec, pre = self.spec, self.pre
+        parts = []
+        if numeric.shape[1]:
+            x = numeric.to(self.numeric_mean.dtype)
+            parts.append(x if standardized else (x - self.numeric_mean) / self.numeric_std)
+        for j, c in enumerate(spec["inputs"]["categorical"]):
+            table = self.p(f"embedding.{c['column']}", (self.vocab[j], c["dim"]), "shared")
+            parts.append(F.embedding(categorical[:, j], table))
+        x0 = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        terms = []
+        reps = self.trunk(x0, terms)
+        logits, outputs = {}, {}
+        gi = 0
+        for i, t in enumerate(spec["tasks"]):
+            role = f"task:{t['name']}"
+            h = self.mlp(reps[i], t["tower"], f"tower.{t['name']}", role)
+            width, G = self.widths[i], self.group_counts[i]
+            z = self.dense(h, width, "none", f"head.{t['name']}", role)
+            if G > 0:
+                dev = self.dense(h, G * width, "none", f"head.{t['name']}.groups", role).view(-1, G, width)
+                z = z + dev[torch.arange(dev.shape[0]), groups[:, gi]]
+                gi += 1
+            logits[t["name"]] = z
+            if t["type"] == "multiclass":
+                outputs[t["name"]] = torch.softmax(z, dim=-1)
+            elif t["type"] == "regression":
+                outputs[t["name"]] = z
+            else:
+                outputs[t["name"]] = torch.sigmoid(z)
+        return {"logits": logits, "outputs": outputs, "terms": terms}
+
+    def forward(self, numeric, categorical=None, groups=None, standardized=False):
+        """Per task logits and outputs ({"logits": {task: [N, w]}, "outputs": {...}, "terms": [...]}).
+
+        terms: the architecture's objective terms (dselect_k), (name, λ, per-row value [N]); loss.py adds them.
+        """
+        N = numeric.shape[0] if numeric is not None else categorical.shape[0]
+        if numeric is None:
+            numeric = torch.zeros(N, 0)
+        if categorical is None:
+            categorical = torch.zeros(N, 0, dtype=torch.long)
+        if groups is None:
+            groups = torch.zeros(N, 0, dtype=torch.long)
+        if numeric.shape[1] != len(self.pre["numeric"]):
+            raise ValueError(f"numeric: expected {len(self.pre['numeric'])} columns ({', '.join(s['column'] for s in self.pre['numeric'])}), got {numeric.shape[1]}")
+        if categorical.shape[1] != len(self.vocab):
+            raise ValueError(f"categorical: expected {len(self.vocab)} columns, got {categorical.shape[1]}")
+        return self._run(numeric, categorical.long(), groups.long(), standardized)
+
+    def predict(self, numeric, categorical=None, groups=None, standardized=False):
+        """Per task outputs as mtl predict and the ONNX export give them: regression in the label's units."""
+        with torch.no_grad():
+            out = self.forward(numeric, categorical, groups, standardized)["outputs"]
+        res = {}
+        for i, t in enumerate(self.spec["tasks"]):
+            o = out[t["name"]]
+            target = self.pre["tasks"][i].get("target")
+            if t["type"] == "regression" and target:
+                std = torch.tensor([s["std"] for s in target], dtype=torch.float32)
+                mean = torch.tensor([s["mean"] for s in target], dtype=torch.float32)
+                o = o * std + mean
+            res[t["name"]] = o
+        return res
+
+    def encode_categorical(self, rows):
+        """Vocabulary indices [N, C] of rows given as lists of the categorical columns' string values."""
+        maps = [{v: k + 1 for k, v in enumerate(c["vocab"])} for c in self.pre["categorical"]]
+        return torch.tensor([[maps[j].get(str(v), 0) for j, v in enumerate(r)] for r in rows], dtype=torch.long)
+
+    # ---- weights ----------------------------------------------------------------------------------------
+    def load_weights(self, path, extra=None):
+        """Load weights.safetensors (every parameter present with its shape). 'extra': a dict name → parameter
+        (e.g. the loss's weighting.log_var) also filled from the file."""
+        tensors = read_safetensors(path)
+        targets = dict(self.named_weights())
+        targets.update(extra or {})
+        missing = [n for n in targets if n not in tensors]
+        if missing:
+            raise KeyError(f"{path}: missing tensor {missing[0]!r}")
+        with torch.no_grad():
+            for n, p in targets.items():
+                t = tensors[n]
+                if list(t.shape) != list(p.shape):
+                    raise ValueError(f"{path}: tensor {n!r} has shape {list(t.shape)}, expected {list(p.shape)}")
+                p.copy_(t)
+
+    def save_weights(self, path, extra=None):
+        """Write weights.safetensors for 'mtl import' (F32, mtl-wasm's names); 'extra' as in load_weights."""
+        tensors = {n: p.detach() for n, p in self.named_weights()}
+        for n, p in (extra or {}).items():
+            tensors[n] = p.detach()
+        write_safetensors(path, tensors, {"format": "mtl-wasm/model", "model": self.spec["name"]})
+
+
+def load(folder=None):
+    """The model of 'folder' (default: this package's folder) with its weights.safetensors loaded, and its
+    model.json as a dict."""
+    folder = folder or os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(folder, "model.json"), encoding="utf-8") as f:
+        mj = json.load(f)
+    model = MTLModel(mj)
+    weights = os.path.join(folder, "weights.safetensors")
+    if os.path.exists(weights):
+        model.load_weights(weights)
+    return model, mj
+`;

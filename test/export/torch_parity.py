@@ -1,0 +1,91 @@
+"""The PyTorch side of test/export/torch.test.ts: runs the exported package on the inputs the test wrote.
+
+usage: torch_parity.py JOBS.json. Each job: {"mode": "forward" | "grad" | "steps", "pkg": FOLDER (an exported
+package, with model.json and weights.safetensors), "inputs": FILE.safetensors, "out": FILE.safetensors, ...}.
+Inputs: numeric F32 [N, F] (standardized), categorical I32 [N, C], groups I32 [N, G], label:<task> (F32 [N, w], or
+I32 [N] for multiclass), mask:<task> F32 [N]; "probe:"-prefixed copies for the rows 'steps' predicts after training.
+  forward  (float32, eval mode) writes out:<task>, the outputs predict() gives
+  grad     (float64, train mode; the spec has no dropout) writes J [1], losses [T] and grad:<parameter> for every
+           parameter (and weighting.log_var)
+  steps    (float32, train mode) runs job["steps"] SGD steps (lr job["lr"]) on the inputs, writes the weights to
+           job["weights"] and out:<task> predicted (eval) on the probe rows
+Exit status 3 when torch cannot be imported (the test reports a skip), 1 on any other failure.
+"""
+import json
+import sys
+
+try:
+    import torch
+except ImportError as e:
+    print(f"torch is not importable: {e}")
+    sys.exit(3)
+
+
+def run(job):
+    sys.path.insert(0, job["pkg"])
+    for m in ("model", "loss", "safetensors_io"):
+        sys.modules.pop(m, None)
+    import model as M
+    import loss as L
+    from safetensors_io import read_safetensors, write_safetensors
+    sys.path.pop(0)
+
+    net, mj = M.load(job["pkg"])
+    obj = L.MTLLoss(mj)
+    net.load_weights(job["pkg"] + "/weights.safetensors", extra=obj.extra_weights())
+    x = read_safetensors(job["inputs"])
+    tasks = [t["name"] for t in mj["spec"]["tasks"]]
+
+    def feed(prefix=""):
+        return x[prefix + "numeric"], x[prefix + "categorical"].long(), x[prefix + "groups"].long()
+
+    out = {}
+    if job["mode"] == "forward":
+        net.eval()
+        pred = net.predict(*feed(), standardized=True)
+        out = {f"out:{t}": pred[t] for t in tasks}
+    elif job["mode"] == "grad":
+        net.double()
+        obj.double()
+        net.train()
+        num, cat, grp = feed()
+        res = net(num.double(), cat, grp, standardized=True)
+        J, losses = obj(net, res, {t: x[f"label:{t}"].double() for t in tasks}, {t: x[f"mask:{t}"].double() for t in tasks})
+        J.backward()
+        out = {"J": J.detach().reshape(1), "losses": losses}
+        for n, p in list(net.named_weights()) + list(obj.extra_weights().items()):
+            out[f"grad:{n}"] = p.grad if p.grad is not None else torch.zeros_like(p)
+    elif job["mode"] == "steps":
+        torch.manual_seed(job.get("seed", 0))
+        params = list(net.parameters()) + list(obj.parameters())
+        opt = torch.optim.SGD(params, lr=job["lr"])
+        net.train()
+        for _ in range(job["steps"]):
+            res = net(*feed(), standardized=True)
+            J, _ = obj(net, res, {t: x[f"label:{t}"] for t in tasks}, {t: x[f"mask:{t}"] for t in tasks})
+            opt.zero_grad()
+            J.backward()
+            opt.step()
+        net.save_weights(job["weights"], extra=obj.extra_weights())
+        net.eval()
+        pred = net.predict(*feed("probe:"), standardized=True)
+        out = {f"out:{t}": pred[t] for t in tasks}
+    else:
+        raise ValueError(f"unknown mode {job['mode']!r}")
+    write_safetensors(job["out"], out)
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        jobs = json.load(f)
+    for job in jobs:
+        try:
+            run(job)
+        except Exception as e:
+            print(f"FAIL {job['pkg']} ({job['mode']}): {type(e).__name__}: {e}")
+            raise
+    print(f"OK {len(jobs)} jobs")
+
+
+if __name__ == "__main__":
+    main()
