@@ -19,7 +19,8 @@ await Promise.all([
   // Node, Deno, browsers: the wasm bytes inlined (base64) so there is one file and no fetch.
   esbuild.build({ ...common, entryPoints: { "mtl.inline": "src/entry/inline.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
   // Workers: the same .wasm imported as a module (workerd compiles it at deploy; compiling from bytes is forbidden).
-  esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm", "onnxruntime-web"] }),
+  // Shipped minified (names kept for error messages): the edge's size budget is on what a deployer uploads (npm run size).
+  esbuild.build({ ...common, entryPoints: { "mtl.worker": "src/entry/worker.ts" }, outdir: "dist", external: ["*.wasm", "onnxruntime-web"], minify: true, keepNames: true }),
   // The `mtl` command for Node, self-contained (wasm inlined).
   esbuild.build({ ...common, platform: "node", entryPoints: { cli: "src/entry/cli.ts" }, outdir: "dist", loader: { ".wasm": "binary" } }),
   // Its data-parallel training workers (mtl train --threads N), loaded from next to dist/cli.mjs.
