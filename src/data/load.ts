@@ -134,7 +134,7 @@ export function joinValidation(train: Table, validation: Table): Table {
 /**
  * The seeded train/validation split, a function of the rows, the fraction, the seed and `data.stratify` only
  * (not of the model), so different models on one data set compare on the same split. Identical rows stay on
- * one side (a copy on each side would flatter validation); with `stratify` the fraction applies inside each
+ * one side (a copy on each side would flatter validation), compared on every column but `data.row_id`; with `stratify` the fraction applies inside each
  * value of that column (e.g. 20 % of every school). A table from joinValidation is split where its validation rows
  * start (no fraction, no shuffle); a spec with data.validation_path needs such a table.
  */
@@ -148,7 +148,9 @@ export function splitRows(spec: ModelSpec, table: Table, fraction = spec.trainin
   if (ntrain !== undefined) return { train: Uint32Array.from({ length: ntrain }, (_, i) => i), validation: Uint32Array.from({ length: table.rowCount - ntrain }, (_, i) => ntrain + i) };
   if (spec.data?.validation_path) throw new Error(`${table.name}: data.validation_path (${JSON.stringify(spec.data.validation_path)}) gives the validation rows, but they were not read with the training rows (the CLI reads both with readTrainingData; train() takes them as its validation option)`);
   const n = table.rowCount;
-  const cols = table.columns.map((c) => table.stringColumn(c));
+  const rowId = spec.data?.row_id;
+  if (rowId && !table.columns.includes(rowId)) throw new Error(`${table.name}: data.row_id names column ${JSON.stringify(rowId)}, which the file does not have`);
+  const cols = table.columns.filter((c) => c !== rowId).map((c) => table.stringColumn(c));
   const keys = new Array<string>(n);
   for (let i = 0; i < n; i++) keys[i] = cols.map((c) => c[i]).join("\u0001");
   const strat = spec.data?.stratify;

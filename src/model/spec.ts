@@ -542,6 +542,11 @@ export interface DataSource {
    * `path`): no split, so training.validation is 0 and stratify is not allowed. Left out when not given.
    */
   validation_path?: string;
+  /**
+   * A column that only identifies rows (School's `student_index`): the split leaves it out when it keeps identical
+   * rows on one side, so rows that differ only in it count as copies. Left out when not given.
+   */
+  row_id?: string;
 }
 
 /**
@@ -879,7 +884,7 @@ export function validateSpec(json: Json): ModelSpec {
   let data: DataSource | null = null;
   if (root.data !== undefined && root.data !== null) {
     const d = obj(root.data, "data");
-    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels", "validation_path"]);
+    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels", "validation_path", "row_id"]);
     const format = oneOf(d, "format", "data", DATA_FORMATS, "csv");
     if (format === "idx") {
       // Images (IDX3) and labels (CSV) are two files; `path` names the images (normalized specs carry both).
@@ -905,6 +910,7 @@ export function validateSpec(json: Json): ModelSpec {
       if (v !== undefined && v !== 0) throw new SpecError("training.validation", `is ${show(v)}, but data.validation_path (${JSON.stringify(vp)}) gives the validation rows, so there is no split; leave training.validation out (or 0)`);
       data.validation_path = vp;
     }
+    if (d.row_id != null) data.row_id = str(d, "row_id", "data");
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
