@@ -33,3 +33,4 @@ export * from "./kernels/conv";
 export * from "./kernels/pool";
 export * from "./kernels/batchnorm";
 export * from "./kernels/funnel";
+export * from "./kernels/periodic";

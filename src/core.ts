@@ -15,7 +15,7 @@ export { ABI_VERSION } from "./runtime/abi.ts";
 
 // Model spec and model
 export { validateSpec, SpecError, outputWidth } from "./model/spec.ts";
-export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions, TokenInput } from "./model/spec.ts";
+export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions, TokenInput, Conv1dLayer, GruLayer, NumericEncoding, NumericEncodingBase, StandardizeEncoding, QuantileEncoding, PleEncoding, PeriodicEncoding } from "./model/spec.ts";
 export { Model, planBatch, INFER_PLANS, MAX_INFER_BATCH } from "./model/model.ts";
 export type { Built, NamedOutput, ProgramIO, TaskIO } from "./model/model.ts";
 
@@ -45,6 +45,7 @@ export { trainValidationSplit, permutation } from "./data/split.ts";
 export { fitPreprocessing, encode, dataDims } from "./data/preprocess.ts";
 export type { Preprocessing, Encoded } from "./data/preprocess.ts";
 export type { TokenVocabulary } from "./data/tokens.ts";
+export type { NumericStats } from "./data/numeric-encodings.ts";
 
 // Training
 export { fit } from "./train/trainer.ts";

@@ -28,6 +28,20 @@ export function axpy_f32x4(n: i32, x_ptr: usize, y_ptr: usize, a: f32): void {
   for (; i < n; i++) store<f32>(y_ptr + off4(i), load<f32>(y_ptr + off4(i)) + a * load<f32>(x_ptr + off4(i)));
 }
 
+/**
+ * y[i] = d·y[i] + (1 − d)·x[i], x, y: [n] (an exponential moving average, or a running mean with d = k/(k + 1)).
+ * 1 − d is rounded to f32 once; each element is two f32 products and one f32 sum. y may alias x exactly; no partial overlap.
+ */
+export function ema_f32x4(n: i32, x_ptr: usize, y_ptr: usize, d: f32): void {
+  const e: f32 = <f32>1 - d;
+  const dv = f32x4.splat(d), ev = f32x4.splat(e);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(y_ptr + off4(i), f32x4.add(f32x4.mul(dv, v128.load(y_ptr + off4(i))), f32x4.mul(ev, v128.load(x_ptr + off4(i)))));
+  }
+  for (; i < n; i++) store<f32>(y_ptr + off4(i), d * load<f32>(y_ptr + off4(i)) + e * load<f32>(x_ptr + off4(i)));
+}
+
 /** Σ x[i] over x: [n], every partial sum in f64 (f32 lanes promoted to f64x2). */
 export function sum_f32x4(n: i32, x_ptr: usize): f64 {
   let a0 = f64x2.splat(0);

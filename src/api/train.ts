@@ -20,6 +20,7 @@ import { exportOnnx } from "../onnx/export.ts";
 import { createSession, type RunOptions, type Session } from "../infer/session.ts";
 import type { Row } from "../infer/rows.ts";
 import { modelJson, weightsBytes } from "../io/checkpoint.ts";
+import { ensembleOnnx } from "../onnx/ensemble.ts";
 
 /**
  * Training data: row objects keyed by column (values strings, numbers or null/undefined for missing), a Table, or the
@@ -64,6 +65,12 @@ export interface TrainOptions {
   onWarning?: (w: DataWarning) => void;
   /** Name of the data in error messages (default "rows", "data.csv" for text or bytes). */
   name?: string;
+  /**
+   * Train an ensemble of this many members (an integer in [2, 64]), one after another: seeds seed, seed + 1, …
+   * (initialization, shuffling, dropout), one split and one preprocessing (the spec seed's). `metrics`, predict() and
+   * export() are then the ensemble's (the mean of the members' outputs); `members` holds each member.
+   */
+  ensemble?: number;
 }
 
 /** What train() resolves to: the trained model, its run's record, and predict/export/save over it. */
@@ -110,6 +117,12 @@ export interface Trained {
   };
   /** Free the model's wasm memory. */
   dispose(): Promise<void>;
+  /**
+   * With `ensemble`: the members in seed order, each a complete Trained (its own metrics, predict, export, save). The
+   * ensemble's `model`, `history`, `bestEpoch`, `state`, `gates` and save() are member 0's; its metrics, predict() and
+   * export() average the members.
+   */
+  readonly members?: readonly Trained[];
 }
 
 /** Training workers: `spawn()` starts one running serveParallel (parallel-worker.ts); `module` is mtl.wasm compiled. */
@@ -224,7 +237,12 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
   else if (s.data?.validation_path && validationStart(table) === null) throw new Error(`train: data.validation_path (${JSON.stringify(s.data.validation_path)}) names a file, and train() reads no files (data.path is ignored too): pass the validation rows as { validation: rows | Table | text | bytes }`);
   const split = prepareSplit(s, table, warn);
   const k = await kernelsFor(opts.kernels);
-  const { model, train: tr, validation } = buildModel(s, table, split, k);
+  if (opts.ensemble !== undefined) return trainEnsemble(s, table, split, k, opts);
+  return trainOne(s, table, split, k, opts);
+}
+
+async function trainOne(s: ModelSpec, table: Table, split: Split, k: Kernels, opts: TrainOptions, pre?: Preprocessing): Promise<Trained> {
+  const { model, train: tr, validation } = buildModel(s, table, split, k, pre);
   let result;
   try {
     const gradients = await threadSource(model, tr, opts);
@@ -262,6 +280,49 @@ export async function train(spec: unknown, data: TrainData, opts: TrainOptions =
       if (session) await (await session).dispose();
       session = null;
       model.dispose();
+    },
+  };
+}
+
+/** `ensemble` members trained one after another on one split and one preprocessing; the ensemble's outputs are their mean. */
+async function trainEnsemble(s: ModelSpec, table: Table, split: Split, k: Kernels, opts: TrainOptions): Promise<Trained> {
+  const K = opts.ensemble!;
+  if (!(Number.isInteger(K) && K >= 2 && K <= 64)) throw new Error(`train: ensemble must be an integer in [2, 64] (members), got ${JSON.stringify(K)}`);
+  if (s.training.seed + K - 1 > 2 ** 31 - 1) throw new Error(`train: ensemble ${K} needs seeds up to ${s.training.seed + K - 1}, above 2^31 − 1; use a smaller seed`);
+  const pre = fitPreprocessing(s, table, split.train);
+  const members: Trained[] = [];
+  try {
+    for (let i = 0; i < K; i++) members.push(await trainOne({ ...s, training: { ...s.training, seed: s.training.seed + i } }, table, split, k, opts, pre));
+  } catch (e) {
+    for (const m of members) await m.dispose();
+    throw e;
+  }
+  const m0 = members[0];
+  let metrics: Record<string, TaskMetrics> = {};
+  if (split.validation.length) {
+    const validation = encode(s, pre, table, split.validation);
+    const preds = members.map((m) => m.model.predict(validation));
+    const mean = preds[0].map((p0, t) => Float32Array.from(p0, (_, r) => preds.reduce((a, p) => a + p[t][r], 0) / K));
+    metrics = evaluatePredictions(s, pre, m0.model.dims.outputs, mean, validation);
+  }
+  let onnx: Uint8Array | null = null;
+  let session: Promise<Session> | null = null;
+  const exported = () => (onnx ??= ensembleOnnx(members.map((m) => m.export()), { seeds: members.map((_, i) => s.training.seed + i) }));
+  return {
+    ...m0,
+    spec: s,
+    metrics,
+    members,
+    async predict(rows, o) {
+      session ??= createSession(exported(), { engine: "mtl", kernels: k, name: `${s.name} (ensemble of ${K})` });
+      return (await session).run(rows, o);
+    },
+    export: () => exported().slice(),
+    save: m0.save,
+    async dispose() {
+      if (session) await (await session).dispose();
+      session = null;
+      for (const m of members) await m.dispose();
     },
   };
 }

@@ -1,11 +1,11 @@
 // Graph fragments the architectures share: a dense layer with its parameters, a stack of spec layers (dense →
 // [layer norm] → activation → [dropout]; conv → [batch norm] → activation → [dropout]; pool; batch norm; flatten;
-// activation), and a softmax gate. Parameter names are the safetensors keys (`<name>.weight`, `<name>.bias`,
+// activation; over token rows conv1d → activation → [dropout] and bigru → [dropout]), and a softmax gate. Parameter names are the safetensors keys (`<name>.weight`, `<name>.bias`,
 // `<name>.ln_scale`, `<name>.ln_bias`, `<name>.bn_scale`, `<name>.bn_bias`, and the state `<name>.bn_running_mean`,
 // `<name>.bn_running_var`) and are declared in graph order, which is also the parameter block's layout (state
 // last, see Model) and the order initialization draws in. Shapes were checked by the spec (layerShapes).
 import type { Graph, Init, Role, Value } from "../graph/graph.ts";
-import { convPads, type Activation, type AnyLayer, type ConvLayer } from "../model/spec.ts";
+import { convPads, type Activation, type AnyLayer, type Conv1dLayer, type ConvLayer, type GruLayer } from "../model/spec.ts";
 import { heInit } from "../ops/activation.ts";
 
 /** He-uniform before the rectifier-like activations (marked `he` in src/ops/activation.ts), Glorot-uniform otherwise. */
@@ -59,13 +59,50 @@ export function flat(g: Graph, x: Value, name: string): Value {
   return x.shape.length === 2 ? x : g.add1("flatten", [x], {}, g.unique(name));
 }
 
-/** The spec's layers in order (shapes were checked by validateSpec); dropout follows a layer that sets it. */
-export function mlp(g: Graph, x: Value, layers: readonly AnyLayer[], name: string, role: Role): Value {
-  return layers.reduce((h, l, i) => layer(g, h, l, `${name}.${i}`, role), x);
+/**
+ * Token rows x [N, L, C] → act(conv1d(x)) [N, L, filters] over the real tokens (`mask` f32 [N, L]): W [filters, C,
+ * kernel] (ONNX Conv's layout), b [filters]; relu is fused, other activations follow.
+ */
+export function conv1d(g: Graph, x: Value, mask: Value, l: Pick<Conv1dLayer, "filters" | "kernel" | "dilation" | "activation">, name: string, role: Role): Value {
+  const c = width(x);
+  const W = g.param(`${name}.weight`, [l.filters, c, l.kernel], initFor(l.activation, c * l.kernel, l.filters * l.kernel), role);
+  const b = g.param(`${name}.bias`, [l.filters], { kind: "zeros" }, role);
+  const y = g.add1("conv1d", [x, mask, W, b], { dilation: l.dilation, act: l.activation === "relu" ? "relu" : "none" }, name);
+  return l.activation === "relu" || l.activation === "none" ? y : activation(g, y, l.activation, `${name}.act`);
 }
 
-/** One spec layer (with its activation and dropout) named `at` (`<stack>.<index>`). */
-export function layer(g: Graph, x: Value, l: AnyLayer, at: string, role: Role): Value {
+/** A dense layer applied to every token of x [N, L, C] (conv1d with kernel 1): [N, L, units], 0 at padding. */
+export function seqDense(g: Graph, x: Value, mask: Value, units: number, act: Activation, name: string, role: Role): Value {
+  return conv1d(g, x, mask, { filters: units, kernel: 1, dilation: 1, activation: act }, name, role);
+}
+
+/**
+ * Bidirectional GRU over the real tokens of x [N, L, D] → [N, L, 2·units]: `<name>.weight` W [2, 3H, D],
+ * `<name>.recurrence` R [2, 3H, H], `<name>.bias` B [2, 6H] (ONNX GRU's layout, gates z, r, h), all uniform in
+ * ±1/√H (PyTorch's GRU initialization).
+ */
+export function bigru(g: Graph, x: Value, mask: Value, l: GruLayer, name: string, role: Role): Value {
+  const H = l.units, D = width(x), init: Init = { kind: "uniform", limit: 1 / Math.sqrt(H) };
+  const W = g.param(`${name}.weight`, [2, 3 * H, D], init, role);
+  const R = g.param(`${name}.recurrence`, [2, 3 * H, H], init, role);
+  const B = g.param(`${name}.bias`, [2, 6 * H], init, role);
+  return g.add1("bigru", [x, mask, W, R, B], {}, name);
+}
+
+/**
+ * The spec's layers in order (shapes were checked by validateSpec); dropout follows a layer that sets it. `mask`
+ * (f32 [N, L], the real tokens) is what conv1d and bigru layers read; required when the stack has one.
+ */
+export function mlp(g: Graph, x: Value, layers: readonly AnyLayer[], name: string, role: Role, mask: Value | null = null): Value {
+  return layers.reduce((h, l, i) => layer(g, h, l, `${name}.${i}`, role, mask), x);
+}
+
+/** One spec layer (with its activation and dropout) named `at` (`<stack>.<index>`); `mask` as in mlp. */
+export function layer(g: Graph, x: Value, l: AnyLayer, at: string, role: Role, mask: Value | null = null): Value {
+  const seqMask = () => {
+    if (!mask) throw new Error(`${at}: ${l.type} needs token rows and their mask (inputs.tokens)`);
+    return mask;
+  };
   let h = x;
   switch (l.type) {
     case undefined:
@@ -88,6 +125,12 @@ export function layer(g: Graph, x: Value, l: AnyLayer, at: string, role: Role): 
       break;
     case "activation":
       h = activation(g, h, l.activation, `${at}.act`);
+      break;
+    case "conv1d":
+      h = conv1d(g, h, seqMask(), l, at, role);
+      break;
+    case "bigru":
+      h = bigru(g, h, seqMask(), l, at, role);
       break;
   }
   if (l.dropout > 0) h = g.add1("dropout", [h], { p: l.dropout }, `${at}.drop`);

@@ -1,6 +1,8 @@
 // mtl predict DIR --data FILE --out PRED.csv: one row per input row, in input order. Columns: one per binary or
 // regression task (probability or value; `task:label` for multi-output regression), `task:class` for multiclass and
-// multilabel tasks, each task's followed by its extra outputs (`conversion.given_click` of an ESMM task).
+// multilabel tasks, each task's followed by its extra outputs (`conversion.given_click` of an ESMM task). Text models
+// (inputs.tokens): a multiclass task's columns start with `task`, the most probable class; a tagging task is one column
+// `task`, the row's predicted tags space-separated, one per token of the row (tokens past max_length get "O").
 import type { Kernels } from "../runtime/load.ts";
 import { checkColumns } from "../data/load.ts";
 import { encode } from "../data/preprocess.ts";
@@ -15,6 +17,8 @@ import { join } from "node:path";
 import { createSession } from "../infer/session.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
+import { predictedTags } from "../metrics/evaluate.ts";
+import { splitTokens } from "../data/tokens.ts";
 
 export const PREDICT_USAGE = "mtl predict DIR|MODEL.onnx --data FILE --out PRED.csv [--engine ort|mtl]";
 
@@ -28,7 +32,7 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
   if (!data || !out) throw new UsageError(`mtl predict: --data FILE and --out PRED.csv are required\nusage: ${PREDICT_USAGE}`);
   if (engine !== undefined && engine !== "ort" && engine !== "mtl") throw new UsageError(`mtl predict: --engine must be ort or mtl, not ${JSON.stringify(engine)}`);
   const isOnnx = target.endsWith(".onnx");
-  let spec: ModelSpec, pre: Preprocessing, named: { name: string; width: number; data: Float32Array }[], rows: number;
+  let spec: ModelSpec, pre: Preprocessing, named: { name: string; width: number; data: Float32Array }[], rows: number, tokenCells: string[] | null = null;
   if (!isOnnx && !engine) {
     // The trained weights in our own forward pass.
     const { json: j, weights, weightsPath } = readTrainedDir(target);
@@ -38,6 +42,7 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
     loadWeights(model, weights, weightsPath);
     const enc = encode(j.spec, j.preprocessing, table, undefined, { labels: false });
     [spec, pre, named, rows] = [j.spec, j.preprocessing, model.predictNamed(enc), enc.rows];
+    if (j.spec.inputs.tokens) tokenCells = table.stringColumn(j.spec.inputs.tokens.column);
   } else {
     // The ONNX export, in onnxruntime-web (default) or in our kernels.
     const file = isOnnx ? target : join(target, "model.onnx");
@@ -50,24 +55,30 @@ export async function predictCommand(argv: string[], kernels: () => Promise<Kern
     const res = await session.run(sessionInput(session, table, Array.from({ length: table.rowCount }, (_, i) => i)));
     named = session.outputNames.map((n) => ({ name: n, width: session.meta!.outputs[n], data: res[n] }));
     rows = table.rowCount;
+    if (spec.inputs.tokens) tokenCells = table.stringColumn(spec.inputs.tokens.column);
   }
   const header: string[] = [];
-  const preds = named.map((o) => o.data), widths = named.map((o) => o.width);
-  named.forEach((o) => {
-    const i = spec.tasks.findIndex((t) => t.name === o.name), t = spec.tasks[i];
-    if (!t) header.push(...(o.width === 1 ? [o.name] : Array.from({ length: o.width }, (_, j) => `${o.name}:${j}`)));
-    else if (t.type === "multiclass") header.push(...pre.tasks[i].classes!.map((c) => `${t.name}:${c}`));
-    else if (o.width === 1) header.push(t.name);
-    else header.push(...t.labels.map((l) => `${t.name}:${l}`));
+  // Per output: its header cells, and its cells of row r.
+  const columns = named.map((o) => {
+    const i = spec.tasks.findIndex((t) => t.name === o.name), t = spec.tasks[i], w = o.width;
+    const numbers = (r: number) => Array.from(o.data.subarray(r * w, (r + 1) * w), String);
+    if (t && t.type === "tagging") {
+      const L = pre.tokens!.max_length, lengths = tokenCells!.map((c) => splitTokens(c).length);
+      const tags = predictedTags(o.data, L, pre.tasks[i].classes!, lengths, Int32Array.from({ length: rows }, (_, r) => r));
+      return { head: [t.name], cells: (r: number) => [tags[r].join(" ")] };
+    }
+    if (t && t.type === "multiclass") {
+      const classes = pre.tasks[i].classes!, probs = classes.map((c) => `${t.name}:${c}`);
+      if (!tokenCells) return { head: probs, cells: numbers };
+      const best = (r: number) => o.data.subarray(r * w, (r + 1) * w).reduce((b, v, c, a) => (v > a[b] ? c : b), 0);
+      return { head: [t.name, ...probs], cells: (r: number) => [classes[best(r)], ...numbers(r)] };
+    }
+    if (!t) return { head: w === 1 ? [o.name] : Array.from({ length: w }, (_, j) => `${o.name}:${j}`), cells: numbers };
+    return { head: w === 1 ? [t.name] : t.labels.map((l) => `${t.name}:${l}`), cells: numbers };
   });
+  columns.forEach((c) => header.push(...c.head));
   const lines = [header.map(csvCell).join(",")];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    preds.forEach((pr, i) => {
-      for (let c = 0; c < widths[i]; c++) cells.push(String(pr[r * widths[i] + c]));
-    });
-    lines.push(cells.join(","));
-  }
+  for (let r = 0; r < rows; r++) lines.push(columns.flatMap((c) => c.cells(r)).map(csvCell).join(","));
   await writeFileAtomic(out, lines.join("\n") + "\n");
   log(`wrote ${rows} predictions (${header.length} columns) to ${out}`);
   return 0;

@@ -1,4 +1,4 @@
-// mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--resume] [--report] [--quiet]
+// mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--single-task] [--ensemble K] [--resume] [--report] [--quiet]
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -17,7 +17,7 @@ import type { Table } from "../data/table.ts";
 import { intFlag, parseArgs, strFlag, UsageError } from "./args.ts";
 import { readTrainingData, readSpec, sessionInput, writeJson } from "./files.ts";
 import { prepareTrainDir, resumeCheckpoint, writeEpochCheckpoint, writeModelFiles, type Checkpoint } from "../io/checkpoint-files.ts";
-import { loadState, loadWeights } from "../io/checkpoint.ts";
+import { loadAverage, loadState, loadWeights } from "../io/checkpoint.ts";
 import { deltaMLine, earlyStopLine, formatMetrics } from "./format.ts";
 import { EpochTable } from "./table.ts";
 import { createProgress, type ProgressStream } from "./progress.ts";
@@ -32,15 +32,17 @@ import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 import { writeReport } from "./report.ts";
 import { reportScript } from "../report/load.ts";
+import { finishEnsemble, type Member } from "./train-ensemble.ts";
+import { checkpointEpochs } from "../io/checkpoint-files.ts";
 
-export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--resume] [--report] [--quiet]";
+export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--ensemble K] [--resume] [--report] [--quiet]";
 
 /**
  * `progress`: where the live progress line goes (the CLI passes process.stderr): drawn only when it is a TTY and the
  * command is not --quiet (progress.ts). Per epoch, `log` gets one row of the epoch table (table.ts).
  */
 export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>, progress?: ProgressStream | null): Promise<number> {
-  const p = parseArgs(argv, ["single-task", "resume", "report", "quiet"], ["out", "seed", "epochs", "data", "threads"], "train");
+  const p = parseArgs(argv, ["single-task", "resume", "report", "quiet"], ["out", "seed", "epochs", "data", "threads", "ensemble"], "train");
   const threads = threadsFlag(p);
   if (threads !== "auto" && threads > 1 && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
   if (p.positional.length !== 1) throw new UsageError(`usage: ${TRAIN_USAGE}`);
@@ -52,6 +54,11 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const seed = intFlag(p, "seed", "train"), epochs = intFlag(p, "epochs", "train");
   if (epochs !== undefined && epochs < 1) throw new UsageError(`mtl train: --epochs must be at least 1, found ${epochs} (0 epochs would train nothing and write the initial weights)`);
   if (seed !== undefined || epochs !== undefined) spec = { ...spec, training: { ...spec.training, ...(seed !== undefined ? { seed } : {}), ...(epochs !== undefined ? { epochs } : {}) } };
+  const ensemble = intFlag(p, "ensemble", "train");
+  if (ensemble !== undefined && !(ensemble >= 2 && ensemble <= MAX_ENSEMBLE)) throw new UsageError(`mtl train: --ensemble must be an integer in [2, ${MAX_ENSEMBLE}] (members), found ${ensemble}`);
+  if (ensemble !== undefined && spec.training.seed + ensemble - 1 > 2 ** 31 - 1) throw new UsageError(`mtl train: --ensemble ${ensemble} needs seeds up to ${spec.training.seed + ensemble - 1}, above 2^31 − 1; use a smaller --seed`);
+  if (ensemble !== undefined && p.flags.has("single-task")) throw new UsageError("mtl train: --ensemble and --single-task do not combine; train them separately");
+  if (ensemble !== undefined && p.flags.has("report")) throw new UsageError("mtl train: --report draws one model; with --ensemble, run mtl report DIR/members/<i>");
   const dataPath = strFlag(p, "data") ?? spec.data?.path;
   if (!dataPath) throw new UsageError(`mtl train: ${p.positional[0]} has no data.path; pass --data FILE`);
   if (p.flags.has("report")) reportScript(); // fail before training, not after, when the page script is not built
@@ -75,6 +82,25 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const resume = p.flags.has("resume");
   // auto without the kernel module (an embedder's in-process call): its shards on this thread.
   const par = threads === "auto" || threads > 1 ? { threads, module: module ? await module() : null } : null;
+  if (ensemble !== undefined) {
+    // K members, one after another (each on --threads as a single run would be): the split and the preprocessing are
+    // the spec seed's, the members' seeds set initialization, shuffling and dropout.
+    const members: Member[] = [];
+    for (let i = 0; i < ensemble; i++) {
+      const seedI = spec.training.seed + i, dir = join(out, "members", String(i));
+      say(`ensemble member ${i + 1}/${ensemble} (seed ${seedI}) → ${dir}`);
+      const one: ModelSpec = { ...spec, training: { ...spec.training, seed: seedI } };
+      // --resume continues each member from its checkpoint; members not started yet start afresh.
+      const r = await trainOne(one, table, split, k, dir, resume && checkpointEpochs(dir).length > 0, say, par, bar);
+      await writeJson(join(dir, "metrics.json"), { model: spec.name, data: dataPath, seed: seedI, rows: { train: split.train.length, validation: split.validation.length }, ...r.summary, environment });
+      members.push({ seed: seedI, dir, model: r.model, preds: r.preds, onnx: r.onnx, validation: r.validation, summary: r.summary, encodedValidation: r.encodedValidation });
+    }
+    const ens = await finishEnsemble(spec, members, members[0].encodedValidation, table, split.validation, out, say);
+    await writeJson(join(out, "metrics.json"), { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ensemble: ens.summary, environment });
+    for (const m of members) m.model.dispose();
+    log(formatWritten(out, writtenSince(out, before)));
+    return 0;
+  }
   const main = await trainOne(spec, table, split, k, out, resume, say, par, bar);
   const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary, environment };
   if (p.flags.has("single-task")) {
@@ -99,6 +125,9 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   log(formatWritten(out, writtenSince(out, before)));
   return 0;
 }
+
+/** The most members --ensemble takes. */
+const MAX_ENSEMBLE = 64;
 
 /**
  * --threads: a positive integer, or "auto" (the default: N shards, run on one thread or N, whichever measures faster;
@@ -160,10 +189,13 @@ function epochTable(spec: ModelSpec, terms: string[], dir: string): EpochTable {
   });
 }
 
-/** A task's main validation metric: the early-stopping one when it names this task's metric (or mean.X), else its first. */
+/**
+ * A task's main validation metric: the early-stopping one when it names this task's metric (or mean.X), else its
+ * first; a tagging task always shows its first (span_f1 by default: the monitor has a column of its own).
+ */
 function mainMetric(t: Task, monitor: string | undefined): string | null {
   const dot = monitor ? monitor.lastIndexOf(".") : -1;
-  if (monitor && dot > 0) {
+  if (monitor && dot > 0 && t.type !== "tagging") {
     const who = monitor.slice(0, dot), m = monitor.slice(dot + 1) as MetricName;
     if ((who === "mean" || who === t.name) && t.metrics.includes(m)) return m;
   }
@@ -188,9 +220,10 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   } else pre = fitPreprocessing(spec, table, split.train);
   // The same steps as train() (src/api/train.ts): encode the split, build the model, init with the spec's seed.
   const { model, train, validation } = buildModel(spec, table, split, k, pre);
-  let resumeBest: Float32Array | null = null;
+  let resumeBest: Float32Array | null = null, resumeAverage: Float32Array | null = null;
   if (resume) {
     loadState(model, ckpt!.state, join(ckpt!.path, "state.safetensors"));
+    resumeAverage = loadAverage(model, ckpt!.state, join(ckpt!.path, "state.safetensors"));
     if (spec.training.early_stopping && state!.bestEpoch > 0) {
       // weights.safetensors holds the best epoch's weights: read them as the snapshot, then restore the latest.
       const latest = model.snapshot();
@@ -224,6 +257,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     result = await fit(model, train, validation, {
       resume: state ?? undefined,
       resumeBest,
+      resumeAverage,
       gradients,
       onEpochStart: (epoch, steps) => progress?.start(epoch, steps),
       onStep: (step, losses, scales) => {
@@ -234,7 +268,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
         if (l.affinity) affinityEpochs.push({ epoch: l.epoch, affinity: l.affinity });
         pending = l;
       },
-      afterEpoch: async (st, best) => {
+      afterEpoch: async (st, best, average) => {
         // The row is printed here, where the trainer's verdict on this epoch (the kept best) is known.
         if (!headed) epochRows.header().forEach(say);
         headed = true;
@@ -242,7 +276,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
         epochNow = st.epoch + 1;
         if (affinity) await writeFileAtomic(affinityPath, affinityText(affinityJson(spec, affinity.every, affinityEpochs)));
         // One unit: DIR/checkpoints/<epoch>/ published in one step, then the top-level copies.
-        await writeEpochCheckpoint(dir, model, st, best, [stepHeader, ...stepRows].join("\n") + "\n");
+        await writeEpochCheckpoint(dir, model, st, best, [stepHeader, ...stepRows].join("\n") + "\n", undefined, average);
       },
     });
   } finally {
@@ -267,7 +301,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   await writeFileAtomic(join(dir, "model.onnx"), onnx);
   if (!held) {
     say(`onnx ${join(dir, "model.onnx")} (${onnx.length} bytes); no validation rows to check it on in onnxruntime-web (mtl evaluate DIR --data FILE does)`);
-    return { validation: metrics, summary: { ...summaryBase, onnx: { bytes: onnx.length } } };
+    return { validation: metrics, summary: { ...summaryBase, onnx: { bytes: onnx.length } } as Record<string, unknown>, model, preds, onnx, encodedValidation: validation };
   }
   const t1 = performance.now();
   const session = await createSession(onnx, { engine: "ort", name: join(dir, "model.onnx") });
@@ -278,7 +312,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   spec.tasks.forEach((t, i) => out[t.name].forEach((v, r) => (maxDiff = Math.max(maxDiff, Math.abs(v - preds[i][r])))));
   say(`onnx ${join(dir, "model.onnx")} (${onnx.length} bytes) in onnxruntime-web on ${rows.length} validation rows: ${formatMetrics(ortMetrics)}  [max |ort − wasm| ${maxDiff.toExponential(1)}, ${((performance.now() - t1) / 1000).toFixed(1)} s]`);
   const summary = { ...summaryBase, onnx: { bytes: onnx.length, ort_validation: ortMetrics, max_abs_diff: maxDiff } };
-  return { validation: metrics, summary };
+  return { validation: metrics, summary: summary as Record<string, unknown>, model, preds, onnx, encodedValidation: validation };
 }
 
 /** The entries of an earlier DIR/affinity.json up to `epoch` (none when the file is missing or unreadable). */

@@ -5,7 +5,8 @@
 import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
-import { encodeTokens, fitVocabulary, splitTokens, type TokenVocabulary } from "./tokens.ts";
+import { encodeTokens, fitVocabulary, RESERVED_IDS, splitTokens, type TokenVocabulary } from "./tokens.ts";
+import { encodedWidth, encoderPlan, fitEncoding, makeEncoder, needsEncoder, type Encoder, type NumericStats } from "./numeric-encodings.ts";
 
 /** The class a task with `unknown` (multiclass, tagging) gives labels unseen in training: index 0 of its classes. */
 export const UNKNOWN_CLASS = "<unk>";
@@ -16,15 +17,11 @@ export const UNKNOWN_CLASS = "<unk>";
  * Fitted by fitPreprocessing; JSON-serializable (model.json and the ONNX metadata carry it).
  */
 export interface Preprocessing {
-  /** One entry per numeric input, in spec order. */
-  numeric: {
-    /** The column. */
-    column: string;
-    /** Mean of the training rows' present values (float64). */
-    mean: number;
-    /** Their population standard deviation (1 for a constant column): x ↦ (x − mean) / std. */
-    std: number;
-  }[];
+  /**
+   * One entry per numeric input, in spec order: column, mean and std (x ↦ (x − mean) / std), and for the other
+   * encodings (spec inputs.numeric_encodings) their statistics (src/data/numeric-encodings.ts).
+   */
+  numeric: NumericStats[];
   /** One entry per categorical input, in spec order. */
   categorical: {
     /** The column. */
@@ -62,7 +59,10 @@ export interface Preprocessing {
 export interface Encoded {
   /** Number of rows. */
   rows: number;
-  /** Standardized numeric inputs [rows, F] (missing → 0, i.e. the training mean). */
+  /**
+   * Encoded numeric inputs [rows, V]: standardized [rows, F] (missing → 0, i.e. the training mean), or with
+   * inputs.numeric_encodings the encoder's columns (layout in src/data/numeric-encodings.ts).
+   */
   numeric: Float32Array;
   /** Categorical indices, one Int32Array [rows] per categorical input. */
   categorical: Int32Array[];
@@ -88,10 +88,15 @@ export interface Encoded {
      * otherwise f32 [rows, width] (regression: standardized). NaN/−1 where missing.
      */
     labels: Float32Array | Int32Array;
-    /** 1 where every label of the row is present (tagging: the row has a tag sequence). */
+    /**
+     * 1 where every label of the row is present, else 0; tagging: the row's labelled tokens (0 without a tag sequence),
+     * so summing it over a shard's rows weighs that shard's mean token loss (the trainers' shard combination).
+     */
     mask: Float32Array;
     /** tagging only: f32 [rows, L], 1 where a token's tag trains (a real token of a labelled row), else 0. */
     tokenMask?: Float32Array;
+    /** tagging only: each row's full gold tag sequence (past L too, unseen tags as written), null when unlabelled. */
+    gold?: (string[] | null)[];
     /** group index [rows] (group_by tasks), else empty. */
     group: Int32Array;
   }[];
@@ -131,7 +136,19 @@ function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std:
 export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike<number>): Preprocessing {
   const missing = spec.inputs.missing;
   const nopts = numericOptions(spec);
-  const numeric = spec.inputs.numeric.map((column) => ({ column, ...meanStd(table.numericColumn(column, nopts), train) }));
+  const encodings = spec.inputs.numeric_encodings;
+  const numeric = spec.inputs.numeric.map((column, j): NumericStats => {
+    const v = table.numericColumn(column, nopts), ms = meanStd(v, train);
+    if (!encodings) return { column, ...ms };
+    let missingCells = false;
+    const present: number[] = [];
+    for (let k = 0; k < train.length; k++) {
+      const x = v[train[k]];
+      if (x === x) present.push(x);
+      else missingCells = true;
+    }
+    return fitEncoding(encodings[j], ms.mean, ms.std, Float64Array.from(present).sort(), missingCells);
+  });
   const categorical = spec.inputs.categorical.map((c) => {
     const cells = table.stringColumn(c.column);
     const counts = new Map<string, number>();
@@ -190,16 +207,15 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
   return { numeric, categorical, ...(tok ? { tokens: fitVocabulary(tok, table.stringColumn(tok.column), train) } : {}), tasks };
 }
 
-/** The data-dependent sizes the model builder needs. Token inputs and tagging tasks are not in the model graph yet. */
+/** The data-dependent sizes the model builder needs (tagging: outputs = tags per token). */
 export function dataDims(spec: ModelSpec, pre: Preprocessing): DataDims {
-  if (spec.inputs.tokens) throw new Error(`model ${spec.name}: inputs.tokens: training on text is not wired into the model yet (issue 16); the data, vocabulary and metrics exist`);
-  const tagging = spec.tasks.find((t) => t.type === "tagging");
-  if (tagging) throw new Error(`model ${spec.name}: task ${tagging.name}: type "tagging" is not wired into the model yet (issue 16)`);
+  if (spec.inputs.tokens && !pre.tokens) throw new Error(`model ${spec.name}: the spec declares inputs.tokens but the preprocessing has no token vocabulary (fitted by another spec?)`);
   return {
-    numeric: pre.numeric.length,
+    numeric: encodedWidth(pre.numeric),
     vocab: pre.categorical.map((c) => c.vocab.length + 1),
-    outputs: spec.tasks.map((t, i) => (t.type === "multiclass" ? pre.tasks[i].classes!.length : t.labels.length)),
+    outputs: spec.tasks.map((t, i) => (t.type === "multiclass" || t.type === "tagging" ? pre.tasks[i].classes!.length : t.labels.length)),
     groups: spec.tasks.map((_, i) => pre.tasks[i].groups?.length ?? 0),
+    tokens: pre.tokens ? { vocab: pre.tokens.vocab.length + RESERVED_IDS, length: pre.tokens.max_length } : null,
   };
 }
 
@@ -215,11 +231,11 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
   const missing = spec.inputs.missing;
   const nopts = numericOptions(spec);
   const F = pre.numeric.length;
-  const numeric = new Float32Array(n * F);
+  const numeric = needsEncoder(pre.numeric) ? encodeNumeric(pre, table, idx, nopts) : new Float32Array(n * F);
   // Standardize in f32 exactly as the exported graph does (float input, Sub mean, Div std), so the wasm
   // model and its ONNX export see bit-identical inputs.
   const f = Math.fround;
-  pre.numeric.forEach((s, j) => {
+  if (!needsEncoder(pre.numeric)) pre.numeric.forEach((s, j) => {
     const v = table.numericColumn(s.column, nopts);
     const mean = f(s.mean), std = f(s.std);
     for (let k = 0; k < n; k++) {
@@ -243,9 +259,9 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
     const width = t.type === "multiclass" ? 1 : t.labels.length;
     const mask = new Float32Array(n);
     let labels: Float32Array | Int32Array;
-    let tokenMask: Float32Array | undefined;
+    let tokenMask: Float32Array | undefined, gold: (string[] | null)[] | undefined;
     if (t.type === "tagging") {
-      ({ labels, tokenMask } = encodeTagging(spec, info.classes!, table, idx, ti, withLabels, mask));
+      ({ labels, tokenMask, gold } = encodeTagging(spec, info.classes!, table, idx, ti, withLabels, mask));
     } else if (!withLabels) {
       labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
     } else if (t.type === "multiclass") {
@@ -305,7 +321,7 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
         group[k] = g;
       }
     }
-    return { labels, mask, group, ...(tokenMask ? { tokenMask } : {}) };
+    return { labels, mask, group, ...(tokenMask ? { tokenMask } : {}), ...(gold ? { gold } : {}) };
   });
   const tok = spec.inputs.tokens;
   if (tok && !pre.tokens) throw new Error(`model ${spec.name}: the spec declares inputs.tokens but the preprocessing has no token vocabulary (fitted by another spec?)`);
@@ -314,17 +330,49 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
 }
 
 /**
+ * The numeric inputs of rows `idx` through the encoder of inputs.numeric_encodings ([rows, V], layout in
+ * src/data/numeric-encodings.ts), exactly as the exported graph's numeric_encode node computes them. A value whose
+ * encoding overflows float32 (a standardized or edge-bin value beyond ±3.4e38) throws naming the row and column.
+ */
+function encodeNumeric(pre: Preprocessing, table: Table, idx: ArrayLike<number>, nopts: NumericColumnOptions): Float32Array {
+  const n = idx.length, F = pre.numeric.length;
+  const x = new Float32Array(n * F);
+  pre.numeric.forEach((s, j) => {
+    const v = table.numericColumn(s.column, nopts);
+    for (let k = 0; k < n; k++) x[k * F + j] = v[idx[k]];
+  });
+  const enc = makeEncoder(encoderPlan(pre.numeric)), V = enc.plan.V;
+  const out = new Float32Array(n * V);
+  enc.run(n, x, 0, out, 0);
+  for (let e = 0; e < out.length; e++) {
+    if (Number.isFinite(out[e])) continue;
+    const k = Math.floor(e / V), raw = x.subarray(k * F, (k + 1) * F);
+    const j = Math.max(0, pre.numeric.findIndex((_, c) => overflows(enc, raw, c)));
+    throw new Error(`${where(table, idx[k], pre.numeric[j].column)}: value ${raw[j]} encoded as ${pre.numeric[j].encoding ?? "standardize"} overflows float32`);
+  }
+  return out;
+}
+
+/** Whether raw column c alone (the others at their means) encodes to a non-finite value: names an overflow's column. */
+function overflows(enc: Encoder, raw: Float32Array, c: number): boolean {
+  const x = Float32Array.from(enc.plan.mean, (m, j) => (j === c ? raw[c] : m));
+  const out = new Float32Array(enc.plan.V);
+  enc.run(1, x, 0, out, 0);
+  return !out.every(Number.isFinite);
+}
+
+/**
  * A tagging task's labels int32 [rows, L] and token mask f32 [rows, L] (L = inputs.tokens.max_length; layout in
- * src/data/tokens.ts), and its row mask (written into `mask`: 1 where the row has tags). A row's tag cell splits like
+ * src/data/tokens.ts), and its row mask (written into `mask`: the row's labelled tokens, min(tags, L); 0 without tags). A row's tag cell splits like
  * its token cell and must hold one tag per token (an error names the file, row, both columns and both counts); a
  * missing cell leaves the row unlabelled (−1, mask 0). A tag unseen in training is UNKNOWN_CLASS (index 0) with
  * `unknown`, an error otherwise. Tags past L are dropped with their tokens.
  */
-function encodeTagging(spec: ModelSpec, classes: readonly string[], table: Table, idx: ArrayLike<number>, ti: number, withLabels: boolean, mask: Float32Array): { labels: Int32Array; tokenMask: Float32Array } {
+function encodeTagging(spec: ModelSpec, classes: readonly string[], table: Table, idx: ArrayLike<number>, ti: number, withLabels: boolean, mask: Float32Array): { labels: Int32Array; tokenMask: Float32Array; gold: (string[] | null)[] } {
   const t = spec.tasks[ti], tok = spec.inputs.tokens!;
   const L = tok.max_length, n = idx.length;
-  const labels = new Int32Array(n * L).fill(-1), tokenMask = new Float32Array(n * L);
-  if (!withLabels) return { labels, tokenMask };
+  const labels = new Int32Array(n * L).fill(-1), tokenMask = new Float32Array(n * L), gold = new Array<string[] | null>(n).fill(null);
+  if (!withLabels) return { labels, tokenMask, gold };
   const col = t.labels[0];
   const cells = table.stringColumn(col), words = table.stringColumn(tok.column);
   const map = new Map(classes.map((c, k) => [c, k]));
@@ -333,7 +381,8 @@ function encodeTagging(spec: ModelSpec, classes: readonly string[], table: Table
     if (spec.inputs.missing.includes(s)) continue;
     const tags = splitTokens(s), nw = splitTokens(words[idx[k]]).length;
     if (tags.length !== nw) throw new Error(`${where(table, idx[k], col)}: ${tags.length} tags for the ${nw} tokens of column ${JSON.stringify(tok.column)} (task ${t.name}); expected one tag per token`);
-    mask[k] = 1;
+    mask[k] = Math.min(L, tags.length);
+    gold[k] = tags;
     for (let j = 0; j < Math.min(L, tags.length); j++) {
       const c = map.get(tags[j]) ?? (t.unknown ? 0 : undefined);
       if (c === undefined) throw new Error(`${where(table, idx[k], col)}: tag ${JSON.stringify(tags[j])} (token ${j + 1}) was not in the training data of task ${t.name} (set "unknown": true to map unseen tags to ${JSON.stringify(UNKNOWN_CLASS)})`);
@@ -341,7 +390,7 @@ function encodeTagging(spec: ModelSpec, classes: readonly string[], table: Table
       tokenMask[k * L + j] = 1;
     }
   }
-  return { labels, tokenMask };
+  return { labels, tokenMask, gold };
 }
 
 /**

@@ -15,6 +15,8 @@ import { groupGather } from "../ops/group.ts";
 import { add } from "../ops/add.ts";
 import { identity } from "../ops/identity.ts";
 import { standardize, affine } from "../ops/boundary.ts";
+import { numericEncode } from "../ops/numeric-encode.ts";
+import { periodic } from "../ops/periodic.ts";
 import { relation } from "../ops/relation.ts";
 import { mul, rowdot, funnelHinge, esmmBce } from "../ops/funnel.ts";
 import { bce } from "../ops/loss/bce.ts";
@@ -33,12 +35,14 @@ import { seqPool } from "../ops/seq-pool.ts";
 import { tagXent } from "../ops/seq-tag.ts";
 import { conv1d } from "../ops/seq-conv.ts";
 import { bigru } from "../ops/seq-gru.ts";
+import { seqMask } from "../ops/seq-mask.ts";
 
 /** In import-priority order: for one ONNX op type, importers are tried in this order. */
 export const OPS: readonly OpDef[] = [
-  dense, ...activations, softmax, embedSeq, seqIds, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, dselectGate, dselectEntropy, dselectReach, crossStitch, groupGather,
-  add, identity, standardize, affine, relation, rowdot, mul, funnelHinge, esmmBce, bce, xent, mse, mae, huber, smoothL1, giou, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
-  seqPool, conv1d, bigru, tagXent,
+  // periodic first: its ONNX form starts with an Unsqueeze, which stack, moe_combine and group_gather also start with.
+  periodic, dense, ...activations, softmax, embedSeq, seqIds, embedding, indexColumn, layernorm, dropout, concat, slice, stack, moeCombine, dselectGate, dselectEntropy, dselectReach, crossStitch, groupGather,
+  add, identity, standardize, numericEncode, affine, relation, rowdot, mul, funnelHinge, esmmBce, bce, xent, mse, mae, huber, smoothL1, giou, conv2d, maxpool2d, avgpool2d, batchnorm, reshape, flatten,
+  seqPool, conv1d, bigru, tagXent, seqMask,
 ];
 
 const BY_NAME = new Map<string, OpDef>();

@@ -67,10 +67,15 @@ export function inputDecls(graph: GraphProto, names: readonly string[], meta: Mo
   });
 }
 
-/** mtl-wasm exports: categorical column j takes [0, vocab + 1) (0 = unknown), group column j takes [0, groups). */
+/** mtl-wasm exports: categorical column j takes [0, vocab + 1) (0 = unknown), group column j takes [0, groups), token ids [0, vocab + 2). */
 function metaRanges(meta: ModelMeta, input: string): (Range | null)[] | null {
   if (input === "categorical") {
     return meta.pre.categorical.map((c) => ({ limit: c.vocab.length + 1, column: c.column, kind: "index" as const }));
+  }
+  if (input === "tokens" && meta.pre.tokens) {
+    // Every position takes an id in [0, vocabulary + 2) (0 padding, 1 unknown).
+    const t = meta.pre.tokens, r = { limit: t.vocab.length + 2, column: t.column, kind: "index" as const };
+    return Array.from({ length: t.max_length }, () => r);
   }
   if (input === "groups") {
     return meta.spec.tasks.flatMap((t, i) => {

@@ -5,6 +5,7 @@ import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
 import { isFiniteFloat32, nonFiniteMessage, parseFiniteNumber } from "../data/table.ts";
 import { closeMatches } from "../data/infer-columns.ts";
+import { encodeTokens } from "../data/tokens.ts";
 
 /** The mtl metadata of an exported model (its metadata_props), all a client needs to encode raw rows. */
 export interface ModelMeta {
@@ -14,7 +15,7 @@ export interface ModelMeta {
   pre: Preprocessing;
   /** Input name → its columns in order (see src/onnx/export.ts). */
   inputs: Record<string, string[]>;
-  /** Output name → width. */
+  /** Output name → values per row (a tagging output [N, L, tags]: L·tags with L = inputs.tokens.max_length). */
   outputs: Record<string, number>;
 }
 
@@ -79,7 +80,8 @@ export function modelMeta(model: ModelProto, name = "model.onnx"): ModelMeta {
   const inputs = json("mtl.inputs", "the input columns (an object of string lists)", (v) =>
     isObject(v) && Object.values(v).every((c) => Array.isArray(c) && c.every((s) => typeof s === "string"))) as Record<string, string[]>;
   const outputs: Record<string, number> = {};
-  for (const o of model.graph.output) outputs[o.name] = Number(o.type?.shape?.[1] ?? 1);
+  const L = pre.tokens?.max_length ?? 1;
+  for (const o of model.graph.output) outputs[o.name] = (o.type?.shape ?? [null, 1]).slice(1).reduce<number>((a, d) => a * (typeof d === "number" ? d : L), 1);
   return { spec, pre, inputs, outputs };
 }
 
@@ -142,7 +144,8 @@ export function encodeRows(meta: ModelMeta, rows: readonly Row[], opts: EncodeOp
             v = x ?? NaN;
           }
         }
-        data[i * F + j] = v === v ? v : s.mean;
+        // A column with a missing indicator stays NaN: the graph's numeric_encode reads the indicator from it.
+        data[i * F + j] = v === v ? v : s.indicator ? NaN : s.mean;
       }
     });
     feeds.numeric = { type: "float32", data, dims: [n, F] };
@@ -170,13 +173,21 @@ export function encodeRows(meta: ModelMeta, rows: readonly Row[], opts: EncodeOp
     });
     feeds.groups = { type: "int64", data, dims: [n, tasks.length] };
   }
+  if (meta.inputs.tokens) {
+    // A text cell (split on whitespace, or a JSON array of strings) → ids int64 [n, L], L = max_length (truncated, padded).
+    const voc = meta.pre.tokens;
+    if (!voc) throw new Error(`the model has a token input but its metadata "mtl.preprocessing" holds no token vocabulary`);
+    const cells = rows.map((r) => cell(r, voc.column));
+    const enc = encodeTokens(voc, cells, Int32Array.from({ length: n }, (_, i) => i));
+    feeds.tokens = { type: "int64", data: BigInt64Array.from(enc.ids, (x) => BigInt(x)), dims: [n, voc.max_length] };
+  }
   if (meta.inputs.tensor) throw new Error("this model takes a raw tensor input: pass tensors to run(), not rows");
   return feeds;
 }
 
 /** The columns encodeRows reads from a row: numeric and categorical inputs, then group_by columns. */
 export function inputColumns(meta: ModelMeta): string[] {
-  const cols = [...(meta.inputs.numeric ? meta.pre.numeric.map((s) => s.column) : []), ...(meta.inputs.categorical ? meta.pre.categorical.map((c) => c.column) : [])];
+  const cols = [...(meta.inputs.numeric ? meta.pre.numeric.map((s) => s.column) : []), ...(meta.inputs.categorical ? meta.pre.categorical.map((c) => c.column) : []), ...(meta.inputs.tokens ?? [])];
   if (meta.inputs.groups) for (const t of meta.spec.tasks) if (t.group_by && !cols.includes(t.group_by)) cols.push(t.group_by);
   return cols;
 }

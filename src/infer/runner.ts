@@ -42,8 +42,9 @@ export class MtlRunner {
     private readonly k: Kernels,
     bytes: Uint8Array,
     private readonly name: string,
+    symbols: Readonly<Record<string, number>>,
   ) {
-    const imported = importOnnx(decodeModel(bytes), name);
+    const imported = importOnnx(decodeModel(bytes), name, symbols);
     this.graph = imported.graph;
     this.inputs = imported.inputs;
     this.outputs = imported.outputs;
@@ -62,9 +63,12 @@ export class MtlRunner {
     }
   }
 
-  /** Decode and check an ONNX model for execution on `kernels` (errors name the node or tensor at fault). */
-  static create(bytes: Uint8Array, kernels: Kernels, name = "model.onnx"): MtlRunner {
-    return new MtlRunner(kernels, bytes, name);
+  /**
+   * Decode and check an ONNX model for execution on `kernels` (errors name the node or tensor at fault). `symbols`
+   * fixes symbolic input dimensions after the batch (importOnnx), e.g. { L: 46 } for a text model's token length.
+   */
+  static create(bytes: Uint8Array, kernels: Kernels, name = "model.onnx", symbols: Readonly<Record<string, number>> = {}): MtlRunner {
+    return new MtlRunner(kernels, bytes, name, symbols);
   }
 
   /** Plans currently compiled (at most INFER_PLANS). */
@@ -141,7 +145,7 @@ export class MtlRunner {
         const per = numel(v.shape, 1), at = program.addr(v);
         const want = v.dtype === "f32" ? "float32" : "int64";
         if (f.type !== want) throw new Error(`${this.name}: input ${JSON.stringify(v.name)} has type ${f.type}, expected ${want}`);
-        if (f.data.length !== rows * per) throw new Error(`${this.name}: input ${JSON.stringify(v.name)} has ${f.data.length} values, expected ${rows} × ${per}`);
+        if (f.data.length !== rows * per) throw new Error(`${this.name}: input ${JSON.stringify(v.name)} has ${f.data.length} values, expected ${rows} × ${per}${v.shape.length > 2 || f.dims.length > 2 || (f.dims[1] !== undefined && f.dims[1] !== per) ? ` (the mtl engine runs this input at shape [N, ${v.shape.slice(1).join(", ")}]: pad or truncate it)` : ""}`);
         if (v.dtype === "f32") {
           const dst = new Float32Array(mem, at, B * per);
           dst.set((f.data as Float32Array).subarray(s * per, (s + count) * per));

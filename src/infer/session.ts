@@ -99,7 +99,8 @@ export async function createSession(model: Uint8Array, opts: SessionOptions = {}
   else if (engine === "mtl") {
     const kernels = opts.kernels ?? (opts.wasm ? await loadKernels(opts.wasm) : null);
     if (!kernels) throw new Error(`createSession(${name}): the mtl engine needs the kernel artifact: pass { wasm } (a WebAssembly.Module, bytes or a Response) or { kernels }`);
-    runner = MtlRunner.create(model, kernels, name);
+    // A text model's symbolic token length runs at inputs.tokens.max_length (what rows are encoded to).
+    runner = MtlRunner.create(model, kernels, name, meta?.pre.tokens ? { L: meta.pre.tokens.max_length } : {});
   } else throw new Error(`createSession(${name}): engine must be "ort" or "mtl", not ${JSON.stringify(engine)}`);
   const decls = inputDecls(proto.graph, runner.inputNames, meta);
   let disposed = false;

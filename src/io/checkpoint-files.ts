@@ -2,8 +2,9 @@
 //
 //   DIR/checkpoints/<epoch>/        one checkpoint per epoch, the last 2 kept (older ones are deleted):
 //       model.json                    spec, preprocessing, parameter list, training state after <epoch>
-//       weights.safetensors           the weights to use (the best epoch so far under early stopping)
-//       state.safetensors             latest weights and optimizer moments
+//       weights.safetensors           the weights to use (the best epoch so far under early stopping; with
+//                                     training.ema / training.swa, the average's)
+//       state.safetensors             latest weights and optimizer moments (and the weight average's block)
 //       steps.csv                     the per-step log up to <epoch>
 //       manifest.json                 written last: the epoch, and each other file's size and SHA-256
 //   DIR/model.json, weights.safetensors, state.safetensors, steps.csv
@@ -145,10 +146,10 @@ interface Files {
   steps: string | null;
 }
 
-function files(model: Model, state: TrainState | null, best: Float32Array | null, summary: unknown, steps: string | null): Files {
+function files(model: Model, state: TrainState | null, best: Float32Array | null, summary: unknown, steps: string | null, average: Float32Array | null = null): Files {
   const weights = weightsBytes(model, weightsOf(model, best));
   const json = JSON.stringify(modelJson(model, state, summary, sha256(weights)), null, 1) + "\n";
-  return { json, weights, state: state ? stateBytes(model) : null, steps };
+  return { json, weights, state: state ? stateBytes(model, average) : null, steps };
 }
 
 /** The top-level copies: weights.safetensors, state.safetensors, steps.csv, then model.json (each atomically). */
@@ -161,10 +162,11 @@ async function writeTopLevel(dir: string, f: Files): Promise<void> {
 
 /**
  * The checkpoint after an epoch: publish DIR/checkpoints/<state.epoch>/ in one step, delete the checkpoints older than
- * the last KEEP_CHECKPOINTS, then replace the top-level copies. `best`: the best weights so far (early stopping).
+ * the last KEEP_CHECKPOINTS, then replace the top-level copies. `best`: the weights to use so far (the best epoch's
+ * under early stopping, or the weight average's); `average`: the weight average's block, kept in state.safetensors.
  */
-export async function writeEpochCheckpoint(dir: string, model: Model, state: TrainState, best: Float32Array | null, steps: string, summary: unknown = { partial: true }): Promise<void> {
-  const f = files(model, state, best, summary, steps);
+export async function writeEpochCheckpoint(dir: string, model: Model, state: TrainState, best: Float32Array | null, steps: string, summary: unknown = { partial: true }, average: Float32Array | null = null): Promise<void> {
+  const f = files(model, state, best, summary, steps, average);
   const enc = new TextEncoder();
   const entries: Record<string, Uint8Array> = { "model.json": enc.encode(f.json), "weights.safetensors": f.weights, "state.safetensors": f.state!, "steps.csv": enc.encode(steps) };
   const root = join(dir, CHECKPOINTS_DIR);

@@ -124,9 +124,32 @@ export function weightsBytes(model: Model, weights = model.getWeights()): Uint8A
   return serialize(tensors(model, weights), { format: MODEL_FORMAT, model: model.spec.name });
 }
 
-/** state.safetensors bytes: latest parameters and both optimizer moment blocks. */
-export function stateBytes(model: Model): Uint8Array {
-  return serialize({ ...tensors(model, model.getWeights("p"), "param/"), ...tensors(model, model.getWeights("s1"), "m/"), ...tensors(model, model.getWeights("s2"), "v/") });
+/**
+ * state.safetensors bytes: latest parameters and both optimizer moment blocks, plus, with training.ema or training.swa,
+ * the weight average's block (`average`: [store.trainable] f32, averaging.ts) as `average/<name>` for every trainable
+ * parameter.
+ */
+export function stateBytes(model: Model, average: Float32Array | null = null): Uint8Array {
+  const avg: Record<string, Tensor> = {};
+  if (average) for (const p of trainableParams(model)) avg[`average/${p.name}`] = { dtype: "F32", shape: p.shape, data: average.slice(p.offset, p.offset + p.size) };
+  return serialize({ ...tensors(model, model.getWeights("p"), "param/"), ...tensors(model, model.getWeights("s1"), "m/"), ...tensors(model, model.getWeights("s2"), "v/"), ...avg });
+}
+
+/** The parameters the optimizer updates (everything but model state), whose block the weight average mirrors. */
+const trainableParams = (model: Model) => model.store.params.filter((p) => p.offset < model.store.trainable);
+
+/**
+ * The weight average's block ([store.trainable] f32, padding zero) from state.safetensors bytes, or null when the file
+ * has none (a run without averaging). A file with some `average/` tensors but not all is an error naming the first missing.
+ */
+export function loadAverage(model: Model, bytes: Uint8Array, name: string): Float32Array | null {
+  const all = deserialize(bytes).tensors;
+  const params = trainableParams(model);
+  if (!params.some((p) => all[`average/${p.name}`])) return null;
+  const out = new Float32Array(model.store.trainable);
+  const got = pick(model, all, "average/", name, params);
+  for (const p of params) out.set(got[p.name], p.offset);
+  return out;
 }
 
 /** Parse and check model.json text; `name` is used in error messages. */
@@ -157,9 +180,9 @@ export function loadState(model: Model, bytes: Uint8Array, name: string): void {
   model.setWeights(pick(model, f.tensors, "v/", name), "s2", name);
 }
 
-function pick(model: Model, all: Record<string, Tensor>, prefix: string, name: string): Record<string, Float32Array> {
+function pick(model: Model, all: Record<string, Tensor>, prefix: string, name: string, params = model.store.params): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
-  for (const p of model.store.params) {
+  for (const p of params) {
     const t = all[prefix + p.name];
     if (!t) throw new Error(`${name}: missing tensor ${JSON.stringify(prefix + p.name)} [${p.shape}]`);
     if (t.dtype !== "F32") throw new Error(`${name}: tensor ${JSON.stringify(prefix + p.name)} has dtype ${t.dtype}, expected F32`);

@@ -7,6 +7,8 @@ import { binaryAccuracy, binaryLogLoss, multiclassAccuracy, multiclassLogLoss } 
 import { explainedVariance, mae, r2, rmse } from "./regression.ts";
 import { iouRate, meanIou } from "./box.ts";
 import { MULTILABEL_METRICS, multilabelMetrics, type MultilabelMetricName } from "./multilabel.ts";
+import { sentenceAccuracy, spanScores } from "./spans.ts";
+import { decodeTags } from "../data/tokens.ts";
 
 /**
  * One task's metrics by name: `count` (rows with the label present) and each of the task's `metrics` (spec names,
@@ -104,10 +106,61 @@ export function taskMetrics(task: Task, width: number, pred: Float32Array, label
  */
 export function evaluatePredictions(spec: ModelSpec, pre: Preprocessing, widths: number[], preds: Float32Array[], data: Encoded): Record<string, TaskMetrics> {
   const out: Record<string, TaskMetrics> = {};
-  spec.tasks.forEach((t, i) => (out[t.name] = taskMetrics(t, widths[i], preds[i], data.tasks[i].labels, data.tasks[i].mask, pre.tasks[i].target)));
+  spec.tasks.forEach((t, i) => (out[t.name] = t.type === "tagging" ? taggingMetrics(spec, pre, i, widths, preds, data) : taskMetrics(t, widths[i], preds[i], data.tasks[i].labels, data.tasks[i].mask, pre.tasks[i].target)));
   if (spec.multilabel) {
     const g = groupMetrics(spec, preds, data);
     if (g) out.multilabel = g;
+  }
+  return out;
+}
+
+/**
+ * Each row's predicted tags as strings: the most probable class at each of its first min(n, L) tokens (the lowest
+ * class on ties), "O" past L (truncation, src/data/tokens.ts decodeTags), n = the row's token count. `probs` is
+ * [rows, L, C].
+ */
+export function predictedTags(probs: Float32Array, L: number, classes: readonly string[], lengths: ArrayLike<number>, rows: ArrayLike<number>): string[][] {
+  const C = classes.length;
+  return Array.from(rows, (r) => {
+    const m = Math.min(lengths[r], L), ids = new Int32Array(m);
+    for (let j = 0; j < m; j++) {
+      const at = (r * L + j) * C;
+      let best = 0;
+      for (let c = 1; c < C; c++) if (probs[at + c] > probs[at + best]) best = c;
+      ids[j] = best;
+    }
+    return decodeTags(ids, lengths[r], classes);
+  });
+}
+
+/**
+ * A tagging task's metrics over its labelled rows, against each row's full gold tag sequence (Encoded.gold; tags
+ * past max_length count as predicted "O"): `count` (rows), span_f1 (CoNLL, src/metrics/spans.ts), accuracy (per
+ * token) and sentence_accuracy (the spec's one multiclass task's class right too, over the rows labelled for both).
+ */
+function taggingMetrics(spec: ModelSpec, pre: Preprocessing, i: number, widths: number[], preds: Float32Array[], data: Encoded): TaskMetrics {
+  const t = spec.tasks[i], enc = data.tasks[i], tok = data.tokens;
+  if (!tok || !enc.gold) throw new Error(`task ${t.name}: tagging metrics need the encoded tokens and gold tags (encode with labels)`);
+  const rows = present(enc.mask);
+  const out: TaskMetrics = { count: rows.length };
+  if (!rows.length) return out;
+  const classes = pre.tasks[i].classes!, L = tok.maxLength;
+  const pred = predictedTags(preds[i], L, classes, tok.lengths, rows);
+  const gold = rows.map((r) => enc.gold![r]!);
+  const s = spanScores(gold, pred);
+  for (const m of t.metrics) {
+    if (m === "span_f1") out.span_f1 = s.f1;
+    else if (m === "accuracy") out.accuracy = s.accuracy;
+    else if (m === "sentence_accuracy") {
+      const ci = spec.tasks.findIndex((x) => x.type === "multiclass"), W = widths[ci], cls = data.tasks[ci];
+      const both = rows.map((r, k) => [r, k] as const).filter(([r]) => cls.mask[r] > 0);
+      const argmax = (r: number) => {
+        let b = 0;
+        for (let c = 1; c < W; c++) if (preds[ci][r * W + c] > preds[ci][r * W + b]) b = c;
+        return b;
+      };
+      out.sentence_accuracy = sentenceAccuracy(both.map(([r]) => cls.labels[r]), both.map(([r]) => argmax(r)), both.map(([, k]) => gold[k]), both.map(([, k]) => pred[k]));
+    }
   }
   return out;
 }
@@ -126,7 +179,7 @@ export function perOutputMetrics(spec: ModelSpec, pre: Preprocessing, widths: nu
   spec.tasks.forEach((t, i) => {
     const w = widths[i];
     const metrics = t.metrics.filter((m) => COLUMN_METRICS.has(m));
-    if (t.type === "multiclass" || w < 2 || !metrics.length) return;
+    if (t.type === "multiclass" || t.type === "tagging" || w < 2 || !metrics.length) return;
     const { labels, mask } = data.tasks[i];
     const target = pre.tasks[i].target;
     const n = mask.length, one: Task = { ...t, metrics };

@@ -6,12 +6,19 @@
 // standardized units); "raw" is the exported model's interface (raw numeric values standardized inside the
 // graph, int64 index matrices, regression outputs in the label's units, no losses). Everything between the
 // boundaries — every parameter and every layer — is built by the same code.
+//
+// Token inputs (inputs.tokens): "encoded" feeds ids i32 [N, L], "raw" takes int64 [N, L] (the export declares L
+// symbolic); both derive the real-token mask from the ids (seq_mask). The trunk gives token rows [N, L, D]; a
+// sentence-level task pools them over the real tokens (seq_pool, tasks[i].pool), a tagging task keeps them: its
+// output is softmax per token [N, L, tags] and its loss tag_xent over labels i32 [N, L] with a token mask [N, L].
 import { Graph, type Value } from "../graph/graph.ts";
 import { ARCHITECTURES } from "../arch/index.ts";
-import { dense, mlp } from "../arch/layers.ts";
+import { dense, mlp, seqDense } from "../arch/layers.ts";
 import { aitmUnit, esmmOutput, type FunnelPorts } from "./funnel.ts";
 import type { ModelSpec } from "./spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
+import { needsEncoder } from "../data/numeric-encodings.ts";
+import { numericParts } from "./numeric-input.ts";
 
 /** Sizes only the data can tell: vocabularies, class counts, groups. */
 export interface DataDims {
@@ -23,6 +30,13 @@ export interface DataDims {
   outputs: number[];
   /** Per task: number of groups (group_by), or 0. */
   groups: number[];
+  /** inputs.tokens: the embedding table's rows (ids, the reserved ones included) and L, the ids per row; else null. */
+  tokens?: {
+    /** Rows of the embedding table: token ids, the reserved ones included. */
+    vocab: number;
+    /** L, the ids per row (inputs.tokens.max_length). */
+    length: number;
+  } | null;
 }
 
 /**
@@ -35,6 +49,8 @@ export type Boundary = "encoded" | "raw";
 export const INPUT = {
   numeric: "numeric",
   tensor: "tensor",
+  /** Token ids [N, L] (i32 here, int64 in the export). */
+  tokens: "tokens",
   valid: "valid",
   categorical: (column: string) => `cat:${column}`,
   label: (task: string) => `label:${task}`,
@@ -54,7 +70,8 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
 
   // ---- inputs ---------------------------------------------------------------------------------------------
   const parts: Value[] = [];
-  if (dims.numeric) {
+  if (dims.numeric && needsEncoder(pre.numeric)) parts.push(...numericParts(g, spec, pre, raw, INPUT.numeric));
+  else if (dims.numeric) {
     const x = g.input(INPUT.numeric, "f32", ["N", dims.numeric]);
     if (raw) {
       const mean = g.constant("numeric_mean", Float32Array.from(pre.numeric, (s) => s.mean), [dims.numeric]);
@@ -73,6 +90,18 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     const idx = catMatrix ? g.add1("index_column", [catMatrix], { col: j, limit: dims.vocab[j] }, `categorical.${c.column}`) : g.input(INPUT.categorical(c.column), "i32", ["N"]);
     parts.push(g.add1("embedding", [table, idx], {}, `embed.${c.column}`));
   });
+  // Tokens (alone: the spec refuses them beside other inputs): ids [N, L] → embeddings [N, L, dim]; the real-token
+  // mask is derived from the ids (id > 0), so the export takes the ids alone.
+  let tokenMask: Value | null = null;
+  const tok = spec.inputs.tokens;
+  if (tok) {
+    if (!dims.tokens) throw new Error(`${spec.name}: inputs.tokens needs the token vocabulary's size (DataDims.tokens)`);
+    const { vocab: V, length: L } = dims.tokens;
+    const ids = raw ? g.add1("seq_ids", [g.input(INPUT.tokens, "i64", ["N", L])], { limit: V }, "tokens.ids") : g.input(INPUT.tokens, "i32", ["N", L]);
+    tokenMask = g.add1("seq_mask", [ids], {}, "tokens.mask");
+    const table = g.param("embedding.tokens", [V, tok.dim], { kind: "uniform", limit: Math.sqrt(3 / tok.dim) }, "shared");
+    parts.push(g.add1("embed_seq", [table, ids], {}, "embed.tokens"));
+  }
   if (parts.length === 0) throw new Error(`${spec.name}: the model has no inputs`);
   const x0 = parts.length === 1 ? parts[0] : g.add1("concat", parts, {}, "x0");
   const grouped = spec.tasks.map((t, i) => [t, i] as const).filter(([t]) => t.group_by);
@@ -83,7 +112,9 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
   g.valid = valid;
 
   // ---- trunk ------------------------------------------------------------------------------------------------
-  const reps = ARCHITECTURES[spec.architecture.type].build(g, x0, spec.architecture, spec.tasks);
+  // Over tokens the trunk is hps's (the spec refuses other architectures there) with the mask: [N, L, D].
+  const seqTrunk = tokenMask ? mlp(g, x0, spec.architecture.layers, "shared", "shared", tokenMask) : null;
+  const reps = seqTrunk ? spec.tasks.map(() => seqTrunk) : ARCHITECTURES[spec.architecture.type].build(g, x0, spec.architecture, spec.tasks);
 
   // ---- towers, heads, outputs, losses -------------------------------------------------------------------------
   const funnel = new Map<string, FunnelPorts>();
@@ -91,9 +122,13 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     const role = `task:${t.name}` as const;
     const width = dims.outputs[i], G = dims.groups[i];
     const prev = t.after ? funnel.get(t.after)! : null;
-    const tower = mlp(g, reps[i], t.tower, `tower.${t.name}`, role);
+    const tagging = t.type === "tagging";
+    // A sentence-level task over tokens pools the trunk's real tokens first ([N, L, D] → [N, D]); a tagging task's
+    // tower and head apply to every token (the head: conv1d with kernel 1, logits [N, L, tags]).
+    const rep = tokenMask && !tagging ? g.add1("seq_pool", [reps[i], tokenMask], { mode: t.pool ?? "max" }, `pool.${t.name}`) : reps[i];
+    const tower = mlp(g, rep, t.tower, `tower.${t.name}`, role, tokenMask);
     const h = t.funnel === "aitm" ? aitmUnit(g, tower, prev!.z, t.name, role) : tower;
-    let logits = dense(g, h, width, "none", `head.${t.name}`, role);
+    let logits = tagging ? seqDense(g, h, tokenMask!, width, "none", `head.${t.name}`, role) : dense(g, h, width, "none", `head.${t.name}`, role);
     if (G > 0) {
       // pred_i = shared(h_i) + dev_{g_i}(h_i): every group's deviation in one dense call [N, G·width], each row
       // gathering its own group's block (deviations start at zero, so every group starts at the shared head).
@@ -110,7 +145,7 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
       const e = esmmOutput(g, logits, prev!, t.name, t.after!);
       output = e.output;
       extras.push({ name: `given_${t.after}`, value: e.given });
-    } else if (t.type === "multiclass") output = g.add1("softmax", [logits], {}, `out.${t.name}`);
+    } else if (t.type === "multiclass" || tagging) output = g.add1("softmax", [logits], {}, `out.${t.name}`);
     else if (t.type !== "regression") output = g.add1("sigmoid", [logits], {}, `out.${t.name}`);
     else if (!raw) output = logits;
     else {
@@ -121,9 +156,13 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     }
     let loss: Value | null = null;
     if (!raw) {
-      const labels = t.type === "multiclass" ? g.input(INPUT.label(t.name), "i32", ["N"]) : g.input(INPUT.label(t.name), "f32", ["N", width]);
-      const mask = g.input(INPUT.mask(t.name), "f32", ["N"]);
-      loss = t.funnel === "esmm"
+      const L = dims.tokens?.length ?? 0;
+      // tagging: labels i32 [N, L] and a per-token mask [N, L] (real tokens of labelled rows); tag_xent averages over them.
+      const labels = tagging ? g.input(INPUT.label(t.name), "i32", ["N", L]) : t.type === "multiclass" ? g.input(INPUT.label(t.name), "i32", ["N"]) : g.input(INPUT.label(t.name), "f32", ["N", width]);
+      const mask = g.input(INPUT.mask(t.name), "f32", tagging ? ["N", L] : ["N"]);
+      loss = tagging
+        ? g.add1("tag_xent", [logits, labels, mask], { task: i }, `loss.${t.name}`)
+        : t.funnel === "esmm"
         ? g.add1("esmm_bce", [prev!.logits, logits, labels, mask], { task: i }, `loss.${t.name}`)
         : g.add1(t.loss, [logits, labels, mask], { task: i, pos_weight: t.pos_weight, delta: t.huber_delta, beta: t.smooth_l1_beta }, `loss.${t.name}`);
     }

@@ -21,7 +21,7 @@ export type { RngState } from "../graph/op.ts";
 export interface NamedOutput {
   /** The task's name, or `<task>.<name>` for an extra output. */
   name: string;
-  /** Values per row. */
+  /** Values per row (tagging: L·tags, token-major). */
   width: number;
   /** [rows, width]. */
   data: Float32Array;
@@ -35,17 +35,17 @@ export interface TaskIO {
   width: number;
   /** Number of groups of a `group_by` task, or 0. */
   groups: number;
-  /** Labels: i32 [B] for multiclass, f32 [B, width] otherwise. */
+  /** Labels: i32 [B] for multiclass, i32 [B, L] for tagging, f32 [B, width] otherwise. */
   labels: number;
-  /** f32 [B]: 1 where the label is present (and the row is valid). */
+  /** f32 [B]: 1 where the label is present (and the row is valid); tagging: f32 [B, L], 1 at a labelled token. */
   mask: number;
   /** Grouped tasks: i32 [B] group index of each row. */
   gather: number;
-  /** The task's prediction [B, width]: probabilities (binary, multiclass, multilabel) or values. */
+  /** The task's prediction [B, width] (tagging [B, L, width]): probabilities (binary, multiclass, multilabel, tagging) or values. */
   out: {
     /** Byte address of the f32 [B, cols] block. */
     ptr: number;
-    /** Columns per row (= width). */
+    /** Values per row: width, or L·width for tagging. */
     cols: number;
   };
   /** The task's extra outputs (TaskPorts.extras), named `<task>.<name>`, each [B, width]. */
@@ -78,6 +78,8 @@ export interface ProgramIO {
   numeric: number;
   /** The raw tensor input [B, T] (0 when none). */
   tensor: number;
+  /** Token ids i32 [B, L] (0 when the model has no token input). */
+  tokens: number;
   /** One i32 [B] index vector per categorical input. */
   catIdx: number[];
   /** Valid-row mask f32 [B]: 1 for real rows, 0 for padding in the last batch. */
@@ -320,6 +322,7 @@ export class Model {
       batch,
       numeric: addr(INPUT.numeric),
       tensor: addr(INPUT.tensor),
+      tokens: addr(INPUT.tokens),
       catIdx: spec.inputs.categorical.map((c) => addr(INPUT.categorical(c.column))),
       valid: addr(INPUT.valid),
       validCount: host.validCount,
@@ -332,7 +335,7 @@ export class Model {
           labels: addr(INPUT.label(t.name)),
           mask: addr(INPUT.mask(t.name)),
           gather: addr(INPUT.group(t.name)),
-          out: { ptr: program.addr(ports.output), cols: this.dims.outputs[i] },
+          out: { ptr: program.addr(ports.output), cols: this.dims.outputs[i] * (t.type === "tagging" ? this.dims.tokens!.length : 1) },
           extras: (ports.extras ?? []).map((x) => ({ name: `${t.name}.${x.name}`, ptr: program.addr(x.value) })),
           loss: ports.loss,
           representation: { value: rep, ptr: training ? program.addr(rep) : 0, grad: program.grad(rep), size: batch * (rep.shape.slice(1) as number[]).reduce((a, b) => a * b, 1) },
@@ -432,6 +435,14 @@ export class Model {
         if (Tn) f32.fill(0, xt + r * Tn, xt + (r + 1) * Tn);
       }
     }
+    if (io.tokens) {
+      // Token ids [B, L]; padding rows are all PAD (0), so their mask (derived from the ids) is 0 too.
+      const L = this.dims.tokens!.length, at = io.tokens >>> 2, ids = data.tokens!.ids;
+      for (let r = 0; r < B; r++) {
+        if (r < count) i32.set(ids.subarray(order[start + r] * L, (order[start + r] + 1) * L), at + r * L);
+        else i32.fill(0, at + r * L, at + (r + 1) * L);
+      }
+    }
     for (let j = 0; j < io.catIdx.length; j++) {
       const idx = io.catIdx[j] >>> 2, src = data.categorical[j];
       for (let r = 0; r < B; r++) i32[idx + r] = r < count ? src[order[start + r]] : 0;
@@ -444,6 +455,25 @@ export class Model {
       }
       if (!t.labels) continue; // an inference program reads no labels
       const mask = t.mask >>> 2, lab = t.labels >>> 2;
+      if (t.task.type === "tagging") {
+        // Labels i32 [B, L] and the token mask [B, L]; labelled counts tokens (tag_xent's mean is over them).
+        const L = this.dims.tokens!.length, src = enc.labels as Int32Array, tm = enc.tokenMask!;
+        let n = 0;
+        for (let r = 0; r < B; r++) {
+          const d = r * L;
+          if (r < count) {
+            const s = order[start + r] * L;
+            i32.set(src.subarray(s, s + L), lab + d);
+            f32.set(tm.subarray(s, s + L), mask + d);
+            for (let j = 0; j < L; j++) n += tm[s + j];
+          } else {
+            i32.fill(-1, lab + d, lab + d + L);
+            f32.fill(0, mask + d, mask + d + L);
+          }
+        }
+        io.labelled[ti] = n;
+        continue;
+      }
       if (t.task.type === "multiclass") {
         const src = enc.labels as Int32Array;
         for (let r = 0; r < B; r++) i32[lab + r] = r < count ? src[order[start + r]] : -1;
@@ -464,7 +494,7 @@ export class Model {
     }
   }
 
-  /** Run the forward pass of an inference program over all rows; returns each task's outputs [rows, width]. */
+  /** Run the forward pass of an inference program over all rows; returns each task's outputs [rows, width] (tagging [rows, L, tags]). */
   predict(data: Encoded, batch = 512): Float32Array[] {
     return this.predictAll(data, batch).outs;
   }
@@ -475,21 +505,22 @@ export class Model {
    */
   predictNamed(data: Encoded, batch = 512): NamedOutput[] {
     const { outs, extras } = this.predictAll(data, batch);
-    return this.spec.tasks.flatMap((t, i) => [{ name: t.name, width: this.dims.outputs[i], data: outs[i] }, ...extras[i].map((x) => ({ ...x, width: this.dims.outputs[i] }))]);
+    const L = this.dims.tokens?.length ?? 1;
+    return this.spec.tasks.flatMap((t, i) => [{ name: t.name, width: this.dims.outputs[i] * (t.type === "tagging" ? L : 1), data: outs[i] }, ...extras[i].map((x) => ({ ...x, width: this.dims.outputs[i] }))]);
   }
 
   private predictAll(data: Encoded, batch: number): { outs: Float32Array[]; extras: { name: string; data: Float32Array }[][] } {
     const built = this.program(planBatch(Math.max(1, data.rows), batch), false);
     const B = built.io.batch;
     const order = Int32Array.from({ length: data.rows }, (_, i) => i);
-    const outs = built.io.tasks.map((t) => new Float32Array(data.rows * t.width));
+    const outs = built.io.tasks.map((t) => new Float32Array(data.rows * t.out.cols));
     const extras = built.io.tasks.map((t) => t.extras.map((x) => ({ name: x.name, data: new Float32Array(data.rows * t.width) })));
     for (let s = 0; s < data.rows; s += B) {
       const count = Math.min(B, data.rows - s);
       this.feed(built, data, order, s, count);
       for (const f of built.program.forward) f();
       built.io.tasks.forEach((t, i) => {
-        outs[i].set(this.arena.f32(t.out.ptr, count * t.width), s * t.width);
+        outs[i].set(this.arena.f32(t.out.ptr, count * t.out.cols), s * t.out.cols);
         t.extras.forEach((x, j) => extras[i][j].data.set(this.arena.f32(x.ptr, count * t.width), s * t.width));
       });
     }

@@ -71,7 +71,7 @@ export const SCHEDULES = ["constant", "step", "cosine"] as const;
  * iou and iou50 apply to box tasks: regression with 4 labels read as [x0, y0, x1, y1] (src/metrics/box.ts). The
  * multi-label metrics (hamming_loss … macro_auc, src/metrics/multilabel.ts) apply to multilabel tasks.
  */
-export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50", ...MULTILABEL_METRICS, "span_f1"] as const;
+export const METRICS = ["auc", "accuracy", "logloss", "rmse", "mae", "r2", "explained_variance", "iou", "iou50", ...MULTILABEL_METRICS, "span_f1", "sentence_accuracy"] as const;
 export type MetricName = (typeof METRICS)[number];
 export const DATA_FORMATS = ["csv", "census", "jsonl", "idx", "arff", "parquet", "seqtag"] as const;
 /** inputs.missing when the spec leaves it out: the cells read as a missing value. */
@@ -210,9 +210,45 @@ export interface ActivationLayer {
   dropout: number;
 }
 
-/** Any layer of architecture.layers, an expert or a tower. Dense layers need a flat input: no auto-flatten. */
-export type AnyLayer = Layer | ConvLayer | PoolLayer | BatchnormLayer | FlattenLayer | ActivationLayer;
-export const LAYER_TYPES = ["dense", "conv", "pool", "batchnorm", "flatten", "activation"] as const;
+/**
+ * `{ "type": "conv1d", "filters": 128, "kernel": 3, "dilation"?: 1, "activation"?, "dropout"?: 0 }` over token rows
+ * [L, C] (inputs.tokens): a 1-D convolution over time with `same` length, masked at padding (src/ops/seq-conv.ts)
+ * → activation → (dropout). kernel 1 is a dense layer applied to every token. Gives [L, filters].
+ */
+export interface Conv1dLayer {
+  /** Always "conv1d". */
+  type: "conv1d";
+  /** Output channels, an integer in [1, MAX_UNITS]; required. */
+  filters: number;
+  /** Taps over time, an integer in [1, MAX_KERNEL]; required. */
+  kernel: number;
+  /** Spacing of the taps, an integer in [1, MAX_KERNEL]; default 1. */
+  dilation: number;
+  /** Activation after the conv; default `architecture.activation` ("relu"). */
+  activation: Activation;
+  /** Inverted dropout probability after the activation, in [0, 1); default 0. */
+  dropout: number;
+}
+
+/**
+ * `{ "type": "bigru", "units": 64, "dropout"?: 0 }` over token rows [L, C]: a bidirectional GRU (src/ops/seq-gru.ts),
+ * `units` per direction, each running over the row's real tokens → [L, 2·units] → (dropout).
+ */
+export interface GruLayer {
+  /** Always "bigru". */
+  type: "bigru";
+  /** Hidden units per direction, an integer in [1, MAX_UNITS]; required. */
+  units: number;
+  /** Inverted dropout probability after the layer, in [0, 1); default 0. */
+  dropout: number;
+}
+
+/**
+ * Any layer of architecture.layers, an expert or a tower. Dense layers need a flat input: no auto-flatten. conv1d and
+ * bigru take token rows [L, C] (inputs.tokens) and give token rows.
+ */
+export type AnyLayer = Layer | ConvLayer | PoolLayer | BatchnormLayer | FlattenLayer | ActivationLayer | Conv1dLayer | GruLayer;
+export const LAYER_TYPES = ["dense", "conv", "pool", "batchnorm", "flatten", "activation", "conv1d", "bigru"] as const;
 export const POOL_MODES = ["max", "avg", "global_avg"] as const;
 /** Kernel, stride and pool sizes (each side). */
 export const MAX_KERNEL = 1024;
@@ -252,7 +288,68 @@ export interface TokenInput {
   max_length: number;
   /** Lowercase the tokens before the vocabulary sees them (training and prediction alike); default true. */
   lowercase: boolean;
+  /** Width of the token embedding (the trunk's input is [L, dim]), an integer in [1, MAX_EMBEDDING_DIM]; default 64. */
+  dim: number;
 }
+
+/** The encodings of a numeric input (src/data/numeric-encodings.ts computes them from the training rows). */
+export const NUMERIC_ENCODINGS = ["standardize", "quantile", "ple", "periodic"] as const;
+
+/**
+ * How one numeric column reaches the model. Statistics come from the training rows' present values; a missing cell
+ * takes the training mean before it is encoded, and `missing_indicator` adds a 0/1 column (1 = missing) when the
+ * training rows have missing cells in this column.
+ * - standardize: (x − mean) / std, one column.
+ * - quantile: the training quantile transform to `output` "uniform" ([0, 1]) or "normal" (normal scores), one column
+ *   (piecewise-linear between `quantiles` training quantiles, as scikit-learn's QuantileTransformer).
+ * - ple: piecewise-linear encoding into `bins` components over quantile bins (Gorishniy et al. 2022).
+ * - periodic: the standardized value x ↦ [sin(2π c_i x), cos(2π c_i x)] for `frequencies` trainable c_i ~ N(0, sigma²),
+ *   2·frequencies columns (Gorishniy et al. 2022, periodic embeddings).
+ */
+export type NumericEncoding = StandardizeEncoding | QuantileEncoding | PleEncoding | PeriodicEncoding;
+
+/** What every numeric encoding has. */
+export interface NumericEncodingBase {
+  /** The numeric column. */
+  column: string;
+  /** Add a 0/1 column (1 = missing) when the training rows have missing cells in this column. */
+  missing_indicator: boolean;
+}
+/** (x − mean) / std, one column. */
+export interface StandardizeEncoding extends NumericEncodingBase {
+  /** The encoding's name. */
+  encoding: "standardize";
+}
+/** The training quantile transform, one column. */
+export interface QuantileEncoding extends NumericEncodingBase {
+  /** The encoding's name. */
+  encoding: "quantile";
+  /** Training quantiles kept (the knots of the piecewise-linear map). */
+  quantiles: number;
+  /** "uniform" ([0, 1]) or "normal" (normal scores). */
+  output: "uniform" | "normal";
+}
+/** Piecewise-linear encoding over quantile bins, `bins` columns. */
+export interface PleEncoding extends NumericEncodingBase {
+  /** The encoding's name. */
+  encoding: "ple";
+  /** Bins (columns). */
+  bins: number;
+}
+/** Periodic embeddings of the standardized value, 2·frequencies columns. */
+export interface PeriodicEncoding extends NumericEncodingBase {
+  /** The encoding's name. */
+  encoding: "periodic";
+  /** Trainable frequencies c_i. */
+  frequencies: number;
+  /** Their initial standard deviation. */
+  sigma: number;
+}
+
+/** Limits of the encodings' sizes. */
+export const MAX_QUANTILES = 100_000;
+export const MAX_BINS = 4096;
+export const MAX_FREQUENCIES = 4096;
 
 /**
  * `inputs`: what a row feeds the model. The encoded row is [numeric..., embeddings..., tensor...] (flat), or the
@@ -261,6 +358,13 @@ export interface TokenInput {
 export interface Inputs {
   /** Numeric columns, standardized with training statistics (missing values become the mean); default []. */
   numeric: string[];
+  /**
+   * Per numeric column, in `numeric`'s order, how it is encoded (see NumericEncoding); absent when every column is
+   * standardized without a missing indicator (the default, and the spec of every model before encodings existed).
+   * Written as `inputs.numeric_encoding` (the default of every column), `inputs.missing_indicator` and object entries
+   * of `inputs.numeric` (`{ "column": "wage", "encoding": "ple", "bins": 16 }`); normalized to this list.
+   */
+  numeric_encodings?: NumericEncoding[];
   /** Categorical columns, each embedded (see CategoricalInput); default []. */
   categorical: CategoricalInput[];
   /**
@@ -361,8 +465,9 @@ export interface Task {
   smooth_l1_beta: number;
   /**
    * Validation metrics (see METRICS; each must apply to the type). Default: binary auc, accuracy, logloss;
-   * multilabel those plus every MULTILABEL_METRICS; multiclass accuracy, logloss; tagging span_f1 (CoNLL spans), accuracy (per token); regression rmse, mae, r2,
-   * explained_variance; giou tasks iou, iou50, mae.
+   * multilabel those plus every MULTILABEL_METRICS; multiclass accuracy, logloss; tagging span_f1 (CoNLL spans), accuracy (per token), and sentence_accuracy (the
+   * row's tags and its class in the spec's one multiclass task all right) when the spec has exactly one multiclass
+   * and one tagging task; regression rmse, mae, r2, explained_variance; giou tasks iou, iou50, mae.
    */
   metrics: MetricName[];
   /**
@@ -384,6 +489,12 @@ export interface Task {
    * Default false for multiclass (an unseen label is an error), true for tagging; false for the other types.
    */
   unknown: boolean;
+  /**
+   * Sentence-level tasks (binary, multiclass, multilabel, regression) of a spec with inputs.tokens: how the trunk's
+   * token rows [L, D] become the row [D] the tower reads, "max" (default) or "mean" over the real tokens
+   * (src/ops/seq-pool.ts). Absent otherwise.
+   */
+  pool?: "max" | "mean";
 }
 
 /**
@@ -461,6 +572,26 @@ export interface TrainingOptions {
   affinity: {
     /** Steps between samples, an integer in [1, MAX_AFFINITY_EVERY]; default DEFAULT_AFFINITY_EVERY (10). */
     every: number;
+  } | null;
+  /**
+   * Exponential moving average of the weights after every optimizer step (src/train/averaging.ts), used for validation,
+   * early stopping, the saved weights and the export. null (default): off. Excludes `swa`.
+   */
+  ema: {
+    /** The decay, in (0, 1), e.g. 0.999. */
+    decay: number;
+    /** Ramp the decay as min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's num_updates); default false. */
+    warmup: boolean;
+  } | null;
+  /**
+   * Stochastic weight averaging (Izmailov et al. 2018): the mean of the weights at the end of each of the last `epochs`
+   * epochs, used for validation, the saved weights and the export. Not with early_stopping or batch norm. null (default): off.
+   */
+  swa: {
+    /** Epochs averaged, an integer in [1, training.epochs]. */
+    epochs: number;
+    /** A constant learning rate for those epochs (> 0); null (default): the schedule's. */
+    lr: number | null;
   } | null;
 }
 
@@ -743,6 +874,19 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
       case "activation":
         known(o, p, ["type", "activation", "dropout"]);
         return { type, activation: oneOf(o, "activation", p, ACTIVATIONS), dropout: dropout() };
+      case "conv1d":
+        known(o, p, ["type", "filters", "kernel", "dilation", "activation", "dropout"]);
+        return {
+          type,
+          filters: num(o, "filters", p, undefined, { min: 1, limit: MAX_UNITS }),
+          kernel: num(o, "kernel", p, undefined, { min: 1, limit: MAX_KERNEL }),
+          dilation: num(o, "dilation", p, 1, { min: 1, limit: MAX_KERNEL }),
+          activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
+          dropout: num(o, "dropout", p, defaults.dropout, { min: 0, lt: 1 }),
+        };
+      case "bigru":
+        known(o, p, ["type", "units", "dropout"]);
+        return { type, units: num(o, "units", p, undefined, { min: 1, limit: MAX_UNITS }), dropout: dropout() };
     }
   });
 }
@@ -762,10 +906,12 @@ function side(o: Record<string, Json>, key: string, path: string, dflt: [number,
   return [n, n];
 }
 
-/** A shape after the batch dimension: [width] (flat) or [C, H, W] (an image). */
-export type RowShape = [number] | [number, number, number];
+/** A shape after the batch dimension: [width] (flat), [C, H, W] (an image) or ["L", D] (token rows: D per token). */
+export type RowShape = [number] | [number, number, number] | ["L", number];
 
 const showRow = (s: RowShape) => `[${s.join(", ")}]`;
+/** Token rows ["L", D] (inputs.tokens and what conv1d and bigru give). */
+export const isTokenRows = (s: RowShape): s is ["L", number] => s[0] === "L";
 
 /**
  * "same" padding along one axis (ONNX SAME_UPPER): H_out = ⌈H / stride⌉; [pad_top, pad_bottom].
@@ -799,7 +945,12 @@ export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: stri
   let s = input, last = from;
   ls.forEach((l, i) => {
     const p = `${path}[${i}]`;
-    const image = s.length === 3;
+    const image = s.length === 3, seq = isTokenRows(s);
+    if (seq && l.type !== "conv1d" && l.type !== "bigru" && l.type !== "activation") {
+      const what = l.type ?? "dense";
+      throw new SpecError(p, `${what} does not take token rows (shape ${showRow(s)}, from ${last}); over tokens use {"type": "conv1d"} (kernel 1: a dense layer per token), {"type": "bigru"} or {"type": "activation"}${path.startsWith("tasks") ? "" : "; a sentence-level task pools the tokens before its tower"}`);
+    }
+    if (!seq && (l.type === "conv1d" || l.type === "bigru")) throw new SpecError(p, `${l.type} needs token rows [L, D] (inputs.tokens), but its input is ${showRow(s)} (from ${last})`);
     const needImage = (what: string) => {
       if (!image) throw new SpecError(p, `${what} needs an image input [C, H, W], but its input is flat (${showRow(s)}, from ${last}); declare inputs.image and keep image layers before any flatten or dense layer`);
     };
@@ -831,10 +982,16 @@ export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: stri
         break;
       }
       case "flatten":
-        s = [s.reduce((a, b) => a * b, 1)];
+        s = [(s as number[]).reduce((a, b) => a * b, 1)];
         break;
       case "batchnorm":
       case "activation":
+        break;
+      case "conv1d":
+        s = ["L", l.filters];
+        break;
+      case "bigru":
+        s = ["L", 2 * l.units];
         break;
     }
     last = p;
@@ -842,9 +999,10 @@ export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: stri
   return s;
 }
 
-/** The encoded input's row shape: the image, or the flat features (numeric + embeddings + tensor). */
+/** The encoded input's row shape: the image, the embedded tokens ["L", dim], or the flat features (numeric + embeddings + tensor). */
 export function inputShape(inputs: Inputs): RowShape {
   if (inputs.image) return [inputs.image.channels, inputs.image.height, inputs.image.width];
+  if (inputs.tokens) return ["L", inputs.tokens.dim];
   return [inputs.numeric.length + inputs.categorical.reduce((a, c) => a + c.dim, 0) + inputs.tensor];
 }
 
@@ -873,6 +1031,7 @@ const METRIC_TYPES: Record<MetricName, TaskType[]> = {
   iou50: ["regression"],
   ...(Object.fromEntries(MULTILABEL_METRICS.map((m) => [m, ["multilabel"]])) as Record<MultilabelMetricName, TaskType[]>),
   span_f1: ["tagging"],
+  sentence_accuracy: ["tagging"],
 };
 
 /** Validate a parsed JSON model spec; returns a normalized deep copy with defaults, or throws SpecError. */
@@ -914,9 +1073,9 @@ export function validateSpec(json: Json): ModelSpec {
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");
-  known(inp, "inputs", ["numeric", "categorical", "embedding_dim", "tensor", "image", "missing", "nonfinite", "tokens"]);
+  known(inp, "inputs", ["numeric", "numeric_encoding", "missing_indicator", "numeric_encodings", "categorical", "embedding_dim", "tensor", "image", "missing", "nonfinite", "tokens"]);
   const embDefault = num(inp, "embedding_dim", "inputs", 4, { min: 1, limit: MAX_EMBEDDING_DIM });
-  const numeric = inp.numeric === undefined ? [] : capped(strList(inp.numeric, "inputs.numeric"), "inputs.numeric", MAX_INPUT_COLUMNS, "numeric columns");
+  const { numeric, encodings: numeric_encodings } = numericInputs(inp);
   const catRaw = inp.categorical === undefined ? [] : inp.categorical;
   if (!Array.isArray(catRaw)) throw new SpecError("inputs.categorical", `expected an array, found ${show(catRaw)}`);
   capped(catRaw, "inputs.categorical", MAX_INPUT_COLUMNS, "categorical columns");
@@ -952,6 +1111,7 @@ export function validateSpec(json: Json): ModelSpec {
   const tokens = inp.tokens == null ? undefined : tokenInput(inp.tokens);
   if (tokens) {
     if (image || tensor) throw new SpecError("inputs.tokens", `a token input cannot be combined with ${image ? "inputs.image" : "inputs.tensor"}`);
+    if (numeric.length || categorical.length) throw new SpecError("inputs.tokens", `a token input cannot be combined with ${numeric.length ? "inputs.numeric" : "inputs.categorical"} yet`);
     claim(tokens.column, "inputs.tokens.column");
   }
   if (!numeric.length && !categorical.length && !tensor && !tokens) throw new SpecError("inputs", "declares no input: give numeric, categorical, tensor or tokens");
@@ -990,7 +1150,7 @@ export function validateSpec(json: Json): ModelSpec {
   const tasks: Task[] = root.tasks.map((t, i) => {
     const p = `tasks[${i}]`;
     const o = obj(t, p);
-    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "smooth_l1_beta", "metrics", "funnel", "after", "calibrator", "unknown"]);
+    known(o, p, ["name", "type", "label", "labels", "positive", "classes", "group_by", "group_l2", "tower", "loss", "weight", "pos_weight", "huber_delta", "smooth_l1_beta", "metrics", "funnel", "after", "calibrator", "unknown", "pool"]);
     const tname = str(o, "name", p);
     if (/[:\s]/.test(tname)) throw new SpecError(`${p}.name`, `must not contain ':' or spaces, found ${JSON.stringify(tname)}`);
     if (names.has(tname)) throw new SpecError(`${p}.name`, `duplicate task name ${JSON.stringify(tname)}`);
@@ -1012,6 +1172,8 @@ export function validateSpec(json: Json): ModelSpec {
     if (classes && ttype !== "multiclass" && ttype !== "tagging") throw new SpecError(`${p}.classes`, `only applies to type "multiclass" or "tagging"`);
     if (o.unknown !== undefined && o.unknown !== false && ttype !== "multiclass" && ttype !== "tagging") throw new SpecError(`${p}.unknown`, `only applies to type "multiclass" or "tagging"`);
     const unknown = bool(o, "unknown", p, ttype === "tagging");
+    if (o.pool != null && (!tokens || ttype === "tagging")) throw new SpecError(`${p}.pool`, `only applies to sentence-level tasks over inputs.tokens (${tokens ? "a tagging task reads every token" : "the spec declares no inputs.tokens"})`);
+    const pool = tokens && ttype !== "tagging" ? { pool: oneOf(o, "pool", p, ["max", "mean"] as const, "max") } : {};
     if (ttype === "tagging") {
       if (!tokens) throw new SpecError(`${p}.type`, `"tagging" labels each token of inputs.tokens, but the spec declares no inputs.tokens`);
       if (o.group_by != null) throw new SpecError(`${p}.group_by`, `a tagging task cannot be grouped (group_by)`);
@@ -1020,7 +1182,12 @@ export function validateSpec(json: Json): ModelSpec {
     if (classes) capped(classes, `${p}.classes`, MAX_CLASSES, "classes");
     if (classes && new Set(classes).size !== classes.length) throw new SpecError(`${p}.classes`, "has duplicates");
     if (loss === "giou" && labels.length !== BOX_WIDTH) throw new SpecError(o.labels !== undefined ? `${p}.labels` : `${p}.label`, `loss "giou" needs exactly ${BOX_WIDTH} label columns, the box [x0, y0, x1, y1] in that order, found ${labels.length}`);
-    const metrics = o.metrics === undefined ? (loss === "giou" ? ["iou", "iou50", "mae"] as MetricName[] : DEFAULT_METRICS[ttype]) : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
+    // sentence_accuracy (a tagging task's rows whose tags are all right AND whose class is right in the spec's one
+    // multiclass task) is a default of the tagging task when the spec has exactly one multiclass and one tagging task.
+    const all = root.tasks as Json[], count = (ty: string) => all.filter((x) => isObj(x) && x.type === ty).length;
+    const joint = count("multiclass") === 1 && count("tagging") === 1;
+    const metrics = o.metrics === undefined ? (loss === "giou" ? ["iou", "iou50", "mae"] as MetricName[] : ttype === "tagging" && joint ? [...DEFAULT_METRICS.tagging, "sentence_accuracy" as const] : DEFAULT_METRICS[ttype]) : (strList(o.metrics, `${p}.metrics`) as MetricName[]);
+    if (metrics.includes("sentence_accuracy") && !joint) throw new SpecError(`${p}.metrics[${metrics.indexOf("sentence_accuracy")}]`, `"sentence_accuracy" (every tag and the sentence's class right) needs exactly one multiclass task and one tagging task in the spec`);
     metrics.forEach((m, j) => {
       if (!(METRICS as readonly string[]).includes(m)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} is not one of ${METRICS.join(", ")}`);
       if (!METRIC_TYPES[m].includes(ttype)) throw new SpecError(`${p}.metrics[${j}]`, `${JSON.stringify(m)} does not apply to type ${JSON.stringify(ttype)}`);
@@ -1049,24 +1216,30 @@ export function validateSpec(json: Json): ModelSpec {
       unknown,
       metrics,
       ...funnelFields(o, p),
+      ...pool,
     };
   });
   checkFunnels(tasks);
 
   // Shapes through the trunk (or each expert) and every tower: errors name the layer and the shape.
-  const inShape = inputShape({ numeric, categorical, tensor, image, missing, nonfinite });
-  const trunkOut = layerShapes(archLayers, inShape, "architecture.layers", image ? "inputs.image" : "the inputs");
+  const inShape = inputShape({ numeric, categorical, tensor, image, missing, nonfinite, ...(tokens ? { tokens } : {}) });
+  if (tokens && type !== "hps") throw new SpecError("architecture.type", `${JSON.stringify(type)} over inputs.tokens is not supported yet (its gates and units mix flat rows); use "hps", whose trunk is the shared sequence encoder`);
+  const trunkOut = layerShapes(archLayers, inShape, "architecture.layers", image ? "inputs.image" : tokens ? "inputs.tokens" : "the inputs");
   if (type !== "hps" && type !== "cross_stitch" && trunkOut.length !== 1) throw new SpecError("architecture.layers", `${type} experts must end in a flat vector for the gates to mix, but they end in an image ${showRow(trunkOut)}; end them with {"type": "flatten"} (after a {"type": "pool", "mode": "global_avg"} to keep it small)`);
   // ple: the experts of level l ≥ 2 apply the same layers to level l − 1's (flat) output.
   if ((architecture.levels ?? 1) > 1) layerShapes(archLayers, trunkOut, "architecture.layers", "level 1's experts (architecture.levels > 1 applies the layers again to that output)");
   tasks.forEach((t, i) => {
-    const from = archLayers.length ? `architecture.layers[${archLayers.length - 1}]` : image ? "inputs.image" : "the inputs";
-    const out = layerShapes(t.tower, trunkOut, `tasks[${i}].tower`, from);
+    const from = archLayers.length ? `architecture.layers[${archLayers.length - 1}]` : image ? "inputs.image" : tokens ? "inputs.tokens" : "the inputs";
+    if (t.type === "tagging") {
+      layerShapes(t.tower, trunkOut, `tasks[${i}].tower`, from); // token rows stay token rows; the head is per token
+      return;
+    }
+    const out = t.pool ? layerShapes(t.tower, [(trunkOut as ["L", number])[1]], `tasks[${i}].tower`, `${from} ${t.pool}-pooled over the tokens`) : layerShapes(t.tower, trunkOut, `tasks[${i}].tower`, from);
     if (out.length !== 1) throw new SpecError(`tasks[${i}].tower`, `the task's head is dense and needs a flat input; add {"type": "flatten"} at the end (shape ${showRow(out)})`);
   });
 
   const tr = obj(root.training ?? {}, "training");
-  known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2", "affinity"]);
+  known(tr, "training", ["epochs", "batch_size", "seed", "validation", "optimizer", "schedule", "weighting", "clip_grad_norm", "early_stopping", "relations", "shared_l2", "affinity", "ema", "swa"]);
   const op = obj(tr.optimizer ?? {}, "training.optimizer");
   known(op, "training.optimizer", ["type", "lr", "weight_decay", "momentum", "nesterov", "beta1", "beta2", "eps"]);
   const optType = oneOf(op, "type", "training.optimizer", OPTIMIZERS, "adam");
@@ -1137,7 +1310,7 @@ export function validateSpec(json: Json): ModelSpec {
   return {
     name,
     data,
-    inputs: { numeric, categorical, tensor, image, missing, nonfinite, ...(tokens ? { tokens } : {}) },
+    inputs: { numeric, ...(numeric_encodings ? { numeric_encodings } : {}), categorical, tensor, image, missing, nonfinite, ...(tokens ? { tokens } : {}) },
     architecture,
     tasks,
     training: {
@@ -1153,16 +1326,116 @@ export function validateSpec(json: Json): ModelSpec {
       relations,
       shared_l2: num(tr, "shared_l2", "training", 0, { min: 0 }),
       affinity,
+      ...averaging(tr, num(tr, "epochs", "training", 10, { min: 0, limit: MAX_EPOCHS }), early_stopping),
     },
     ...(multilabel ? { multilabel } : {}),
   };
 }
 
+/** training.ema and training.swa (one or neither; SWA needs a fixed number of epochs, so no early stopping). */
+function averaging(tr: Record<string, Json>, epochs: number, early: TrainingOptions["early_stopping"]): Pick<TrainingOptions, "ema" | "swa"> {
+  let ema: TrainingOptions["ema"] = null, swa: TrainingOptions["swa"] = null;
+  if (tr.ema !== undefined && tr.ema !== null) {
+    const e = obj(tr.ema, "training.ema");
+    known(e, "training.ema", ["decay", "warmup"]);
+    const d = num(e, "decay", "training.ema", undefined);
+    if (!(d > 0 && d < 1)) throw new SpecError("training.ema.decay", `must be in (0, 1), found ${d}`);
+    ema = { decay: d, warmup: bool(e, "warmup", "training.ema", false) };
+  }
+  if (tr.swa !== undefined && tr.swa !== null) {
+    if (ema) throw new SpecError("training.swa", "excludes training.ema: average the weights one way");
+    if (early) throw new SpecError("training.swa", "averages the last epochs of a run of fixed length, and training.early_stopping would end it elsewhere: set training.early_stopping to null");
+    const w = obj(tr.swa, "training.swa");
+    known(w, "training.swa", ["epochs", "lr"]);
+    const k = num(w, "epochs", "training.swa", undefined, { min: 1, limit: MAX_EPOCHS });
+    if (k < 1 || k > epochs) throw new SpecError("training.swa.epochs", `must be an integer in [1, training.epochs = ${epochs}], found ${k}`);
+    swa = { epochs: k, lr: w.lr === undefined || w.lr === null ? null : num(w, "lr", "training.swa", undefined, { gt: 0 }) };
+  }
+  return { ema, swa };
+}
+
 /** inputs.tokens (see TokenInput): vocab_size and min_count exclude each other. */
+/**
+ * The encoding options of `o` at `p` for `encoding` (defaults from `base` when it has the same encoding, else the
+ * encoding's own: quantiles 1000, output "uniform", bins 16, frequencies 8, sigma 0.1); `column` and
+ * `missing_indicator` are the caller's.
+ */
+function encodingOptions(o: Record<string, Json>, p: string, encoding: NumericEncoding["encoding"], column: string, missing_indicator: boolean, base: Record<string, Json>): NumericEncoding {
+  const pick = (k: string) => (o[k] !== undefined ? o : base);
+  const only = (keys: string[]) => {
+    for (const k of ["quantiles", "output", "bins", "frequencies", "sigma"]) if (o[k] !== undefined && !keys.includes(k)) throw new SpecError(`${p}.${k}`, `is not an option of encoding ${JSON.stringify(encoding)}${keys.length ? ` (its options: ${keys.join(", ")})` : " (it has none)"}`);
+  };
+  switch (encoding) {
+    case "standardize":
+      only([]);
+      return { column, encoding, missing_indicator };
+    case "quantile":
+      only(["quantiles", "output"]);
+      return { column, encoding, quantiles: num(pick("quantiles"), "quantiles", p, 1000, { min: 2, limit: MAX_QUANTILES }), output: oneOf(pick("output"), "output", p, ["uniform", "normal"] as const, "uniform"), missing_indicator };
+    case "ple":
+      only(["bins"]);
+      return { column, encoding, bins: num(pick("bins"), "bins", p, 16, { min: 1, limit: MAX_BINS }), missing_indicator };
+    case "periodic":
+      only(["frequencies", "sigma"]);
+      return { column, encoding, frequencies: num(pick("frequencies"), "frequencies", p, 8, { min: 1, limit: MAX_FREQUENCIES }), sigma: num(pick("sigma"), "sigma", p, 0.1, { gt: 0, max: 1e6 }), missing_indicator };
+  }
+}
+
+/**
+ * inputs.numeric (strings or `{ column, encoding?, missing_indicator?, <options> }`), inputs.numeric_encoding (the
+ * default encoding: a name or `{ type, <options> }`), inputs.missing_indicator (default false), or the normalized
+ * inputs.numeric_encodings: the columns, and the per-column encodings unless every column is the default.
+ */
+function numericInputs(inp: Record<string, Json>): { numeric: string[]; encodings?: NumericEncoding[] } {
+  const raw = inp.numeric === undefined ? [] : typeof inp.numeric === "string" ? [inp.numeric] : inp.numeric;
+  if (!Array.isArray(raw)) throw new SpecError("inputs.numeric", `expected a string or an array of columns, found ${show(raw)}`);
+  capped(raw, "inputs.numeric", MAX_INPUT_COLUMNS, "numeric columns");
+  let def: Record<string, Json> = {}, defType: NumericEncoding["encoding"] = "standardize";
+  if (typeof inp.numeric_encoding === "string") defType = oneOf(inp, "numeric_encoding", "inputs", NUMERIC_ENCODINGS);
+  else if (inp.numeric_encoding !== undefined) {
+    def = obj(inp.numeric_encoding, "inputs.numeric_encoding");
+    known(def, "inputs.numeric_encoding", ["type", "quantiles", "output", "bins", "frequencies", "sigma"]);
+    defType = oneOf(def, "type", "inputs.numeric_encoding", NUMERIC_ENCODINGS);
+    encodingOptions(def, "inputs.numeric_encoding", defType, "", false, {});
+  }
+  const defIndicator = bool(inp, "missing_indicator", "inputs", false);
+  let encodings: NumericEncoding[];
+  const numeric: string[] = [];
+  if (inp.numeric_encodings !== undefined) {
+    for (const k of ["numeric_encoding", "missing_indicator"]) if (inp[k] !== undefined) throw new SpecError(`inputs.${k}`, "cannot be combined with inputs.numeric_encodings (the normalized per-column list); give one or the other");
+    const list = inp.numeric_encodings;
+    if (!Array.isArray(list) || list.length !== raw.length) throw new SpecError("inputs.numeric_encodings", `expected an array of ${raw.length} encodings, one per inputs.numeric column, found ${Array.isArray(list) ? `${list.length}` : show(list)}`);
+    encodings = list.map((e, i) => {
+      const p = `inputs.numeric_encodings[${i}]`, o = obj(e, p);
+      known(o, p, ["column", "encoding", "missing_indicator", "quantiles", "output", "bins", "frequencies", "sigma"]);
+      const column = str(o, "column", p);
+      if (raw[i] !== column) throw new SpecError(`${p}.column`, `is ${JSON.stringify(column)}, but inputs.numeric[${i}] is ${show(raw[i])}`);
+      numeric.push(column);
+      return encodingOptions(o, p, oneOf(o, "encoding", p, NUMERIC_ENCODINGS), column, bool(o, "missing_indicator", p, false), {});
+    });
+  } else {
+    encodings = raw.map((c, i) => {
+      const p = `inputs.numeric[${i}]`;
+      if (typeof c === "string" && c !== "") {
+        numeric.push(c);
+        return encodingOptions({}, p, defType, c, defIndicator, def);
+      }
+      const o = obj(c, p);
+      known(o, p, ["column", "encoding", "missing_indicator", "quantiles", "output", "bins", "frequencies", "sigma"]);
+      const column = str(o, "column", p);
+      numeric.push(column);
+      const type = o.encoding === undefined ? defType : oneOf(o, "encoding", p, NUMERIC_ENCODINGS);
+      return encodingOptions(o, p, type, column, bool(o, "missing_indicator", p, defIndicator), type === defType ? def : {});
+    });
+  }
+  const plain = encodings.every((e) => e.encoding === "standardize" && !e.missing_indicator);
+  return plain ? { numeric } : { numeric, encodings };
+}
+
 function tokenInput(v: Json): TokenInput {
   const P = "inputs.tokens";
   const o = obj(v, P);
-  known(o, P, ["column", "vocab_size", "min_count", "max_length", "lowercase"]);
+  known(o, P, ["column", "vocab_size", "min_count", "max_length", "lowercase", "dim"]);
   // min_count 1 (the default, and what a normalized spec with vocab_size carries) cuts nothing, so it may stay.
   if (o.vocab_size != null && o.min_count != null && o.min_count !== 1) throw new SpecError(`${P}.min_count`, "give either vocab_size or min_count, not both");
   return {
@@ -1171,6 +1444,7 @@ function tokenInput(v: Json): TokenInput {
     min_count: o.min_count == null ? 1 : num(o, "min_count", P, undefined, { min: 1, limit: MAX_MIN_COUNT }),
     max_length: num(o, "max_length", P, undefined, { min: 1, limit: MAX_SEQUENCE_LENGTH }),
     lowercase: bool(o, "lowercase", P, true),
+    dim: num(o, "dim", P, 64, { min: 1, limit: MAX_EMBEDDING_DIM }),
   };
 }
 
@@ -1285,5 +1559,5 @@ export function checkMetricRef(ref: string, tasks: Task[], path: string, multila
 /** Whether a larger value of this metric is better. */
 export function higherIsBetter(metric: string): boolean {
   const m = metric.slice(metric.lastIndexOf(".") + 1);
-  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50" || m === "span_f1" || (MULTILABEL_HIGHER_IS_BETTER as readonly string[]).includes(m);
+  return m === "auc" || m === "accuracy" || m === "r2" || m === "explained_variance" || m === "iou" || m === "iou50" || m === "span_f1" || m === "sentence_accuracy" || (MULTILABEL_HIGHER_IS_BETTER as readonly string[]).includes(m);
 }

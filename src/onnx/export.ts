@@ -6,11 +6,13 @@
 //   tensor       float [N, T]  the raw tensor input
 //   categorical  int64 [N, C]  vocabulary indices in spec order (0 = unknown; vocabularies in metadata "mtl.preprocessing")
 //   groups       int64 [N, G]  group index of each group_by task, in task order
+//   tokens       int64 [N, L]  token ids (0 padding, 1 unknown, then the vocabulary in metadata "mtl.preprocessing"),
+//                              L symbolic: real tokens first; the graph derives the mask from id > 0
 // Outputs: one per task, named after it: probabilities (binary, multilabel: sigmoid; multiclass: softmax) or values
 // (regression, in the label's units), each followed by the task's extra outputs `<task>.<name>` (ESMM's conditional
-// `conversion.given_click`). Dropout is omitted.
+// `conversion.given_click`); a tagging task's output is [N, L, tags] (softmax per token). Dropout is omitted.
 import type { Model } from "../model/model.ts";
-import { lowerSpec } from "../model/lower.ts";
+import { INPUT, lowerSpec } from "../model/lower.ts";
 import type { Value } from "../graph/graph.ts";
 import { isNone, type OnnxCtx } from "../graph/op.ts";
 import { opDef } from "../graph/registry.ts";
@@ -30,7 +32,8 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   const w = model.getWeights();
   const names = new Map<Value, string>();
   const outNames = new Map<Value, string>(graph.tasks.flatMap((t) => [[t.output, t.name] as const, ...(t.extras ?? []).map((x) => [x.value, `${t.name}.${x.name}`] as const)]));
-  for (const v of graph.inputs()) names.set(v, g.input(v.name, ELEM[v.dtype], [...v.shape]));
+  // The token input's length is symbolic: nothing in the graph depends on it.
+  for (const v of graph.inputs()) names.set(v, g.input(v.name, ELEM[v.dtype], v.name === INPUT.tokens ? ["N", "L"] : [...v.shape]));
   const ctx: OnnxCtx = {
     g,
     name(v) {
@@ -61,7 +64,7 @@ export function exportOnnx(model: Model, opts: { producerVersion?: string } = {}
   graph.tasks.forEach((t, i) => {
     const name = ctx.name(t.output);
     if (name !== t.name) throw new Error(`ONNX export: task ${t.name}'s output is named ${name}`);
-    g.output(name, "float", ["N", model.dims.outputs[i]]);
+    g.output(name, "float", spec.tasks[i].type === "tagging" ? ["N", "L", model.dims.outputs[i]] : ["N", model.dims.outputs[i]]);
     for (const x of t.extras ?? []) g.output(ctx.name(x.value), "float", ["N", model.dims.outputs[i]]);
   });
   g.metadata("mtl.format", "mtl-wasm/onnx");
@@ -78,6 +81,7 @@ export function onnxInputs(model: Model): Record<string, string[]> {
   if (model.pre.numeric.length) out.numeric = model.pre.numeric.map((s) => s.column);
   if (spec.inputs.tensor) out.tensor = Array.from({ length: spec.inputs.tensor }, (_, i) => `tensor[${i}]`);
   if (spec.inputs.categorical.length) out.categorical = spec.inputs.categorical.map((c) => c.column);
+  if (spec.inputs.tokens) out.tokens = [spec.inputs.tokens.column];
   const grouped = spec.tasks.filter((t) => t.group_by);
   if (grouped.length) out.groups = grouped.map((t) => t.group_by!);
   return out;

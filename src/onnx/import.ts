@@ -19,7 +19,7 @@ for (const d of OPS) {
   }
 }
 /** ONNX ops that only appear inside a pattern started by another op (GELU's Erf, a mixture's Mul and ReduceSum, a cross-stitch's MatMul, DSelect-k's Clip and ReduceProd, …). */
-const INSIDE = ["Erf", "Mul", "Add", "Div", "Concat", "ReduceSum", "GatherElements", "Relu", "MatMul", "Clip", "ReduceProd", "Transpose", "Sub", "Max", "Min", "ReduceMax", "Cast", "GRU"];
+const INSIDE = ["Erf", "Mul", "Add", "Div", "Concat", "ReduceSum", "GatherElements", "Relu", "MatMul", "Clip", "ReduceProd", "Transpose", "Sub", "Max", "Min", "ReduceMax", "Cast", "GRU", "Where", "Sin", "Cos"];
 
 /** Every ONNX operator the mtl engine runs (in some form). */
 export const SUPPORTED_OPS: readonly string[] = [...new Set([...IMPORTERS.keys(), ...INSIDE])].sort();
@@ -31,7 +31,11 @@ export interface Imported {
   outputs: { name: string; value: Value }[];
 }
 
-export function importOnnx(model: ModelProto, label = "model.onnx"): Imported {
+/**
+ * `symbols` fixes symbolic input dimensions other than the batch by name (an mtl-wasm text model's token length "L"
+ * is its inputs.tokens.max_length); any other symbolic dimension after the first is an error.
+ */
+export function importOnnx(model: ModelProto, label = "model.onnx", symbols: Readonly<Record<string, number>> = {}): Imported {
   const og = model.graph;
   const where = (i: number) => `${label}: node ${JSON.stringify(og.node[i].name || `#${i}`)} (index ${i})`;
   og.node.forEach((n, i) => {
@@ -58,6 +62,7 @@ export function importOnnx(model: ModelProto, label = "model.onnx"): Imported {
     const shape: Dim[] = (v.type?.shape ?? []).map((d, j) => {
       if (typeof d === "number") return d;
       if (j === 0) return "N";
+      if (typeof d === "string" && Number.isInteger(symbols[d]) && symbols[d] > 0) return symbols[d];
       throw new Error(`${label}: input ${JSON.stringify(v.name)} has a symbolic dimension ${j} (${String(d)}); only the first (batch) dimension may be symbolic`);
     });
     if (shape[0] !== "N") throw new Error(`${label}: input ${JSON.stringify(v.name)} must have a symbolic batch dimension first, got [${shape}]`);

@@ -92,7 +92,8 @@ function shareData(d: Encoded): Encoded {
     numeric: f32(d.numeric),
     categorical: d.categorical.map(i32),
     tensor: f32(d.tensor),
-    tasks: d.tasks.map((t) => ({ labels: t.labels instanceof Int32Array ? i32(t.labels) : f32(t.labels), mask: f32(t.mask), group: i32(t.group) })),
+    ...(d.tokens ? { tokens: { maxLength: d.tokens.maxLength, ids: i32(d.tokens.ids), mask: f32(d.tokens.mask), lengths: i32(d.tokens.lengths) } } : {}),
+    tasks: d.tasks.map((t) => ({ labels: t.labels instanceof Int32Array ? i32(t.labels) : f32(t.labels), mask: f32(t.mask), group: i32(t.group), ...(t.tokenMask ? { tokenMask: f32(t.tokenMask) } : {}) })),
   };
 }
 

@@ -11,6 +11,7 @@ import { AffinityRecorder, type AffinitySummary } from "./affinity.ts";
 import type { Built } from "../model/model.ts";
 import { evaluatePredictions, metricValue, type TaskMetrics } from "../metrics/evaluate.ts";
 import { higherIsBetter } from "../model/spec.ts";
+import { createAverager } from "./averaging.ts";
 
 /** What fit reports after each epoch (`onEpoch`, `history`): training losses and weights averaged over its steps, and validation metrics. */
 export interface EpochLog {
@@ -58,6 +59,8 @@ export interface TrainState {
   stale: number;
   /** True once early stopping has ended the run. */
   stopped: boolean;
+  /** Updates folded into the weight average (training.ema: steps; training.swa: epochs); absent without averaging. */
+  averaged?: number;
 }
 
 /**
@@ -158,8 +161,14 @@ export interface FitOptions {
   resume?: TrainState;
   /** Best weights so far when resuming with early stopping. */
   resumeBest?: Float32Array | null;
-  /** Called after each epoch (checkpoint hook): the state to save and the best weights so far. */
-  afterEpoch?: (state: TrainState, best: Float32Array | null) => void | Promise<void>;
+  /** The weight average's block when resuming with training.ema or training.swa (the `average` afterEpoch gave). */
+  resumeAverage?: Float32Array | null;
+  /**
+   * Called after each epoch (checkpoint hook): the state to save; `best`, the weights to use so far (a parameter-block
+   * snapshot: the best epoch's under early stopping, else the weight average's when there is one; null: the current
+   * ones); `average`, the weight average's block to carry for resuming (averaging.ts; null without averaging).
+   */
+  afterEpoch?: (state: TrainState, best: Float32Array | null, average: Float32Array | null) => void | Promise<void>;
   /**
    * Task-affinity recording (affinity.ts), overriding the spec's training.affinity: `{ every }` samples the first
    * step of each epoch and every `every`-th after it; null turns it off. Needs a source with `built` (one thread).
@@ -199,6 +208,8 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const stepsPerEpoch = Math.ceil(train.rows / B);
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
+  // training.ema / training.swa: validation, early stopping and the weights kept see the average (averaging.ts).
+  const averager = createAverager(model, epochs);
   const weigh = (losses: Float64Array, scales: Float64Array, labelled?: ArrayLike<number>) => weighting.step(losses, scales, labelled);
   const combine = weighting.gradient ? (stage: GradientStage) => weighting.gradient!(stage) : undefined;
   const op = tr.optimizer;
@@ -211,6 +222,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   for (let e = 0; e < start; e++) nextPerm(); // the same shuffles as an uninterrupted run
   model.rng.counter = st.dropoutCounter;
   if (opts.resume && st.weighting != null) weighting.restore?.(st.weighting);
+  if (averager && opts.resume) averager.restore(opts.resumeAverage ?? null, st.averaged ?? 0);
   const history: EpochLog[] = [];
   const monitor = tr.early_stopping;
   let bestSnap: Float32Array | null = opts.resumeBest ?? null;
@@ -231,7 +243,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       let sumObj = 0, lr = op.lr;
       for (let s = 0, i = 0; s < train.rows; s += B, i++) {
         const count = Math.min(B, train.rows - s);
-        lr = learningRate(tr, step, total, stepsPerEpoch);
+        lr = averager?.lr(epoch + 1) ?? learningRate(tr, step, total, stepsPerEpoch);
         step++;
         source.prepare?.(lr, step);
         const counter = model.rng.counter;
@@ -241,6 +253,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
         // The batch's forward state is still in the program; recording restores everything it touches.
         if (recorder?.due(i)) recorder.record(lr, counter, step);
         obj += update(lr, step);
+        averager?.afterStep(step);
         if (weighting.afterUpdate) {
           if (!source.lossesAfterUpdate) throw new Error(`training.weighting.type "${weighting.name}" needs the losses after each update, which this gradient source (threads) does not give; train on one thread`);
           weighting.afterUpdate(source.lossesAfterUpdate());
@@ -254,9 +267,11 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       const steps = Math.ceil(train.rows / B);
       const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
       weighting.endEpoch?.(meanLoss);
+      averager?.endEpoch(epoch + 1);
       let validationMetrics: Record<string, TaskMetrics> | null = null, value: number | null = null;
+      let candidate: Float32Array | null = null;
       if (validation && validation.rows > 0) {
-        const preds = model.predict(validation);
+        const preds = averager ? averager.withAverage(() => ((candidate = model.snapshot()), model.predict(validation))) : model.predict(validation);
         validationMetrics = evaluatePredictions(spec, model.pre, model.dims.outputs, preds, validation);
         if (monitor) value = metricValue(monitor.metric, validationMetrics, validationLoss(validationMetrics));
       }
@@ -279,7 +294,7 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
         if (better) {
           st.best = value;
           st.bestEpoch = epoch + 1;
-          bestSnap = model.snapshot();
+          bestSnap = candidate ?? model.snapshot();
           st.stale = 0;
         } else if (++st.stale >= monitor.patience) st.stopped = true;
       }
@@ -287,15 +302,20 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
       st.step = step;
       st.dropoutCounter = model.rng.counter;
       st.weighting = weighting.state?.() ?? null;
-      await opts.afterEpoch?.({ ...st }, bestSnap);
+      if (averager) st.averaged = averager.count;
+      const keep = bestSnap ?? (averager && !monitor ? (candidate ?? averager.withAverage(() => model.snapshot())) : null);
+      await opts.afterEpoch?.({ ...st }, keep, averager?.values() ?? null);
     }
+    // Without early stopping, the run ends on the average (once there is one).
+    if (averager && !bestSnap) bestSnap = averager.withAverage(() => model.snapshot());
   } finally {
+    averager?.dispose();
     weighting.dispose?.();
     affinitySummary = recorder?.total();
     recorder?.dispose();
   }
   if (bestSnap) model.restore(bestSnap);
-  return { history, bestEpoch: bestSnap ? st.bestEpoch : st.epoch, best: st.best, state: st, ...(affinitySummary ? { affinity: affinitySummary } : {}) };
+  return { history, bestEpoch: bestSnap && st.bestEpoch > 0 ? st.bestEpoch : st.epoch, best: st.best, state: st, ...(affinitySummary ? { affinity: affinitySummary } : {}) };
 }
 
 /** Mean over tasks of their log-loss or RMSE: the `loss` monitor for early stopping. */

@@ -23,8 +23,8 @@ const specError = (f: () => unknown, path: string, ...parts: string[]) => {
 
 test("spec: inputs.tokens defaults, tagging defaults, unknown; named errors", () => {
   const s = spec({});
-  assert.equal(s.inputs.tokens, { column: "tokens", vocab_size: null, min_count: 1, max_length: 4, lowercase: true });
-  assert.equal([s.tasks[0].loss, s.tasks[0].metrics, s.tasks[0].unknown, s.tasks[1].unknown], ["xent", ["span_f1", "accuracy"], true, true]);
+  assert.equal(s.inputs.tokens, { column: "tokens", vocab_size: null, min_count: 1, max_length: 4, lowercase: true, dim: 64 });
+  assert.equal([s.tasks[0].loss, s.tasks[0].metrics, s.tasks[0].unknown, s.tasks[1].unknown], ["xent", ["span_f1", "accuracy", "sentence_accuracy"], true, true]);
   assert.equal(validateSpec({ inputs: { numeric: ["x"] }, tasks: [{ name: "c", type: "multiclass", label: "y" }] }).tasks[0].unknown, false);
   assert.equal(validateSpec({ inputs: { numeric: ["x"] }, tasks: [{ name: "c", type: "binary", label: "y" }] }).inputs.tokens, undefined);
   specError(() => spec({ vocab_size: 100, min_count: 2 }), "inputs.tokens.min_count", "either vocab_size or min_count");
@@ -35,7 +35,7 @@ test("spec: inputs.tokens defaults, tagging defaults, unknown; named errors", ()
   specError(() => spec({ vocab_size: 2 }), "inputs.tokens.vocab_size", "[3, ");
   specError(() => spec({ lowercase: "yes" }), "inputs.tokens.lowercase", "true or false");
   specError(() => spec({}, undefined, { tensor: 3 }), "inputs.tokens", "cannot be combined with inputs.tensor");
-  specError(() => spec({}, undefined, { categorical: ["tokens"] }), "inputs.tokens.column", "already used at inputs.categorical[0]");
+  specError(() => spec({}, undefined, { categorical: ["tokens"] }), "inputs.tokens", "cannot be combined with inputs.categorical");
   specError(() => spec({}, [{ name: "t", type: "tagging", label: "tokens" }]), "tasks[0].label", "also an input");
   specError(() => validateSpec({ inputs: { numeric: ["x"] }, tasks: [{ name: "t", type: "tagging", label: "slots" }] }), "tasks[0].type", "declares no inputs.tokens");
   specError(() => spec({}, [{ name: "t", type: "binary", label: "y", unknown: true }]), "tasks[0].unknown", "only applies to type");
@@ -102,12 +102,14 @@ test("fitPreprocessing + encode: token ids, tag classes with <unk> first, labels
   const lab = e.tasks[0].labels as Int32Array;
   assert.equal(Array.from(lab), [3, 3, 3, 2, 3, 2, -1, -1, 3, 3, 2, 3, 3, 0, -1, -1, -1, -1, -1, -1]);
   assert.equal(Array.from(e.tasks[0].tokenMask!), [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
-  assert.equal(Array.from(e.tasks[0].mask), [1, 1, 1, 1, 0], "row 5 has no tags");
+  assert.equal(Array.from(e.tasks[0].mask), [4, 2, 4, 2, 0], "the row mask counts a row's labelled tokens (min(tags, L)); row 5 has no tags");
   assert.equal(Array.from(e.tasks[1].labels), [2, 2, 1, 0, 2], "the unseen intent 'ground' is <unk>");
   const nolab = encode(s, pre, t, [0, 1], { labels: false });
   assert.equal(Array.from(nolab.tasks[0].labels), new Array(8).fill(-1));
   assert.equal(Array.from(nolab.tasks[0].tokenMask!), new Array(8).fill(0));
-  throwsWith(() => dataDims(s, pre), "inputs.tokens", "not wired into the model yet");
+  const dims = dataDims(s, pre);
+  assert.equal(dims.tokens, { vocab: 7 + 2, length: L }, "the embedding table's rows: the vocabulary and the 2 reserved ids");
+  assert.equal(dims.outputs, [4, 3], "tagging: tags per token; multiclass: classes");
 });
 
 test("encode errors: tag/token count mismatch; unseen tag or class without unknown", () => {

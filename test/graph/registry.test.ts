@@ -24,6 +24,7 @@ import { importOnnx } from "../../src/onnx/import.ts";
 import { MtlRunner } from "../../src/infer/runner.ts";
 import { ONNX_IR_VERSION, ONNX_OPSET } from "../../src/onnx/export.ts";
 import type { OnnxCtx } from "../../src/graph/op.ts";
+import { encoderPlan } from "../../src/data/numeric-encodings.ts";
 
 const { k, arena } = await setup();
 
@@ -291,6 +292,8 @@ const CASES: Record<string, ((b: Builder) => Value)[]> = {
   ],
   // H = 3 (a scalar tail), rows of lengths 4, 0, 2, 3, 1
   bigru: [(b) => flat(b, b.g.add1("bigru", [b.act3(4, 2), b.mask(4), b.param([2, 9, 2]), b.param([2, 9, 3]), b.param([2, 18])]))],
+  // k = 5 (a 4-lane block and a 1-lane tail), then k = 3 (tail only) on a raw input (dx must not be written)
+  periodic: [(b) => b.g.add1("periodic", [b.act(3), b.param([3, 5])]), (b) => b.g.add1("periodic", [b.input(2), b.param([2, 3])])],
   // flatten's input gradient through an image-shaped value that another reader also uses (accumulation)
   flatten: [(b) => {
     const x = b.act4(2, 2, 3);
@@ -546,12 +549,28 @@ const ONNX_CASES: Record<string, ((b: Builder, cat: () => Value) => Value)[]> = 
   flatten: [(b) => flat(b, b.image(2, 2, 3))],
   embed_seq: [(b) => flat(b, b.g.add1("embed_seq", [b.param([5, 3]), b.g.add1("seq_ids", [tokens(b, 4, 5)], { limit: 5 })]))],
   seq_ids: [(b) => flat(b, b.g.add1("embed_seq", [b.param([5, 2]), b.g.add1("seq_ids", [tokens(b, 3, 5)], { limit: 5 })]))],
+  seq_mask: [(b) => b.g.add1("seq_mask", [tokens(b, 5, 3)]), (b) => b.g.add1("seq_pool", [b.seq(4, 2), b.g.add1("seq_mask", [tokens(b, 4, 4)])], { mode: "mean" })],
   seq_pool: [(b) => b.g.add1("seq_pool", [b.seq(4, 3), b.mask(4)], { mode: "max" }), (b) => b.g.add1("seq_pool", [b.seq(5, 2), b.mask(5)], { mode: "mean" })],
   conv1d: [
     (b) => flat(b, b.g.add1("conv1d", [b.seq(6, 3), b.mask(6), b.param([4, 3, 3]), b.param([4])], { act: "relu" })),
     (b) => flat(b, b.g.add1("conv1d", [b.seq(7, 2), b.mask(7), b.param([3, 2, 2])], { dilation: 2 })),
   ],
   bigru: [(b) => flat(b, b.g.add1("bigru", [b.seq(4, 2), b.mask(4), b.param([2, 15, 2]), b.param([2, 15, 5]), b.param([2, 30])]))],
+  periodic: [(b) => b.g.add1("periodic", [b.input(3), b.param([3, 6])]), (b) => b.g.add1("periodic", [b.g.add1("dense", [b.input(2), b.param([2, 2])]), b.param([2, 1])])],
+  // quantile, ple and standardize columns and an indicator, on raw values with missing (NaN) cells and values
+  // outside every knot range
+  numeric_encode: [
+    (b) => {
+      const plan = encoderPlan([
+        { column: "a", mean: 0.1, std: 1.3, encoding: "quantile", knots: [-1, 0, 0.5, 2], refs: [0, 0.25, 0.5, 1] },
+        { column: "b", mean: -0.2, std: 0.7, encoding: "ple", edges: [-1, 0, 1] },
+        { column: "c", mean: 0.5, std: 2, indicator: true },
+      ]);
+      const x = b.input(3, () => (b.rng.next() < 0.2 ? NaN : 2.5 * b.rng.normal()));
+      const K = (n: string, d: Float32Array | Int32Array, s: number[]) => b.g.constant(n, d, s);
+      return b.g.add1("numeric_encode", [x, K("mean", plan.mean, [3]), K("cols", plan.cols, [plan.W]), K("lo", plan.lo, [plan.W]), K("width", plan.width, [plan.W]), K("cmin", plan.cmin, [plan.W]), K("cmax", plan.cmax, [plan.W]), K("M", plan.M, [plan.W, plan.V])]);
+    },
+  ],
   affine: [(b) => b.g.add1("affine", [b.g.add1("dense", [b.input(2), b.param([2, 3])]), b.g.constant("scale", Float32Array.of(2, 0.5, 3), [3]), b.g.constant("shift", Float32Array.of(0.5, -1, 2), [3])])],
 };
 // After a Gemm, a Relu is fused into the dense node on import (dense's own relu case above): relu reads an input.

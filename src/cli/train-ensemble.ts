@@ -1,0 +1,76 @@
+// `mtl train --ensemble K`: after the K members (seeds seed … seed + K − 1, one split and one preprocessing, trained
+// one after another into DIR/members/<i>/), the ensemble's validation metrics (the mean of the members' in-wasm
+// outputs) and DIR/model.onnx, one graph averaging the members (src/onnx/ensemble.ts), run by onnxruntime-web on
+// the validation rows beside them.
+//
+//   DIR/members/<i>/    member i (seed seed + i): a complete `mtl train` directory (model.json, weights.safetensors,
+//                       state.safetensors, steps.csv, checkpoints/, metrics.json, model.onnx); evaluate/predict/export
+//                       read it as any model directory
+//   DIR/model.onnx      the ensemble (outputs: the members' mean; metadata mtl.ensemble)
+//   DIR/metrics.json    written by the caller: the members' and the ensemble's metrics
+import { join } from "node:path";
+import type { ModelSpec } from "../model/spec.ts";
+import type { Model } from "../model/model.ts";
+import type { Encoded } from "../data/preprocess.ts";
+import type { Table } from "../data/table.ts";
+import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
+import { ensembleOnnx } from "../onnx/ensemble.ts";
+import { createSession } from "../infer/session.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { sessionInput } from "./files.ts";
+import { formatMetrics } from "./format.ts";
+
+/** What the ensemble needs of one trained member (src/cli/train.ts trainOne). */
+export interface Member {
+  seed: number;
+  dir: string;
+  model: Model;
+  /** Its validation outputs in wasm, per task [rows · width] (the kept weights). */
+  preds: Float32Array[];
+  onnx: Uint8Array;
+  validation: Record<string, TaskMetrics>;
+  summary: Record<string, unknown>;
+  /** The encoded validation rows (every member's are the same: one split, one preprocessing). */
+  encodedValidation: Encoded;
+}
+
+/** The mean of the members' outputs, per task: Σ in float64 over members in order, / K, rounded to f32. */
+export function meanOutputs(members: readonly { preds: Float32Array[] }[]): Float32Array[] {
+  const K = members.length;
+  return members[0].preds.map((p0, t) => {
+    const out = new Float32Array(p0.length);
+    for (let r = 0; r < p0.length; r++) {
+      let s = 0;
+      for (const m of members) s += m.preds[t][r];
+      out[r] = s / K;
+    }
+    return out;
+  });
+}
+
+/** Write DIR/model.onnx, check it in onnxruntime-web on the validation rows; returns metrics.json's `ensemble`. */
+export async function finishEnsemble(spec: ModelSpec, members: Member[], validation: Encoded, table: Table, rows: Uint32Array, dir: string, say: (s: string) => void): Promise<{ validation: Record<string, TaskMetrics>; summary: Record<string, unknown> }> {
+  const m0 = members[0].model, K = members.length;
+  const held = rows.length > 0;
+  const avg = held ? meanOutputs(members) : [];
+  const metrics = held ? evaluatePredictions(spec, m0.pre, m0.dims.outputs, avg, validation) : {};
+  const seeds = members.map((m) => m.seed);
+  const memberSummary = members.map((m) => ({ seed: m.seed, dir: join("members", String(members.indexOf(m))), best_epoch: m.summary.best_epoch, train_seconds: m.summary.train_seconds, validation: m.validation }));
+  const onnx = ensembleOnnx(members.map((m) => m.onnx), { seeds });
+  const path = join(dir, "model.onnx");
+  await writeFileAtomic(path, onnx);
+  if (!held) {
+    say(`ensemble of ${K} (seeds ${seeds.join(", ")}): onnx ${path} (${onnx.length} bytes); no validation rows`);
+    return { validation: metrics, summary: { members: memberSummary, onnx: { bytes: onnx.length } } };
+  }
+  say(`ensemble of ${K} (seeds ${seeds.join(", ")}), validation: ${formatMetrics(metrics)}`);
+  const t1 = performance.now();
+  const session = await createSession(onnx, { engine: "ort", name: path });
+  const out = await session.run(sessionInput(session, table, rows));
+  await session.dispose();
+  const ortMetrics = evaluatePredictions(spec, m0.pre, m0.dims.outputs, spec.tasks.map((t) => out[t.name]), validation);
+  let maxDiff = 0;
+  spec.tasks.forEach((t, i) => out[t.name].forEach((v, r) => (maxDiff = Math.max(maxDiff, Math.abs(v - avg[i][r])))));
+  say(`onnx ${path} (${onnx.length} bytes, ${K} members) in onnxruntime-web on ${rows.length} validation rows: ${formatMetrics(ortMetrics)}  [max |ort − mean of members| ${maxDiff.toExponential(1)}, ${((performance.now() - t1) / 1000).toFixed(1)} s]`);
+  return { validation: metrics, summary: { members: memberSummary, validation: metrics, onnx: { bytes: onnx.length, ort_validation: ortMetrics, max_abs_diff: maxDiff } } };
+}
