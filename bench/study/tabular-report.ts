@@ -82,7 +82,7 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
     out.push(`- **${r.title}** (\`${r.config}\`, ${r.rows.toLocaleString("en")} rows${ep ? `, \`--epochs ${ep}\`` : ", the config's epochs and early stopping"}): ${describeRefs(r)}`);
   }
   out.push("- **Early stopping**: \`mtl train\` keeps the epoch with the best validation metric, measured on the same validation rows it is scored on here (as its metrics.json reports), so our numbers carry that selection; the references never see the validation rows (HGB's early stopping uses 10 % of the training rows).");
-  out.push("- **Copies across the split** (per seed below): validation rows whose model inputs, group and labels equal a training row's. splitRows keeps identical rows together by *every* column of the file, so rows that differ only in a column no model reads are not kept together: census rows in \`instance_weight\`, and every School row, whose \`student_index\` is unique (the School README's ~19 % duplicate rows, which it says read 0.2–0.4 lower RMSE when split apart). Every model here sees the same copies.");
+  out.push("- **Copies across the split** (per seed below): validation rows whose model inputs, group and labels equal a training row's. splitRows keeps identical rows together by every column of the file but \`data.row_id\` (models/school.json names School's \`student_index\`, so the School README's ~19 % duplicate rows stay on one side: 0 copies), so census rows that differ only in \`instance_weight\`, which no model reads, can straddle the split. Every model here sees the same copies.");
   out.push("", "## Per seed", "");
   for (const r of results) {
     const linear = r.key === "school" ? "ridge" : "logreg";
