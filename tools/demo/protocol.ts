@@ -2,7 +2,7 @@
 import type { EpochLog } from "../../src/train/trainer.ts";
 import type { ReportData, TaskReport } from "../../src/report/data.ts";
 
-export type DatasetName = "synthetic" | "wine" | "toy" | "multimnist";
+export type DatasetName = "synthetic" | "wine" | "toy" | "multimnist" | "text";
 export type ArchitectureName = "mmoe" | "hps" | "cgc";
 export type WeightingName = "static" | "uncertainty" | "dwa" | "gls" | "rlw";
 
@@ -30,8 +30,8 @@ export interface StopRequest {
 
 export interface TaskInfo {
   name: string;
-  type: "binary" | "regression" | "multiclass";
-  /** Output columns: 1, the class count, or the label count (a box: 4). */
+  type: "binary" | "regression" | "multiclass" | "tagging";
+  /** Output columns: 1, the class count, or the label count (a box: 4); tagging: the tag count (per token). */
   width: number;
 }
 
@@ -66,9 +66,9 @@ export interface EpochMessage {
 
 /** The held-out rows the page runs through the ONNX model: raw inputs and labels (NaN where missing). */
 export interface Probe {
-  /** The ONNX input: "numeric" (tabular) or "tensor" (MultiMNIST pixels / 255). */
-  input: "numeric" | "tensor";
-  /** [rows, width] float32. */
+  /** The ONNX input: "numeric" (tabular), "tensor" (MultiMNIST pixels / 255) or "tokens" (text: rows of raw `texts`). */
+  input: "numeric" | "tensor" | "tokens";
+  /** [rows, width] float32 (empty for "tokens"). */
   data: Float32Array;
   width: number;
   rows: number;
@@ -77,6 +77,10 @@ export interface Probe {
   shown: number[];
   /** Per task [rows, task width]: the label (multiclass: the class index), NaN where missing. */
   labels: Float32Array[];
+  /** tokens: the utterances (space-separated tokens), run as rows { tokens: text }. */
+  texts?: string[];
+  /** tokens: each utterance's gold intent and tags. */
+  gold?: { intent: string; slots: string[] }[];
   /** What the rows are ("1,300 held-out rows", "1,000 test composites"). */
   what: string;
 }

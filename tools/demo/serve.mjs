@@ -16,6 +16,6 @@ const dir = await buildDemo();
 const data = resolve(arg("--data") ?? "../shared/data");
 const site = demoSite(dir, data);
 const s = await serve(site.roots, { port: Number(arg("--port") ?? 0), isolate: true });
-console.log(`mtl-wasm demo: ${s.url}  (add ?autostart, ?dataset=synthetic|wine|toy|multimnist, &p=0.5; Ctrl-C to stop)`);
+console.log(`mtl-wasm demo: ${s.url}  (add ?autostart, ?dataset=synthetic|wine|toy|multimnist|text, &p=0.5; Ctrl-C to stop)`);
 console.log(`data: ${data} mounted at /data/`);
 for (const [name, v] of Object.entries(site.datasets)) if (!v.ok) console.log(`  ${name}: disabled — ${v.why}`);

@@ -11,6 +11,7 @@ import { summarize } from "../../src/graph/summary.ts";
 import { assembleReport, taskCurves, type ReportData } from "../../src/report/data.ts";
 import { synthetic, toy, wine, type Prepared } from "./datasets.ts";
 import { multimnist } from "./multimnist-data.ts";
+import { atis } from "./text-data.ts";
 import type { DoneMessage, StopRequest, TaskInfo, TrainRequest, WorkerMessage } from "./protocol.ts";
 
 const post = (m: WorkerMessage, transfer: Transferable[] = []) => (globalThis as unknown as Worker).postMessage(m, transfer);
@@ -25,6 +26,7 @@ async function prepare(req: TrainRequest): Promise<Prepared> {
   if (req.dataset === "wine") return wine(req);
   if (req.dataset === "toy") return toy(req);
   if (req.dataset === "multimnist") return multimnist(req, status);
+  if (req.dataset === "text") return atis(req, status);
   status("generating the synthetic rows…");
   return synthetic(req);
 }
@@ -39,7 +41,7 @@ async function run(req: TrainRequest): Promise<void> {
   try {
     model.initParams(req.seed);
     const T = spec.tasks.length;
-    const tasks: TaskInfo[] = spec.tasks.map((t, i) => ({ name: t.name, type: t.type === "binary" ? "binary" : t.type === "multiclass" ? "multiclass" : "regression", width: model.dims.outputs[i] }));
+    const tasks: TaskInfo[] = spec.tasks.map((t, i) => ({ name: t.name, type: t.type === "binary" || t.type === "multiclass" || t.type === "tagging" ? t.type : "regression", width: model.dims.outputs[i] }));
     const stepsPerEpoch = Math.ceil(d.train.rows / spec.training.batch_size);
     const monitor = spec.training.early_stopping!.metric;
     post({ type: "start", tasks, params: model.store.total, stepsPerEpoch, epochs: req.epochs, note: d.note, trainRows: d.train.rows, validationRows: d.validation.rows });
