@@ -155,7 +155,7 @@ try {
 
   await check("files", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    const need = ["package.json", "README.md", "LICENSE", "bin/mtl.mjs", "dist/mtl.inline.mjs", "dist/mtl.worker.mjs", "dist/mtl.wasm", "dist/cli.mjs", "dist/train-worker.mjs", "dist/report.js", "dist/types/index.d.ts", "dist/types/entry/inline.d.ts", "dist/types/entry/worker.d.ts", "dist/types/api/train.d.ts"];
+    const need = ["package.json", "README.md", "LICENSE", "bin/mtl.mjs", "dist/mtl.inline.mjs", "dist/mtl.worker.mjs", "dist/mtl.wasm", "dist/cli.mjs", "dist/train-worker.mjs", "dist/tune-worker.mjs", "dist/report.js", "dist/types/index.d.ts", "dist/types/entry/inline.d.ts", "dist/types/entry/worker.d.ts", "dist/types/api/train.d.ts"];
     const missing = need.filter((f) => !files.includes(f));
     expect(!missing.length, `missing from the tarball: ${missing.join(", ")}`);
     const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/mtl\.mjs|dist\/[^/]+\.(mjs|js|wasm)|dist\/types\/.+\.d\.ts)$/.test(f));

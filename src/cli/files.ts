@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../model/spec.ts";
 import { parseJsonc } from "../util/jsonc.ts";
+import { firstRangePath } from "../tune/space.ts";
 import { fileSource } from "../data/node-file.ts";
 import { joinValidation, provideParquet, readIdxTable, readTable } from "../data/load.ts";
 import { openParquet } from "../data/parquet-lazy.ts";
@@ -25,6 +26,9 @@ export function readSpec(path: string): ModelSpec {
   } catch (e) {
     throw new UsageError(`config ${path}: not valid JSON: ${(e as Error).message}`);
   }
+  // A spec with search ranges ({"log_uniform": …}, src/tune/space.ts) is for mtl tune, which writes a concrete best.json.
+  const ranged = firstRangePath(json);
+  if (ranged) throw new UsageError(`config ${path}: ${ranged} is a search range; search it with \`mtl tune ${path} --trials N\`, which writes the best trial's concrete spec to DIR/best.json for mtl train`);
   try {
     return validateSpec(json);
   } catch (e) {

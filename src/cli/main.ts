@@ -13,11 +13,13 @@ import { DATA_USAGE, dataCommand } from "./data.ts";
 import { REPORT_USAGE, reportCommand } from "./report.ts";
 import { INIT_USAGE, initCommand } from "./init.ts";
 import { IMPORT_USAGE, importCommand } from "./import.ts";
+import { TUNE_USAGE, tuneCommand } from "./tune.ts";
 
 const USAGE = `mtl: multi-task learning in WebAssembly
 
   ${INIT_USAGE}
   ${TRAIN_USAGE}
+  ${TUNE_USAGE}
   ${EVALUATE_USAGE}
   ${PREDICT_USAGE}
   ${EXPORT_USAGE}
@@ -40,7 +42,7 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
   const [cmd, ...rest] = argv;
   const kernels = async (): Promise<Kernels> => loadKernels(await module());
   // `mtl COMMAND --help` (or -h): that command's usage line, exit 0 (mtl data has its own, per subcommand).
-  const usageOf: Record<string, string> = { train: TRAIN_USAGE, evaluate: EVALUATE_USAGE, predict: PREDICT_USAGE, export: EXPORT_USAGE, summary: SUMMARY_USAGE, affinity: AFFINITY_USAGE, report: REPORT_USAGE };
+  const usageOf: Record<string, string> = { train: TRAIN_USAGE, evaluate: EVALUATE_USAGE, predict: PREDICT_USAGE, export: EXPORT_USAGE, summary: SUMMARY_USAGE, affinity: AFFINITY_USAGE, report: REPORT_USAGE, tune: TUNE_USAGE };
   if (cmd in usageOf && (rest.includes("--help") || rest.includes("-h"))) {
     io.log(`usage: ${usageOf[cmd]}\n\nSee README.md ("The mtl command") for what each option does.`);
     return 0;
@@ -65,6 +67,8 @@ export async function main(argv: string[], module: ModuleSource, io: { log: (s: 
         return await reportCommand(rest, kernels, io.log);
       case "data":
         return await dataCommand(rest, io.log);
+      case "tune":
+        return await tuneCommand(rest, kernels, io.log, module);
       case "init":
         return await initCommand(rest, io.log);
       case undefined:
