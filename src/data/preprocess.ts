@@ -109,7 +109,8 @@ export function numericOptions(spec: ModelSpec): NumericColumnOptions {
 
 const where = (t: Table, i: number, column: string) => `${t.name}: data row ${t.dataRow(i)} (line ${t.line(i)}), column ${JSON.stringify(column)}`;
 
-function sortValues(values: Iterable<string>): string[] {
+/** Vocabulary order: numeric order when every value is a number, else code-unit order (stream-stats.ts shares it). */
+export function sortValues(values: Iterable<string>): string[] {
   const all = [...values];
   const numeric = all.every((v) => parseNumber(v) !== undefined);
   return numeric ? all.sort((a, b) => +a - +b) : all.sort();

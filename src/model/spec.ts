@@ -678,6 +678,14 @@ export interface DataSource {
    * rows on one side, so rows that differ only in it count as copies. Left out when not given.
    */
   row_id?: string;
+  /**
+   * Train from the file row by row instead of holding it (src/data/stream.ts): statistics from streaming passes, the
+   * validation rows chosen by a seeded hash of each row, epochs through a shuffle buffer. csv, census and jsonl only.
+   * Left out when not given (false).
+   */
+  streaming?: boolean;
+  /** data.streaming: rows the shuffle buffer holds, an integer in [1, 2^24]; left out when not given (65536). */
+  shuffle_buffer?: number;
 }
 
 /**
@@ -1043,7 +1051,7 @@ export function validateSpec(json: Json): ModelSpec {
   let data: DataSource | null = null;
   if (root.data !== undefined && root.data !== null) {
     const d = obj(root.data, "data");
-    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels", "validation_path", "row_id"]);
+    known(d, "data", ["format", "path", "delimiter", "stratify", "images", "labels", "validation_path", "row_id", "streaming", "shuffle_buffer"]);
     const format = oneOf(d, "format", "data", DATA_FORMATS, "csv");
     if (format === "idx") {
       // Images (IDX3) and labels (CSV) are two files; `path` names the images (normalized specs carry both).
@@ -1070,6 +1078,11 @@ export function validateSpec(json: Json): ModelSpec {
       data.validation_path = vp;
     }
     if (d.row_id != null) data.row_id = str(d, "row_id", "data");
+    if (d.streaming != null && bool(d, "streaming", "data", false)) data.streaming = true;
+    if (d.shuffle_buffer != null) {
+      if (!data.streaming) throw new SpecError("data.shuffle_buffer", `sizes the shuffle buffer of data.streaming, which is off; set "streaming": true or leave it out`);
+      data.shuffle_buffer = num(d, "shuffle_buffer", "data", undefined, { int: true, min: 1, max: 1 << 24 });
+    }
   }
 
   const inp = obj(root.inputs ?? {}, "inputs");

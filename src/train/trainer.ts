@@ -2,7 +2,7 @@
 // (kernel list, heads accumulating into the trunk) → regularizers → clipping → one fused optimizer pass.
 import type { Model } from "../model/model.ts";
 import type { Encoded } from "../data/preprocess.ts";
-import { permutationStream } from "../data/split.ts";
+import { isBatchSource, memoryBatches, type BatchSource } from "./batches.ts";
 import { learningRate } from "./schedule.ts";
 import { makeUpdater } from "./update.ts";
 import { createWeighting } from "./weighting/index.ts";
@@ -195,17 +195,21 @@ export interface FitResult {
 
 /**
  * Train `model` in place on the encoded rows `train` for the spec's epochs (or `opts.epochs`): every epoch shuffles
- * (seeded), steps through mini-batches of `training.batch_size` rows, evaluates on `validation` (when it has rows) and
+ * (seeded), steps through mini-batches of `training.batch_size` rows (or takes the batches of a BatchSource, e.g. a
+ * streamed file: src/data/stream-batches.ts), evaluates on `validation` (when it has rows) and
  * applies early stopping. The model ends with the best epoch's weights under early stopping, else the last epoch's.
  * Throws on a non-finite objective, naming the step, the task and where it started.
  */
-export async function fit(model: Model, train: Encoded, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
+export async function fit(model: Model, train: Encoded | BatchSource, validation: Encoded | null, opts: FitOptions = {}): Promise<FitResult> {
   const spec = model.spec, tr = spec.training;
   const source = opts.gradients ?? localGradients(model, tr.batch_size);
   source.begin?.();
   const B = source.batch, T = spec.tasks.length;
   const epochs = opts.epochs ?? tr.epochs;
-  const stepsPerEpoch = Math.ceil(train.rows / B);
+  // An Encoded trains in a seeded permutation per epoch; a BatchSource (streaming) gives its own batches.
+  const batches = isBatchSource(train) ? train : memoryBatches(train, tr.seed);
+  const rows = batches.rows;
+  const stepsPerEpoch = Math.ceil(rows / B);
   const total = epochs * stepsPerEpoch;
   const weighting = createWeighting(model);
   // training.ema / training.swa: validation, early stopping and the weights kept see the average (averaging.ts).
@@ -214,12 +218,10 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   const combine = weighting.gradient ? (stage: GradientStage) => weighting.gradient!(stage) : undefined;
   const op = tr.optimizer;
   const update = makeUpdater(model);
-  const nextPerm = permutationStream(train.rows, tr.seed);
   const st: TrainState = opts.resume
     ? { ...opts.resume }
     : { epoch: 0, step: 0, dropoutCounter: 0, weighting: null, best: null, bestEpoch: -1, stale: 0, stopped: false };
   const start = st.epoch;
-  for (let e = 0; e < start; e++) nextPerm(); // the same shuffles as an uninterrupted run
   model.rng.counter = st.dropoutCounter;
   if (opts.resume && st.weighting != null) weighting.restore?.(st.weighting);
   if (averager && opts.resume) averager.restore(opts.resumeAverage ?? null, st.averaged ?? 0);
@@ -237,17 +239,16 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
   try {
     for (let epoch = start; epoch < epochs && !st.stopped; epoch++) {
       const t0 = performance.now();
-      const order = nextPerm();
       opts.onEpochStart?.(epoch + 1, stepsPerEpoch);
       const sumLoss = new Float64Array(T), sumScale = new Float64Array(T), sumRel = new Float64Array(source.relations.length);
       let sumObj = 0, lr = op.lr;
-      for (let s = 0, i = 0; s < train.rows; s += B, i++) {
-        const count = Math.min(B, train.rows - s);
+      let i = 0;
+      for await (const batch of batches.epoch(epoch, B)) {
         lr = averager?.lr(epoch + 1) ?? learningRate(tr, step, total, stepsPerEpoch);
         step++;
         source.prepare?.(lr, step);
         const counter = model.rng.counter;
-        let obj = source.compute(train, order, s, count, weigh, combine);
+        let obj = source.compute(batch.data, batch.order, batch.start, batch.count, weigh, combine);
         // Before the update: the parameters are still the ones that produced the non-finite value.
         if (!Number.isFinite(obj)) throw new Error(nonFinite(model, epoch + 1, step, obj, source));
         // The batch's forward state is still in the program; recording restores everything it touches.
@@ -263,8 +264,9 @@ export async function fit(model: Model, train: Encoded, validation: Encoded | nu
         sumObj += obj;
         opts.onStep?.(step, source.losses, source.scales);
         if (!Number.isFinite(obj)) throw new Error(`training step ${step} (epoch ${epoch + 1}): the regularizers or the update made the objective ${obj}`);
+        i++;
       }
-      const steps = Math.ceil(train.rows / B);
+      const steps = stepsPerEpoch;
       const meanLoss = Float64Array.from(sumLoss, (x) => x / steps);
       weighting.endEpoch?.(meanLoss);
       averager?.endEpoch(epoch + 1);

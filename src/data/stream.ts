@@ -1,0 +1,49 @@
+// data.streaming: everything training needs from a file that is not held in memory. Two statistics passes
+// (stream-stats.ts) learn the Preprocessing and collect the validation rows (hash split, stream-split.ts); each epoch
+// then re-reads the file through a shuffle buffer (stream-batches.ts). `reopen` opens the source afresh for every pass:
+// Node `() => fileSource(path)` (node-file.ts); browsers `() => fromReadableStream(file.name, file.stream())` for a
+// File, or a new fetch() body per pass. Portable.
+import type { ModelSpec } from "../model/spec.ts";
+import { encode, type Encoded, type Preprocessing } from "./preprocess.ts";
+import { streamPreprocessing, STREAM_CHUNK } from "./stream-stats.ts";
+import { DEFAULT_SHUFFLE_BUFFER, streamBatches, type StreamBatches } from "./stream-batches.ts";
+import type { Table } from "./table.ts";
+import type { Reopen } from "./stream-rows.ts";
+
+export type { Reopen } from "./stream-rows.ts";
+
+/** A streamed data set, ready for fit(model, train, validation). */
+export interface StreamingData {
+  /** Learnt from the training rows (equal to fitPreprocessing on the same rows in memory). */
+  pre: Preprocessing;
+  /** Training rows per epoch. */
+  trainRows: number;
+  /** The training batches (fit's BatchSource). */
+  train: StreamBatches;
+  /** The validation rows, encoded (held in memory). */
+  validation: Encoded;
+  /** The validation rows as read (data rows and lines of the file). */
+  validationTable: Table;
+}
+
+/** Options of openStreaming. */
+export interface StreamingOptions {
+  /** Rows of the shuffle buffer (default: data.shuffle_buffer, else 65536). */
+  bufferRows?: number;
+  /** Rows parsed and encoded at a time (default 4096; results do not depend on it). */
+  chunkRows?: number;
+}
+
+/** Learn the preprocessing from the file `reopen` opens, encode its validation rows, and stream its training rows. */
+export async function openStreaming(spec: ModelSpec, reopen: Reopen, opts: StreamingOptions = {}): Promise<StreamingData> {
+  const chunkRows = opts.chunkRows ?? STREAM_CHUNK;
+  const { pre, trainRows, validation } = await streamPreprocessing(spec, reopen, chunkRows);
+  const bufferRows = opts.bufferRows ?? spec.data?.shuffle_buffer ?? DEFAULT_SHUFFLE_BUFFER;
+  return {
+    pre,
+    trainRows,
+    train: streamBatches(spec, pre, reopen, trainRows, { bufferRows, chunkRows }),
+    validation: encode(spec, pre, validation),
+    validationTable: validation,
+  };
+}
