@@ -21,6 +21,10 @@
 //   tfjs-*:     tf.model (tfjs-layers) with three outputs, losses [categoricalCrossentropy (one-hot labels),
 //               meanSquaredError, binaryCrossentropy] summed, tf.train.adam(1e-3); model.trainOnBatch on
 //               prebuilt batch tensors in order (no shuffle), which also reads the losses back each step.
+//   torch-cpu-Nt: when /usr/bin/python3 (TORCH_PYTHON) imports torch, W1 in PyTorch on N = 1 and 2 threads
+//               (bench/torch-w1.ts, bench/torch-w1.py: a subprocess per thread count, same weights, rows in order,
+//               torch.optim.Adam), timed in the same rounds by wall time around its epoch request; before timing,
+//               torch's task losses on the first batch at the initial weights must equal mtl's within 1e-4.
 // --profile: mtl's step split by phase (feed, forward, weighting, backward, optimizer), timed with
 // performance.now() around each phase over many steps of the same kernel calls fit makes.
 // --w2: also workload W2 (bench/w2.ts, issue 13: a small conv net on 1×28×28 images, two 10-class heads, batch 64),
@@ -51,6 +55,7 @@ import { registerConv2DBackpropFilterShim, verifyConv2DBackpropFilterShim } from
 import { timeConvRows, printConvRows, type ConvRow } from "./conv-rows.ts";
 import type { ModelSpec } from "../src/model/spec.ts";
 import type { Encoded, Preprocessing } from "../src/data/preprocess.ts";
+import { mtlFirstBatchLosses, torchAvailable, torchW1Engine, TORCH_PYTHON } from "./torch-w1.ts";
 
 const args = process.argv.slice(2);
 // --methods: the task-balancing methods' step cost instead (bench/methods.bench.ts).
@@ -241,6 +246,20 @@ const initWeights = (() => {
 })();
 const closers: (() => void)[] = [];
 const engines = [await mtlEngine(mtlKernels), await mtlEngine(await loadKernels(wasmModule), 2), await tfjsEngine("wasm"), await tfjsEngine("cpu")];
+// torch-cpu on 1 and 2 threads, when python3-torch is present; the same work: first-batch losses equal mtl's.
+let torchCheck = "";
+if (torchAvailable()) {
+  const ours = mtlFirstBatchLosses(mtlKernels, data);
+  for (const threads of [1, 2]) {
+    const t = await torchW1Engine(threads, initWeights, data);
+    closers.push(() => t.close());
+    const theirs = await t.check();
+    const err = Math.max(...theirs.map((v, i) => Math.abs(v - ours[i]) / Math.max(1e-6, Math.abs(ours[i]))));
+    if (!(err <= 1e-4)) throw new Error(`torch-cpu W1 does not compute mtl's losses at the same weights: first batch A, B, C torch ${theirs.join(", ")} vs mtl ${ours.join(", ")}`);
+    torchCheck = `first-batch losses at the initial weights: mtl ${ours.map((v) => v.toFixed(6)).join(" + ")}, torch max rel. diff ${err.toExponential(1)}`;
+    engines.push(t);
+  }
+} else console.log(`(no torch-cpu column: ${TORCH_PYTHON} cannot import torch; apt-get install python3-torch)`);
 // ---- W2 (bench/w2.ts) ----------------------------------------------------------------------------------
 let engines2: Engine[] = [];
 let shimCheck: { label: string; relErr: number }[] = [];
@@ -263,6 +282,7 @@ const tfThreads = (await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")) as b
 
 console.log(`mtl-wasm training bench, workload W1 — node ${process.version}, artifact ${wasmPath}`);
 console.log(`tfjs ${tf.version_core} (layers ${tfl.version_layers}): wasm backend SIMD=${tfSimd} multithread-capable=${tfThreads} (setThreadsCount(1)), cpu backend = pure JS`);
+if (torchCheck) console.log(`torch-cpu: ${TORCH_PYTHON} (bench/torch-w1.py), torch.set_num_threads(1 | 2), batches in order; ${torchCheck}`);
 console.log(`W1: ${ROWS} rows × tensor[${F}] → Dense 256 relu → Dense 256 relu → 3 × (Dense 64 relu → head): A xent 10, B mse, C bce; loss = sum; Adam 1e-3; batch ${BATCH}`);
 
 if (w2) {
@@ -321,6 +341,8 @@ for (const e of engines) {
 const mtlSps = (results.mtl as { samplesPerSec: number }).samplesPerSec, cpuSps = (results["tfjs-cpu"] as { samplesPerSec: number }).samplesPerSec;
 const mtl2Sps = (results["mtl-2workers"] as { samplesPerSec: number }).samplesPerSec;
 console.log(`\nratios: mtl / tfjs-wasm = ${(mtlSps / wasmSps).toFixed(2)}×, mtl-2workers / tfjs-wasm = ${(mtl2Sps / wasmSps).toFixed(2)}×, mtl-2workers / mtl = ${(mtl2Sps / mtlSps).toFixed(2)}×, tfjs-cpu / tfjs-wasm = ${(cpuSps / wasmSps).toFixed(2)}×, mtl / tfjs-cpu = ${(mtlSps / cpuSps).toFixed(1)}×`);
+const torchSps = (n: number) => (results[`torch-cpu-${n}t`] as { samplesPerSec: number } | undefined)?.samplesPerSec;
+if (torchSps(1) && torchSps(2)) console.log(`torch ratios: mtl / torch-cpu-1t = ${(mtlSps / torchSps(1)!).toFixed(2)}×, mtl / torch-cpu-2t = ${(mtlSps / torchSps(2)!).toFixed(2)}×, mtl-2workers / torch-cpu-2t = ${(mtl2Sps / torchSps(2)!).toFixed(2)}×, torch-cpu-2t / torch-cpu-1t = ${(torchSps(2)! / torchSps(1)!).toFixed(2)}×`);
 
 // Why tfjs-wasm trains slowly here: its BatchMatMul is fast for X·W but not with a transpose flag, which the
 // backward pass of every dense layer uses (dX = dY·Wᵀ, dW = Xᵀ·dY). Measured on the trunk's 256×256 layer.

@@ -1,4 +1,5 @@
-// The exported Python package's README.md: what is in it and a usage snippet (a few SGD steps, then `mtl import`).
+// The exported Python package's README.md: what is in it, a usage snippet (a few SGD steps, then `mtl import`) and
+// "Outgrowing one machine" (a DDP script for torchrun or mp.spawn; test/export/torch_ddp.py runs the same loop).
 import type { ModelSpec } from "../../model/spec.ts";
 
 export function torchReadme(spec: ModelSpec): string {
@@ -36,5 +37,65 @@ model.save_weights("trained.safetensors", extra=objective.extra_weights())
 \`\`\`
 
 Then bring the weights back: \`mtl import DIR --from trained.safetensors\` (then \`mtl export DIR\`, \`mtl predict DIR\`).
+
+## Outgrowing one machine
+
+The same module trains with \`torch.distributed\` (DistributedDataParallel): every process holds a replica, takes its
+shard of the rows (\`DistributedSampler\`) and DDP averages the gradients, so the replicas stay identical. Give each
+process \`batch_size / world\` rows a step to keep model.json's batch. A \`train_ddp.py\` that runs under \`torchrun\`
+and, without it, starts its own processes:
+
+\`\`\`python
+import os, sys, torch, torch.distributed as dist, torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+PKG = "path/to/this/folder"
+sys.path.insert(0, PKG)
+from model import load
+from loss import MTLLoss
+
+class Objective(torch.nn.Module):                   # model + loss in one module: DDP syncs the loss's parameters too
+    def __init__(self, net, loss): super().__init__(); self.net, self.loss = net, loss
+    def forward(self, num, cat, labels, masks): return self.loss(self.net, self.net(num, cat), labels, masks)[0]
+
+def worker(rank, world, init_method):
+    torch.set_num_threads(int(os.environ.get("THREADS", "1")))
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world)   # "nccl" on GPUs
+    net, mj = load(PKG)
+    obj = MTLLoss(mj)
+    net.load_weights(PKG + "/weights.safetensors", extra=obj.extra_weights())
+    tasks = [t["name"] for t in mj["spec"]["tasks"]]
+    numeric, categorical, labels, masks = my_rows()  # [N, F] raw values, [N, C] (net.encode_categorical), {task: [N, w]}, {task: [N]}
+    data = TensorDataset(numeric, categorical, *[labels[t] for t in tasks], *[masks[t] for t in tasks])
+    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=1)
+    loader = DataLoader(data, batch_size=mj["spec"]["training"]["batch_size"] // world, sampler=sampler)
+    ddp = DDP(Objective(net, obj))
+    opt = torch.optim.Adam(ddp.parameters(), lr=mj["spec"]["training"]["optimizer"].get("lr", 1e-3))
+    for epoch in range(5):
+        sampler.set_epoch(epoch)
+        for num, cat, *rest in loader:
+            J = ddp(num, cat, dict(zip(tasks, rest[:len(tasks)])), dict(zip(tasks, rest[len(tasks):])))
+            opt.zero_grad(); J.backward(); opt.step()
+    if rank == 0:
+        net.save_weights("trained.safetensors", extra=obj.extra_weights())
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    if "RANK" in os.environ:                        # started by torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR/PORT)
+        worker(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), "env://")
+    else:                                           # python3 train_ddp.py: 2 processes on this machine
+        mp.spawn(worker, args=(2, "tcp://127.0.0.1:29500"), nprocs=2)
+\`\`\`
+
+On a cluster, the same command on every machine (here 2 machines × 4 processes; HOST is one of them):
+
+\`\`\`sh
+torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 --rdzv_id=census train_ddp.py
+\`\`\`
+
+Debian 12's \`torchrun\` (torch 1.13 on Python 3.11) fails before starting workers (an \`AttributeError\` in its output
+redirection); there, run \`python3 train_ddp.py\` (the \`mp.spawn\` branch, one machine), or on each machine call
+\`mp.spawn\` with \`init_method="tcp://HOST:29500"\`, \`world = machines × processes\` and \`rank = machine × processes +
+local rank\`. Then \`mtl import DIR --from trained.safetensors\`.
 `;
 }
