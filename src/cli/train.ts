@@ -105,8 +105,10 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const summary: Record<string, unknown> = { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ...main.summary, environment };
   if (p.flags.has("single-task")) {
     const singles: Record<string, TaskMetrics> = {};
-    for (const t of spec.tasks) {
-      // A multilabel group names several tasks: a one-task model has none.
+    for (const t0 of spec.tasks) {
+      // A multilabel group names several tasks: a one-task model has none. sentence_accuracy needs the spec's
+      // multiclass partner of a tagging task, which a one-task model does not have either.
+      const t: Task = { ...t0, metrics: t0.metrics.filter((m) => m !== "sentence_accuracy") };
       const one: ModelSpec = { ...spec, multilabel: undefined, name: `${spec.name}.single.${t.name}`, tasks: [t], training: { ...spec.training, relations: [], affinity: null, early_stopping: spec.training.early_stopping && { ...spec.training.early_stopping, metric: singleMetric(spec.training.early_stopping.metric, t) } } };
       say(`single-task model for ${t.name}`);
       const r = await trainOne(one, table, split, k, join(out, "single", t.name), false, say, par, bar);
@@ -172,7 +174,7 @@ function singleMetric(ref: string, task: Task): string {
   const dot = ref.lastIndexOf(".");
   const who = ref.slice(0, dot), metric = ref.slice(dot + 1) as MetricName;
   // mean.METRIC over the tasks that report it: a task that does not (a box task under mean.accuracy) monitors its loss.
-  return who === "mean" ? (task.metrics.includes(metric) ? `${task.name}.${metric}` : "loss") : who === task.name ? ref : "loss";
+  return who === "mean" || who === task.name ? (task.metrics.includes(metric) ? `${task.name}.${metric}` : "loss") : "loss";
 }
 
 /** The epoch table of a run: each task's main metric, weights when the strategy moves them, the early-stopping monitor. */

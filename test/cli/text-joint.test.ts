@@ -168,6 +168,24 @@ if (needFile(ATIS, "ATIS end to end")) {
     else assert.ok(r.ok, r.output);
   });
 
+  test("--single-task: one model per task (the tagging one without sentence_accuracy, which needs the intent) and Δm", async () => {
+    const cfg = join(dir, "atis-es.json");
+    const spec = JSON.parse(readFileSync(config, "utf8"));
+    spec.training.early_stopping = { metric: "slots.sentence_accuracy", patience: 3 };
+    writeFileSync(cfg, JSON.stringify(spec));
+    const o = join(dir, "single-run");
+    const r = await run(["train", cfg, "--out", o, "--threads", "1", "--single-task"]);
+    assert.is(r.code, 0, r.err);
+    const m = JSON.parse(readFileSync(join(o, "metrics.json"), "utf8"));
+    assert.ok(m.single_task.slots.span_f1 > 0 && m.single_task.intent.accuracy > 0, JSON.stringify(m.single_task));
+    assert.is(m.single_task.slots.sentence_accuracy, undefined);
+    // Δm (LibMTL's): per task the mean of ±(mtl − single)/single·100 over the metrics both report, then the mean over tasks.
+    const up = new Set(["accuracy", "span_f1"]);
+    const per = (task: string, metrics: string[]) => metrics.reduce((a, k) => a + (up.has(k) ? 1 : -1) * ((m.validation[task][k] - m.single_task[task][k]) / m.single_task[task][k]) * 100, 0) / metrics.length;
+    const expected = (per("intent", ["accuracy", "logloss"]) + per("slots", ["span_f1", "accuracy"])) / 2;
+    assert.ok(Math.abs(m.delta_m - expected) < 1e-9, `Δm ${m.delta_m} vs ${expected} recomputed without sentence_accuracy`);
+  });
+
   test.after(() => rmSync(dir, { recursive: true, force: true }));
 }
 
