@@ -3,7 +3,7 @@
 
 // The high-level API: train a model from rows, a Table or CSV in a few lines (src/api/train.ts)
 export { train, toTable } from "./api/train.ts";
-export type { TrainData, TrainOptions, Trained, Workers } from "./api/train.ts";
+export type { StreamedData, TrainData, TrainOptions, Trained, Workers } from "./api/train.ts";
 export type { DataWarning } from "./data/warnings.ts";
 
 // Kernels and memory

@@ -11,7 +11,7 @@ import { fromBytes, fromString } from "../data/source.ts";
 import { checkColumns, joinValidation, readTable, splitRows, validationStart } from "../data/load.ts";
 import { dataWarnings, type DataWarning } from "../data/warnings.ts";
 import { encode, fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
-import { fit, type EpochLog, type GradientSource, type TrainState } from "../train/trainer.ts";
+import { fit, type EpochLog, type FitResult, type GradientSource, type TrainState } from "../train/trainer.ts";
 import { canRunParallel, parallelGradients, type WorkerLike } from "../train/parallel.ts";
 import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
@@ -21,12 +21,23 @@ import { createSession, type RunOptions, type Session } from "../infer/session.t
 import type { Row } from "../infer/rows.ts";
 import { modelJson, weightsBytes } from "../io/checkpoint.ts";
 import { ensembleOnnx } from "../onnx/ensemble.ts";
+import { trainStreaming } from "../train/stream-train.ts";
+import type { Reopen } from "../data/stream-rows.ts";
 
 /**
  * Training data: row objects keyed by column (values strings, numbers or null/undefined for missing), a Table, or the
  * text or bytes of a file in the spec's `data.format` (CSV when the spec has no `data` section).
  */
 export type TrainData = readonly Record<string, unknown>[] | Table | string | Uint8Array;
+
+/**
+ * A file too large to hold, for a spec with `data.streaming`: `reopen` opens it afresh for each pass (two statistics
+ * passes, then one per epoch): `() => fromReadableStream(file.name, file.stream())` for a File, a new fetch() body per
+ * pass, or in Node `() => fileSource(path)`.
+ */
+export interface StreamedData {
+  reopen: Reopen;
+}
 
 /** Options of train(); every one is optional. */
 export interface TrainOptions {
@@ -224,11 +235,15 @@ export function validationMetrics(model: Model, validation: Encoded): { preds: F
  * `spec` is a model spec as JSON (validated here: a SpecError names the bad field). Its `data` section, when given,
  * sets the format and delimiter of text or bytes; its `data.path` is optional and ignored (nothing is read from files).
  */
-export async function train(spec: unknown, data: TrainData, opts: TrainOptions = {}): Promise<Trained> {
+export async function train(spec: unknown, data: TrainData | StreamedData, opts: TrainOptions = {}): Promise<Trained> {
   let s = validateSpec(spec);
   if (opts.seed !== undefined || opts.epochs !== undefined || typeof opts.validation === "number") {
     s = validateSpec({ ...s, training: { ...s.training, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}), ...(typeof opts.validation === "number" ? { validation: opts.validation } : {}) } });
   }
+  const streamed = typeof data === "object" && data !== null && typeof (data as StreamedData).reopen === "function";
+  if (streamed !== !!s.data?.streaming) throw new Error(streamed ? "train: { reopen } streams a file, and the spec's data.streaming is off: set it to true, or pass the rows" : "train: the spec sets data.streaming: pass the file as { reopen: () => source } (opened afresh for each pass)");
+  if (streamed) return trainStreamed(s, (data as StreamedData).reopen, opts);
+  data = data as TrainData;
   // A spec without a `data` section reads CSV; recorded so that the saved model.json works with `mtl predict DIR`.
   if (!s.data) s = validateSpec({ ...s, data: { format: "csv", path: opts.name ?? (data instanceof Table ? data.name : Array.isArray(data) ? "rows" : "data.csv") } });
   const warn = opts.onWarning ?? ((w: DataWarning) => console.warn(`${w.level}: ${w.message}`));
@@ -255,6 +270,21 @@ async function trainOne(s: ModelSpec, table: Table, split: Split, k: Kernels, op
     model.dispose();
     throw e;
   }
+  return trained(s, k, model, result, validation, { train: split.train.length, validation: split.validation.length });
+}
+
+/** data.streaming: one thread (threads and ensemble are refused by name), the validation rows of the hash split. */
+async function trainStreamed(s: ModelSpec, reopen: Reopen, opts: TrainOptions): Promise<Trained> {
+  if (opts.ensemble !== undefined) throw new Error("train: ensemble does not combine with data.streaming (each member would re-read the file every epoch)");
+  if (opts.validation !== undefined && typeof opts.validation !== "number") throw new Error("train: data.streaming picks the validation rows by a hash of each row (training.validation); a separate validation set is not streamed");
+  if (opts.threads !== undefined && opts.threads !== "auto" && opts.threads !== 1) throw new Error(`train: threads ${opts.threads} does not combine with data.streaming (streamed batches train on one thread)`);
+  const k = await kernelsFor(opts.kernels);
+  const run = await trainStreaming(s, reopen, k, { onEpoch: opts.onEpoch, onEpochStart: opts.onEpochStart, onStep: opts.onStep });
+  return trained(s, k, run.model, run.result, run.data.validation, { train: run.data.trainRows, validation: run.data.validation.rows });
+}
+
+/** A trained model's Trained: validation metrics and gates, predict, export, save, dispose. */
+function trained(s: ModelSpec, k: Kernels, model: Model, result: FitResult, validation: Encoded, rows: Trained["rows"]): Trained {
   const metrics = validation.rows ? validationMetrics(model, validation).metrics : {};
   const gates = validation.rows ? gateWeights(model, validation) : {};
   const state = result.state;
@@ -269,7 +299,7 @@ async function trainOne(s: ModelSpec, table: Table, split: Split, k: Kernels, op
     gates,
     bestEpoch: result.bestEpoch,
     state,
-    rows: { train: split.train.length, validation: split.validation.length },
+    rows,
     async predict(rows, opts) {
       session ??= createSession(exported(), { engine: "mtl", kernels: k, name: s.name });
       return (await session).run(rows, opts);

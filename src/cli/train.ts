@@ -6,9 +6,12 @@ import type { Kernels } from "../runtime/load.ts";
 import type { MetricName, ModelSpec, Task } from "../model/spec.ts";
 import { checkColumns, splitRows } from "../data/load.ts";
 import { fitPreprocessing, type Encoded, type Preprocessing } from "../data/preprocess.ts";
-import type { Model } from "../model/model.ts";
+import { Model } from "../model/model.ts";
+import { openStreaming, type StreamingData } from "../data/stream.ts";
+import { fileSource } from "../data/node-file.ts";
 import { buildModel, prepareSplit, validationMetrics } from "../api/train.ts";
 import { fit, type EpochLog } from "../train/trainer.ts";
+import { isBatchSource } from "../train/batches.ts";
 import { evaluatePredictions, perOutputMetrics, type TaskMetrics } from "../metrics/evaluate.ts";
 import { deltaM } from "../metrics/delta-m.ts";
 import { gateLines, gateWeights } from "../metrics/gates.ts";
@@ -71,6 +74,26 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   const t0 = performance.now();
   // metrics.json's environment (the report shows it): the one place a run records a clock time.
   const environment = { runtime: `node ${process.version}`, platform: `${process.platform} ${process.arch}`, threads: String(threads), started: new Date().toISOString() };
+  if (spec.data?.streaming) {
+    // data.streaming: two statistics passes over the file, then one pass per epoch (src/data/stream.ts); the
+    // validation rows (hash split) are held and checked in onnxruntime-web as in memory.
+    const refuse = (flag: string, why: string) => {
+      throw new UsageError(`mtl train: ${flag} does not combine with data.streaming (${why}); turn data.streaming off`);
+    };
+    if (ensemble !== undefined) refuse("--ensemble", "members would re-read the file once per epoch each");
+    if (p.flags.has("single-task")) refuse("--single-task", "one streamed model per task");
+    if (p.flags.has("report")) refuse("--report", "the report draws the whole data set, held in memory");
+    if (threads !== "auto" && threads > 1) refuse(`--threads ${threads}`, "streamed batches are trained on one thread");
+    const stream = await openStreaming(spec, () => fileSource(dataPath));
+    const nv = stream.validation.rows;
+    say(`data ${dataPath} (streaming): train ${stream.trainRows}, validation ${nv} (hash split, seed ${spec.training.seed}), shuffle buffer ${spec.data.shuffle_buffer ?? "default"}, statistics in 2 passes, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const k = await kernels();
+    const split = { train: new Uint32Array(0), validation: Uint32Array.from({ length: nv }, (_, i) => i) };
+    const main = await trainOne(spec, stream.validationTable, split, k, out, p.flags.has("resume"), say, null, bar, stream);
+    await writeJson(join(out, "metrics.json"), { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: stream.trainRows, validation: nv }, streaming: true, ...main.summary, environment });
+    log(formatWritten(out, writtenSince(out, before)));
+    return 0;
+  }
   const table = await readTrainingData(spec, dataPath);
   checkColumns(spec, table, { labels: true });
   const split = splitRows(spec, table);
@@ -204,7 +227,11 @@ function mainMetric(t: Task, monitor: string | undefined): string | null {
   return t.metrics[0] ?? null;
 }
 
-async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, sayLine: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module | null } | null, bar: ProgressStream | null) {
+/**
+ * Train one model into `dir`. In memory: `split` indexes `table`. Streaming (`stream`): `table` is the validation rows
+ * as read, `split.validation` all of them, and the training rows come from `stream.train`.
+ */
+async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, sayLine: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module | null } | null, bar: ProgressStream | null, stream: StreamingData | null = null) {
   const names = spec.tasks.map((t) => t.name);
   const progress = createProgress(bar, { epochs: spec.training.epochs, tasks: names });
   // Every line printed while the progress line may be drawn erases it first.
@@ -219,9 +246,11 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     pre = ckpt.json.preprocessing;
     state = ckpt.json.train_state;
     if (!state) throw new UsageError(`${ckpt.path}: model.json has no train_state to resume from`);
-  } else pre = fitPreprocessing(spec, table, split.train);
+    // The streamed batches are encoded with the statistics passes' preprocessing: it must be the checkpoint's.
+    if (stream && JSON.stringify(stream.pre) !== JSON.stringify(pre)) throw new UsageError(`${ckpt.path}: the preprocessing learnt from ${table.name} differs from the checkpoint's; the file changed since that run (train afresh without --resume)`);
+  } else pre = stream ? stream.pre : fitPreprocessing(spec, table, split.train);
   // The same steps as train() (src/api/train.ts): encode the split, build the model, init with the spec's seed.
-  const { model, train, validation } = buildModel(spec, table, split, k, pre);
+  const { model, train, validation } = stream ? streamedModel(spec, stream, k) : buildModel(spec, table, split, k, pre);
   let resumeBest: Float32Array | null = null, resumeAverage: Float32Array | null = null;
   if (resume) {
     loadState(model, ckpt!.state, join(ckpt!.path, "state.safetensors"));
@@ -245,7 +274,7 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   const affinityPath = join(dir, "affinity.json");
   const affinityEpochs: { epoch: number; affinity: AffinitySummary }[] = resume && affinity ? previousAffinity(affinityPath, state!.epoch) : [];
   if (!resume) await rm(affinityPath, { force: true });
-  const gradients = !par
+  const gradients = !par || isBatchSource(train)
     ? undefined
     : par.threads === "auto"
       ? await autoThreads(model, train, par.module, say)
@@ -315,6 +344,13 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
   say(`onnx ${join(dir, "model.onnx")} (${onnx.length} bytes) in onnxruntime-web on ${rows.length} validation rows: ${formatMetrics(ortMetrics)}  [max |ort − wasm| ${maxDiff.toExponential(1)}, ${((performance.now() - t1) / 1000).toFixed(1)} s]`);
   const summary = { ...summaryBase, onnx: { bytes: onnx.length, ort_validation: ortMetrics, max_abs_diff: maxDiff } };
   return { validation: metrics, summary: summary as Record<string, unknown>, model, preds, onnx, encodedValidation: validation };
+}
+
+/** A model initialized with the spec's seed on a streamed data set's preprocessing, its batches and validation rows. */
+function streamedModel(spec: ModelSpec, stream: StreamingData, k: Kernels) {
+  const model = new Model(spec, stream.pre, k);
+  model.initParams(spec.training.seed);
+  return { model, train: stream.train, validation: stream.validation };
 }
 
 /** The entries of an earlier DIR/affinity.json up to `epoch` (none when the file is missing or unreadable). */

@@ -1,16 +1,17 @@
 // Training batches streamed from a file, epoch after epoch, through a seeded shuffle buffer: each pass re-reads the
-// file (reopen), keeps the hash split's training rows, encodes them a chunk at a time with the in-memory encoder
-// (preprocess.ts encode: the same values and errors), and holds at most `bufferRows` encoded rows. Once the buffer is
+// file (reopen), keeps the hash split's training rows, encodes them a chunk at a time straight from their fields
+// (stream-encode.ts RowEncoder: encode()'s values and errors, bit for bit, without building a Table), and holds at most `bufferRows` encoded rows. Once the buffer is
 // full, each arriving row replaces a uniformly drawn buffered row, which goes to the batch; at the end of the file
 // the rest of the buffer leaves in a Fisher–Yates order. Every epoch is thus a permutation of the training rows,
 // drawn from mulberry32(epochSeed(seed, epoch)) alone, so a resumed run (checkpoints) draws the same batches as
 // an uninterrupted one. The buffer and the batch are typed arrays allocated once, sized by bufferRows and the batch
 // size, never by the file. Portable.
 import type { ModelSpec } from "../model/spec.ts";
-import { encode, type Encoded, type Preprocessing } from "./preprocess.ts";
+import type { Encoded, Preprocessing } from "./preprocess.ts";
 import { encodedWidth } from "./numeric-encodings.ts";
 import { mulberry32, randomInt } from "./split.ts";
-import { chunks, type Reopen } from "./stream-rows.ts";
+import { rowChunks, type Reopen } from "./stream-rows.ts";
+import { RowEncoder } from "./stream-encode.ts";
 import { STREAM_CHUNK } from "./stream-stats.ts";
 import type { Batch, BatchSource } from "../train/batches.ts";
 
@@ -46,16 +47,36 @@ export function encodedBytes(e: Encoded): number {
   return n;
 }
 
-/** Copy row `si` of `src` into row `di` of `dst` (same spec and preprocessing). */
-function copyRow(dst: Encoded, di: number, src: Encoded, si: number, V: number): void {
-  for (let j = 0; j < V; j++) dst.numeric[di * V + j] = src.numeric[si * V + j];
-  for (let c = 0; c < dst.categorical.length; c++) dst.categorical[c][di] = src.categorical[c][si];
-  for (let t = 0; t < dst.tasks.length; t++) {
-    const d = dst.tasks[t], s = src.tasks[t];
-    const w = d.mask.length ? d.labels.length / d.mask.length : 0;
-    for (let j = 0; j < w; j++) d.labels[di * w + j] = s.labels[si * w + j];
-    d.mask[di] = s.mask[si];
-    if (d.group.length) d.group[di] = s.group[si];
+/**
+ * An Encoded's per-row arrays as 32-bit lanes: `a[c]` an Int32Array view of one array (numeric, each categorical,
+ * each task's labels, mask and group when present), `w[c]` its values per row. Rows are copied as bits, so floats
+ * (NaN labels too) arrive unchanged, and every copy goes through one array type.
+ */
+interface Lanes {
+  a: Int32Array[];
+  w: Int32Array;
+}
+
+function lanes(e: Encoded, V: number): Lanes {
+  const a: Int32Array[] = [], w: number[] = [];
+  const add = (x: Float32Array | Int32Array, width: number) => width > 0 && (a.push(new Int32Array(x.buffer, x.byteOffset, x.length)), w.push(width));
+  add(e.numeric, V);
+  for (const c of e.categorical) add(c, 1);
+  for (const t of e.tasks) {
+    add(t.labels, e.rows ? t.labels.length / e.rows : 0);
+    add(t.mask, 1);
+    if (t.group.length) add(t.group, 1);
+  }
+  return { a, w: Int32Array.from(w) };
+}
+
+/** Copy row `si` of `src` into row `di` of `dst` (lanes of the same spec and preprocessing). */
+function copyRow(dst: Lanes, di: number, src: Lanes, si: number): void {
+  const da = dst.a, sa = src.a, ws = dst.w;
+  for (let c = 0; c < da.length; c++) {
+    const w = ws[c], d = da[c], s = sa[c];
+    const x = di * w, y = si * w;
+    for (let j = 0; j < w; j++) d[x + j] = s[y + j];
   }
 }
 
@@ -89,21 +110,23 @@ export function streamBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
       buf ??= allocEncoded(spec, pre, S);
       rest ??= new Uint32Array(S);
       if (!batch || batch.rows !== size) (batch = allocEncoded(spec, pre, size)), (order = Uint32Array.from({ length: size }, (_, i) => i));
-      const b = batch, o = order!, bf = buf;
+      const b = batch, o = order!, bf = lanes(buf, V), bl = lanes(b, V);
       const next = mulberry32(epochSeed(spec.training.seed, epoch));
       let filled = 0, n = 0, seen = 0, name = "data";
-      for await (const t of chunks(spec, reopen, "train", chunkRows)) {
-        name = t.name;
-        const enc = encode(spec, pre, t);
+      let encoder: RowEncoder | null = null;
+      for await (const c of rowChunks(spec, reopen, "train", chunkRows)) {
+        name = c.name;
+        encoder ??= new RowEncoder(spec, pre, c.name, c.columns, chunkRows);
+        const enc = encoder.encode(c), el = lanes(enc, V);
         seen += enc.rows;
         for (let k = 0; k < enc.rows; k++) {
           if (filled < S) {
-            copyRow(bf, filled++, enc, k, V);
+            copyRow(bf, filled++, el, k);
             continue;
           }
           const j = randomInt(next, S);
-          copyRow(b, n++, bf, j, V);
-          copyRow(bf, j, enc, k, V);
+          copyRow(bl, n++, bf, j);
+          copyRow(bf, j, el, k);
           if (n === size) {
             yield { data: b, order: o, start: 0, count: n };
             n = 0;
@@ -119,7 +142,7 @@ export function streamBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
         (r[i] = r[j]), (r[j] = x);
       }
       for (let i = 0; i < filled; i++) {
-        copyRow(b, n++, bf, r[i], V);
+        copyRow(bl, n++, bf, r[i]);
         if (n === size) {
           yield { data: b, order: o, start: 0, count: n };
           n = 0;

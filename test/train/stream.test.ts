@@ -3,7 +3,7 @@
 // same weights as an uninterrupted run.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setup, Rng } from "../helpers.ts";
+import { setup, Rng, rejects } from "../helpers.ts";
 import { validateSpec } from "../../src/model/spec.ts";
 import { fromString } from "../../src/data/source.ts";
 import { readTable } from "../../src/data/load.ts";
@@ -13,6 +13,7 @@ import { Model } from "../../src/model/model.ts";
 import { fit } from "../../src/train/trainer.ts";
 import { trainStreaming } from "../../src/train/stream-train.ts";
 import { openStreaming } from "../../src/data/stream.ts";
+import { train } from "../../src/api/train.ts";
 
 function csv(n: number): string {
   const rng = new Rng(21);
@@ -81,6 +82,22 @@ test("a resumed streamed run equals an uninterrupted one", async () => {
   assert.equal(Array.from(part.model.snapshot()), Array.from(full.model.snapshot()));
   full.model.dispose();
   part.model.dispose();
+});
+
+test("train(spec, { reopen }) is trainStreaming's run; the spec and the data must agree on streaming", async () => {
+  const { k } = await setup();
+  const run = await train(spec, { reopen }, { kernels: k, epochs: 2 });
+  const ref = await trainStreaming({ ...spec, training: { ...spec.training, epochs: 2 } }, reopen, k);
+  assert.equal(Array.from(run.model.snapshot()), Array.from(ref.model.snapshot()));
+  assert.equal(run.rows, { train: ref.data.trainRows, validation: ref.data.validation.rows });
+  assert.is(run.metrics.click.auc, ref.result.history.at(-1)!.validation!.click.auc);
+  const p = await run.predict([{ a: 0.1, b: -0.2, c: 0.3, color: "red" }]);
+  assert.is(p.click.length, 1);
+  await run.dispose();
+  ref.model.dispose();
+  await rejects(train(spec, TEXT, { kernels: k }), "data.streaming: pass the file as { reopen");
+  await rejects(train({ ...spec, data: { format: "csv" } }, { reopen }, { kernels: k }), "data.streaming is off");
+  await rejects(train(spec, { reopen }, { kernels: k, ensemble: 2 }), "ensemble does not combine with data.streaming");
 });
 
 test.run();
