@@ -12,10 +12,12 @@
 // (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 1..4 columns get a 4-column block,
 // its last 5..7 an 8-column block moved back to end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 1..3 channels has zero weights in the
 // others' places and stores only its own.
-// Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written as whole f32x4 per output
-// row (the row's last vector ending at w_out − 1 with its already-covered lanes zeroed; db sums it); then per input
-// channel and kernel row ky, six f32x4 accumulators (2 channels × kx 0..2) run over those vectors with 3 input loads
-// each (5 loads, 12 flops' worth of ops per step; a lone last channel: 3 accumulators).
+// Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written in the input plane's layout
+// (row stride pw = w_out + 2, the 2 columns past w_out zero; db sums it), so that dW[o][c][ky][kx] = Σ_i dZ[i]·
+// plane_c[i + ky·pw + kx] over one flat index i: per input channel and kernel row ky, six f32x4 accumulators
+// (2 channels × kx 0..2) run over consecutive vectors of dZ and the plane (5 loads, 12 flops' worth of ops per step, no
+// offset table; a lone last channel: 3 accumulators). V8 loads a loop body's values ahead of its arithmetic: 9
+// accumulators (all taps of a channel) spill and run 1.6× slower.
 //
 // Padding: with any pad, each image's channels are first copied into zero-padded planes in the scratch
 // (plane.ts fill_plane); unpadded inputs are read in place. Scratch: direct_scratch f32 (layout below).
@@ -27,12 +29,6 @@ import { fill_plane } from "./plane";
   return pt | pl | pb | pr ? (h + pt + pb) * (w + pl + pr) : 0;
 }
 
-/** f32x4 per output row in the weight gradient's dZ rows: ⌈w_out/4⌉. */
-// @ts-ignore: decorator
-@inline function row_vectors(wo: i32): i32 {
-  return (wo + 3) >> 2;
-}
-
 /** Groups of 4 output channels. */
 // @ts-ignore: decorator
 @inline function channel_groups(co: i32): i32 {
@@ -41,11 +37,11 @@ import { fill_plane } from "./plane";
 
 /**
  * Scratch f32 of the direct kernels: [ db sums: c_out f64 | tap streams: ⌈c_out/4⌉·9·c_in·5 | padded planes:
- * c_in·plane_size | dZ rows: 2·h_out·4·⌈w_out/4⌉ | the dZ vectors' input offsets: h_out·⌈w_out/4⌉ i32 ], each part a
- * multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
+ * c_in·plane_size | two dZ planes in the input's layout: 2·h_out·(w + pad_left + pad_right) ], each part a multiple of 4
+ * f32 (the scratch needs 8-byte alignment for the f64 sums).
  */
 export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
-  return ((2 * c_out + 3) & ~3) + ((channel_groups(c_out) * 45 * c_in + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ho * 4 * row_vectors(wo) + ((ho * row_vectors(wo) + 3) & ~3);
+  return ((2 * c_out + 3) & ~3) + ((channel_groups(c_out) * 45 * c_in + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * (w + pl + pr) + 3) & ~3);
 }
 
 /**
@@ -192,43 +188,61 @@ export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo
 }
 
 /**
- * The dZ rows of one output plane: row r's vector k = dZ[r][xk..xk + 3] with xk = min(4k, wo − 4), dZ = dY ⊙
- * [mask > 0] (mask 0: dY), lanes a previous vector of the row covers zeroed. Returns their f32x4 sum.
+ * The dZ of one output plane laid out like the input plane it multiplies: dst[oy·pw + ox] = dZ[oy][ox] for ox < wo,
+ * 0 in the pw − wo = 2 columns after (pw = wo + 2: 3×3, stride 1), dZ = dY ⊙ [mask > 0] (mask 0: dY); ho·pw f32.
+ * A row's last 1..3 columns come from a vector ending at wo − 1 (rewriting lanes already written, with equal values).
+ * Returns the f32x4 sum of dZ (that vector's rewritten lanes zeroed).
  */
-function dz_rows(dy: usize, mask: usize, ho: i32, wo: i32, dst: usize): v128 {
-  const z = f32x4.splat(0), nv = row_vectors(wo), t = wo & 3;
+function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize): v128 {
+  const z = f32x4.splat(0), t = wo & 3, full = wo & ~3;
   const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(t ? 4 - t : 0));
-  let sum = z, d = dst;
+  let sum = z;
   for (let r = 0; r < ho; r++) {
-    const q = <usize>(r * wo) << 2;
-    for (let k = 0; k < nv; k++) {
-      const x = min(k << 2, wo - 4), o = q + (<usize>x << 2);
+    const q = <usize>(r * wo) << 2, d = dst + (<usize>(r * pw) << 2);
+    for (let x = 0; x < full; x += 4) {
+      const o = q + (<usize>x << 2);
       let v = v128.load(dy + o);
       if (mask) v = v128.and(v, f32x4.gt(v128.load(mask + o), z));
-      if (t && k == nv - 1) v = v128.and(v, keep);
-      v128.store(d, v);
+      v128.store(d + (<usize>x << 2), v);
       sum = f32x4.add(sum, v);
-      d += 16;
     }
+    if (t) {
+      const o = q + (<usize>(wo - 4) << 2);
+      let v = v128.load(dy + o);
+      if (mask) v = v128.and(v, f32x4.gt(v128.load(mask + o), z));
+      v128.store(d + (<usize>(wo - 4) << 2), v);
+      sum = f32x4.add(sum, v128.and(v, keep));
+    }
+    store<i64>(d + (<usize>wo << 2), 0);
   }
   return sum;
 }
 
 /**
- * dW[o][c][ky][0..3) (and dW[o + 1] when two) += Σ over the nvec dZ vectors of dz0 (dz1) times the input under each,
- * shifted by kx = 0, 1, 2: six f32x4 accumulators (three when !two). r0: the input plane's row ky; vo: each dZ
- * vector's byte offset in the plane (one loop over the whole plane: V8 runs short inner loops poorly).
+ * dW[o][c][ky][0..3) (and dW[o + 1] when two) += Σ_i dz0[i] (dz1[i]) · r0[i + kx] over the flat index i < L = ho·pw − 2
+ * (dz_flat's layout: the 2 zero columns of each row make the sum exactly the valid correlation): six f32x4
+ * accumulators (three when !two) over L >> 2 vectors, then one vector ending at L − 1 with its first lanes zeroed.
+ * r0: the input plane's row ky (every read stays in the plane).
  */
 // @ts-ignore: decorator
-@inline function grad_row(two: bool, nvec: i32, vo: usize, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize, b: f32): void {
-  const z = f32x4.splat(0);
+@inline function grad_row(two: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize, b: f32): void {
+  const z = f32x4.splat(0), nv = L >> 2, t = L & 3;
   let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
-  for (let k = 0; k < nvec; k++) {
-    const s = r0 + <usize>load<i32>(vo + (<usize>k << 2)), q = <usize>k << 4;
-    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.load(dz0 + q);
+  const end = dz0 + (<usize>nv << 4), dd = dz1 - dz0;
+  for (let d = dz0, s = r0; d < end; d += 16, s += 16) {
+    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.load(d);
     a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
     if (two) {
-      const u = v128.load(dz1 + q);
+      const u = v128.load(d + dd);
+      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
+    }
+  }
+  if (t) {
+    const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t)), q = <usize>(L - 4) << 2, s = r0 + q;
+    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.and(v128.load(dz0 + q), keep);
+    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
+    if (two) {
+      const u = v128.and(v128.load(dz1 + q), keep);
       e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
     }
   }
@@ -238,16 +252,13 @@ function dz_rows(dy: usize, mask: usize, ho: i32, wo: i32, dst: usize): v128 {
 
 /**
  * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image and pair of output channels: their
- * dZ rows (dz_rows), then per input channel and kernel row grad_row, reduced and added to dW (the first image
+ * dZ planes (dz_flat), then per input channel and kernel row grad_row, reduced and added to dW (the first image
  * applies beta); db sums each image's dZ in f32x4, the images in f64.
  */
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
   const dbs = scratch, pad = scratch + (<usize>(((2 * co + 3) & ~3) + ((channel_groups(co) * 45 * ci + 3) & ~3)) << 2), padded = (pt | pl | pb | pr) != 0;
-  const nv = row_vectors(wo), P = ho * wo, nvec = ho * nv;
-  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>nvec << 4), vo = dz1 + (<usize>nvec << 4);
-  // the input offset under each dZ vector (row oy, columns min(4k, wo − 4)..): the same for every plane
-  const pw0 = pt | pl | pb | pr ? w + pl + pr : w;
-  for (let oy = 0; oy < ho; oy++) for (let k = 0; k < nv; k++) store<i32>(vo + (<usize>(oy * nv + k) << 2), (oy * pw0 + min(k << 2, wo - 4)) << 2);
+  const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2;
+  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
   if (n == 0) {
     for (let q = 0; q < co * ci * 9; q++) { const p = dw_ptr + (<usize>q << 2); store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p)); }
@@ -261,7 +272,7 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
       const two = o + 1 < co, m = two ? 2 : 1;
       for (let j = 0; j < m; j++) {
         const q = <usize>((i * co + o + j) * P) << 2;
-        const sd = dz_rows(dy_ptr + q, ymask ? ymask + q : 0, ho, wo, j ? dz1 : dz0);
+        const sd = dz_flat(dy_ptr + q, ymask ? ymask + q : 0, ho, wo, pw, j ? dz1 : dz0);
         if (db_ptr) {
           const s = dbs + (<usize>(o + j) << 3);
           store<f64>(s, load<f64>(s) + ((<f64>f32x4.extract_lane(sd, 0) + <f64>f32x4.extract_lane(sd, 1)) + (<f64>f32x4.extract_lane(sd, 2) + <f64>f32x4.extract_lane(sd, 3))));
@@ -270,8 +281,8 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
       for (let c = 0; c < ci; c++) {
         const pc = planes + <usize>c * ps, g0 = dw_ptr + <usize>(o * ci + c) * 36, g1 = g0 + <usize>ci * 36;
         for (let ky = 0; ky < 3; ky++) {
-          if (two) grad_row(true, nvec, vo, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1 + <usize>(12 * ky), b);
-          else grad_row(false, nvec, vo, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1, b);
+          if (two) grad_row(true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1 + <usize>(12 * ky), b);
+          else grad_row(false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1, b);
         }
       }
     }

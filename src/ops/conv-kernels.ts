@@ -53,13 +53,13 @@ export function directConv(d: ConvShape): boolean {
 /**
  * Scratch f32 of the direct kernels (conv2d_fwd_f32x4_direct, conv2d_bwd_w_f32x4_direct): c_out f64 sums, the tap
  * streams (5 words per tap and group of 4 output channels), when padded zero-padded copies of one image's planes, two
- * output planes' dZ rows in whole f32x4 and their input offsets:
+ * output planes' dZ in the input plane's layout (h_out rows of w + pad_left + pad_right):
  * assembly/kernels/conv_direct.ts direct_scratch (exported as conv2d_direct_scratch).
  */
 export function directScratch(c: number, cOut: number, h: number, w: number, pads: readonly number[], hOut: number, wOut: number): number {
   const [pt, pl, pb, pr] = pads, plane = pt || pl || pb || pr ? (h + pt + pb) * (w + pl + pr) : 0;
-  const nvec = hOut * Math.ceil(wOut / 4);
-  return Math.ceil((2 * cOut) / 4) * 4 + Math.ceil((Math.ceil(cOut / 4) * 45 * c) / 4) * 4 + Math.ceil((c * plane) / 4) * 4 + 2 * nvec * 4 + Math.ceil(nvec / 4) * 4;
+  const dz = Math.ceil((hOut * (w + pl + pr)) / 4) * 4;
+  return Math.ceil((2 * cOut) / 4) * 4 + Math.ceil((Math.ceil(cOut / 4) * 45 * c) / 4) * 4 + Math.ceil((c * plane) / 4) * 4 + 2 * dz;
 }
 
 /**
