@@ -131,3 +131,28 @@
   for (; i < n; i++) total += <f64>load<f32>(x_ptr + off4(i)) * <f64>load<f32>(y_ptr + off4(i));
   return total;
 }
+
+/** 1/(1+e^-x) per lane as (x ≥ 0 ? 1 : e)/(1 + e) with e = e^-|x|, so it never overflows. */
+// @ts-ignore: decorator
+@inline export function sigmoid_f32x4(x: v128): v128 {
+  const e = exp_f32x4(f32x4.neg(f32x4.abs(x)));
+  return f32x4.div(sel(f32x4.ge(x, splat(0)), splat(1.0), e), f32x4.add(splat(1.0), e));
+}
+
+/** tanh per lane: odd polynomial (Cephes tanhf) for |x| < 0.625, else sign(x)·(1−e)/(1+e), e = e^-2|x|. */
+// @ts-ignore: decorator
+@inline export function tanh_f32x4(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = exp_f32x4(f32x4.mul(a, splat(-2.0)));
+  const big = f32x4.div(f32x4.sub(splat(1.0), e), f32x4.add(splat(1.0), e));
+  // copy the sign of x onto big
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  return sel(f32x4.lt(a, splat(0.625)), small, signed);
+}

@@ -9,33 +9,9 @@
 // The input projections of all n·l tokens are one GEMM per direction; each time step is one [n, H]·[H, 3H] GEMM
 // plus the gate math for the rows still running (rows are in step s at t = s, or len − 1 − s backward).
 // The training forward saves (z, r, ĥ, h·R_hᵀ + Rb_h) per direction and token: save [2, n, l, 4H].
-import { off4, zero_or_scale, exp_f32x4, splat, sel } from "../simd";
+import { off4, zero_or_scale, sigmoid_f32x4, splat, tanh_f32x4 } from "../simd";
 import { gemm_nn, EPI_BETA } from "./gemm";
 import { dense_bwd_x_f32x4 } from "./dense";
-
-/** 1/(1 + e^−x) per lane, never overflowing (as act.ts's). */
-// @ts-ignore: decorator
-@inline function sigm(x: v128): v128 {
-  const e = exp_f32x4(f32x4.neg(f32x4.abs(x)));
-  return f32x4.div(sel(f32x4.ge(x, splat(0)), splat(1.0), e), f32x4.add(splat(1.0), e));
-}
-
-/** tanh per lane: 2σ(2x) − 1 for |x| ≥ 0.625, an odd polynomial below (Cephes tanhf, as act.ts's). */
-// @ts-ignore: decorator
-@inline function tanh4(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  const e = exp_f32x4(f32x4.mul(a, splat(-2.0)));
-  const big = f32x4.div(f32x4.sub(splat(1.0), e), f32x4.add(splat(1.0), e));
-  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
-  return sel(f32x4.lt(a, splat(0.625)), small, signed);
-}
 
 /** Load 4 lanes at p, or (tail) lane 0 only. */
 // @ts-ignore: decorator
@@ -94,10 +70,10 @@ export function bigru_fwd_f32x4(n: i32, l: i32, d: i32, h: i32, x_ptr: usize, ma
           const cnt = four ? 1 : h - j; // tail: one lane at a time
           for (let u = 0; u < cnt; u++) {
             const jj = j + u, o = off4(jj);
-            const z = sigm(f32x4.add(f32x4.add(ld(g + o, four), ld(bd + o, four)), f32x4.add(ld(q + o, four), ld(bd + off4(3 * h) + o, four))));
-            const r = sigm(f32x4.add(f32x4.add(ld(g + off4(h) + o, four), ld(bd + off4(h) + o, four)), f32x4.add(ld(q + off4(h) + o, four), ld(bd + off4(4 * h) + o, four))));
+            const z = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + o, four), ld(bd + o, four)), f32x4.add(ld(q + o, four), ld(bd + off4(3 * h) + o, four))));
+            const r = sigmoid_f32x4(f32x4.add(f32x4.add(ld(g + off4(h) + o, four), ld(bd + off4(h) + o, four)), f32x4.add(ld(q + off4(h) + o, four), ld(bd + off4(4 * h) + o, four))));
             const ghh = f32x4.add(ld(q + off4(2 * h) + o, four), ld(bd + off4(5 * h) + o, four));
-            const hh = tanh4(f32x4.add(f32x4.add(ld(g + off4(2 * h) + o, four), ld(bd + off4(2 * h) + o, four)), f32x4.mul(r, ghh)));
+            const hh = tanh_f32x4(f32x4.add(f32x4.add(ld(g + off4(2 * h) + o, four), ld(bd + off4(2 * h) + o, four)), f32x4.mul(r, ghh)));
             const hv = f32x4.add(hh, f32x4.mul(z, f32x4.sub(ld(hp + o, four), hh)));
             st(hp + o, hv, four);
             st(yo + o, hv, four);
