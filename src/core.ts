@@ -39,6 +39,7 @@ export { Table } from "./data/table.ts";
 export { readTable, readIdxTable, splitRows, checkColumns } from "./data/load.ts";
 export { openStreaming } from "./data/stream.ts";
 export type { Reopen, StreamingData, StreamingOptions } from "./data/stream.ts";
+export type { StreamBatches } from "./data/stream-batches.ts";
 export { trainStreaming } from "./train/stream-train.ts";
 export type { StreamingRun } from "./train/stream-train.ts";
 export type { Batch, BatchSource } from "./train/batches.ts";

@@ -36,6 +36,7 @@ export type TrainData = readonly Record<string, unknown>[] | Table | string | Ui
  * pass, or in Node `() => fileSource(path)`.
  */
 export interface StreamedData {
+  /** Opens the file afresh (a new ByteSource from its first byte) for each pass. */
   reopen: Reopen;
 }
 
