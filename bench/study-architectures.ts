@@ -15,48 +15,20 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { loadKernels } from "../src/runtime/load.ts";
-import { fmt, log, meanStd } from "./study/common.ts";
+import { fmt, intArg, log, meanStd, parseStudyArgs } from "./study/common.ts";
 import { ARCHS, ARCH_NAMES, CENSUS_TASKS, RHOS, matchSynthetic, runCensus, runSynthetic, type ArchName, type CensusData, type Matched, type SyntheticOptions, type SyntheticRun } from "./study/arch-suites.ts";
 
 const USAGE = "npm run study:architectures -- [--quick] [--seeds N] [--suite synthetic|census|all] [--archs a,b] [--epochs N] [--rows N] [--out FILE.md]";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
-function parse(argv: string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--help" || a === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    if (a === "--quick") {
-      m.set("quick", "1");
-      continue;
-    }
-    const [name, inline] = a.startsWith("--") ? a.slice(2).split("=", 2) : [null, null];
-    if (!name || !["suite", "seeds", "archs", "epochs", "rows", "out"].includes(name)) throw new Error(`unknown argument ${JSON.stringify(a)}\nusage: ${USAGE}`);
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`--${name} needs a value\nusage: ${USAGE}`);
-    m.set(name, v);
-  }
-  return m;
-}
-
-function int(a: Map<string, string>, name: string): number | undefined {
-  const v = a.get(name);
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || +v < 1) throw new Error(`--${name} expects a positive integer, got ${JSON.stringify(v)}`);
-  return +v;
-}
-
-const args = parse(process.argv.slice(2));
+const args = parseStudyArgs(process.argv.slice(2), ["suite", "seeds", "archs", "epochs", "rows", "out"], USAGE, ["quick"]);
 const quick = args.has("quick");
 const suite = args.get("suite") ?? "all";
 if (!["synthetic", "census", "all"].includes(suite)) throw new Error(`--suite: ${JSON.stringify(suite)} is not synthetic, census or all`);
 const archs = (args.get("archs") ?? ARCH_NAMES.join(",")).split(",").map((s) => s.trim()).filter(Boolean) as ArchName[];
 for (const a of archs) if (!ARCH_NAMES.includes(a)) throw new Error(`--archs: unknown architecture ${JSON.stringify(a)}; known: ${ARCH_NAMES.join(", ")}`);
-const seeds = int(args, "seeds") ?? (quick ? 1 : 3);
-const epochs = int(args, "epochs"), rows = int(args, "rows");
+const seeds = intArg(args, "seeds") ?? (quick ? 1 : 3);
+const epochs = intArg(args, "epochs"), rows = intArg(args, "rows");
 const out = resolve(args.get("out") ?? join(ROOT, "bench/results", "architectures.md"));
 const jsonOut = out.replace(/\.md$/, "") + ".json";
 mkdirSync(dirname(out), { recursive: true });

@@ -21,7 +21,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import { loadKernels } from "../src/runtime/load.ts";
-import { log, selectMethods } from "./study/common.ts";
+import { intArg, log, parseStudyArgs, selectMethods } from "./study/common.ts";
 import { runSynthetic, syntheticMarkdown, type SyntheticOptions } from "./study/synthetic.ts";
 import { cleanup, realMarkdown, runReal, type RealOptions, type SuiteName } from "./study/real.ts";
 import { runShipped, shippedMarkdown } from "./study/shipped.ts";
@@ -29,36 +29,12 @@ import { runShipped, shippedMarkdown } from "./study/shipped.ts";
 const USAGE = "npm run study:balancing -- [--suite synthetic|census|school|all|shipped] [--seeds 3] [--methods a,b:rep] [--epochs N] [--rows N] [--out FILE.md]";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
-function parse(argv: string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--help" || a === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = a.startsWith("--") ? a.slice(2).split("=", 2) : [null, null];
-    if (!name || !["suite", "seeds", "methods", "epochs", "rows", "out"].includes(name)) throw new Error(`unknown argument ${JSON.stringify(a)}\nusage: ${USAGE}`);
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`--${name} needs a value\nusage: ${USAGE}`);
-    m.set(name, v);
-  }
-  return m;
-}
-
-function int(a: Map<string, string>, name: string): number | undefined {
-  const v = a.get(name);
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || +v < 1) throw new Error(`--${name} expects a positive integer, got ${JSON.stringify(v)}`);
-  return +v;
-}
-
-const args = parse(process.argv.slice(2));
+const args = parseStudyArgs(process.argv.slice(2), ["suite", "seeds", "methods", "epochs", "rows", "out"], USAGE);
 const suite = args.get("suite") ?? "all";
 if (!["synthetic", "census", "school", "all", "shipped"].includes(suite)) throw new Error(`--suite: ${JSON.stringify(suite)} is not synthetic, census, school, all or shipped`);
-const seeds = int(args, "seeds") ?? 3;
+const seeds = intArg(args, "seeds") ?? 3;
 const methods = selectMethods(args.get("methods"));
-const epochs = int(args, "epochs"), rows = int(args, "rows");
+const epochs = intArg(args, "epochs"), rows = intArg(args, "rows");
 const out = resolve(args.get("out") ?? join(ROOT, "bench/results", `balancing-${suite}.md`));
 const jsonOut = out.replace(/\.md$/, "") + ".json";
 mkdirSync(dirname(out), { recursive: true });
@@ -103,7 +79,7 @@ try {
     log(`${s}: ${(r.wall / 60).toFixed(1)} min`);
   }
   if (suite === "shipped") {
-    const n = int(args, "seeds") ?? 1;
+    const n = intArg(args, "seeds") ?? 1;
     const r = await runShipped(k, { seeds: n, methods, epochs });
     sections.push(shippedMarkdown(r, n));
     raw.shipped = r;

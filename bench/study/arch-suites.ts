@@ -12,10 +12,11 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import type { Kernels } from "../../src/runtime/load.ts";
-import { dataDims, encode, fitPreprocessing, type Encoded, type Preprocessing } from "../../src/data/preprocess.ts";
+import { dataDims, encode, fitPreprocessing, type Preprocessing } from "../../src/data/preprocess.ts";
 import { lowerSpec } from "../../src/model/lower.ts";
 import { summarize } from "../../src/graph/summary.ts";
 import { mmoeSynthetic } from "../../src/data/synthetic.ts";
+import { encoded, mse } from "./synthetic.ts";
 import { readData } from "../../src/cli/files.ts";
 import { checkColumns, splitRows } from "../../src/data/load.ts";
 import { permutation } from "../../src/data/split.ts";
@@ -120,26 +121,6 @@ function synSpec(architecture: unknown, o: SyntheticOptions, seed: number): Mode
   });
 }
 
-function synEncoded(x: Float32Array, y1: Float32Array, y2: Float32Array, from: number, to: number): Encoded {
-  const n = to - from, ones = new Float32Array(n).fill(1), none = new Int32Array(0);
-  return {
-    rows: n,
-    numeric: new Float32Array(0),
-    categorical: [],
-    tensor: x.slice(from * D, to * D),
-    tasks: [
-      { labels: y1.slice(from, to), mask: ones, group: none },
-      { labels: y2.slice(from, to), mask: ones, group: none },
-    ],
-  };
-}
-
-const mse = (p: Float32Array, y: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < y.length; i++) s += (p[i] - y[i]) ** 2;
-  return s / y.length;
-};
-
 /** The synthetic budget: the reference MMoE (8 experts of 16, towers of 8) on d = 100 inputs. */
 export function matchSynthetic(o: SyntheticOptions): { budget: number; matched: Matched[] } {
   const at = (a: unknown) => synSpec(a, o, 1);
@@ -154,7 +135,7 @@ export async function runSynthetic(k: Kernels, o: SyntheticOptions, matched: Mat
     for (let s = 1; s <= o.seeds; s++) {
       // The balancing study's data seed per (ρ, seed): every architecture sees the same rows.
       const d = mmoeSynthetic({ rows: o.rows + testRows, correlation: rho, seed: 1000 * s + Math.round(rho * 100) });
-      const train = synEncoded(d.x, d.y1, d.y2, 0, o.rows), test = synEncoded(d.x, d.y1, d.y2, o.rows, o.rows + testRows);
+      const train = encoded(d.x, d.y1, d.y2, 0, o.rows), test = encoded(d.x, d.y1, d.y2, o.rows, o.rows + testRows);
       for (const m of matched) {
         if (m.unavailable) continue;
         const r = await trainAndPredict(k, synSpec(ARCHS[m.arch].at(m.width), o, s), synPre, train, null, test);

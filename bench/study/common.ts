@@ -123,3 +123,36 @@ export function statusCell(results: readonly { status: Status }[], footnote: num
 export function log(s: string): void {
   process.stderr.write(s + "\n");
 }
+
+/**
+ * A study's command line: `--name value` or `--name=value` for each of `valued`, the bare `flags` (set to "1"), and
+ * --help (prints `usage`, exits). Anything else is an error naming it.
+ */
+export function parseStudyArgs(argv: readonly string[], valued: readonly string[], usage: string, flags: readonly string[] = []): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") {
+      console.log(usage);
+      process.exit(0);
+    }
+    if (a.startsWith("--") && flags.includes(a.slice(2))) {
+      m.set(a.slice(2), "1");
+      continue;
+    }
+    const [name, inline] = a.startsWith("--") ? a.slice(2).split("=", 2) : [null, null];
+    if (!name || !valued.includes(name)) throw new Error(`unknown argument ${JSON.stringify(a)}\nusage: ${usage}`);
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new Error(`--${name} needs a value\nusage: ${usage}`);
+    m.set(name, v);
+  }
+  return m;
+}
+
+/** A positive integer option, or undefined when not given. */
+export function intArg(a: Map<string, string>, name: string): number | undefined {
+  const v = a.get(name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || +v < 1) throw new Error(`--${name} expects a positive integer, got ${JSON.stringify(v)}`);
+  return +v;
+}

@@ -51,7 +51,8 @@ function rawSpec(arch: keyof typeof ARCHS, o: SyntheticOptions, seed: number) {
   };
 }
 
-function encoded(x: Float32Array, y1: Float32Array, y2: Float32Array, from: number, to: number): Encoded {
+/** Rows [from, to) of the MMoE synthetic data as an Encoded (tensor [N, 100], both targets labelled). */
+export function encoded(x: Float32Array, y1: Float32Array, y2: Float32Array, from: number, to: number): Encoded {
   const n = to - from, ones = new Float32Array(n).fill(1), none = new Int32Array(0);
   return {
     rows: n,
@@ -65,7 +66,8 @@ function encoded(x: Float32Array, y1: Float32Array, y2: Float32Array, from: numb
   };
 }
 
-const mse = (p: Float32Array, y: Float32Array) => {
+/** Mean squared error of predictions p against targets y. */
+export const mse = (p: Float32Array, y: Float32Array) => {
   let s = 0;
   for (let i = 0; i < y.length; i++) s += (p[i] - y[i]) ** 2;
   return s / y.length;
