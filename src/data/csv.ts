@@ -3,9 +3,10 @@
 // UCI student-performance and wine-quality files); gzip input detected by its magic bytes. Portable (no node:*).
 //
 // Numbering used in errors: "data row N" is the 1-based index of the record among the data rows (the header and
-// skipped blank lines are not counted); "line L" is the 1-based physical line (LF count + 1) where the record starts.
+// skipped blank lines are not counted); "line L" is the 1-based line where the record starts: every record terminator
+// (LF, CRLF, or a lone CR) ends a line, and so does an LF inside a quoted field.
 
-import { makeRowStream, textChunks, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
+import { makeBatchedRowStream, textChunks, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
 
 /** Options of {@link openCsv}: RFC 4180 CSV with a configurable delimiter and quote. */
 export interface CsvOptions {
@@ -32,7 +33,8 @@ const ST_FIELD_START = 0, ST_UNQUOTED = 1, ST_QUOTED = 2, ST_QUOTE_IN_QUOTED = 3
 
 /** Incremental RFC 4180 tokenizer: push() text chunks, end() at EOF; complete records accumulate in `out`. */
 export class CsvTokenizer {
-  readonly out: CsvRecord[] = [];
+  /** Complete records not yet taken (take() hands them over). */
+  out: CsvRecord[] = [];
   private readonly delim: number;
   private readonly quote: number;
   private readonly quoteStr: string;
@@ -71,6 +73,39 @@ export class CsvTokenizer {
     this.rowLine = this.line;
   }
 
+  /** The complete records so far (the tokenizer starts a new list). */
+  take(): CsvRecord[] {
+    const o = this.out;
+    this.out = [];
+    return o;
+  }
+
+  /**
+   * From i, at the start of a record, when no quote is ahead in this chunk: whole lines split at the delimiter (the
+   * records the state machine makes of them, found faster). Stops before a partial last line, or before a line with a
+   * CR not just before its LF (a lone CR ends a record of its own); the state machine takes those. Returns the index
+   * it stopped at.
+   */
+  private plainLines(s: string, i: number): number {
+    const n = s.length, D = String.fromCharCode(this.delim);
+    let cr = s.indexOf("\r", i);
+    while (i < n) {
+      const nl = s.indexOf("\n", i);
+      if (nl < 0) return i;
+      let end = nl;
+      if (cr >= 0 && cr < i) cr = s.indexOf("\r", i);
+      if (cr >= 0 && cr < nl) {
+        if (cr !== nl - 1) return i;
+        end = cr;
+      }
+      const text = s.slice(i, end);
+      if (text.length || !this.skipEmpty) this.out.push({ fields: text.split(D), line: this.line });
+      this.rowLine = ++this.line;
+      i = nl + 1;
+    }
+    return i;
+  }
+
   push(s: string): void {
     const n = s.length, D = this.delim, Q = this.quote;
     let i = 0;
@@ -81,9 +116,21 @@ export class CsvTokenizer {
         i = 1;
       }
     }
+    // The next quote at or after i (n when none): lines before it may take the fast path.
+    let q = -1;
     while (i < n) {
       switch (this.state) {
         case ST_FIELD_START: {
+          if (this.row.length === 0) {
+            if (q < i) q = s.indexOf(this.quoteStr, i) >>> 0;
+            if (q >= n) {
+              const j = this.plainLines(s, i);
+              if (j !== i) {
+                i = j;
+                break;
+              }
+            }
+          }
           if (s.charCodeAt(i) === Q) {
             this.state = ST_QUOTED;
             this.fieldQuoted = true;
@@ -170,15 +217,20 @@ export class CsvTokenizer {
   }
 }
 
-/** Raw CSV records of a source (no header handling, no field-count check). */
-export async function* csvRecords(source: ByteSource, opts: CsvOptions = {}): AsyncGenerator<CsvRecord> {
+/** Raw CSV records of a source, each text chunk's complete records together (no header handling, no field-count check). */
+export async function* csvRecordBatches(source: ByteSource, opts: CsvOptions = {}): AsyncGenerator<CsvRecord[]> {
   const tok = new CsvTokenizer(source.name, opts);
   for await (const chunk of textChunks(source)) {
     tok.push(chunk);
-    if (tok.out.length) yield* tok.out.splice(0);
+    if (tok.out.length) yield tok.take();
   }
   tok.end();
-  yield* tok.out.splice(0);
+  if (tok.out.length) yield tok.take();
+}
+
+/** Raw CSV records of a source (no header handling, no field-count check). */
+export async function* csvRecords(source: ByteSource, opts: CsvOptions = {}): AsyncGenerator<CsvRecord> {
+  for await (const b of csvRecordBatches(source, opts)) yield* b;
 }
 
 /**
@@ -187,15 +239,16 @@ export async function* csvRecords(source: ByteSource, opts: CsvOptions = {}): As
  * number, and the expected and found counts. Duplicate header names throw.
  */
 export async function openCsv(source: ByteSource, opts: CsvOptions = {}): Promise<RowStream> {
-  const it = csvRecords(source, opts);
+  const it = csvRecordBatches(source, opts);
   let columns: string[];
-  let row = 0;
+  let recs: CsvRecord[] = [];
   if (Array.isArray(opts.header)) {
     columns = [...opts.header];
   } else {
     const first = await it.next();
     if (first.done) throw new Error(`${source.name}: empty CSV file (no header line)`);
-    columns = first.value.fields;
+    columns = first.value[0].fields;
+    recs = first.value.slice(1);
   }
   const seen = new Set<string>();
   for (const c of columns) {
@@ -204,18 +257,27 @@ export async function openCsv(source: ByteSource, opts: CsvOptions = {}): Promis
   }
   const ncol = columns.length;
   const name = source.name;
-  async function* rows(): AsyncGenerator<ParsedRow> {
-    for await (const rec of it) {
-      row++;
-      if (rec.fields.length !== ncol) {
-        throw new Error(
-          `${name}: data row ${row} (line ${rec.line}): expected ${ncol} fields (as in the header), found ${rec.fields.length}`,
-        );
+  let row = 0;
+  // A record with the wrong field count: the rows before it are yielded first, then the error is thrown.
+  async function* batches(): AsyncGenerator<ParsedRow[]> {
+    for (;;) {
+      const out: ParsedRow[] = new Array(recs.length);
+      for (let k = 0; k < recs.length; k++) {
+        const rec = recs[k];
+        row++;
+        if (rec.fields.length !== ncol) {
+          if (k) yield out.slice(0, k);
+          throw new Error(`${name}: data row ${row} (line ${rec.line}): expected ${ncol} fields (as in the header), found ${rec.fields.length}`);
+        }
+        out[k] = { fields: rec.fields, row, line: rec.line };
       }
-      yield { fields: rec.fields, row, line: rec.line };
+      if (out.length) yield out;
+      const b = await it.next();
+      if (b.done) return;
+      recs = b.value;
     }
   }
-  return makeRowStream(name, columns, rows());
+  return makeBatchedRowStream(name, columns, batches());
 }
 
 /** Convenience: the data rows of a CSV source as objects keyed by the header names. */

@@ -20,12 +20,18 @@ export interface ParsedRow {
   line: number;
 }
 
-/** A stream of rows with known column names (the CSV header, CENSUS_COLUMNS, or the JSON-lines keys). */
+/**
+ * A stream of rows with known column names (the CSV header, CENSUS_COLUMNS, or the JSON-lines keys). Single use:
+ * iterate it row by row, or call batches() once for the same rows in arrays (one await per batch instead of one per
+ * row; readers that parse a chunk of text at a time yield that chunk's rows together).
+ */
 export interface RowStream extends AsyncIterable<ParsedRow> {
   /** The source's name, as in error messages. */
   readonly name: string;
   /** Column names in order; every row has one field per column. */
   readonly columns: readonly string[];
+  /** The same rows in file order, in non-empty arrays (each array is the caller's; the rows are not reused). */
+  batches(): AsyncIterable<ParsedRow[]>;
 }
 
 /** A source over bytes already in memory; `chunkSize` splits them (tests use it to exercise chunk boundaries). */
@@ -233,14 +239,43 @@ export async function* rowRecords(stream: RowStream): AsyncGenerator<Record<stri
 
 /** Wrap a row generator (that has already learned its columns) as a RowStream. Single use. */
 export function makeRowStream(name: string, columns: readonly string[], rows: AsyncIterator<ParsedRow>): RowStream {
+  return rowStreamOf(name, columns, () => rows, async function* () {
+    for (;;) {
+      const r = await rows.next();
+      if (r.done) return;
+      yield [r.value];
+    }
+  });
+}
+
+/** Wrap a generator of row arrays (each non-empty) as a RowStream. Single use. */
+export function makeBatchedRowStream(name: string, columns: readonly string[], batches: AsyncIterator<ParsedRow[]>): RowStream {
+  return rowStreamOf(name, columns, async function* () {
+    for (;;) {
+      const b = await batches.next();
+      if (b.done) return;
+      yield* b.value;
+    }
+  }, () => batches);
+}
+
+function rowStreamOf(name: string, columns: readonly string[], rows: () => AsyncIterator<ParsedRow>, batches: () => AsyncIterator<ParsedRow[]>): RowStream {
   let used = false;
+  const use = () => {
+    if (used) throw new Error(`${name}: a row stream can be iterated only once`);
+    used = true;
+  };
   return {
     name,
     columns,
     [Symbol.asyncIterator]() {
-      if (used) throw new Error(`${name}: a row stream can be iterated only once`);
-      used = true;
-      return rows;
+      use();
+      return rows();
+    },
+    batches() {
+      use();
+      const it = batches();
+      return { [Symbol.asyncIterator]: () => it };
     },
   };
 }

@@ -63,17 +63,19 @@ export async function* rowChunks(spec: ModelSpec, reopen: Reopen, side: Side, si
   const isVal = hashSplit(stream.columns, spec.training.validation, spec.training.seed, spec.data?.row_id, stream.name);
   const ncol = stream.columns.length, name = stream.name;
   const c: RowChunk = { name, columns: stream.columns, count: 0, fields: new Array(size), rows: new Int32Array(size), lines: new Int32Array(size) };
-  for await (const r of stream) {
-    if (side !== "all" && isVal(r.fields) !== (side === "validation")) {
-      hooks.other?.(r);
-      continue;
-    }
-    if (r.fields.length !== ncol) throw new Error(`${name}: data row ${r.row} (line ${r.line}): expected ${ncol} fields, found ${r.fields.length}`);
-    const n = c.count;
-    (c.fields[n] = r.fields), (c.rows[n] = r.row), (c.lines[n] = r.line);
-    if ((c.count = n + 1) === size) {
-      yield c;
-      c.count = 0;
+  for await (const batch of stream.batches()) {
+    for (const r of batch) {
+      if (side !== "all" && isVal(r.fields) !== (side === "validation")) {
+        hooks.other?.(r);
+        continue;
+      }
+      if (r.fields.length !== ncol) throw new Error(`${name}: data row ${r.row} (line ${r.line}): expected ${ncol} fields, found ${r.fields.length}`);
+      const n = c.count;
+      (c.fields[n] = r.fields), (c.rows[n] = r.row), (c.lines[n] = r.line);
+      if ((c.count = n + 1) === size) {
+        yield c;
+        c.count = 0;
+      }
     }
   }
   if (c.count) yield c;

@@ -43,9 +43,65 @@ function isSpace(c: number): boolean {
  * and overflowing values (1e400 → Infinity) are returned as is: use parseFiniteNumber for data values.
  */
 export function parseNumber(s: string): number | undefined {
+  const v = plainDecimal(s);
+  if (v === v) return v;
   let t = s;
   if (t.length && (isSpace(t.charCodeAt(0)) || isSpace(t.charCodeAt(t.length - 1)))) t = t.trim();
   return NUM_RE.test(t) ? +t : undefined;
+}
+
+/** Exact powers of ten as doubles: 10^0 … 10^22. */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The value of a plain decimal such as "-0.0593", "12", "1.5e3" (NUM_RE's first form, no spaces) when its digits
+ * form an integer m < 2^53 and its decimal exponent e has |e| ≤ 22: then m and 10^|e| are exact doubles and one
+ * multiplication or division rounds correctly (Clinger's fast path), which is +s. NaN for anything else (other
+ * syntax, more digits, a larger exponent): parseNumber then takes the general path.
+ */
+function plainDecimal(s: string): number {
+  const n = s.length;
+  let i = 0, c = n ? s.charCodeAt(0) : 0, neg = false;
+  if (c === 45 || c === 43) {
+    neg = c === 45;
+    c = ++i < n ? s.charCodeAt(i) : 0;
+  }
+  let m = 0, e = 0, digits = 0;
+  while (c >= 48 && c <= 57) {
+    m = m * 10 + (c - 48);
+    digits++;
+    c = ++i < n ? s.charCodeAt(i) : 0;
+  }
+  if (c === 46) {
+    c = ++i < n ? s.charCodeAt(i) : 0;
+    while (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      e--;
+      c = ++i < n ? s.charCodeAt(i) : 0;
+    }
+  }
+  if (digits === 0) return NaN; // "", "+", ".", "-."
+  if (i < n) {
+    if (c !== 101 && c !== 69) return NaN;
+    c = ++i < n ? s.charCodeAt(i) : 0;
+    let eneg = false;
+    if (c === 45 || c === 43) {
+      eneg = c === 45;
+      c = ++i < n ? s.charCodeAt(i) : 0;
+    }
+    let x = 0, xd = 0;
+    while (c >= 48 && c <= 57 && xd < 6) {
+      x = x * 10 + (c - 48);
+      xd++;
+      c = ++i < n ? s.charCodeAt(i) : 0;
+    }
+    if (xd === 0 || i < n) return NaN;
+    e += eneg ? -x : x;
+  }
+  if (m > 9007199254740991 || e < -22 || e > 22) return NaN;
+  const v = e < 0 ? m / POW10[-e] : m * POW10[e];
+  return neg ? -v : v;
 }
 
 /** The largest finite float32, 3.4028234663852886e38. */
@@ -210,7 +266,7 @@ export class Table {
   static async from(stream: RowStream | Promise<RowStream>): Promise<Table> {
     const s = await stream;
     const b = new TableBuilder(s.name, s.columns);
-    for await (const r of s) b.add(r.fields, r.row, r.line);
+    for await (const rows of s.batches()) for (const r of rows) b.add(r.fields, r.row, r.line);
     return b.finish();
   }
 

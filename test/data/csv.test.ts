@@ -117,4 +117,71 @@ test("real data: school.shared.csv loads (12,279 rows × 30 columns)", async () 
   assert.ok(Math.abs(s / y.length - 20.55) < 0.01, `mean ${s / y.length}`);
 });
 
+
+// Records serialized by the test (quoting a field only when it holds the delimiter, a quote, CR or LF, or when asked),
+// with LF, CRLF or lone-CR terminators and blank lines between them, read back through random chunk boundaries:
+// the fields, data-row numbers and line numbers must be the generated ones, row by row and through batches().
+test("random records round-trip: quoting, LF/CRLF/CR terminators, blank lines, chunk boundaries; rows and batches()", async () => {
+  const rng = new Rng(11);
+  const alphabet = ["a", "b", "7", ".", " ", "é", "✓", ",", '"', "\r", "\n", "-"];
+  for (let trial = 0; trial < 200; trial++) {
+    const ncol = 1 + rng.int(4), nrec = rng.int(12);
+    const cell = () => Array.from({ length: rng.int(5) }, () => alphabet[rng.int(rng.int(3) === 0 ? alphabet.length : 5)]).join("");
+    const quoteIt = (f: string) => /[",\r\n]/.test(f) || rng.int(8) === 0;
+    const enc = (f: string) => (quoteIt(f) ? `"${f.replace(/"/g, '""')}"` : f);
+    const term = () => ["\n", "\r\n", "\r"][rng.int(3)];
+    const header = Array.from({ length: ncol }, (_, j) => `c${j}`);
+    let last = term(), text = header.join(",") + last, line = 2;
+    const want: { fields: string[]; row: number; line: number }[] = [];
+    const lines = (s: string) => (s.match(/\n/g) ?? []).length;
+    for (let r = 0; r < nrec; r++) {
+      while (rng.int(4) === 0) {
+        // A blank line; after a lone CR an LF would join it into one CRLF.
+        last = rng.int(2) && last !== "\r" ? "\n" : "\r\n";
+        text += last;
+        line += 1;
+      }
+      const fields = Array.from({ length: ncol }, cell);
+      // A lone empty field is quoted: unquoted, it is a blank line, which is skipped.
+      const body = fields.map((f, j) => (ncol === 1 && f === "" ? '""' : enc(f))).join(",");
+      const t = r === nrec - 1 && rng.int(2) ? "" : (last = term());
+      want.push({ fields, row: r + 1, line });
+      text += body + t;
+      line += lines(body) + (t ? 1 : 0); // a record's terminator ends a line, a lone CR too
+
+    }
+    const bytes = new TextEncoder().encode(text);
+    const chunked = () => {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; ) {
+        const k = 1 + rng.int(rng.int(2) ? 7 : 200);
+        chunks.push(bytes.slice(i, i + k));
+        i += k;
+      }
+      return fromChunks("r.csv", chunks);
+    };
+    const got: typeof want = [];
+    for await (const r of await openCsv(chunked())) got.push({ fields: r.fields, row: r.row, line: r.line });
+    assert.equal(got, want, `trial ${trial} rows: ${JSON.stringify(text)}`);
+    const viaBatches: typeof want = [];
+    for await (const b of (await openCsv(chunked())).batches()) {
+      assert.ok(b.length > 0, "batches are not empty");
+      for (const r of b) viaBatches.push({ fields: r.fields, row: r.row, line: r.line });
+    }
+    assert.equal(viaBatches, want, `trial ${trial} batches: ${JSON.stringify(text)}`);
+  }
+});
+
+test("batches(): a row with the wrong field count arrives after the rows before it, then the error", async () => {
+  const s = await openCsv(fromString("t.csv", "a,b\n1,2\n3,4\n5\n7,8\n"));
+  const seen: string[][] = [];
+  await rejects((async () => {
+    for await (const b of s.batches()) for (const r of b) seen.push(r.fields);
+  })(), /t\.csv: data row 3 \(line 4\): expected 2 fields \(as in the header\), found 1/);
+  assert.equal(seen, [["1", "2"], ["3", "4"]]);
+  await rejects((async () => {
+    for await (const _ of s) void _;
+  })(), /can be iterated only once/);
+});
+
 test.run();
