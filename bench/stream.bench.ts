@@ -1,9 +1,10 @@
 // Streaming training benchmark (data.streaming): one epoch streamed from the first 1M, 2.5M and 5M rows of a
-// generated CSV (bench/stream-gen.ts; written to --file when missing), each size in a child process of its own, so
-// its peak RSS (process.resourceUsage().maxRSS) and wasm memory are that size's alone; then in-memory training of
-// the same 1M rows (readTable, fitPreprocessing, encode, fit) for the throughput comparison. The model: MMoE, 4
-// experts [64], towers [16], batch 256, Adam. Reported per run: statistics passes' time, the epoch's rows/s, peak RSS,
-// wasm memory.
+// generated CSV (bench/stream-gen.ts; written to --file when missing), the rows parsed on a worker thread as `mtl
+// train` does, each size in a child process of its own, so its peak RSS (process.resourceUsage().maxRSS) and wasm
+// memory are that size's alone; then, on the first size's rows, the same epoch parsed on the training thread
+// (--threads 1) and in-memory training (readTable, fitPreprocessing, encode, fit) for the throughput comparison. The
+// model: MMoE, 4 experts [64], towers [16], batch 256, Adam. Reported per run: statistics passes' time, the epoch's
+// rows/s and CPU seconds (all threads), peak RSS, wasm memory.
 //
 //   npm run bench:stream [-- --file /tmp/mtl-stream.csv] [--sizes 1000000,2500000,5000000]
 import { spawnSync } from "node:child_process";
@@ -20,6 +21,7 @@ import { hashSplit } from "../src/data/stream-split.ts";
 import { Model } from "../src/model/model.ts";
 import { fit } from "../src/train/trainer.ts";
 import { generate } from "./stream-gen.ts";
+import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../src/train/node-workers.ts";
 
 const arg = (k: string, d: string) => {
   const i = process.argv.indexOf(`--${k}`);
@@ -74,20 +76,24 @@ function prefixSource(path: string, end: number): ByteSource {
 const wasmPath = fileURLToPath(new URL("../build/mtl.wasm", import.meta.url));
 const mb = (b: number) => (b / 2 ** 20).toFixed(0);
 
-async function child(mode: "stream" | "memory", rows: number): Promise<void> {
+type Mode = "stream" | "stream1" | "memory";
+
+async function child(mode: Mode, rows: number): Promise<void> {
   const k = await loadKernels(readFileSync(wasmPath));
   const s = spec(), end = prefixBytes(FILE, rows);
   const reopen = () => prefixSource(FILE, end);
   const t0 = performance.now();
-  let model: Model, trainRows: number, tEpoch0: number, tEpoch1: number, val;
-  if (mode === "stream") {
-    const d = await openStreaming(s, reopen);
+  let model: Model, trainRows: number, tEpoch0: number, tEpoch1: number, val, cpu0: number, cpu1: number;
+  const cpu = () => (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+  if (mode !== "memory") {
+    const d = await openStreaming(s, reopen, mode === "stream" ? { worker: { spawn: nodeWorkerSpawner(TS_WORKER_ENTRY) } } : {});
     trainRows = d.trainRows;
     model = new Model(s, d.pre, k);
     model.initParams(s.training.seed);
-    tEpoch0 = performance.now();
+    (tEpoch0 = performance.now()), (cpu0 = cpu());
     const r = await fit(model, d.train, null);
-    tEpoch1 = performance.now();
+    (tEpoch1 = performance.now()), (cpu1 = cpu());
+    d.train.close();
     val = model.predict(d.validation).length;
     void r;
   } else {
@@ -101,9 +107,9 @@ async function child(mode: "stream" | "memory", rows: number): Promise<void> {
     trainRows = enc.rows;
     model = new Model(s, pre, k);
     model.initParams(s.training.seed);
-    tEpoch0 = performance.now();
+    (tEpoch0 = performance.now()), (cpu0 = cpu());
     await fit(model, enc, null);
-    tEpoch1 = performance.now();
+    (tEpoch1 = performance.now()), (cpu1 = cpu());
     val = 0;
   }
   const out = {
@@ -111,6 +117,7 @@ async function child(mode: "stream" | "memory", rows: number): Promise<void> {
     prepareSeconds: +((tEpoch0 - t0) / 1000).toFixed(2),
     epochSeconds: +((tEpoch1 - tEpoch0) / 1000).toFixed(2),
     epochRowsPerSecond: Math.round(trainRows / ((tEpoch1 - tEpoch0) / 1000)),
+    epochCpuSeconds: +(cpu1 - cpu0).toFixed(2),
     totalSeconds: +((tEpoch1 - t0) / 1000).toFixed(2),
     peakRssMB: +mb(process.resourceUsage().maxRSS * 1024),
     wasmMB: +mb(k.memory.buffer.byteLength),
@@ -121,24 +128,27 @@ async function child(mode: "stream" | "memory", rows: number): Promise<void> {
 
 async function main(): Promise<void> {
   const one = process.argv.indexOf("--one");
-  if (one > 0) return child(process.argv[one + 1] as "stream" | "memory", Number(process.argv[one + 2]));
+  if (one > 0) return child(process.argv[one + 1] as Mode, Number(process.argv[one + 2]));
   const sizes = arg("sizes", "1000000,2500000,5000000").split(",").map(Number);
   const need = Math.max(...sizes);
   if (!existsSync(FILE)) {
     console.log(`generating ${need} rows → ${FILE}`);
     await generate(FILE, need);
   }
-  const runs: [string, number][] = [...sizes.map((n) => ["stream", n] as [string, number]), ["memory", sizes[0]]];
+  const runs: [string, number][] = [...sizes.map((n) => ["stream", n] as [string, number]), ["stream1", sizes[0]], ["memory", sizes[0]]];
   const results: Record<string, number | string>[] = [];
   for (const [mode, n] of runs) {
     const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--one", mode, String(n), "--file", FILE], { encoding: "utf8", maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`${mode} ${n}: ${r.stderr}`);
     const line = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
     results.push(line);
-    console.log(`${mode.padEnd(6)} ${String(n).padStart(8)} rows: prepare ${line.prepareSeconds} s, epoch ${line.epochSeconds} s (${line.epochRowsPerSecond} rows/s), total ${line.totalSeconds} s, peak RSS ${line.peakRssMB} MB, wasm ${line.wasmMB} MB`);
+    console.log(`${mode.padEnd(7)} ${String(n).padStart(8)} rows: prepare ${line.prepareSeconds} s, epoch ${line.epochSeconds} s (${line.epochRowsPerSecond} rows/s, ${line.epochCpuSeconds} CPU s), total ${line.totalSeconds} s, peak RSS ${line.peakRssMB} MB, wasm ${line.wasmMB} MB`);
   }
-  const s1 = results.find((r) => r.mode === "stream" && r.rows === sizes[0])!, m1 = results.find((r) => r.mode === "memory")!;
-  console.log(`streaming / in-memory on ${sizes[0]} rows: epoch throughput ${((s1.epochRowsPerSecond as number) / (m1.epochRowsPerSecond as number)).toFixed(3)}, total time ${((m1.totalSeconds as number) / (s1.totalSeconds as number)).toFixed(3)} (in-memory total / streaming total)`);
+  const m1 = results.find((r) => r.mode === "memory")!;
+  for (const [mode, what] of [["stream", "parsed on a worker"], ["stream1", "parsed on the training thread"]]) {
+    const s1 = results.find((r) => r.mode === mode && r.rows === sizes[0])!;
+    console.log(`streaming (${what}) / in-memory on ${sizes[0]} rows: epoch throughput ${((s1.epochRowsPerSecond as number) / (m1.epochRowsPerSecond as number)).toFixed(3)}, total time ${((m1.totalSeconds as number) / (s1.totalSeconds as number)).toFixed(3)} (in-memory total / streaming total)`);
+  }
 }
 
 await main();

@@ -69,6 +69,8 @@ export { autoGradients, adaptiveGradients, ThreadChooser, availableThreads, auto
 export { shardedGradients, type ShardedGradients } from "./train/sharded.ts";
 export type { AutoGradients, AutoOptions, AdaptiveOptions, ChooserOptions, ThreadDecision, ThreadMode } from "./train/auto-threads.ts";
 export { serveParallel } from "./train/parallel-worker.ts";
+export { serveStream } from "./data/stream-serve.ts";
+export type { StreamWorkerInit, StreamPort } from "./data/stream-serve.ts";
 export { mmoeSynthetic } from "./data/synthetic.ts";
 
 // Metrics

@@ -66,6 +66,8 @@ function writeReference(result) {
     loss: `${result.lossStart}→${result.lossEnd}`,
     scenario: result.scenario,
     tensorSha256: result.tensorSha256,
+    // The streaming scenario (test/runtimes/stream-scenario.ts): Node's one-thread run from a Blob's stream.
+    stream: result.stream,
     generatedWith: { node: process.version, mtlWasmSha256: sha256(readFileSync("build/mtl.wasm")) },
   };
   writeFileSync(REFERENCE, JSON.stringify(ref, null, 2) + "\n");
@@ -84,8 +86,18 @@ function jsonDiff(a, b, path = "") {
   return `${path || "(root)"}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`;
 }
 
+/** Why a streaming scenario run does not match the reference's `stream`, or null when it does. */
+function streamMismatch(ref, r) {
+  const want = ref?.stream;
+  if (!want) return `no reference stream hash: ${REFERENCE} has no "stream" (create it deliberately: ${REGENERATE}); actual sha256=${r.sha}`;
+  if (r.sha === want.weightsSha256) return null;
+  const scenario = jsonDiff(want.scenario, r.result?.scenario);
+  return `expected stream sha256=${want.weightsSha256} actual sha256=${r.sha} (${REFERENCE}): ${scenario ? `the scenario differs from the reference's (${scenario})` : "scenario as in the reference: streamed training differs"}`;
+}
+
 /** Why result `r` (a runtime's scenario run) does not match the reference, or null when it does. */
 function referenceMismatch(ref, r) {
+  if (r.stream) return streamMismatch(ref, r);
   if (!ref) return `no reference hash: ${REFERENCE} is missing (create it deliberately: ${REGENERATE}); actual sha256=${r.sha}`;
   if (r.sha === ref.weightsSha256) return null;
   const notes = [];
@@ -179,14 +191,20 @@ async function runInNode({ withOrt }) {
   const ort = withOrt ? await import("onnxruntime-web") : null;
   const r = await lib.runScenario({ kernels: lib.loadInlineKernels, ort });
   const { onnx: _, ...result } = r;
-  return { line: lib.formatLine("node", r), sha: r.weightsSha256, ms: r.ms, result };
+  // The streaming scenario from a Blob's stream, on this thread (the worker path is tested in test/data/stream-worker.test.ts).
+  const s = await lib.runStreamScenario({ kernels: lib.loadInlineKernels, open: (name, text) => { const b = new Blob([text]); return () => lib.fromReadableStream(name, b.stream()); }, spawn: null });
+  const streamResult = { ...s, scenario: { ...lib.STREAM, spec: lib.streamSpecInput() } };
+  return { line: lib.formatLine("node", r), sha: r.weightsSha256, ms: r.ms, result: { ...result, stream: { weightsSha256: s.weightsSha256, scenario: streamResult.scenario } }, stream: { line: lib.formatStreamLine("node", s), sha: s.weightsSha256, result: streamResult } };
 }
 
 async function node() {
   const t0 = Date.now();
   try {
     const r = await runInNode({ withOrt: true });
-    return [{ runtime: "node", line: r.line, sha: r.sha, result: r.result, wall: Date.now() - t0 }];
+    return [
+      { runtime: "node", line: r.line, sha: r.sha, result: r.result, wall: Date.now() - t0 },
+      { runtime: "node-stream", stream: true, line: r.stream.line, sha: r.stream.sha, result: r.stream.result, wall: 0 },
+    ];
   } catch (e) {
     return [{ runtime: "node", error: String(e?.stack ?? e), wall: Date.now() - t0 }];
   }
@@ -323,6 +341,14 @@ async function browser() {
       if (r.ok) results.push({ runtime, line: r.line, sha: r.result.weightsSha256, result: r.result, wall, note: `chromium ${version}` });
       else results.push({ runtime, error: r.error, wall });
     }
+    // Streaming from a File (file.stream() per pass), on the page and in a dedicated worker; each also parses its
+    // epochs on a nested worker and checks the weights equal its one-thread run's. The hash must be Node's (reference).
+    for (const [runtime, fn] of [["chromium-page-stream", "__runPageStream"], ["chromium-worker-stream", "__runWorkerStream"]]) {
+      const t1 = Date.now();
+      const r = await page.evaluate((name) => globalThis[name](), fn);
+      if (r.ok) results.push({ runtime, stream: true, line: r.line, sha: r.result.weightsSha256, result: r.result, wall: Date.now() - t1, note: `chromium ${version}` });
+      else results.push({ runtime, error: r.error, wall: Date.now() - t1 });
+    }
     // Data-parallel training inside a dedicated worker (the coordinator blocks, so never on the page's thread),
     // with a nested worker for shard 1: checked against its own single-thread run. The page is served with
     // COOP/COEP, so it must be cross-origin isolated; a single-thread fallback here is a failure.
@@ -437,7 +463,7 @@ async function main() {
   }
   const bad = results.filter((r) => !r.ok);
   if (names.length > 1) {
-    const shas = new Set(results.filter((r) => r.sha).map((r) => r.sha));
+    const shas = new Set(results.filter((r) => r.sha && !r.stream).map((r) => r.sha));
     const same = shas.size === 1 ? `all weight hashes equal${ref && shas.has(ref.weightsSha256) ? " (= the reference)" : ref ? ` (≠ the reference ${ref.weightsSha256})` : ""}` : `${shas.size} distinct weight hashes`;
     console.log(`runtimes: ${results.length - bad.length}/${results.length} ok; ${same}`);
   }

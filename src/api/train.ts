@@ -274,13 +274,18 @@ async function trainOne(s: ModelSpec, table: Table, split: Split, k: Kernels, op
   return trained(s, k, model, result, validation, { train: split.train.length, validation: split.validation.length });
 }
 
-/** data.streaming: one thread (threads and ensemble are refused by name), the validation rows of the hash split. */
+/**
+ * data.streaming: training on this thread (threads > 1 and ensemble are refused by name), the rows parsed on a worker
+ * when there is one (threads 1: none), the validation rows of the hash split.
+ */
 async function trainStreamed(s: ModelSpec, reopen: Reopen, opts: TrainOptions): Promise<Trained> {
   if (opts.ensemble !== undefined) throw new Error("train: ensemble does not combine with data.streaming (each member would re-read the file every epoch)");
   if (opts.validation !== undefined && typeof opts.validation !== "number") throw new Error("train: data.streaming picks the validation rows by a hash of each row (training.validation); a separate validation set is not streamed");
   if (opts.threads !== undefined && opts.threads !== "auto" && opts.threads !== 1) throw new Error(`train: threads ${opts.threads} does not combine with data.streaming (streamed batches train on one thread)`);
   const k = await kernelsFor(opts.kernels);
-  const run = await trainStreaming(s, reopen, k, { onEpoch: opts.onEpoch, onEpochStart: opts.onEpochStart, onStep: opts.onStep });
+  // The rows are parsed on a worker (the same batches) unless threads is 1 or there are no workers.
+  const workers = opts.threads === 1 ? null : (opts.workers ?? (workerProvider ? await workerProvider() : null));
+  const run = await trainStreaming(s, reopen, k, { onEpoch: opts.onEpoch, onEpochStart: opts.onEpochStart, onStep: opts.onStep, ...(workers ? { worker: { spawn: workers.spawn } } : {}) });
   return trained(s, k, run.model, run.result, run.data.validation, { train: run.data.trainRows, validation: run.data.validation.rows });
 }
 

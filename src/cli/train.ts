@@ -84,12 +84,18 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
     if (p.flags.has("single-task")) refuse("--single-task", "one streamed model per task");
     if (p.flags.has("report")) refuse("--report", "the report draws the whole data set, held in memory");
     if (threads !== "auto" && threads > 1) refuse(`--threads ${threads}`, "streamed batches are trained on one thread");
-    const stream = await openStreaming(spec, () => fileSource(dataPath));
+    // The epochs' rows are parsed on a worker thread (the same batches) unless --threads 1 asks for one thread.
+    const stream = await openStreaming(spec, () => fileSource(dataPath), threads === 1 ? {} : { worker: { spawn: nodeWorkerSpawner(defaultWorkerEntry()) } });
     const nv = stream.validation.rows;
-    say(`data ${dataPath} (streaming): train ${stream.trainRows}, validation ${nv} (hash split, seed ${spec.training.seed}), shuffle buffer ${spec.data.shuffle_buffer ?? "default"}, statistics in 2 passes, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    say(`data ${dataPath} (streaming): train ${stream.trainRows}, validation ${nv} (hash split, seed ${spec.training.seed}), shuffle buffer ${spec.data.shuffle_buffer ?? "default"}, statistics in 2 passes, ${((performance.now() - t0) / 1000).toFixed(1)} s; epochs parsed on ${threads === 1 ? "this thread (--threads 1)" : "a worker thread"}`);
     const k = await kernels();
     const split = { train: new Uint32Array(0), validation: Uint32Array.from({ length: nv }, (_, i) => i) };
-    const main = await trainOne(spec, stream.validationTable, split, k, out, p.flags.has("resume"), say, null, bar, stream);
+    let main;
+    try {
+      main = await trainOne(spec, stream.validationTable, split, k, out, p.flags.has("resume"), say, null, bar, stream);
+    } finally {
+      stream.train.close();
+    }
     await writeJson(join(out, "metrics.json"), { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: stream.trainRows, validation: nv }, streaming: true, ...main.summary, environment });
     log(formatWritten(out, writtenSince(out, before)));
     return 0;

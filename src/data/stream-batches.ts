@@ -23,19 +23,40 @@ export function epochSeed(seed: number, epoch: number): number {
   return (Math.imul((seed >>> 0) ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(epoch + 1, 0x85ebca6b)) >>> 0;
 }
 
-/** An Encoded of `rows` rows laid out as encode() lays out the spec's (row-major; no tokens, no tensor). */
-export function allocEncoded(spec: ModelSpec, pre: Preprocessing, rows: number): Encoded {
-  const V = encodedWidth(pre.numeric);
+/** The 32-bit arrays of an Encoded of `rows` rows (no tokens, no tensor), in allocEncoded's order: [kind, length]. */
+function encodedArrays(spec: ModelSpec, pre: Preprocessing, rows: number): ["f" | "i", number][] {
+  const a: ["f" | "i", number][] = [["f", rows * encodedWidth(pre.numeric)], ...pre.categorical.map(() => ["i", rows] as ["i", number])];
+  for (const t of spec.tasks) a.push(t.type === "multiclass" ? ["i", rows] : ["f", rows * t.labels.length], ["f", rows], ["i", t.group_by ? rows : 0]);
+  return a;
+}
+
+/** Bytes of allocEncoded(spec, pre, rows)'s one buffer. */
+export function encodedBufferBytes(spec: ModelSpec, pre: Preprocessing, rows: number): number {
+  return encodedArrays(spec, pre, rows).reduce((n, [, len]) => n + 4 * len, 0);
+}
+
+/**
+ * An Encoded of `rows` rows laid out as encode() lays out the spec's (row-major; no tokens, no tensor), its arrays
+ * views of one buffer of encodedBufferBytes bytes (`buffer`, or a new one): one transferable object holds the rows.
+ */
+export function allocEncoded(spec: ModelSpec, pre: Preprocessing, rows: number, buffer?: ArrayBuffer): Encoded {
+  const buf = buffer ?? new ArrayBuffer(encodedBufferBytes(spec, pre, rows));
+  let at = 0;
+  const views = encodedArrays(spec, pre, rows).map(([kind, len]) => {
+    const v = kind === "f" ? new Float32Array(buf, at, len) : new Int32Array(buf, at, len);
+    at += 4 * len;
+    return v;
+  });
+  let k = 0;
+  const next = <T>() => views[k++] as T;
+  const numeric = next<Float32Array>();
+  const categorical = pre.categorical.map(() => next<Int32Array>());
   return {
     rows,
-    numeric: new Float32Array(rows * V),
-    categorical: pre.categorical.map(() => new Int32Array(rows)),
+    numeric,
+    categorical,
     tensor: new Float32Array(0),
-    tasks: spec.tasks.map((t) => ({
-      labels: t.type === "multiclass" ? new Int32Array(rows) : new Float32Array(rows * t.labels.length),
-      mask: new Float32Array(rows),
-      group: t.group_by ? new Int32Array(rows) : new Int32Array(0),
-    })),
+    tasks: spec.tasks.map(() => ({ labels: next<Float32Array | Int32Array>(), mask: next<Float32Array>(), group: next<Int32Array>() })),
   };
 }
 
@@ -50,7 +71,8 @@ export function encodedBytes(e: Encoded): number {
 /**
  * An Encoded's per-row arrays as 32-bit lanes: `a[c]` an Int32Array view of one array (numeric, each categorical,
  * each task's labels, mask and group when present), `w[c]` its values per row. Rows are copied as bits, so floats
- * (NaN labels too) arrive unchanged, and every copy goes through one array type.
+ * (NaN labels too) arrive unchanged, and every copy goes through one array type. A packed row is the lanes' values
+ * one after another: R = Σ w words.
  */
 interface Lanes {
   a: Int32Array[];
@@ -70,14 +92,27 @@ function lanes(e: Encoded, V: number): Lanes {
   return { a, w: Int32Array.from(w) };
 }
 
-/** Copy row `si` of `src` into row `di` of `dst` (lanes of the same spec and preprocessing). */
-function copyRow(dst: Lanes, di: number, src: Lanes, si: number): void {
-  const da = dst.a, sa = src.a, ws = dst.w;
-  for (let c = 0; c < da.length; c++) {
-    const w = ws[c], d = da[c], s = sa[c];
-    const x = di * w, y = si * w;
-    for (let j = 0; j < w; j++) d[x + j] = s[y + j];
+/** Rows [0, rows) of `src` packed into `dst` [rows · R] (R = Σ src.w), lane after lane. */
+function pack(src: Lanes, rows: number, dst: Int32Array, R: number): void {
+  for (let c = 0, o = 0; c < src.a.length; o += src.w[c++]) {
+    const a = src.a[c], w = src.w[c];
+    if (w === 1) for (let r = 0; r < rows; r++) dst[r * R + o] = a[r];
+    else for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) dst[r * R + o + j] = a[r * w + j];
   }
+}
+
+/** Packed rows [0, rows) of `src` [· R] into the lanes of `dst`: pack's inverse. */
+function unpack(src: Int32Array, rows: number, R: number, dst: Lanes): void {
+  for (let c = 0, o = 0; c < dst.a.length; o += dst.w[c++]) {
+    const a = dst.a[c], w = dst.w[c];
+    if (w === 1) for (let r = 0; r < rows; r++) a[r] = src[r * R + o];
+    else for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) a[r * w + j] = src[r * R + o + j];
+  }
+}
+
+/** Copy R words: dst[d, d + R) = src[s, s + R). */
+function copyWords(dst: Int32Array, d: number, src: Int32Array, s: number, R: number): void {
+  for (let j = 0; j < R; j++) dst[d + j] = src[s + j];
 }
 
 /** Options of streamBatches. */
@@ -92,6 +127,8 @@ export interface StreamBatchesOptions {
 export interface StreamBatches extends BatchSource {
   /** Bytes of the typed arrays allocated (buffer + batch), once the first epoch has started. */
   bytes(): number;
+  /** Stop its worker, if it has one (a later epoch starts another). */
+  close(): void;
 }
 
 /**
@@ -102,32 +139,39 @@ export function streamBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
   const S = Math.max(1, Math.min(opts.bufferRows ?? DEFAULT_SHUFFLE_BUFFER, rows));
   const chunkRows = opts.chunkRows ?? STREAM_CHUNK;
   const V = encodedWidth(pre.numeric);
-  let buf: Encoded | null = null, batch: Encoded | null = null, order: Uint32Array | null = null, rest: Uint32Array | null = null;
+  // The buffer, the arriving chunk and the batch being drawn are packed rows of R words; a full batch is unpacked
+  // into `batch`, the Encoded that fit reads.
+  const R = lanes(allocEncoded(spec, pre, 1), V).w.reduce((a, b) => a + b, 0);
+  let buf: Int32Array | null = null, chunk: Int32Array | null = null, drawn: Int32Array | null = null, batch: Encoded | null = null, order: Uint32Array | null = null, rest: Uint32Array | null = null;
   return {
     rows,
-    bytes: () => (buf ? encodedBytes(buf) + rest!.byteLength : 0) + (batch ? encodedBytes(batch) + order!.byteLength : 0),
+    close: () => {},
+    bytes: () => (buf ? buf.byteLength + chunk!.byteLength + rest!.byteLength : 0) + (batch ? encodedBytes(batch) + drawn!.byteLength + order!.byteLength : 0),
     async *epoch(epoch: number, size: number): AsyncGenerator<Batch> {
-      buf ??= allocEncoded(spec, pre, S);
+      buf ??= new Int32Array(S * R);
+      chunk ??= new Int32Array(chunkRows * R);
       rest ??= new Uint32Array(S);
-      if (!batch || batch.rows !== size) (batch = allocEncoded(spec, pre, size)), (order = Uint32Array.from({ length: size }, (_, i) => i));
-      const b = batch, o = order!, bf = lanes(buf, V), bl = lanes(b, V);
+      if (!batch || batch.rows !== size) (batch = allocEncoded(spec, pre, size)), (drawn = new Int32Array(size * R)), (order = Uint32Array.from({ length: size }, (_, i) => i));
+      const b = batch, o = order!, bl = lanes(b, V), bp = buf, cp = chunk, dp = drawn!;
       const next = mulberry32(epochSeed(spec.training.seed, epoch));
       let filled = 0, n = 0, seen = 0, name = "data";
       let encoder: RowEncoder | null = null;
       for await (const c of rowChunks(spec, reopen, "train", chunkRows)) {
         name = c.name;
         encoder ??= new RowEncoder(spec, pre, c.name, c.columns, chunkRows);
-        const enc = encoder.encode(c), el = lanes(enc, V);
+        const enc = encoder.encode(c);
+        pack(lanes(enc, V), enc.rows, cp, R);
         seen += enc.rows;
         for (let k = 0; k < enc.rows; k++) {
           if (filled < S) {
-            copyRow(bf, filled++, el, k);
+            copyWords(bp, filled++ * R, cp, k * R, R);
             continue;
           }
           const j = randomInt(next, S);
-          copyRow(bl, n++, bf, j);
-          copyRow(bf, j, el, k);
+          copyWords(dp, n++ * R, bp, j * R, R);
+          copyWords(bp, j * R, cp, k * R, R);
           if (n === size) {
+            unpack(dp, n, R, bl);
             yield { data: b, order: o, start: 0, count: n };
             n = 0;
           }
@@ -142,13 +186,17 @@ export function streamBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
         (r[i] = r[j]), (r[j] = x);
       }
       for (let i = 0; i < filled; i++) {
-        copyRow(bl, n++, bf, r[i]);
+        copyWords(dp, n++ * R, bp, r[i] * R, R);
         if (n === size) {
+          unpack(dp, n, R, bl);
           yield { data: b, order: o, start: 0, count: n };
           n = 0;
         }
       }
-      if (n) yield { data: b, order: o, start: 0, count: n };
+      if (n) {
+        unpack(dp, n, R, bl);
+        yield { data: b, order: o, start: 0, count: n };
+      }
     },
   };
 }

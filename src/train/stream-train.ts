@@ -32,5 +32,7 @@ export async function trainStreaming(spec: ModelSpec, reopen: Reopen, k: Kernels
   } catch (e) {
     model.dispose();
     throw e;
+  } finally {
+    data.train.close();
   }
 }

@@ -184,8 +184,9 @@ test("the streamed arrays do not grow with the file", async () => {
   const small = await bytesFor(2000), large = await bytesFor(8000);
   assert.ok(small > 0);
   assert.is(large, small);
-  // buffer 256 + batch 64 rows × (1 numeric f32 + 1 categorical i32 + label f32 + mask f32) + slot and order indices.
-  assert.is(small, (256 + 64) * 16 + (256 + 64) * 4);
+  // Packed rows of 16 bytes (1 numeric f32 + 1 categorical i32 + label f32 + mask f32): the buffer (256), the arriving
+  // chunk (4096), the rows drawn for the batch (64) and the batch itself (64); then the slot and order indices.
+  assert.is(small, (256 + 4096 + 64 + 64) * 16 + (256 + 64) * 4);
 });
 
 test("streaming refuses what it cannot learn in passes, by name", async () => {

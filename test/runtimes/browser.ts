@@ -2,7 +2,8 @@
 // new Worker(import.meta.url), in a dedicated Web Worker. The kernels are inlined; ORT is onnxruntime-web/wasm,
 // whose ort-wasm-simd-threaded.wasm the driver copies next to this bundle.
 //
-// The worker answers two messages: "run" (the runtime scenario) and "parallel" (the data-parallel scenario:
+// The worker answers three messages: "run" (the runtime scenario), "stream" (the streaming scenario from a File,
+// test/runtimes/stream-scenario.ts, its epochs also parsed on a nested worker) and "parallel" (the data-parallel scenario:
 // this worker coordinates, blocking in Atomics.wait, which a page may not do, and a nested dedicated worker,
 // parallel-worker.mjs beside this bundle, computes the second shard). Parallel training needs the page to be
 // cross-origin isolated (SharedArrayBuffer); without it the scenario reports its single-thread fallback.
@@ -12,6 +13,8 @@ import { loadInlineKernels } from "../../src/entry/inline.ts";
 import { canRunParallel } from "../../src/train/parallel.ts";
 import { runScenario, formatLine, type ScenarioResult } from "./scenario.ts";
 import { runParallelScenario, formatParallelLine, type ParallelScenarioResult } from "./parallel-scenario.ts";
+import { runStreamScenario, formatStreamLine, STREAM, streamSpecInput, type StreamScenarioResult } from "./stream-scenario.ts";
+import { fromReadableStream } from "../../src/data/source.ts";
 
 type Reply = { ok: true; line: string; result: Omit<ScenarioResult, "onnx"> } | { ok: false; error: string };
 type ParallelReply =
@@ -40,6 +43,26 @@ async function runParallel(where: string): Promise<ParallelReply> {
   }
 }
 
+type StreamReply = { ok: true; line: string; result: StreamScenarioResult & { scenario: unknown } } | { ok: false; error: string };
+
+/** The streaming scenario from a File (file.stream() per pass), its epochs also parsed on a nested Web Worker. */
+async function runStream(where: string): Promise<StreamReply> {
+  try {
+    const entry = new URL("./parallel-worker.mjs", import.meta.url);
+    const r = await runStreamScenario({
+      kernels: loadInlineKernels,
+      open: (name, text) => {
+        const file = new File([text], name, { type: "text/csv" });
+        return () => fromReadableStream(file.name, file.stream());
+      },
+      spawn: () => new Worker(entry, { type: "module" }),
+    });
+    return { ok: true, line: formatStreamLine(where, r), result: { ...r, scenario: { ...STREAM, spec: streamSpecInput() } } };
+  } catch (e) {
+    return { ok: false, error: String((e as Error)?.stack ?? e) };
+  }
+}
+
 /** Run a job in a fresh dedicated worker (this bundle) and resolve with its reply. */
 function inWorker<R>(job: string): Promise<R | { ok: false; error: string }> {
   return new Promise((resolve) => {
@@ -53,10 +76,12 @@ function inWorker<R>(job: string): Promise<R | { ok: false; error: string }> {
 const g = globalThis as unknown as Record<string, unknown> & { document?: unknown; postMessage: (m: unknown) => void; onmessage: unknown };
 if (typeof g.document === "undefined") {
   // Dedicated worker: run once per message, reply with the result.
-  g.onmessage = async (e: MessageEvent) => g.postMessage(e.data === "parallel" ? await runParallel("chromium-worker-parallel") : await run("chromium-worker"));
+  g.onmessage = async (e: MessageEvent) => g.postMessage(e.data === "parallel" ? await runParallel("chromium-worker-parallel") : e.data === "stream" ? await runStream("chromium-worker-stream") : await run("chromium-worker"));
 } else {
   g.__runPage = () => run("chromium-page");
   g.__runWorker = () => inWorker<Reply>("run");
+  g.__runPageStream = () => runStream("chromium-page-stream");
+  g.__runWorkerStream = () => inWorker<StreamReply>("stream");
   g.__runWorkerParallel = async () => ({ ...(await inWorker<ParallelReply>("parallel")), pageIsolated: globalThis.crossOriginIsolated === true, pageCanRunParallel: canRunParallel() });
   g.__ready = true;
 }

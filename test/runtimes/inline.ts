@@ -4,3 +4,5 @@ export { runScenario, formatLine, sha256Hex } from "./scenario.ts";
 export type { ScenarioResult, ScenarioOptions } from "./scenario.ts";
 export { loadInlineKernels } from "../../src/entry/inline.ts";
 export { dmathFingerprint } from "./dmath-fingerprint.ts";
+export { runStreamScenario, formatStreamLine, STREAM, streamSpecInput } from "./stream-scenario.ts";
+export { fromReadableStream } from "../../src/data/source.ts";
