@@ -2,7 +2,9 @@
 // package that needs only torch (Debian's python3-torch):
 //
 //   OUT/model.py            MTLModel(model_json): a torch.nn.Module computing what src/model/lower.ts builds,
-//                           parameters named and laid out as in weights.safetensors (dense W [in, out])
+//                           parameters named and laid out as in weights.safetensors (dense W [in, out]); raw
+//                           numeric values (NaN = missing) go through every inputs.numeric_encodings encoding
+//                           (standardize, quantile, ple, periodic, missing indicators) with model.json's statistics
 //   OUT/loss.py             MTLLoss(model_json): the training objective J (masks, weighting, relations,
 //                           architecture terms, shared_l2, group_l2)
 //   OUT/safetensors_io.py   read_safetensors / write_safetensors (header JSON + raw little-endian F32)
@@ -17,6 +19,7 @@ import { SAFETENSORS_PY } from "./torch/safetensors-py.ts";
 import { INIT_PY } from "./torch/init-py.ts";
 import { torchReadme } from "./torch/readme.ts";
 
+const ENCODINGS: readonly string[] = ["standardize", "quantile", "ple", "periodic"];
 const ARCHS = ["hps", "mmoe", "cgc", "ple", "cross_stitch", "dselect_k"];
 const LAYERS = ["dense", "activation", "flatten"];
 const TASK_TYPES = ["binary", "multiclass", "multilabel", "regression"];
@@ -28,10 +31,9 @@ export function torchUnsupported(spec: ModelSpec): string | null {
   const no = (what: string) => `${spec.name}: ${what} is not supported by the torch export`;
   if (spec.inputs.tensor || spec.inputs.image) return no("inputs.tensor/image (tensor and image inputs)");
   if (spec.inputs.tokens) return no("inputs.tokens (token sequences)");
-  // Numeric encodings other than plain standardization (read untyped: the field is absent when every input is plain).
-  const encodings = (spec.inputs as { numeric_encodings?: { column: string; encoding: string; missing_indicator?: boolean }[] }).numeric_encodings ?? [];
-  const odd = encodings.find((e) => e.encoding !== "standardize" || e.missing_indicator);
-  if (odd) return no(`inputs.numeric_encodings (${odd.column}): encoding ${JSON.stringify(odd.encoding)}${odd.missing_indicator ? " with missing_indicator" : ""} (only standardize)`);
+  const encodings = spec.inputs.numeric_encodings ?? [];
+  const j = encodings.findIndex((e) => !ENCODINGS.includes(e.encoding));
+  if (j >= 0) return no(`inputs.numeric_encodings[${j}] (${encodings[j].column}): encoding ${JSON.stringify(encodings[j].encoding)} (supported: ${ENCODINGS.join(", ")})`);
   if (!ARCHS.includes(spec.architecture.type)) return no(`architecture.type ${JSON.stringify(spec.architecture.type)}`);
   const stacks: [string, readonly { type?: string }[]][] = [["architecture.layers", spec.architecture.layers], ...spec.tasks.map((t, i) => [`tasks[${i}].tower`, t.tower] as [string, readonly { type?: string }[]])];
   for (const [where, layers] of stacks) {

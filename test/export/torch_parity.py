@@ -2,8 +2,9 @@
 
 usage: torch_parity.py JOBS.json. Each job: {"mode": "forward" | "grad" | "steps", "pkg": FOLDER (an exported
 package, with model.json and weights.safetensors), "inputs": FILE.safetensors, "out": FILE.safetensors, ...}.
-Inputs: numeric F32 [N, F] (standardized), categorical I32 [N, C], groups I32 [N, G], label:<task> (F32 [N, w], or
+Inputs: numeric F32 [N, V] (encoded), categorical I32 [N, C], groups I32 [N, G], label:<task> (F32 [N, w], or
 I32 [N] for multiclass), mask:<task> F32 [N]; "probe:"-prefixed copies for the rows 'steps' predicts after training.
+With job["raw"] true the model gets raw F32 [N, F] (NaN = missing; encoded by the package) instead of numeric.
   forward  (float32, eval mode) writes out:<task>, the outputs predict() gives
   grad     (float64, train mode; the spec has no dropout) writes J [1], losses [T] and grad:<parameter> for every
            parameter (and weighting.log_var)
@@ -36,20 +37,22 @@ def run(job):
     x = read_safetensors(job["inputs"])
     tasks = [t["name"] for t in mj["spec"]["tasks"]]
 
+    raw = bool(job.get("raw"))
+
     def feed(prefix=""):
-        return x[prefix + "numeric"], x[prefix + "categorical"].long(), x[prefix + "groups"].long()
+        return x[prefix + ("raw" if raw else "numeric")], x[prefix + "categorical"].long(), x[prefix + "groups"].long()
 
     out = {}
     if job["mode"] == "forward":
         net.eval()
-        pred = net.predict(*feed(), standardized=True)
+        pred = net.predict(*feed(), standardized=not raw)
         out = {f"out:{t}": pred[t] for t in tasks}
     elif job["mode"] == "grad":
         net.double()
         obj.double()
         net.train()
         num, cat, grp = feed()
-        res = net(num.double(), cat, grp, standardized=True)
+        res = net(num.double(), cat, grp, standardized=not raw)
         J, losses = obj(net, res, {t: x[f"label:{t}"].double() for t in tasks}, {t: x[f"mask:{t}"].double() for t in tasks})
         J.backward()
         out = {"J": J.detach().reshape(1), "losses": losses}
@@ -61,14 +64,14 @@ def run(job):
         opt = torch.optim.SGD(params, lr=job["lr"])
         net.train()
         for _ in range(job["steps"]):
-            res = net(*feed(), standardized=True)
+            res = net(*feed(), standardized=not raw)
             J, _ = obj(net, res, {t: x[f"label:{t}"] for t in tasks}, {t: x[f"mask:{t}"] for t in tasks})
             opt.zero_grad()
             J.backward()
             opt.step()
         net.save_weights(job["weights"], extra=obj.extra_weights())
         net.eval()
-        pred = net.predict(*feed("probe:"), standardized=True)
+        pred = net.predict(*feed("probe:"), standardized=not raw)
         out = {f"out:{t}": pred[t] for t in tasks}
     else:
         raise ValueError(f"unknown mode {job['mode']!r}")

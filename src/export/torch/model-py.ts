@@ -6,10 +6,16 @@ Written by 'mtl export DIR --format torch'. The module computes what mtl-wasm's 
 (src/model/lower.ts, src/arch/*.ts) with the same parameter names and layouts, so weights.safetensors
 loads as it is and 'mtl import' brings trained weights back:
 
-  inputs   numeric [N, F] float (raw values, standardized inside with model.json's means and standard
-           deviations; pass standardized=True for values already standardized), categorical [N, C] int64
-           (vocabulary indices: 0 is the unknown bucket, vocab[k] is k + 1; see encode_categorical), groups
-           [N, G] int64 (group indices of the group_by tasks, in task order)
+  inputs   numeric [N, F] float: raw values, NaN = missing (encoded inside with model.json's preprocessing:
+           standardized, or the inputs.numeric_encodings quantile, ple, periodic and missing indicators; see
+           encode_numeric); pass standardized=True for rows already encoded ([N, V], what mtl-wasm's training
+           feeds), categorical [N, C] int64 (vocabulary indices: 0 is the unknown bucket, vocab[k] is k + 1; see
+           encode_categorical), groups [N, G] int64 (group indices of the group_by tasks, in task order)
+  numeric  encoded as src/data/numeric-encodings.ts: xi = x, or the f32 mean where x is NaN; z = [xi | isnan(x)];
+           c_k = min(max((z[cols_k] - lo_k) / width_k, cmin_k), cmax_k); E = c @ M [N, V]. Columns of E: the
+           standardize, quantile and ple columns in spec order, the missing indicators, then the periodic columns'
+           standardized values, each of which becomes [sin(2 pi c x), cos(2 pi c x)] with trainable frequencies
+           periodic.<column>.frequencies [1, k]
   trunk    hps, mmoe, cgc, ple, cross_stitch or dselect_k; dense layers x @ W + b with W [in, out]
   heads    one per task; forward() returns per task its logits [N, width] and output [N, width]:
            sigmoid (binary, multilabel), softmax (multiclass), the standardized value (regression;
@@ -31,6 +37,8 @@ except ImportError:  # the folder itself on sys.path
 LAYERNORM_EPS = 1e-5
 LEAKY_SLOPE = 0.01
 DSELECT_EPS = 1e-6
+TWO_PI_F32 = 6.2831854820251465  # 2 pi rounded to float32, as mtl-wasm's periodic kernels and ONNX export hold it
+NUMERIC_ENCODINGS = ("standardize", "quantile", "ple", "periodic")
 
 ACTIVATIONS = {
     "none": lambda x: x,
@@ -55,6 +63,9 @@ def check_supported(spec):
         raise Unsupported(f"{name}: inputs.tensor/image is not supported by the torch export")
     if inp.get("tokens"):
         raise Unsupported(f"{name}: inputs.tokens is not supported by the torch export")
+    for j, e in enumerate(inp.get("numeric_encodings") or []):
+        if e.get("encoding") not in NUMERIC_ENCODINGS:
+            raise Unsupported(f"{name}: inputs.numeric_encodings[{j}] ({e.get('column')}): encoding {e.get('encoding')!r} is not supported by the torch export")
     arch = spec["architecture"]
     if arch["type"] not in ("hps", "mmoe", "cgc", "ple", "cross_stitch", "dselect_k"):
         raise Unsupported(f"{name}: architecture.type {arch['type']!r} is not supported by the torch export")
@@ -70,6 +81,67 @@ def check_supported(spec):
             raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): type {t['type']!r} is not supported by the torch export")
         if t.get("funnel"):
             raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): funnel {t['funnel']!r} is not supported by the torch export")
+
+
+def encoder_plan(stats):
+    """The numeric encoder's constants for model.json's preprocessing.numeric (src/data/numeric-encodings.ts
+    encoderPlan): a dict of lists mean [F], cols [W] (columns of z = [xi | isnan(x)], in [0, 2F)), lo, width, cmin,
+    cmax [W], M [W][V], and periodic: (column, index in E, frequencies) per periodic column, in spec order. Values are
+    float64 here; they become float32 tensors (one rounding each, as mtl-wasm's Math.fround), so the constants are
+    the same f32 values the graph holds. None when every column is plain standardization without an indicator."""
+    if not any(s.get("encoding") or s.get("indicator") for s in stats):
+        return None
+    F, inf = len(stats), math.inf
+    comps = []  # (col, lo, width, cmin, cmax, v, m)
+    V = 0
+
+    def standardize(j, v):
+        comps.append((j, stats[j]["mean"], stats[j]["std"], -inf, inf, v, 1.0))
+
+    for j, s in enumerate(stats):
+        kind = s.get("encoding")
+        if kind == "periodic":
+            continue
+        if kind == "quantile":
+            q, r = s["knots"], s["refs"]
+            comps.append((j, 0.0, 1.0, 1.0, 1.0, V, r[0]))  # the constant r_0
+            for k in range(1, len(q)):
+                comps.append((j, q[k - 1], q[k] - q[k - 1], 0.0, 1.0, V, r[k] - r[k - 1]))
+            V += 1
+        elif kind == "ple":
+            b = s["edges"]
+            T = len(b) - 1
+            for t in range(1, T + 1):
+                comps.append((j, b[t - 1], b[t] - b[t - 1], -inf if t == 1 else 0.0, inf if t == T else 1.0, V, 1.0))
+                V += 1
+        elif kind is None or kind == "standardize":
+            standardize(j, V)
+            V += 1
+        else:
+            raise Unsupported(f"preprocessing.numeric[{j}] ({s['column']}): encoding {kind!r} is not supported by the torch export")
+    for j, s in enumerate(stats):
+        if s.get("indicator"):
+            comps.append((F + j, 0.0, 1.0, -inf, inf, V, 1.0))
+            V += 1
+    periodic = []
+    for j, s in enumerate(stats):
+        if s.get("encoding") == "periodic":
+            periodic.append((s["column"], V, s["frequencies"]))
+            standardize(j, V)
+            V += 1
+    M = [[0.0] * V for _ in comps]
+    for k, c in enumerate(comps):
+        M[k][c[5]] = c[6]
+    return {
+        "mean": [s["mean"] for s in stats],
+        "cols": [c[0] for c in comps],
+        "lo": [c[1] for c in comps],
+        "width": [c[2] for c in comps],
+        "cmin": [c[3] for c in comps],
+        "cmax": [c[4] for c in comps],
+        "M": M,
+        "periodic": periodic,
+    }
 
 
 def _key(name):
@@ -93,10 +165,17 @@ class MTLModel(nn.Module):
         self.group_counts = [len(pre["tasks"][i]["groups"] or []) for i in range(len(spec["tasks"]))]
         self.register_buffer("numeric_mean", torch.tensor([s["mean"] for s in pre["numeric"]], dtype=torch.float32))
         self.register_buffer("numeric_std", torch.tensor([s["std"] for s in pre["numeric"]], dtype=torch.float32))
+        plan = encoder_plan(pre["numeric"])
+        self.periodic = plan["periodic"] if plan else []
+        self.encoded_width = len(plan["M"][0]) if plan else len(pre["numeric"])
+        if plan:
+            for n in ("lo", "width", "cmin", "cmax", "M"):
+                self.register_buffer(f"encoder_{n}", torch.tensor(plan[n], dtype=torch.float32))
+            self.register_buffer("encoder_cols", torch.tensor(plan["cols"], dtype=torch.long))
+        self.encoder = plan is not None
         # Building runs the forward once on a dummy row (shapes and parameter declaration only).
         self._declaring = True
-        n_num = len(pre["numeric"])
-        self._run(torch.zeros(1, n_num), torch.zeros(1, len(self.vocab), dtype=torch.long), torch.zeros(1, max(1, sum(1 for g in self.group_counts if g)), dtype=torch.long), True)
+        self._run(torch.zeros(1, self.encoded_width), torch.zeros(1, len(self.vocab), dtype=torch.long), torch.zeros(1, max(1, sum(1 for g in self.group_counts if g)), dtype=torch.long), True)
         self._declaring = False
         expected = [p for p in model_json.get("params", []) if not p["name"].startswith("weighting.")]
         if expected:
@@ -224,13 +303,46 @@ class MTLModel(nn.Module):
             reps.append(self.combine(experts, q))
         return reps
 
+    # ---- numeric inputs ---------------------------------------------------------------------------------
+    def encode_numeric(self, numeric):
+        """Raw values [N, F] (NaN = missing) → the encoded columns [N, V] that forward(..., standardized=True)
+        takes: standardization (missing → the training mean, i.e. 0), or with inputs.numeric_encodings the encoder
+        of the module docstring, in the buffers' dtype (float32, or float64 after .double())."""
+        x = numeric.to(self.numeric_mean.dtype)
+        if x.shape[1] != len(self.pre["numeric"]):
+            raise ValueError(f"numeric: expected {len(self.pre['numeric'])} raw columns ({', '.join(s['column'] for s in self.pre['numeric'])}), got {x.shape[1]}")
+        missing = torch.isnan(x)
+        x = torch.where(missing, self.numeric_mean, x)  # the mean as the graph holds it (f32)
+        if not self.encoder:
+            return (x - self.numeric_mean) / self.numeric_std
+        z = torch.cat([x, missing.to(x.dtype)], dim=1)  # [N, 2F]
+        c = (z[:, self.encoder_cols] - self.encoder_lo) / self.encoder_width  # [N, W], one rounding per op
+        c = torch.minimum(torch.maximum(c, self.encoder_cmin), self.encoder_cmax)
+        return c @ self.encoder_M  # [N, V]
+
+    def periodic_embed(self, x, c):
+        """x [N, 1] (a standardized column), frequencies c [1, k] → [N, 2k]: [sin θ_1..k, cos θ_1..k] with
+        θ = x·(2π·c) (2π as float32; the two products rounded in this order, as mtl-wasm's kernel)."""
+        theta = x * (c * TWO_PI_F32)
+        return torch.cat([torch.sin(theta), torch.cos(theta)], dim=1)
+
+    def numeric_parts(self, e):
+        """The encoded columns e [N, V] as the trunk's input blocks: the non-periodic columns as they are, then one
+        periodic embedding per periodic column (parameters periodic.<column>.frequencies [1, k], role shared)."""
+        V, P = e.shape[1], len(self.periodic)
+        parts = [e[:, : V - P]] if V > P else []
+        for column, at, k in self.periodic:
+            c = self.p(f"periodic.{column}.frequencies", (1, k), "shared")
+            parts.append(self.periodic_embed(e[:, at : at + 1], c))
+        return parts
+
     # ---- the whole model --------------------------------------------------------------------------------
     def _run(self, numeric, categorical, groups, standardized):
         spec, pre = self.spec, self.pre
         parts = []
         if numeric.shape[1]:
-            x = numeric.to(self.numeric_mean.dtype)
-            parts.append(x if standardized else (x - self.numeric_mean) / self.numeric_std)
+            e = numeric.to(self.numeric_mean.dtype) if standardized else self.encode_numeric(numeric)
+            parts += self.numeric_parts(e)
         for j, c in enumerate(spec["inputs"]["categorical"]):
             table = self.p(f"embedding.{c['column']}", (self.vocab[j], c["dim"]), "shared")
             parts.append(F.embedding(categorical[:, j], table))
@@ -269,8 +381,10 @@ class MTLModel(nn.Module):
             categorical = torch.zeros(N, 0, dtype=torch.long)
         if groups is None:
             groups = torch.zeros(N, 0, dtype=torch.long)
-        if numeric.shape[1] != len(self.pre["numeric"]):
-            raise ValueError(f"numeric: expected {len(self.pre['numeric'])} columns ({', '.join(s['column'] for s in self.pre['numeric'])}), got {numeric.shape[1]}")
+        if standardized and numeric.shape[1] != self.encoded_width:
+            raise ValueError(f"numeric (standardized=True): expected {self.encoded_width} encoded columns, got {numeric.shape[1]} (pass raw values [N, {len(self.pre['numeric'])}] with standardized=False)")
+        if not standardized and numeric.shape[1] != len(self.pre["numeric"]):
+            raise ValueError(f"numeric: expected {len(self.pre['numeric'])} raw columns ({', '.join(s['column'] for s in self.pre['numeric'])}), got {numeric.shape[1]}")
         if categorical.shape[1] != len(self.vocab):
             raise ValueError(f"categorical: expected {len(self.vocab)} columns, got {categorical.shape[1]}")
         return self._run(numeric, categorical.long(), groups.long(), standardized)

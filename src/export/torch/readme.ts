@@ -10,9 +10,13 @@ Written by \`mtl export DIR --format torch\`. Needs only torch (Debian: \`apt-ge
 
 - \`model.py\`: \`MTLModel(model_json)\`, a \`torch.nn.Module\` computing what mtl-wasm computes, with the same
   parameter names (\`model.named_weights()\`); \`load(folder)\` builds it and loads \`weights.safetensors\`.
-  \`forward(numeric, categorical, groups)\` takes raw numeric values [N, F] (standardized inside; \`standardized=True\`
-  for values already standardized), vocabulary indices [N, C] (\`encode_categorical(rows)\`; 0 is the unknown
-  bucket) and group indices [N, G] of group_by tasks; it returns per task \`logits\` and \`outputs\`.
+  \`forward(numeric, categorical, groups)\` takes raw numeric values [N, F] (NaN = missing), vocabulary indices [N, C]
+  (\`encode_categorical(rows)\`; 0 is the unknown bucket) and group indices [N, G] of group_by tasks; it returns per
+  task \`logits\` and \`outputs\`. The numeric values are encoded inside with model.json's statistics, as mtl-wasm
+  does: standardization, or the \`inputs.numeric_encodings\` quantile, ple and periodic encodings and missing
+  indicators (a missing value takes the training mean); the periodic frequencies \`periodic.<column>.frequencies\`
+  are parameters like the others. \`encode_numeric(numeric)\` gives the encoded columns [N, V]; pass
+  \`standardized=True\` to feed those instead (e.g. encoded once for many epochs).
   \`predict(...)\` gives regression outputs in the label's units, as \`mtl predict\` does.
 - \`loss.py\`: \`MTLLoss(model_json)\`, the training objective (masked task losses, task weights, weighting,
   relations, regularizers). Regression labels are standardized with model.json's target statistics.
@@ -29,7 +33,7 @@ objective = MTLLoss(mj)
 model.load_weights("path/to/this/folder/weights.safetensors", extra=objective.extra_weights())
 opt = torch.optim.Adam(list(model.parameters()) + list(objective.parameters()), lr=1e-3)
 model.train()
-# numeric [N, F] float, categorical [N, C] int64, labels/masks: {task: tensor}
+# numeric [N, F] float raw values (NaN = missing), categorical [N, C] int64, labels/masks: {task: tensor}
 out = model(numeric, categorical)
 J, losses = objective(model, out, {"${t0}": labels}, {"${t0}": masks})
 opt.zero_grad(); J.backward(); opt.step()
