@@ -27,6 +27,8 @@ await Promise.all([
   esbuild.build({ ...common, platform: "node", entryPoints: { "train-worker": "src/train/node-worker-entry.ts" }, outdir: "dist" }),
   // mtl tune --threads: one trial per worker (src/tune/pool.ts loads dist/tune-worker.mjs next to dist/cli.mjs).
   esbuild.build({ ...common, platform: "node", entryPoints: { "tune-worker": "src/tune/worker.ts" }, outdir: "dist" }),
+  // mtl train --ensemble K: one member per worker (src/cli/ensemble-pool.ts loads dist/ensemble-worker.mjs next to dist/cli.mjs).
+  esbuild.build({ ...common, platform: "node", entryPoints: { "ensemble-worker": "src/cli/ensemble-worker.ts" }, outdir: "dist" }),
   // The `mtl report` page script: uPlot and its stylesheet bundled, one classic script the CLI inlines into report.html.
   esbuild.build({ entryPoints: { report: "src/report/page.ts" }, outdir: "dist", bundle: true, format: "iife", platform: "browser", target: "es2022", minify: true, legalComments: "inline", banner: { js: "/*! uPlot 1.6.32 (https://github.com/leeoniya/uPlot), MIT License, Copyright (c) 2022 Leon Sorokin */" }, loader: { ".css": "text" }, logLevel: "warning" }),
 ]);

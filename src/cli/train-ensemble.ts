@@ -1,7 +1,9 @@
-// `mtl train --ensemble K`: after the K members (seeds seed … seed + K − 1, one split and one preprocessing, trained
-// one after another into DIR/members/<i>/), the ensemble's validation metrics (the mean of the members' in-wasm
-// outputs) and DIR/model.onnx, one graph averaging the members (src/onnx/ensemble.ts), run by onnxruntime-web on
-// the validation rows beside them.
+// `mtl train --ensemble K`: the K members (seeds seed … seed + K − 1, one split and one preprocessing: the spec
+// seed's), trained one after another on this thread or at once in worker threads (ensemble-pool.ts), each into
+// DIR/members/<i>/; then the ensemble's validation metrics (the mean of the members' in-wasm outputs) and
+// DIR/model.onnx, one graph averaging the members (src/onnx/ensemble.ts), run by onnxruntime-web on the validation
+// rows beside them. A member is a function of its seed and its shard count only (see ensemble-pool.ts), so where it
+// was trained does not change a bit of it.
 //
 //   DIR/members/<i>/    member i (seed seed + i): a complete `mtl train` directory (model.json, weights.safetensors,
 //                       state.safetensors, steps.csv, checkpoints/, metrics.json, model.onnx); evaluate/predict/export
@@ -11,27 +13,69 @@
 import { join } from "node:path";
 import type { ModelSpec } from "../model/spec.ts";
 import type { Model } from "../model/model.ts";
-import type { Encoded } from "../data/preprocess.ts";
+import type { Encoded, Preprocessing } from "../data/preprocess.ts";
 import type { Table } from "../data/table.ts";
 import { evaluatePredictions, type TaskMetrics } from "../metrics/evaluate.ts";
 import { ensembleOnnx } from "../onnx/ensemble.ts";
 import { createSession } from "../infer/session.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { sessionInput } from "./files.ts";
+import { sessionInput, writeJson } from "./files.ts";
 import { formatMetrics } from "./format.ts";
 
-/** What the ensemble needs of one trained member (src/cli/train.ts trainOne). */
+/**
+ * What the ensemble keeps of one trained member (plain data: it crosses from a worker by structured clone). Its
+ * model is disposed once these are taken.
+ */
 export interface Member {
   seed: number;
   dir: string;
-  model: Model;
+  /** The member's preprocessing (every member's is the same: one split, one preprocessing). */
+  pre: Preprocessing;
+  /** Per task: the output width (Model.dims.outputs). */
+  outputs: number[];
   /** Its validation outputs in wasm, per task [rows · width] (the kept weights). */
   preds: Float32Array[];
   onnx: Uint8Array;
   validation: Record<string, TaskMetrics>;
   summary: Record<string, unknown>;
-  /** The encoded validation rows (every member's are the same: one split, one preprocessing). */
+  /** The encoded validation rows, kept for member 0 only (the others' are the same). */
+  encodedValidation?: Encoded;
+}
+
+/** What src/cli/train.ts trainOne returns (the fields a member needs). */
+export interface TrainedOne {
+  model: Model;
+  preds: Float32Array[];
+  onnx: Uint8Array;
+  validation: Record<string, TaskMetrics>;
+  summary: Record<string, unknown>;
   encodedValidation: Encoded;
+}
+
+/** The fields of every member's metrics.json besides its own run's summary. */
+export interface MemberRunInfo {
+  dataPath: string;
+  rows: { train: number; validation: number };
+  environment: Record<string, string>;
+}
+
+/** Member i's spec: the spec's seed + i (initialization, shuffling, dropout); everything else is the spec's. */
+export function memberSpec(spec: ModelSpec, i: number): ModelSpec {
+  return { ...spec, training: { ...spec.training, seed: spec.training.seed + i } };
+}
+
+/** Member i's model directory under the ensemble's DIR. */
+export function memberDir(out: string, i: number): string {
+  return join(out, "members", String(i));
+}
+
+/** After member i's trainOne: write its metrics.json, dispose its model, return what the ensemble keeps. */
+export async function keepMember(spec: ModelSpec, i: number, dir: string, r: TrainedOne, info: MemberRunInfo): Promise<Member> {
+  const seed = spec.training.seed + i;
+  await writeJson(join(dir, "metrics.json"), { model: spec.name, data: info.dataPath, seed, rows: info.rows, ...r.summary, environment: info.environment });
+  const m: Member = { seed, dir, pre: r.model.pre, outputs: [...r.model.dims.outputs], preds: r.preds, onnx: r.onnx, validation: r.validation, summary: r.summary, ...(i === 0 ? { encodedValidation: r.encodedValidation } : {}) };
+  r.model.dispose();
+  return m;
 }
 
 /** The mean of the members' outputs, per task: Σ in float64 over members in order, / K, rounded to f32. */
@@ -50,12 +94,12 @@ export function meanOutputs(members: readonly { preds: Float32Array[] }[]): Floa
 
 /** Write DIR/model.onnx, check it in onnxruntime-web on the validation rows; returns metrics.json's `ensemble`. */
 export async function finishEnsemble(spec: ModelSpec, members: Member[], validation: Encoded, table: Table, rows: Uint32Array, dir: string, say: (s: string) => void): Promise<{ validation: Record<string, TaskMetrics>; summary: Record<string, unknown> }> {
-  const m0 = members[0].model, K = members.length;
+  const m0 = members[0], K = members.length;
   const held = rows.length > 0;
   const avg = held ? meanOutputs(members) : [];
-  const metrics = held ? evaluatePredictions(spec, m0.pre, m0.dims.outputs, avg, validation) : {};
+  const metrics = held ? evaluatePredictions(spec, m0.pre, m0.outputs, avg, validation) : {};
   const seeds = members.map((m) => m.seed);
-  const memberSummary = members.map((m) => ({ seed: m.seed, dir: join("members", String(members.indexOf(m))), best_epoch: m.summary.best_epoch, train_seconds: m.summary.train_seconds, validation: m.validation }));
+  const memberSummary = members.map((m, i) => ({ seed: m.seed, dir: join("members", String(i)), best_epoch: m.summary.best_epoch, train_seconds: m.summary.train_seconds, validation: m.validation }));
   const onnx = ensembleOnnx(members.map((m) => m.onnx), { seeds });
   const path = join(dir, "model.onnx");
   await writeFileAtomic(path, onnx);
@@ -68,7 +112,7 @@ export async function finishEnsemble(spec: ModelSpec, members: Member[], validat
   const session = await createSession(onnx, { engine: "ort", name: path });
   const out = await session.run(sessionInput(session, table, rows));
   await session.dispose();
-  const ortMetrics = evaluatePredictions(spec, m0.pre, m0.dims.outputs, spec.tasks.map((t) => out[t.name]), validation);
+  const ortMetrics = evaluatePredictions(spec, m0.pre, m0.outputs, spec.tasks.map((t) => out[t.name]), validation);
   let maxDiff = 0;
   spec.tasks.forEach((t, i) => out[t.name].forEach((v, r) => (maxDiff = Math.max(maxDiff, Math.abs(v - avg[i][r])))));
   say(`onnx ${path} (${onnx.length} bytes, ${K} members) in onnxruntime-web on ${rows.length} validation rows: ${formatMetrics(ortMetrics)}  [max |ort − mean of members| ${maxDiff.toExponential(1)}, ${((performance.now() - t1) / 1000).toFixed(1)} s]`);

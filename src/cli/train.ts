@@ -35,7 +35,9 @@ import { autoGradients, autoThreadCount } from "../train/auto-threads.ts";
 import { defaultWorkerEntry, nodeWorkerSpawner } from "../train/node-workers.ts";
 import { writeReport } from "./report.ts";
 import { reportScript } from "../report/load.ts";
-import { finishEnsemble, type Member } from "./train-ensemble.ts";
+import { finishEnsemble, keepMember, memberDir, memberSpec, type Member } from "./train-ensemble.ts";
+import { ensembleWorkers, memberShards, trainMembersInWorkers } from "./ensemble-pool.ts";
+import { shardedGradients } from "../train/sharded.ts";
 import { checkpointEpochs } from "../io/checkpoint-files.ts";
 
 export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs N] [--data PATH] [--threads N|auto] [--single-task] [--ensemble K] [--resume] [--report] [--quiet]";
@@ -44,7 +46,7 @@ export const TRAIN_USAGE = "mtl train CONFIG.json --out DIR [--seed N] [--epochs
  * `progress`: where the live progress line goes (the CLI passes process.stderr): drawn only when it is a TTY and the
  * command is not --quiet (progress.ts). Per epoch, `log` gets one row of the epoch table (table.ts).
  */
-export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>, progress?: ProgressStream | null): Promise<number> {
+export async function trainCommand(argv: string[], kernels: () => Promise<Kernels>, log: (s: string) => void, module?: () => Promise<WebAssembly.Module>, progress?: ProgressStream | null, opts: { ensembleWorkers?: boolean } = {}): Promise<number> {
   const p = parseArgs(argv, ["single-task", "resume", "report", "quiet"], ["out", "seed", "epochs", "data", "threads", "ensemble"], "train");
   const threads = threadsFlag(p);
   if (threads !== "auto" && threads > 1 && !module) throw new UsageError("mtl train: --threads needs the compiled kernel module");
@@ -112,21 +114,30 @@ export async function trainCommand(argv: string[], kernels: () => Promise<Kernel
   // auto without the kernel module (an embedder's in-process call): its shards on this thread.
   const par = threads === "auto" || threads > 1 ? { threads, module: module ? await module() : null } : null;
   if (ensemble !== undefined) {
-    // K members, one after another (each on --threads as a single run would be): the split and the preprocessing are
-    // the spec seed's, the members' seeds set initialization, shuffling and dropout.
-    const members: Member[] = [];
-    for (let i = 0; i < ensemble; i++) {
-      const seedI = spec.training.seed + i, dir = join(out, "members", String(i));
-      say(`ensemble member ${i + 1}/${ensemble} (seed ${seedI}) → ${dir}`);
-      const one: ModelSpec = { ...spec, training: { ...spec.training, seed: seedI } };
-      // --resume continues each member from its checkpoint; members not started yet start afresh.
-      const r = await trainOne(one, table, split, k, dir, resume && checkpointEpochs(dir).length > 0, say, par, bar);
-      await writeJson(join(dir, "metrics.json"), { model: spec.name, data: dataPath, seed: seedI, rows: { train: split.train.length, validation: split.validation.length }, ...r.summary, environment });
-      members.push({ seed: seedI, dir, model: r.model, preds: r.preds, onnx: r.onnx, validation: r.validation, summary: r.summary, encodedValidation: r.encodedValidation });
+    // K members: the split and the preprocessing are the spec seed's, the members' seeds set initialization, shuffling
+    // and dropout. On W = min(--threads or the cores, K) ≥ 2 workers at once, each member on one thread computing the
+    // step its sequential run would (ensemble-pool.ts); else one after another here, each on --threads as a single
+    // run would be. `opts.ensembleWorkers: false` forces the latter (tests compare the two, bit for bit).
+    const info = { dataPath, rows: { train: split.train.length, validation: split.validation.length }, environment };
+    // --resume continues each member from its checkpoint; members not started yet start afresh.
+    const resumes = Array.from({ length: ensemble }, (_, i) => resume && checkpointEpochs(memberDir(out, i)).length > 0);
+    const workers = opts.ensembleWorkers === false ? 0 : ensembleWorkers(threads, ensemble, !!par?.module);
+    let members: Member[];
+    if (workers > 0) {
+      const shards = memberShards(spec, threads);
+      say(`ensemble of ${ensemble}: ${workers} members at once on worker threads, each on one thread (${shards > 1 ? `${shards} shards a step, the numbers of --threads ${shards}` : "one program a step, the numbers of --threads 1"}); no progress line`);
+      members = await trainMembersInWorkers({ module: par!.module!, spec, shards, out, info }, resumes, workers, say);
+    } else {
+      members = [];
+      for (let i = 0; i < ensemble; i++) {
+        const one = memberSpec(spec, i), dir = memberDir(out, i);
+        say(`ensemble member ${i + 1}/${ensemble} (seed ${one.training.seed}) → ${dir}`);
+        const r = await trainOne(one, table, split, k, dir, resumes[i], say, par, bar);
+        members.push(await keepMember(spec, i, dir, r, info));
+      }
     }
-    const ens = await finishEnsemble(spec, members, members[0].encodedValidation, table, split.validation, out, say);
+    const ens = await finishEnsemble(spec, members, members[0].encodedValidation!, table, split.validation, out, say);
     await writeJson(join(out, "metrics.json"), { model: spec.name, data: dataPath, seed: spec.training.seed, rows: { train: split.train.length, validation: split.validation.length }, ensemble: ens.summary, environment });
-    for (const m of members) m.model.dispose();
     log(formatWritten(out, writtenSince(out, before)));
     return 0;
   }
@@ -235,9 +246,11 @@ function mainMetric(t: Task, monitor: string | undefined): string | null {
 
 /**
  * Train one model into `dir`. In memory: `split` indexes `table`. Streaming (`stream`): `table` is the validation rows
- * as read, `split.validation` all of them, and the training rows come from `stream.train`.
+ * as read, `split.validation` all of them, and the training rows come from `stream.train`. `par`: null, one program
+ * over the whole batch; threads N with the module, N threads data-parallel; threads N with module null (an ensemble
+ * member's worker), the same N-shard step on this thread (sharded.ts); "auto", autoThreads.
  */
-async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, sayLine: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module | null } | null, bar: ProgressStream | null, stream: StreamingData | null = null) {
+export async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Array; validation: Uint32Array }, k: Kernels, dir: string, resume: boolean, sayLine: (s: string) => void, par: { threads: number | "auto"; module: WebAssembly.Module | null } | null, bar: ProgressStream | null, stream: StreamingData | null = null) {
   const names = spec.tasks.map((t) => t.name);
   const progress = createProgress(bar, { epochs: spec.training.epochs, tasks: names });
   // Every line printed while the progress line may be drawn erases it first.
@@ -284,8 +297,10 @@ async function trainOne(spec: ModelSpec, table: Table, split: { train: Uint32Arr
     ? undefined
     : par.threads === "auto"
       ? await autoThreads(model, train, par.module, say)
-      : await parallelGradients(model, train, { threads: par.threads, module: par.module!, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
-  if (par && par.threads !== "auto") say(`training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
+      : par.module === null
+        ? shardedGradients(model, par.threads) // an ensemble member's worker: --threads N's step, its N shards in turn here
+        : await parallelGradients(model, train, { threads: par.threads, module: par.module, spawn: nodeWorkerSpawner(defaultWorkerEntry()) });
+  if (par && par.threads !== "auto") say(par.module === null ? `training ${par.threads} shards a step on this thread (the numbers of --threads ${par.threads})` : `training on ${par.threads} threads (data-parallel, shards summed in a fixed order)`);
   const epochRows = epochTable(spec, model.graph.terms.map((t) => t.name), dir);
   let pending: EpochLog | null = null, headed = false;
   const t0 = performance.now();
