@@ -35,6 +35,7 @@ class Connection {
   private readonly inbox: Msg[] = [];
   private wake: (() => void) | null = null;
   private failure: Error | null = null;
+  private closed = false;
   constructor(readonly worker: WorkerLike) {
     const w = worker as unknown as { on?: (e: string, f: (m: unknown) => void) => void; onmessage?: (e: { data: unknown }) => void; onerror?: (e: unknown) => void };
     const handle = (m: unknown) => {
@@ -48,6 +49,8 @@ class Connection {
     if (typeof w.on === "function") {
       w.on("message", handle);
       w.on("error", failed);
+      // Node: a worker that exits on its own (not terminated here) fails the wait too.
+      w.on("exit", (code) => this.closed || failed(new Error(`streaming worker exited with code ${String(code)}`)));
     } else {
       w.onmessage = (e) => handle(e.data);
       w.onerror = failed;
@@ -64,7 +67,11 @@ class Connection {
     }
   }
   post(msg: unknown, transfer?: ArrayBuffer[]): void {
-    (this.worker.postMessage as (m: unknown, t?: ArrayBuffer[]) => void)(msg, transfer);
+    (this.worker.postMessage as (m: unknown, t?: ArrayBuffer[]) => void).call(this.worker, msg, transfer);
+  }
+  terminate(): void {
+    this.closed = true;
+    this.worker.terminate();
   }
 }
 
@@ -83,7 +90,7 @@ export function workerBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
   };
   let conn: Connection | null = null, workerBytes = 0, groupBytes = 0;
   const close = () => {
-    conn?.worker.terminate();
+    conn?.terminate();
     conn = null;
   };
   return {
@@ -95,12 +102,12 @@ export function workerBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
         conn = new Connection(opts.spawn());
         conn.post(init);
       }
-      const c = conn, source = await reopen();
-      const it = source.chunks[Symbol.asyncIterator]();
-      const order = Uint32Array.from({ length: G * size }, (_, i) => i);
-      let inflight = 0, ended = false, finished = false;
-      c.post({ type: "epoch", epoch, size, name: source.name });
+      const c = conn, order = Uint32Array.from({ length: G * size }, (_, i) => i);
+      let inflight = 0, ended = false, finished = false, it: AsyncIterator<Uint8Array> | null = null;
       try {
+        const source = await reopen();
+        it = source.chunks[Symbol.asyncIterator]();
+        c.post({ type: "epoch", epoch, size, name: source.name });
         for (;;) {
           while (!ended && inflight < budget) {
             const r = await it.next();
@@ -129,7 +136,7 @@ export function workerBatches(spec: ModelSpec, pre: Preprocessing, reopen: Reope
       } finally {
         if (!finished) {
           close();
-          await it.return?.();
+          await it?.return?.();
         }
       }
     },

@@ -11,6 +11,7 @@ import { workerBatches } from "../../src/data/stream-worker.ts";
 import { openStreaming } from "../../src/data/stream.ts";
 import { nodeWorkerSpawner, TS_WORKER_ENTRY } from "../../src/train/node-workers.ts";
 import type { Encoded } from "../../src/data/preprocess.ts";
+import { Worker } from "node:worker_threads";
 import { Rng, rejects } from "../helpers.ts";
 
 const spawn = nodeWorkerSpawner(TS_WORKER_ENTRY);
@@ -110,6 +111,19 @@ test("a bad row: the worker's error is the one-thread error, word for word", asy
     const want = await rejects(epochRows(one, 0, 16), /bad\.csv: data row 401/);
     const got = await rejects(epochRows(w, 0, 16), /bad\.csv: data row 401/);
     assert.is(got, want);
+  } finally {
+    w.close();
+  }
+});
+
+test("a worker that dies fails the epoch with a named error instead of hanging", async () => {
+  const text = csv(300);
+  const reopen = () => fromString("w.csv", text);
+  const st = await streamPreprocessing(spec, reopen);
+  const dying = () => new Worker("process.exit(3)", { eval: true });
+  const w = workerBatches(spec, st.pre, reopen, st.trainRows, { spawn: dying });
+  try {
+    await rejects(epochRows(w, 0, 16), /streaming worker exited with code 3/);
   } finally {
     w.close();
   }
