@@ -42,6 +42,8 @@ function grid(seed: number, count: number): Case[] {
     { n: 1, ci: 2, co: 3, h: 9, w: 11, pad: "same" },
     { n: 2, ci: 7, co: 2, h: 5, w: 10, pad: [2, 0, 1, 2] },
     { n: 1, ci: 1, co: 1, h: 4, w: 8, pad: [1, 1, 1, 1] },
+    { n: 1, ci: 1, co: 32, h: 28, w: 28, pad: "valid" }, // W2's conv1 whole: 32 channels, eight 4-channel groups
+    { n: 1, ci: 2, co: 13, h: 10, w: 12, pad: "same" }, // three 4-channel groups and a lone channel
   ];
   const rng = new Rng(seed);
   while (cases.length < count) {
