@@ -5,7 +5,7 @@
 //
 // Numbering: the file has no header, so "line N" and "data row M" differ only by skipped blank lines; errors give both.
 
-import { makeRowStream, textLines, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
+import { makeBatchedRowStream, textLineBatches, type ByteSource, type ParsedRow, type RowStream } from "./source.ts";
 import type { Table } from "./table.ts";
 
 /**
@@ -61,35 +61,48 @@ export async function openCensus(source: ByteSource, opts: CensusOptions = {}): 
   const strip = opts.stripLabelDot ?? true;
   const name = source.name;
   const ncol = CENSUS_COLUMNS.length;
-  async function* rows(): AsyncGenerator<ParsedRow> {
-    let row = 0;
-    for await (const { text, line } of textLines(source)) {
-      if (text.trim() === "") continue;
-      row++;
-      // Split at "," and trim spaces in one pass (one string per field).
-      const fields = new Array<string>(ncol);
-      let p = 0, j = 0;
-      for (; j < ncol - 1; j++) {
-        const q = text.indexOf(",", p);
-        if (q < 0) break;
-        fields[j] = sliceTrim(text, p, q);
-        p = q + 1;
+  let row = 0;
+  const parse = (text: string, line: number): ParsedRow => {
+    row++;
+    // Split at "," and trim spaces in one pass (one string per field).
+    const fields = new Array<string>(ncol);
+    let p = 0, j = 0;
+    for (; j < ncol - 1; j++) {
+      const q = text.indexOf(",", p);
+      if (q < 0) break;
+      fields[j] = sliceTrim(text, p, q);
+      p = q + 1;
+    }
+    if (j !== ncol - 1 || text.indexOf(",", p) >= 0) {
+      throw new Error(
+        `${name}: line ${line} (data row ${row}): expected ${ncol} fields separated by ", ", found ${text.split(",").length}` +
+          `: ${JSON.stringify(text.length > 120 ? text.slice(0, 117) + "..." : text)}`,
+      );
+    }
+    fields[ncol - 1] = sliceTrim(text, p, text.length);
+    if (strip) {
+      const last = fields[ncol - 1];
+      if (last.endsWith(".")) fields[ncol - 1] = last.slice(0, -1);
+    }
+    return { fields, row, line };
+  };
+  // A text chunk's rows together; a bad line: the rows before it first, then the error.
+  async function* batches(): AsyncGenerator<ParsedRow[]> {
+    for await (const lines of textLineBatches(source)) {
+      const out: ParsedRow[] = [];
+      for (const { text, line } of lines) {
+        if (text.trim() === "") continue;
+        try {
+          out.push(parse(text, line));
+        } catch (e) {
+          if (out.length) yield out;
+          throw e;
+        }
       }
-      if (j !== ncol - 1 || text.indexOf(",", p) >= 0) {
-        throw new Error(
-          `${name}: line ${line} (data row ${row}): expected ${ncol} fields separated by ", ", found ${text.split(",").length}` +
-            `: ${JSON.stringify(text.length > 120 ? text.slice(0, 117) + "..." : text)}`,
-        );
-      }
-      fields[ncol - 1] = sliceTrim(text, p, text.length);
-      if (strip) {
-        const last = fields[ncol - 1];
-        if (last.endsWith(".")) fields[ncol - 1] = last.slice(0, -1);
-      }
-      yield { fields, row, line };
+      if (out.length) yield out;
     }
   }
-  return makeRowStream(name, CENSUS_COLUMNS, rows());
+  return makeBatchedRowStream(name, CENSUS_COLUMNS, batches());
 }
 
 /**

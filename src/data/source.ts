@@ -178,6 +178,11 @@ export async function* textChunks(source: ByteSource): AsyncGenerator<string> {
  * terminator is yielded too; an empty input yields nothing, and a trailing terminator does not produce an empty last line.
  */
 export async function* textLines(source: ByteSource): AsyncGenerator<{ text: string; line: number }> {
+  for await (const b of textLineBatches(source)) yield* b;
+}
+
+/** textLines, the lines each text chunk completes together (non-empty arrays): one await per chunk, not per line. */
+export async function* textLineBatches(source: ByteSource): AsyncGenerator<{ text: string; line: number }[]> {
   // The unfinished line is kept as its pieces and joined once its terminator arrives: only new text is searched for
   // "\n", so a long line arriving in many small chunks costs linear time (re-scanning and re-flattening the
   // accumulated prefix on every chunk was quadratic: a 1 MB line in 1-byte chunks took minutes).
@@ -185,6 +190,7 @@ export async function* textLines(source: ByteSource): AsyncGenerator<{ text: str
   let line = 0;
   for await (const chunk of textChunks(source)) {
     let start = 0;
+    const out: { text: string; line: number }[] = [];
     for (;;) {
       const nl = chunk.indexOf("\n", start);
       if (nl < 0) break;
@@ -195,14 +201,15 @@ export async function* textLines(source: ByteSource): AsyncGenerator<{ text: str
         parts.length = 0;
       }
       if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-      yield { text, line: ++line };
+      out.push({ text, line: ++line });
       start = nl + 1;
     }
     if (start < chunk.length) parts.push(start ? chunk.slice(start) : chunk);
+    if (out.length) yield out;
   }
   if (parts.length) {
     const text = parts.join("");
-    yield { text: text.endsWith("\r") ? text.slice(0, -1) : text, line: ++line };
+    yield [{ text: text.endsWith("\r") ? text.slice(0, -1) : text, line: ++line }];
   }
 }
 

@@ -57,6 +57,29 @@ test("malformed line: error names file, line, data row and counts", async () => 
   }
 });
 
+test("batches(): a chunk's rows together, rows before a malformed line arrive before its error; row by row the same", async () => {
+  const bad = LINE2.replace("Construction, ", "");
+  const text = `${LINE1}\n\n${LINE2}\n${LINE1}\n${bad}\n${LINE1}\n`;
+  for (const chunk of [1 << 16, 37]) {
+    const seen: [number, number][] = [];
+    let err = "";
+    try {
+      for await (const b of (await openCensus(fromString("b.data", text, chunk))).batches()) for (const r of b) seen.push([r.row, r.line]);
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    assert.equal(seen, [[1, 1], [2, 3], [3, 4]], `chunk ${chunk}`);
+    assert.match(err, /b\.data: line 5 \(data row 4\): expected 42 fields/);
+    const rows: [number, number][] = [];
+    try {
+      for await (const r of await openCensus(fromString("b.data", text, chunk))) rows.push([r.row, r.line]);
+    } catch (e) {
+      assert.is((e as Error).message, err);
+    }
+    assert.equal(rows, seen);
+  }
+});
+
 test("unexpected income label is reported with its row", async () => {
   const t = await loadTable(openCensus(fromString("l.data", `${LINE1}\n${LINE2.replace("50000+.", "maybe.")}\n`)));
   assert.throws(() => censusTargets(t), (e: Error) => e.message.includes("l.data") && e.message.includes("data row 2") && e.message.includes('"maybe"'));
