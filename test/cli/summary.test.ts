@@ -4,7 +4,7 @@
 // and a tampered weights file is an error naming the tensor; --dot is a digraph with one node per graph node.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -144,14 +144,15 @@ test("mtl summary models/census-mmoe: the total is the sum of weights.safetensor
   assert.equal(j.weights.tensors, sizes.length);
   assert.equal(j.weights.values, values);
   for (const p of j.params) assert.equal(header[p.name].shape, p.shape, p.name);
-  // The same count from the spec's arithmetic: embeddings of the learnt vocabularies, 8 experts [135 → 32], two gates
-  // [135 → 8], towers [32 → 16] and heads [16 → 1].
+  // The same count from the spec's arithmetic: embeddings of the learnt vocabularies, 8 periodic frequencies per
+  // numeric column (each column becomes 16 features), 8 experts [240 → 64 → 32], two gates [240 → 8], towers
+  // [32 → 16] and heads [16 → 1].
   const m = JSON.parse(readFileSync(join(SHIPPED, "model.json"), "utf8"));
   const emb = m.preprocessing.categorical.reduce((s: number, c: { vocab: string[] }) => s + (c.vocab.length + 1) * 4, 0);
-  const D = m.preprocessing.numeric.length + 4 * m.preprocessing.categorical.length;
-  assert.is(D, 135);
+  const F = m.preprocessing.numeric.length, D = 16 * F + 4 * m.preprocessing.categorical.length;
+  assert.is(D, 240);
   assert.equal(j.totals.byRole, {
-    shared: emb + 8 * (D * 32 + 32),
+    shared: emb + 8 * F + 8 * (D * 64 + 64 + 64 * 32 + 32),
     "task:income": 32 * 16 + 16 + 16 + 1,
     "task:never_married": 32 * 16 + 16 + 16 + 1,
     "gate:income": D * 8 + 8,
@@ -161,14 +162,19 @@ test("mtl summary models/census-mmoe: the total is the sum of weights.safetensor
   assert.is(r.code, 0, r.err);
   assert.match(r.out, `agrees with weights.safetensors (${sizes.length} tensors, ${values.toLocaleString("en-US")} values)`);
   assert.match(r.out, `Total: ${values.toLocaleString("en-US")}`);
-  assert.is(r.out.split("\n").filter((l) => /^(expert\.\d\.0)\s+dense \(relu\)\s+\[N, 32\]\s+4,352\s+shared$/.test(l)).length, 8);
+  assert.is(r.out.split("\n").filter((l) => /^(expert\.\d\.0)\s+dense \(relu\)\s+\[N, 64\]\s+15,424\s+shared$/.test(l)).length, 8);
 });
 
-/** A copy of the shipped model whose weights.safetensors is rewritten by `edit`. */
-function tampered(name: string, edit: (t: ReturnType<typeof deserialize>["tensors"]) => void): string {
+/**
+ * A copy of the shipped model whose weights.safetensors is rewritten by `edit`; model.json without its weights_sha256
+ * (`keepHash`: with it, so the copy is refused as not model.json's weights before any tensor is read).
+ */
+function tampered(name: string, edit: (t: ReturnType<typeof deserialize>["tensors"]) => void, keepHash = false): string {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
-  copyFileSync(join(SHIPPED, "model.json"), join(d, "model.json"));
+  const m = JSON.parse(readFileSync(join(SHIPPED, "model.json"), "utf8"));
+  if (!keepHash) delete m.weights_sha256;
+  writeFileSync(join(d, "model.json"), JSON.stringify(m));
   const f = deserialize(readFileSync(join(SHIPPED, "weights.safetensors")));
   edit(f.tensors);
   writeFileSync(join(d, "weights.safetensors"), serialize(f.tensors, f.metadata));
@@ -177,10 +183,10 @@ function tampered(name: string, edit: (t: ReturnType<typeof deserialize>["tensor
 
 test("a tampered weights.safetensors is an error naming the tensor", async () => {
   // Same element count, other shape.
-  const t1 = tampered("transposed", (t) => void (t["expert.3.0.weight"].shape = [32, 135]));
+  const t1 = tampered("transposed", (t) => void (t["expert.3.0.weight"].shape = [64, 240]));
   let r = await run(["summary", t1]);
   assert.is(r.code, 1);
-  assert.match(r.err, /^mtl summary: .*weights\.safetensors: tensor "expert\.3\.0\.weight" has shape \[32, 135\] \(4320 values\), but the model has \[135, 32\] \(4320 values; read by node expert\.3\.0\)$/);
+  assert.match(r.err, /^mtl summary: .*weights\.safetensors: tensor "expert\.3\.0\.weight" has shape \[64, 240\] \(15360 values\), but the model has \[240, 64\] \(15360 values; read by node expert\.3\.0\)$/);
   // Fewer values.
   const t2 = tampered("smaller", (t) => {
     t["head.income.weight"].shape = [15, 1];
@@ -199,6 +205,12 @@ test("a tampered weights.safetensors is an error naming the tensor", async () =>
   // The untouched copy agrees.
   r = await run(["summary", tampered("same", () => {})]);
   assert.is(r.code, 0, r.err);
+  // With model.json's weights hash kept, any edit is refused first, naming the file.
+  r = await run(["summary", tampered("hashed", (t) => void (t["expert.3.0.weight"].shape = [64, 240]), true)]);
+  assert.is(r.code, 2);
+  assert.match(r.err, /hashed: weights\.safetensors is not the one model\.json was written with/);
+  r = await run(["summary", tampered("hashed-same", () => {}, true)]);
+  assert.is(r.code, 0, r.err);
 });
 
 test("--dot writes a digraph with one node per graph node; --raw summarizes the exported graph", async () => {
@@ -212,15 +224,17 @@ test("--dot writes a digraph with one node per graph node; --raw summarizes the 
     const ids = [...dot.nodes.keys()];
     j.rows.forEach((row: { name: string; shape: string }, i: number) => assert.ok(dot.nodes.get(ids[i])!.label.startsWith(`${row.name}\n`), row.name));
     for (const [a, b] of dot.edges) assert.ok(dot.nodes.has(a) && dot.nodes.has(b), `${a} -> ${b}`);
-    // Every non-embedding layer reads something computed: it has an incoming edge.
+    // Every layer but those reading the graph's inputs reads something computed: it has an incoming edge.
     const into = new Set(dot.edges.map(([, b]) => b));
-    j.rows.forEach((row: { op: string }, i: number) => assert.ok(into.has(ids[i]) || ["embedding", "index_column", "standardize"].includes(row.op), `${j.rows[i].name} has no input edge`));
+    const readsInput = (row: { name: string; op: string }) => ["embedding", "index_column", "standardize", "numeric_encode"].includes(row.op) || (row.op === "slice" && !raw && row.name.startsWith("numeric."));
+    j.rows.forEach((row: { name: string; op: string }, i: number) => assert.ok(into.has(ids[i]) || readsInput(row), `${j.rows[i].name} has no input edge`));
     assert.is(j.graph, raw ? "raw" : "training");
     if (raw) {
-      // Raw boundary: no losses, the standardization constants counted apart (7 means, 7 stds).
+      // Raw boundary: no losses, the encoder's constants counted apart: 7 means (for missing cells), per component
+      // (one per column, all periodic) its column, lo, width and clip bounds (5 × 7), and M [7 × 7].
       assert.not.ok(j.rows.some((r: { op: string }) => r.op === "bce"));
-      assert.is(j.totals.constants, 14);
-      assert.is(j.totals.total, j.totals.parameters + 14);
+      assert.is(j.totals.constants, 7 + 5 * 7 + 7 * 7);
+      assert.is(j.totals.total, j.totals.parameters + 7 + 5 * 7 + 7 * 7);
     } else assert.is(j.rows.filter((r: { op: string }) => r.op === "bce").length, 2);
   }
 });

@@ -155,7 +155,11 @@ test("missing indicators: only columns that asked and have missing training cell
 });
 
 test("spec: defaults, per-column overrides, normalization round trip; existing specs normalize as before", () => {
-  const census = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
+  // The shipped census config encodes every numeric column periodically; without that line it is a plain spec.
+  const shipped = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
+  assert.equal(validateSpec(shipped).inputs.numeric_encodings!.map((e) => e.encoding), shipped.inputs.numeric.map(() => "periodic"));
+  const { numeric_encoding: _, ...plainInputs } = shipped.inputs;
+  const census = { ...shipped, inputs: plainInputs };
   const plain = validateSpec(census);
   assert.not.ok("numeric_encodings" in plain.inputs, "a spec without encodings gets no numeric_encodings (model.json unchanged)");
   assert.equal(plain.inputs.numeric, census.inputs.numeric);

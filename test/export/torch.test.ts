@@ -121,6 +121,9 @@ const ENCODED: { name: string; base: string; edit: Record<string, object>; holes
 function encodedSpec(v: (typeof ENCODED)[number]): ModelSpec {
   const s = JSON.parse(JSON.stringify(specOf(v.base)));
   s.name = v.name;
+  // The variant's encodings replace the base's (columns it does not edit are standardized).
+  delete s.inputs.numeric_encodings;
+  delete s.inputs.numeric_encoding;
   s.inputs.numeric = s.inputs.numeric.map((c: string) => (v.edit[c] ? { column: c, ...v.edit[c] } : c));
   s.inputs.missing = [...new Set([...(s.inputs.missing ?? []), "?"])];
   return validateSpec(s);
