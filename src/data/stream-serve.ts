@@ -22,6 +22,7 @@ import { allocEncoded, encodedBufferBytes, streamBatches } from "./stream-batche
 
 /** The first message a streaming worker receives. */
 export interface StreamWorkerInit {
+  /** Tells a worker entry that serves both kinds (src/train/node-worker-entry.ts) this is a streaming worker. */
   type: "stream";
   /** The validated spec (data.streaming). */
   spec: ModelSpec;
@@ -41,6 +42,7 @@ export interface StreamWorkerInit {
 
 /** Where a streaming worker posts (Node's parentPort, a Web Worker's `self`). */
 export interface StreamPort {
+  /** Send a message to the coordinator, transferring the listed buffers. */
   postMessage(msg: unknown, transfer?: ArrayBuffer[]): void;
 }
 

@@ -39,7 +39,10 @@ export interface StreamingOptions {
    * a worker whose script serves streaming (serveStream; the package's Node worker does). The batches are the same,
    * bit for bit; without it, this thread does everything. Call `train.close()` when done.
    */
-  worker?: { spawn: () => WorkerLike };
+  worker?: {
+    /** Start one worker (Node worker_threads, a Web Worker) whose script hands its messages to serveStream. */
+    spawn: () => WorkerLike;
+  };
 }
 
 /** Learn the preprocessing from the file `reopen` opens, encode its validation rows, and stream its training rows. */
