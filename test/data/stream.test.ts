@@ -83,7 +83,10 @@ test("streamed preprocessing equals fitPreprocessing on the hash split's trainin
 });
 
 test("streamed preprocessing equals fitPreprocessing on real files (census gz, wine ;-separated)", async () => {
-  const census = validateSpec({ ...JSON.parse(readFileSync("models/census-mmoe.json", "utf8")), data: { format: "census", streaming: true } });
+  // The shipped config's periodic encoding is not streamed (refused by name): its columns standardized here.
+  const shipped = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
+  delete shipped.inputs.numeric_encoding;
+  const census = validateSpec({ ...shipped, data: { format: "census", streaming: true } });
   const wine = validateSpec({
     data: { format: "csv", delimiter: ";", streaming: true },
     inputs: { numeric: ["fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides", "density", "pH", "sulphates", "alcohol"] },
