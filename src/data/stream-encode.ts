@@ -5,14 +5,16 @@
 // categorical; then each task's labels and groups): numbers parsed as Table.numericColumn parses them (a number,
 // else a missing-value token → NaN, else a non-finite number → an error or NaN under inputs.nonfinite "missing"),
 // standardized in f32 (missing → 0, the training mean), categories looked up after trimming (unknown → 0), labels
-// and masks as encode. No tokens, tensors or numeric_encodings (checkStreamable refuses them). The output arrays are
-// allocated once for `capacity` rows and reused for every chunk. Portable.
+// and masks as encode. With numeric encodings (standardize, periodic, missing indicators: what checkStreamable lets
+// through) the parsed values go through encode()'s encoder (numeric-encodings.ts makeEncoder) into its columns. No
+// tokens or tensors (checkStreamable refuses them). The output arrays are allocated once for `capacity` rows and
+// reused for every chunk. Portable.
 import type { ModelSpec } from "../model/spec.ts";
 import { numericOptions, UNKNOWN_CLASS, type Encoded, type Preprocessing } from "./preprocess.ts";
 import { nonFiniteMessage, parseFiniteNumber } from "./table.ts";
 import type { RowChunk } from "./stream-rows.ts";
 import { checkStreamable } from "./stream-stats.ts";
-import { needsEncoder } from "./numeric-encodings.ts";
+import { encodedWidth, encoderPlan, makeEncoder, needsEncoder, type Encoder } from "./numeric-encodings.ts";
 
 /** What one task's labels need, resolved once. */
 interface TaskPlan {
@@ -33,10 +35,14 @@ export class RowEncoder {
   private readonly tasks: TaskPlan[];
   private readonly missingSet: Set<string>;
   private readonly missingTokens: string;
+  /** The encoder of inputs.numeric_encodings, and its input rows [capacity, F] (null: plain standardization). */
+  private readonly encoder: Encoder | null;
+  private readonly raw: Float32Array;
 
   constructor(readonly spec: ModelSpec, readonly pre: Preprocessing, readonly name: string, readonly columns: readonly string[], readonly capacity: number) {
     checkStreamable(spec);
-    if (needsEncoder(pre.numeric)) throw new Error(`${name}: the streaming encoder standardizes numeric inputs; inputs.numeric_encodings are not streamed`);
+    this.encoder = needsEncoder(pre.numeric) ? makeEncoder(encoderPlan(pre.numeric)) : null;
+    this.raw = new Float32Array(this.encoder ? capacity * pre.numeric.length : 0);
     const col = (c: string) => {
       const j = columns.indexOf(c);
       if (j < 0) throw new Error(`${name}: no column ${JSON.stringify(c)}; available columns (${columns.length}): ${columns.map((x) => JSON.stringify(x)).join(", ")}`);
@@ -59,10 +65,9 @@ export class RowEncoder {
     this.missingSet = new Set((nopts.missing ?? []).map((m) => m.trim()));
     this.missingTokens = this.missingSet.size ? [...this.missingSet].map((m) => JSON.stringify(m)).join(", ") : "none";
     this.x = new Float64Array(capacity);
-    const F = pre.numeric.length;
     this.out = {
       rows: capacity,
-      numeric: new Float32Array(capacity * F),
+      numeric: new Float32Array(capacity * encodedWidth(pre.numeric)),
       categorical: pre.categorical.map(() => new Int32Array(capacity)),
       tensor: new Float32Array(0),
       tasks: spec.tasks.map((t) => ({
@@ -71,6 +76,23 @@ export class RowEncoder {
         group: t.group_by ? new Int32Array(capacity) : new Int32Array(0),
       })),
     };
+  }
+
+  /** The parsed rows [n, F] through the encoder, and encode()'s overflow error (the first row, its column). */
+  private encodeNumeric(c: RowChunk, n: number): void {
+    const enc = this.encoder!, F = this.pre.numeric.length, V = enc.plan.V, out = this.out.numeric;
+    enc.run(n, this.raw, 0, out, 0);
+    for (let e = 0; e < n * V; e++) {
+      if (Number.isFinite(out[e])) continue;
+      const k = Math.floor(e / V), raw = this.raw.subarray(k * F, (k + 1) * F);
+      const alone = (col: number) => {
+        const x = Float32Array.from(enc.plan.mean, (m, j) => (j === col ? raw[col] : m)), y = new Float32Array(V);
+        enc.run(1, x, 0, y, 0);
+        return !y.every(Number.isFinite);
+      };
+      const j = Math.max(0, this.pre.numeric.findIndex((_, col) => alone(col)));
+      throw new Error(`${this.where(c, k, this.pre.numeric[j].column)}: value ${raw[j]} encoded as ${this.pre.numeric[j].encoding ?? "standardize"} overflows float32`);
+    }
   }
 
   private where(c: RowChunk, i: number, column: string): string {
@@ -98,6 +120,10 @@ export class RowEncoder {
         else if (v === null) throw new Error(`${this.where(c, k, s.column)}: ${nonFiniteMessage(JSON.stringify(cell))}`);
         else throw new Error(`${this.where(c, k, s.column)}: value ${JSON.stringify(cell)} is not a number (missing-value tokens: ${this.missingTokens})`);
       }
+      if (this.encoder) {
+        for (let k = 0; k < n; k++) this.raw[k * F + j] = x[k];
+        continue;
+      }
       const mean = f(s.mean), std = f(s.std), out = o.numeric;
       for (let k = 0; k < n; k++) {
         const v = x[k];
@@ -106,6 +132,7 @@ export class RowEncoder {
         out[k * F + j] = z;
       }
     }
+    if (this.encoder) this.encodeNumeric(c, n);
     for (let j = 0; j < this.cat.length; j++) {
       const m = this.catMaps[j], cj = this.cat[j], out = o.categorical[j];
       for (let k = 0; k < n; k++) out[k] = m.get(fields[k][cj].trim()) ?? 0;
@@ -164,9 +191,10 @@ export class RowEncoder {
       }
     });
     if (n === this.capacity) return o;
+    const V = encodedWidth(pre.numeric);
     return {
       rows: n,
-      numeric: o.numeric.subarray(0, n * F),
+      numeric: o.numeric.subarray(0, n * V),
       categorical: o.categorical.map((a) => a.subarray(0, n)),
       tensor: o.tensor,
       tasks: o.tasks.map((t, i) => {

@@ -3,10 +3,12 @@
 // numeric column in file order (the in-memory sum's order, so the same float64 mean) and counts categorical values,
 // classes and groups; pass 2 sums squared deviations from that mean (the in-memory two-pass variance: a one-pass
 // Welford std would differ from it in the last bits). The validation rows are collected in pass 1 (held in memory:
-// a small fraction). Not streamed, refused by name: inputs.tokens, inputs.tensor, inputs.numeric_encodings (quantiles
-// need the sorted column) and tagging tasks. Portable.
+// a small fraction). Numeric encodings stream when they need no more than that: standardize and periodic columns,
+// and missing indicators (pass 1 counts missing cells). Not streamed, refused by name: inputs.tokens, inputs.tensor,
+// quantile and ple encodings (their quantiles need the sorted column) and tagging tasks. Portable.
 import type { ModelSpec } from "../model/spec.ts";
 import { numericOptions, sortValues, UNKNOWN_CLASS, type Preprocessing } from "./preprocess.ts";
+import { fitEncoding } from "./numeric-encodings.ts";
 import { checkColumns } from "./load.ts";
 import { Table, TableBuilder } from "./table.ts";
 import { chunks, type Reopen } from "./stream-rows.ts";
@@ -31,7 +33,8 @@ export function checkStreamable(spec: ModelSpec): void {
   };
   if (spec.inputs.tokens) no("inputs.tokens", "its vocabulary is not learnt from a stream yet");
   if (spec.inputs.tensor) no("inputs.tensor", "per-row tensors come from idx files, which are read whole");
-  if (spec.inputs.numeric_encodings) no("inputs.numeric_encodings", "their quantiles need the whole sorted column");
+  const sorted = spec.inputs.numeric_encodings?.find((e) => e.encoding === "quantile" || e.encoding === "ple");
+  if (sorted) no(`inputs.numeric_encodings (${sorted.column}: ${sorted.encoding})`, "its quantiles need the whole sorted column; standardize and periodic columns, with missing indicators, stream");
   if (spec.data?.validation_path) no("data.validation_path", "the validation rows are chosen by a hash of the row");
   for (const t of spec.tasks) if (t.type === "tagging") no(`task ${t.name} (tagging)`, "tag sequences need inputs.tokens");
 }
@@ -40,12 +43,15 @@ export function checkStreamable(spec: ModelSpec): void {
 class Moments {
   s = 0;
   n = 0;
+  /** Missing cells seen. */
+  missing = 0;
   ss = 0;
   mean = 0;
   add(v: Float64Array): void {
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (x === x) (this.s += x), this.n++;
+      else this.missing++;
     }
   }
   fix(): void {
@@ -113,7 +119,11 @@ export async function streamPreprocessing(spec: ModelSpec, reopen: Reopen, chunk
     }
   }
   const pre: Preprocessing = {
-    numeric: numCols.map((column, j) => ({ column, ...mNum[j].result() })),
+    // fitPreprocessing's statistics: periodic columns need only the mean and std, an indicator only whether cells were missing.
+    numeric: numCols.map((column, j) => {
+      const ms = mNum[j].result(), enc = spec.inputs.numeric_encodings?.[j];
+      return enc ? fitEncoding(enc, ms.mean, ms.std, new Float64Array(0), mNum[j].missing > 0) : { column, ...ms };
+    }),
     categorical: spec.inputs.categorical.map((c, j) => ({ column: c.column, vocab: sortValues([...counts[j]].filter(([, n]) => n >= c.min_count).map(([s]) => s)) })),
     tasks: spec.tasks.map((t, i) => {
       let cls: string[] | null = null;

@@ -135,4 +135,60 @@ test("a non-finite number is an error unless inputs.nonfinite is missing, as in 
   assert.match(msg, /d\.csv: data row 2 \(line 3\), column "x": value "1e400" is not a finite float32/);
 });
 
+
+// Numeric encodings that stream: periodic and standardize columns, with missing indicators (x has missing cells,
+// y none: its indicator is dropped), through encode()'s encoder; an overflow is encode()'s error.
+const encSpec: ModelSpec = validateSpec({
+  data: { format: "csv", streaming: true },
+  inputs: { numeric: [{ column: "x", encoding: "periodic", frequencies: 3, missing_indicator: true }, { column: "y", missing_indicator: true }], categorical: ["color"], missing: ["", "?"], nonfinite: "missing" },
+  tasks: [{ name: "spend", type: "regression", label: "spend" }],
+  training: { seed: 1, validation: 0 },
+});
+
+async function encodedBoth(s: ModelSpec, text: string, pre: Preprocessing, size: number): Promise<{ whole: Uint8Array[]; got: Uint8Array[][] }> {
+  const table = await readTable(fromString("d.csv", text), s.data!);
+  const whole = arrays(encode(s, pre, table));
+  const parts: Uint8Array[][] = [];
+  let enc: RowEncoder | null = null;
+  for await (const c of rowChunks(s, () => fromString("d.csv", text, 64), "all", size)) {
+    enc ??= new RowEncoder(s, pre, c.name, c.columns, size);
+    parts.push(arrays(enc.encode(c)));
+  }
+  return { whole, got: parts[0].map((_, a) => parts.map((p) => p[a])) };
+}
+
+test("with periodic / standardize encodings and missing indicators, RowEncoder equals encode() bit for bit", async () => {
+  const text = csv(500);
+  const table = await readTable(fromString("d.csv", text), encSpec.data!);
+  const pre = fitPreprocessing(encSpec, table, all(table));
+  assert.equal(pre.numeric.map((n) => [n.encoding ?? "standardize", !!n.indicator]), [["periodic", true], ["standardize", false]]);
+  const { whole, got } = await encodedBoth(encSpec, text, pre, 61);
+  got.forEach((parts, a) => assert.ok(Buffer.compare(concat(parts), whole[a]) === 0, `array ${a} differs`));
+  // [y standardized | x's indicator | x standardized (the periodic op's input)]: 3 columns.
+  assert.is(whole[0].length / 4, 500 * 3);
+});
+
+test("an encoded value that overflows float32: RowEncoder's error is encode()'s", async () => {
+  // The overflowing cell is in the second column: the error must name it, not the first.
+  const lines = ["w,z,spend"];
+  for (let i = 0; i < 50; i++) lines.push(`${i % 7},${(i / 50).toFixed(3)},${i}`);
+  lines.push("3,3.3e38,1");
+  const s = validateSpec({ data: { format: "csv", streaming: true }, inputs: { numeric: ["w", { column: "z", encoding: "periodic" }] }, tasks: [{ name: "spend", type: "regression", label: "spend" }], training: { seed: 1, validation: 0 } });
+  const text = lines.join("\n") + "\n", table = await readTable(fromString("d.csv", text), s.data!);
+  const pre = fitPreprocessing(s, table, Uint32Array.from({ length: 50 }, (_, i) => i));
+  let a = "", b = "";
+  try {
+    encode(s, pre, table);
+  } catch (e) {
+    a = (e as Error).message;
+  }
+  try {
+    let enc: RowEncoder | null = null;
+    for await (const c of rowChunks(s, () => fromString("d.csv", text), "all", 4096)) (enc ??= new RowEncoder(s, pre, c.name, c.columns, 4096)).encode(c);
+  } catch (e) {
+    b = (e as Error).message;
+  }
+  assert.match(a, /d\.csv: data row 51 \(line 52\), column "z": value 3\.\d+e\+38 encoded as periodic overflows float32/);
+  assert.is(b, a);
+});
 test.run();

@@ -80,12 +80,16 @@ test("streamed preprocessing equals fitPreprocessing on the hash split's trainin
   assert.ok(Math.abs(st.pre.numeric[0].mean - ref.mean) <= 1e-12 * Math.abs(ref.mean), `mean ${st.pre.numeric[0].mean} vs ${ref.mean}`);
   assert.ok(Math.abs(st.pre.numeric[0].std - ref.std) <= 1e-12 * ref.std, `std ${st.pre.numeric[0].std} vs ${ref.std}`);
   assert.ok(st.pre.categorical[0].vocab.includes("red") && !st.pre.categorical[0].vocab.includes("rare1"), "min_count applied");
+  // Encodings that stream: x periodic with a missing indicator (x has missing cells), y standardized with one (it has none).
+  const enc = validateSpec({ ...synthSpec(), inputs: { numeric: [{ column: "x", encoding: "periodic", frequencies: 4, missing_indicator: true }, { column: "y", missing_indicator: true }], categorical: [{ column: "color", min_count: 3 }] } });
+  const se = await streamPreprocessing(enc, () => fromString("f", text, 37), 13);
+  assert.equal(se.pre, fitPreprocessing(enc, table, train));
+  assert.equal(se.pre.numeric.map((n) => [n.encoding ?? "standardize", !!n.indicator]), [["periodic", true], ["standardize", false]]);
 });
 
 test("streamed preprocessing equals fitPreprocessing on real files (census gz, wine ;-separated)", async () => {
-  // The shipped config's periodic encoding is not streamed (refused by name): its columns standardized here.
+  // The shipped config as it is (periodic encodings of its numeric columns).
   const shipped = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
-  delete shipped.inputs.numeric_encoding;
   const census = validateSpec({ ...shipped, data: { format: "census", streaming: true } });
   const wine = validateSpec({
     data: { format: "csv", delimiter: ";", streaming: true },
@@ -197,6 +201,11 @@ test("streaming refuses what it cannot learn in passes, by name", async () => {
   await streamPreprocessing(spec, () => fromString("ids.csv", idCsv(20))).then(
     () => assert.unreachable(),
     (e) => assert.match((e as Error).message, /data\.streaming: inputs\.tokens is not supported when streaming/),
+  );
+  const q = validateSpec({ data: { format: "csv", streaming: true }, inputs: { numeric: ["v", { column: "w", encoding: "ple" }] }, tasks: [{ name: "y", type: "binary", label: "y" }] });
+  await streamPreprocessing(q, () => fromString("v.csv", "v,w,y\n1,2,0\n")).then(
+    () => assert.unreachable(),
+    (e) => assert.match((e as Error).message, /^data\.streaming: inputs\.numeric_encodings \(w: ple\) is not supported when streaming \(its quantiles need the whole sorted column; standardize and periodic columns, with missing indicators, stream\)/),
   );
   assert.throws(() => validateSpec({ data: { format: "csv", shuffle_buffer: 10 }, inputs: { numeric: ["v"] }, tasks: [{ name: "y", type: "binary", label: "y" }] }), /data\.shuffle_buffer/);
 });
