@@ -40,7 +40,7 @@ export async function exportCommand(argv: string[], kernels: () => Promise<Kerne
 }
 
 /** The files of an earlier torch export (and Python's caches): what replacing the package folder may delete. */
-const PACKAGE_FILES = new Set(["model.py", "loss.py", "safetensors_io.py", "__init__.py", "README.md", "model.json", "weights.safetensors", "__pycache__"]);
+const PACKAGE_FILES = new Set(["model.py", "loss.py", "seq.py", "safetensors_io.py", "__init__.py", "README.md", "model.json", "weights.safetensors", "__pycache__"]);
 
 async function exportTorch(dir: string, outFlag: string | undefined, log: (s: string) => void): Promise<number> {
   const out = outFlag ?? join(dir, "torch");

@@ -3,7 +3,7 @@
 // the offending one, and on success serves the new weights (weights.safetensors, model.json's hash, model.onnx).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setup, WASM_PATH } from "../helpers.ts";
@@ -68,17 +68,18 @@ function file(model: Model, edit: (t: Record<string, Tensor>) => void): string {
 
 test("export --format torch refuses what the package cannot compute, by name", () => {
   const why = (s: ModelSpec) => torchUnsupported(s) ?? "supported";
-  assert.match(why(shipped("funnel-esmm")), /tasks\[1\] \(conversion\): funnel "esmm" is not supported by the torch export/);
-  assert.match(why(shipped("multimnist-hps")), /inputs\.tensor\/image .*not supported by the torch export/);
+  // Every shipped config exports (all of models/*.json: a new one must too).
+  const configs = readdirSync("models").filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+  assert.ok(configs.length >= 18, `${configs.length} shipped configs`);
+  for (const name of configs) assert.is(why(shipped(name)), "supported", name);
   assert.match(why(validateSpec({ ...JSON.parse(JSON.stringify(spec)), training: { weighting: { type: "dwa" } } })), /training\.weighting "dwa" .*not supported/);
-  for (const name of ["census-hps", "census-mmoe", "census-ple", "census-cross-stitch", "census-dselect", "school", "yeast"]) assert.is(why(shipped(name)), "supported", name);
 });
 
 test("export --format torch writes the package and never replaces a folder holding other files", async () => {
   const { dir, model } = modelDir("export");
   const r = await cli(["export", dir, "--format", "torch"]);
   assert.is(r.code, 0, r.text);
-  for (const f of ["model.py", "loss.py", "safetensors_io.py", "__init__.py", "README.md", "model.json", "weights.safetensors"]) assert.ok(existsSync(join(dir, "torch", f)), f);
+  for (const f of ["model.py", "loss.py", "seq.py", "safetensors_io.py", "__init__.py", "README.md", "model.json", "weights.safetensors"]) assert.ok(existsSync(join(dir, "torch", f)), f);
   assert.equal(readFileSync(join(dir, "torch", "weights.safetensors")), readFileSync(join(dir, "weights.safetensors")));
   assert.is((await cli(["export", dir, "--format", "torch"])).code, 0, "a second export replaces the package");
   writeFileSync(join(dir, "torch", "train.py"), "# mine");

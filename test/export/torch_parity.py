@@ -10,6 +10,11 @@ With job["raw"] true the model gets raw F32 [N, F] (NaN = missing; encoded by th
            parameter (and weighting.log_var)
   steps    (float32, train mode) runs job["steps"] SGD steps (lr job["lr"]) on the inputs, writes the weights to
            job["weights"] and out:<task> predicted (eval) on the probe rows
+Inputs may hold tokens I32 [N, L] (inputs.tokens ids, "probe:tokens" too; then nothing else is fed, and tagging
+tasks' labels are I32 [N, L] with token masks F32 [N, L]), passed as forward(tokens=...).
+Inputs may hold tensor F32 [N, T] (inputs.tensor/image rows; "probe:tensor" too), passed as forward(tensor=...);
+forward and steps also write the extra outputs (out:<task>.given_<after>), grad also state:<name> (batch norm running
+statistics after the training forward).
 Exit status 3 when torch cannot be imported (the test reports a skip), 1 on any other failure.
 """
 import json
@@ -24,7 +29,7 @@ except ImportError as e:
 
 def run(job):
     sys.path.insert(0, job["pkg"])
-    for m in ("model", "loss", "safetensors_io"):
+    for m in ("model", "loss", "safetensors_io", "seq"):
         sys.modules.pop(m, None)
     import model as M
     import loss as L
@@ -40,39 +45,48 @@ def run(job):
     raw = bool(job.get("raw"))
 
     def feed(prefix=""):
+        if prefix + "tokens" in x:  # inputs.tokens models (torch-text.test.ts) take the ids alone (see kw)
+            return None, None, None
         return x[prefix + ("raw" if raw else "numeric")], x[prefix + "categorical"].long(), x[prefix + "groups"].long()
+
+    def kw(prefix=""):  # inputs.tensor/image rows [N, T] when the inputs hold them
+        if prefix + "tokens" in x:  # inputs.tokens: ids [N, L] (I32 in the file)
+            return {"tokens": x[prefix + "tokens"].long()}
+        return {"tensor": x[prefix + "tensor"]} if prefix + "tensor" in x else {}
 
     out = {}
     if job["mode"] == "forward":
         net.eval()
-        pred = net.predict(*feed(), standardized=not raw)
-        out = {f"out:{t}": pred[t] for t in tasks}
+        pred = net.predict(*feed(), standardized=not raw, **kw())
+        out = {f"out:{t}": pred[t] for t in pred}  # the tasks' outputs, then the extra outputs
     elif job["mode"] == "grad":
         net.double()
         obj.double()
         net.train()
         num, cat, grp = feed()
-        res = net(num.double(), cat, grp, standardized=not raw)
+        res = net(num.double() if num is not None else None, cat, grp, standardized=not raw, **kw())
         J, losses = obj(net, res, {t: x[f"label:{t}"].double() for t in tasks}, {t: x[f"mask:{t}"].double() for t in tasks})
         J.backward()
         out = {"J": J.detach().reshape(1), "losses": losses}
         for n, p in list(net.named_weights()) + list(obj.extra_weights().items()):
             out[f"grad:{n}"] = p.grad if p.grad is not None else torch.zeros_like(p)
+        for n, b in getattr(net, "named_state", list)():  # batch norm running statistics after the training forward
+            out[f"state:{n}"] = b
     elif job["mode"] == "steps":
         torch.manual_seed(job.get("seed", 0))
         params = list(net.parameters()) + list(obj.parameters())
         opt = torch.optim.SGD(params, lr=job["lr"])
         net.train()
         for _ in range(job["steps"]):
-            res = net(*feed(), standardized=not raw)
+            res = net(*feed(), standardized=not raw, **kw())
             J, _ = obj(net, res, {t: x[f"label:{t}"] for t in tasks}, {t: x[f"mask:{t}"] for t in tasks})
             opt.zero_grad()
             J.backward()
             opt.step()
         net.save_weights(job["weights"], extra=obj.extra_weights())
         net.eval()
-        pred = net.predict(*feed("probe:"), standardized=not raw)
-        out = {f"out:{t}": pred[t] for t in tasks}
+        pred = net.predict(*feed("probe:"), standardized=not raw, **kw("probe:"))
+        out = {f"out:{t}": pred[t] for t in pred}
     else:
         raise ValueError(f"unknown mode {job['mode']!r}")
     write_safetensors(job["out"], out)

@@ -9,15 +9,41 @@ src/train/update.ts makeRegularizers, src/ops/relation.ts):
         missing; multiclass also 0 where the class index is outside [0, classes)), ℓ_i the mean over the row's
         outputs of bce (pos_weight), mse, mae, huber (δ) or smooth_l1 (β = huber(δ = β)/β), or xent; 0 when no row
         is labelled. Regression labels are standardized ((y − mean)/std with model.json's target statistics).
+        giou: 1 − GIoU of the row's box [x0, y0, x1, y1] (raw units, each pair sorted, ε = 1e-7). An esmm funnel
+        task: bce of p = σ(a)·σ(z), a the logit of the task it follows (src/ops/funnel.ts esmm_bce).
+        tagging (tag_xent, seq.py): the mean per-token cross-entropy over the labelled real tokens (mask [N, L]).
   weighting  static: Σ w_t·L_t; uncertainty: Σ w_t·(L_t·e^{−s_t}/2 + s_t/2), s = the parameter weighting.log_var.
   R_r   ½·Σ_j (a_j − b_j)² of the two tasks' outputs, mean over the valid rows.
-  terms dselect_k's selector entropy (λ = architecture.entropy) and reach terms, mean over the valid rows.
+  terms dselect_k's selector entropy (λ = architecture.entropy) and reach terms, an aitm task's calibrator
+        (λ = tasks[].calibrator, max(ŷ_t − ŷ_after, 0)), mean over the valid rows.
   θ_shared  the parameters model.json marks "shared" (embeddings, the shared trunk and experts); deviation_t the
         group heads head.<task>.groups.weight and .bias.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+try:
+    from . import seq as S
+except ImportError:  # the folder itself on sys.path
+    import seq as S
+
+GIOU_EPS = 1e-7
+
+
+def _giou(p, g):
+    """1 − GIoU per row of boxes p, g [N, 4] (x0, y0, x1, y1; each pair sorted first): 2 − I/(U + ε) − (U + ε)/(C + ε)
+    (assembly/kernels/loss.ts giou_loss4)."""
+    px0, px1 = torch.minimum(p[:, 0], p[:, 2]), torch.maximum(p[:, 0], p[:, 2])
+    py0, py1 = torch.minimum(p[:, 1], p[:, 3]), torch.maximum(p[:, 1], p[:, 3])
+    gx0, gx1 = torch.minimum(g[:, 0], g[:, 2]), torch.maximum(g[:, 0], g[:, 2])
+    gy0, gy1 = torch.minimum(g[:, 1], g[:, 3]), torch.maximum(g[:, 1], g[:, 3])
+    iw = (torch.minimum(px1, gx1) - torch.maximum(px0, gx0)).clamp(min=0)
+    ih = (torch.minimum(py1, gy1) - torch.maximum(py0, gy0)).clamp(min=0)
+    inter = iw * ih
+    ue = (px1 - px0) * (py1 - py0) + (gx1 - gx0) * (gy1 - gy0) - inter + GIOU_EPS
+    ce = (torch.maximum(px1, gx1) - torch.minimum(px0, gx0)) * (torch.maximum(py1, gy1) - torch.minimum(py0, gy0)) + GIOU_EPS
+    return 2 - inter / ue - ue / ce
 
 
 class MTLLoss(nn.Module):
@@ -32,7 +58,7 @@ class MTLLoss(nn.Module):
         if w not in ("static", "uncertainty"):
             raise ValueError(f"{spec['name']}: training.weighting {w!r} is not supported by the torch export (static, uncertainty)")
         for i, t in enumerate(spec["tasks"]):
-            if t["loss"] not in ("bce", "xent", "mse", "mae", "huber", "smooth_l1"):
+            if t["loss"] not in ("bce", "xent", "mse", "mae", "huber", "smooth_l1", "giou"):
                 raise ValueError(f"{spec['name']}: tasks[{i}] ({t['name']}): loss {t['loss']!r} is not supported by the torch export")
         self.weighting = w
         self.log_var = nn.Parameter(torch.zeros(len(spec["tasks"]))) if w == "uncertainty" else None
@@ -44,8 +70,11 @@ class MTLLoss(nn.Module):
         return {"weighting.log_var": self.log_var} if self.log_var is not None else {}
 
     @staticmethod
-    def task_loss(t, z, y, mask):
-        """L_t of logits (or standardized values) z [N, w] against labels y and row mask [N]."""
+    def task_loss(t, z, y, mask, a=None):
+        """L_t of logits (or standardized values) z [N, w] against labels y and row mask [N]; a: an esmm task's
+        earlier logits [N, w]."""
+        if t["type"] == "tagging":  # z [N, L, tags], y [N, L], mask [N, L] (the labelled real tokens)
+            return S.tag_xent(z, y, mask)
         w = mask.to(z.dtype)
         if t["loss"] == "xent":
             y = y.long().view(-1)
@@ -54,7 +83,12 @@ class MTLLoss(nn.Module):
         else:
             y = y.to(z.dtype).view(z.shape)
             y = torch.where((w > 0).unsqueeze(1), y, torch.zeros_like(y))  # a missing label never reaches J or ∇J
-            if t["loss"] == "bce":
+            if t.get("funnel") == "esmm":  # -log p or -log(1 - p), p = σ(a)·σ(z), in the stable form of esmm_bce
+                lse = torch.logsumexp(torch.stack([-a, -z, -a - z]), dim=0)
+                e = F.softplus(-a) + F.softplus(-z) - (1 - y) * lse
+            elif t["loss"] == "giou":
+                e = _giou(z, y).unsqueeze(1)
+            elif t["loss"] == "bce":
                 pw = torch.full((z.shape[1],), float(t.get("pos_weight", 1)), dtype=z.dtype)
                 e = F.binary_cross_entropy_with_logits(z, y, pos_weight=pw, reduction="none")
             elif t["loss"] == "mse":
@@ -81,8 +115,10 @@ class MTLLoss(nn.Module):
         count = max(1.0, float(valid.sum()))
         losses = []
         for t in tasks:
-            mask = masks.get(t["name"], valid) * valid
-            losses.append(self.task_loss(t, out["logits"][t["name"]], labels[t["name"]], mask))
+            mask = masks.get(t["name"], valid)
+            mask = mask * valid.view(-1, *[1] * (mask.dim() - 1))  # tagging: a token mask [N, L]
+            a = out["logits"][t["after"]] if t.get("funnel") == "esmm" else None
+            losses.append(self.task_loss(t, out["logits"][t["name"]], labels[t["name"]], mask, a))
         L = torch.stack(losses)
         wt = torch.tensor([float(t.get("weight", 1)) for t in tasks], dtype=L.dtype)
         if self.weighting == "static":

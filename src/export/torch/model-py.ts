@@ -16,6 +16,14 @@ loads as it is and 'mtl import' brings trained weights back:
            standardize, quantile and ple columns in spec order, the missing indicators, then the periodic columns'
            standardized values, each of which becomes [sin(2 pi c x), cos(2 pi c x)] with trainable frequencies
            periodic.<column>.frequencies [1, k]
+  tokens   inputs.tokens: forward(tokens=ids [N, L] int64; 0 padding, 1 unknown; seq.encode_tokens) instead of
+           numeric/categorical; the trunk's token rows are pooled for sentence-level tasks, kept for tagging tasks
+           (outputs [N, L, tags]); see seq.py
+  tensor   inputs.tensor/image: forward(tensor=rows [N, C·H·W] float), an image viewed as [N, C, H, W] (NCHW);
+           conv W [filters, C, kh, kw] (+ b [filters], none before batch norm), pool, batchnorm (running statistics
+           are buffers: named_state(), saved and loaded with the weights), flatten
+  funnel   esmm: output p(after)·p(task | after), extra output "<task>.given_<after>"; aitm: attention over the
+           task's tower and the earlier task's transferred information, calibrator term in forward()["terms"]
   trunk    hps, mmoe, cgc, ple, cross_stitch or dselect_k; dense layers x @ W + b with W [in, out]
   heads    one per task; forward() returns per task its logits [N, width] and output [N, width]:
            sigmoid (binary, multilabel), softmax (multiclass), the standardized value (regression;
@@ -33,10 +41,16 @@ try:
     from .safetensors_io import read_safetensors, write_safetensors
 except ImportError:  # the folder itself on sys.path
     from safetensors_io import read_safetensors, write_safetensors
+try:
+    from . import seq as S
+except ImportError:
+    import seq as S
 
 LAYERNORM_EPS = 1e-5
 LEAKY_SLOPE = 0.01
 DSELECT_EPS = 1e-6
+BN_EPS = 1e-5  # batch norm (src/ops/batchnorm.ts): eps, and momentum of the running statistics
+BN_MOMENTUM = 0.1
 TWO_PI_F32 = 6.2831854820251465  # 2 pi rounded to float32, as mtl-wasm's periodic kernels and ONNX export hold it
 NUMERIC_ENCODINGS = ("standardize", "quantile", "ple", "periodic")
 
@@ -59,10 +73,6 @@ def check_supported(spec):
     """Raise Unsupported naming the first feature of 'spec' this module cannot compute."""
     name = spec.get("name", "model")
     inp = spec["inputs"]
-    if inp.get("tensor") or inp.get("image"):
-        raise Unsupported(f"{name}: inputs.tensor/image is not supported by the torch export")
-    if inp.get("tokens"):
-        raise Unsupported(f"{name}: inputs.tokens is not supported by the torch export")
     for j, e in enumerate(inp.get("numeric_encodings") or []):
         if e.get("encoding") not in NUMERIC_ENCODINGS:
             raise Unsupported(f"{name}: inputs.numeric_encodings[{j}] ({e.get('column')}): encoding {e.get('encoding')!r} is not supported by the torch export")
@@ -72,14 +82,14 @@ def check_supported(spec):
     stacks = [("architecture.layers", arch["layers"])] + [(f"tasks[{i}].tower", t["tower"]) for i, t in enumerate(spec["tasks"])]
     for where, layers in stacks:
         for j, l in enumerate(layers):
-            if l.get("type", "dense") not in ("dense", "activation", "flatten"):
+            if l.get("type", "dense") not in ("dense", "activation", "flatten", "conv1d", "bigru", "conv", "pool", "batchnorm"):
                 raise Unsupported(f"{name}: {where}[{j}]: layer type {l['type']!r} is not supported by the torch export")
             if l.get("activation", "none") not in ACTIVATIONS:
                 raise Unsupported(f"{name}: {where}[{j}]: activation {l['activation']!r} is not supported by the torch export")
     for i, t in enumerate(spec["tasks"]):
-        if t["type"] not in ("binary", "multiclass", "multilabel", "regression"):
+        if t["type"] not in ("binary", "multiclass", "multilabel", "regression", "tagging"):
             raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): type {t['type']!r} is not supported by the torch export")
-        if t.get("funnel"):
+        if t.get("funnel") not in (None, "esmm", "aitm"):
             raise Unsupported(f"{name}: tasks[{i}] ({t['name']}): funnel {t['funnel']!r} is not supported by the torch export")
 
 
@@ -144,6 +154,12 @@ def encoder_plan(stats):
     }
 
 
+def _same_padding(n, k, stride, dil):
+    """(before, after) zeros of padding "same" along a side of n pixels (src/model/spec.ts samePadding)."""
+    total = max(0, (math.ceil(n / stride) - 1) * stride + dil * (k - 1) + 1 - n)
+    return total // 2, total - total // 2
+
+
 def _key(name):
     """A parameter name as a ParameterDict key ('.' is not allowed there)."""
     return name.replace(".", "/")
@@ -161,7 +177,7 @@ class MTLModel(nn.Module):
         self.order = []  # parameter names in declaration order (mtl-wasm's graph order)
         self.roles = {}
         self.vocab = [len(c["vocab"]) + 1 for c in pre["categorical"]]
-        self.widths = [len(pre["tasks"][i]["classes"]) if t["type"] == "multiclass" else len(t["labels"]) for i, t in enumerate(spec["tasks"])]
+        self.widths = [len(pre["tasks"][i]["classes"]) if t["type"] in ("multiclass", "tagging") else len(t["labels"]) for i, t in enumerate(spec["tasks"])]
         self.group_counts = [len(pre["tasks"][i]["groups"] or []) for i in range(len(spec["tasks"]))]
         self.register_buffer("numeric_mean", torch.tensor([s["mean"] for s in pre["numeric"]], dtype=torch.float32))
         self.register_buffer("numeric_std", torch.tensor([s["std"] for s in pre["numeric"]], dtype=torch.float32))
@@ -173,13 +189,18 @@ class MTLModel(nn.Module):
                 self.register_buffer(f"encoder_{n}", torch.tensor(plan[n], dtype=torch.float32))
             self.register_buffer("encoder_cols", torch.tensor(plan["cols"], dtype=torch.long))
         self.encoder = plan is not None
+        # inputs.tensor [N, T] (flat), or inputs.image: the same rows viewed as [N, C, H, W] (NCHW, C-major).
+        self.image = spec["inputs"].get("image")
+        self.tensor_width = spec["inputs"].get("tensor") or 0
+        self.state_order = []  # batch norm running statistics (model.json role "state", after every parameter)
+        self._tokens = S.dummy_tokens(pre)  # the token ids of the current call (forward sets them), or None
         # Building runs the forward once on a dummy row (shapes and parameter declaration only).
         self._declaring = True
-        self._run(torch.zeros(1, self.encoded_width), torch.zeros(1, len(self.vocab), dtype=torch.long), torch.zeros(1, max(1, sum(1 for g in self.group_counts if g)), dtype=torch.long), True)
+        self._run(torch.zeros(1, self.encoded_width), torch.zeros(1, len(self.vocab), dtype=torch.long), torch.zeros(1, max(1, sum(1 for g in self.group_counts if g)), dtype=torch.long), True, torch.zeros(1, self.tensor_width))
         self._declaring = False
         expected = [p for p in model_json.get("params", []) if not p["name"].startswith("weighting.")]
         if expected:
-            mine = [(n, list(self.params[_key(n)].shape)) for n in self.order]
+            mine = [(n, list(self.params[_key(n)].shape)) for n in self.order] + [(n, list(b.shape)) for n, b in self.named_state()]
             theirs = [(p["name"], list(p["shape"])) for p in expected]
             if mine != theirs:
                 diff = next((f"{a} vs model.json {b}" for a, b in zip(mine + [None] * len(theirs), theirs + [None] * len(mine)) if a != b), "")
@@ -198,15 +219,73 @@ class MTLModel(nn.Module):
         """(mtl name, parameter) in declaration order."""
         return [(n, self.params[_key(n)]) for n in self.order]
 
+    def state(self, name, shape, fill):
+        """The model state 'name' (a batch norm running statistic: a buffer, no gradient), declared filled with
+        'fill' on the building pass."""
+        if self._declaring and _key(name) not in self._buffers:
+            self.register_buffer(_key(name), torch.full(shape, float(fill)))
+            self.state_order.append(name)
+        return self._buffers[_key(name)]
+
+    def named_state(self):
+        """(mtl name, buffer) of the model state in declaration order (weights.safetensors holds them too)."""
+        return [(n, self._buffers[_key(n)]) for n in self.state_order]
+
     # ---- layers -----------------------------------------------------------------------------------------
     def dense(self, x, units, act, name, role):
         W = self.p(f"{name}.weight", (x.shape[-1], units), role)
         b = self.p(f"{name}.bias", (units,), role)
         return ACTIVATIONS[act](x @ W + b)
 
+    def batchnorm(self, x, name, role):
+        """Batch norm over dim 1 of x [N, C, H, W] or [N, C] (src/ops/batchnorm.ts, PyTorch's convention): <name>.bn_scale,
+        .bn_bias [C]; training normalizes with the batch statistics (biased variance) and updates the state
+        <name>.bn_running_mean, .bn_running_var in place, r = (1 - 0.1)·r + 0.1·batch (unbiased variance); eval
+        normalizes with the running statistics."""
+        c = x.shape[1]
+        s = self.p(f"{name}.bn_scale", (c,), role)
+        b = self.p(f"{name}.bn_bias", (c,), role)
+        rm = self.state(f"{name}.bn_running_mean", (c,), 0)
+        rv = self.state(f"{name}.bn_running_var", (c,), 1)
+        return F.batch_norm(x, rm, rv, s, b, self.training and not self._declaring, BN_MOMENTUM, BN_EPS)
+
+    def conv(self, x, l, name, role):
+        """act(conv(x) (+ b)) on x [N, C, H, W]: <name>.weight [filters, C, kh, kw] (PyTorch's Conv2d layout, a
+        cross-correlation), <name>.bias [filters] unless batch norm follows (then no bias); stride, dilation, and
+        padding "valid", "same" (H_out = ceil(H / stride), the odd pixel at the bottom/right) or [top, left, bottom,
+        right] zeros."""
+        C, H, W = x.shape[1], x.shape[2], x.shape[3]
+        (kh, kw), st, dil = l["kernel"], l.get("stride") or [1, 1], l.get("dilation") or [1, 1]
+        pad = l.get("padding", "valid")
+        if pad == "valid":
+            pad = [0, 0, 0, 0]
+        elif pad == "same":
+            (t, b), (le, r) = _same_padding(H, kh, st[0], dil[0]), _same_padding(W, kw, st[1], dil[1])
+            pad = [t, le, b, r]
+        if any(pad):
+            x = F.pad(x, (pad[1], pad[3], pad[0], pad[2]))
+        Wt = self.p(f"{name}.weight", (l["filters"], C, kh, kw), role)
+        bias = None if l.get("batchnorm") else self.p(f"{name}.bias", (l["filters"],), role)
+        y = F.conv2d(x, Wt, bias, tuple(st), 0, tuple(dil))
+        if l.get("batchnorm"):
+            y = self.batchnorm(y, name, role)
+        return ACTIVATIONS[l.get("activation", "relu")](y)
+
+    @staticmethod
+    def pool(x, l):
+        """max or avg over size windows (stride default: size; no padding, floor), or global_avg → [N, C, 1, 1]."""
+        size = l.get("size")
+        if l["mode"] == "global_avg" or not size:
+            return x.mean(dim=(2, 3), keepdim=True)
+        stride = l.get("stride") or size
+        return (F.max_pool2d if l["mode"] == "max" else F.avg_pool2d)(x, tuple(size), tuple(stride))
+
     def layer(self, x, l, at, role):
         kind = l.get("type", "dense")
-        if kind == "dense":
+        seq = S.layer(self, x, l, at, role, self._mask, ACTIVATIONS)  # conv1d, bigru (else None)
+        if seq is not None:
+            x = seq
+        elif kind == "dense":
             if l.get("layernorm"):
                 y = self.dense(x, l["units"], "none", at, role)
                 s = self.p(f"{at}.ln_scale", (l["units"],), role)
@@ -216,6 +295,14 @@ class MTLModel(nn.Module):
                 x = self.dense(x, l["units"], l["activation"], at, role)
         elif kind == "activation":
             x = ACTIVATIONS[l["activation"]](x)
+        elif kind == "conv":
+            x = self.conv(x, l, at, role)
+        elif kind == "pool":
+            x = self.pool(x, l)
+        elif kind == "batchnorm":
+            x = self.batchnorm(x, at, role)
+        elif kind == "flatten":
+            x = x.flatten(1)
         if l.get("dropout", 0) > 0:
             x = F.dropout(x, l["dropout"], self.training and not self._declaring)
         return x
@@ -226,7 +313,7 @@ class MTLModel(nn.Module):
         return x
 
     def gate(self, x, experts, name, role):
-        return torch.softmax(self.dense(x, experts, "none", name, role), dim=-1)
+        return torch.softmax(self.dense(x.flatten(1), experts, "none", name, role), dim=-1)  # an image flattened
 
     @staticmethod
     def combine(experts, gate):
@@ -275,8 +362,8 @@ class MTLModel(nn.Module):
                 if T < 2:
                     continue
                 alpha = self.p(f"cross_stitch.{i}.alpha", (T, T), "shared")
-                stacked = torch.stack(cols, dim=1)  # [N, T, D]
-                cols = [torch.einsum("j,njd->nd", alpha[r], stacked) for r in range(T)]
+                stacked = torch.stack(cols, dim=1)  # [N, T, D] (or [N, T, C, H, W] after conv layers)
+                cols = [torch.einsum("j,nj...->n...", alpha[r], stacked) for r in range(T)]
             return cols
         if kind == "dselect_k":
             return self.dselect(x, a, tasks, terms)
@@ -290,8 +377,8 @@ class MTLModel(nn.Module):
         reps = []
         for t in tasks:
             name, role = f"gate.{t['name']}", f"gate:{t['name']}"
-            z = self.dense(x, k * m, "none", f"{name}.z", role)
-            alpha = self.dense(x, k, "none", f"{name}.alpha", role)
+            z = self.dense(x.flatten(1), k * m, "none", f"{name}.z", role)  # an image flattened
+            alpha = self.dense(x.flatten(1), k, "none", f"{name}.alpha", role)
             tz = z.view(-1, k, 1, m).clamp(-gamma / 2, gamma / 2)
             S = (-2 / gamma**3 * tz * tz + 3 / (2 * gamma)) * tz + 0.5  # smooth-step [N, k, 1, m]
             r = torch.where(codes.bool(), S, 1 - S).prod(dim=3)  # [N, k, E]
@@ -337,44 +424,82 @@ class MTLModel(nn.Module):
         return parts
 
     # ---- the whole model --------------------------------------------------------------------------------
-    def _run(self, numeric, categorical, groups, standardized):
+    def aitm(self, q, prev, task, role):
+        """AITM's attention unit (src/model/funnel.ts): q [N, d] the task's tower output, prev the previous task's z
+        → z [N, d]. p = relu(prev @ W_info + b_info); s_u = <u @ h2, u @ h3>/sqrt(d); w = softmax(s_p, s_q);
+        z = w_p·(p @ h1) + w_q·(q @ h1); aitm.<task>.h1/h2/h3.weight [d, d] without bias."""
+        d, at = q.shape[1], f"aitm.{task}"
+        p = self.dense(prev, d, "relu", f"{at}.info", role)
+        W1, W2, W3 = (self.p(f"{at}.{k}.weight", (d, d), role) for k in ("h1", "h2", "h3"))
+        scale = 1 / math.sqrt(d)
+        score = lambda u: ((u @ W2) * (u @ W3)).sum(dim=1, keepdim=True) * scale
+        w = torch.softmax(torch.cat([score(p), score(q)], dim=1), dim=-1)
+        return self.combine([p @ W1, q @ W1], w)
+
+    def _run(self, numeric, categorical, groups, standardized, tensor=None):
         spec, pre = self.spec, self.pre
         parts = []
         if numeric.shape[1]:
             e = numeric.to(self.numeric_mean.dtype) if standardized else self.encode_numeric(numeric)
             parts += self.numeric_parts(e)
+        if self.tensor_width:
+            x = tensor.to(self.numeric_mean.dtype)
+            im = self.image
+            parts.append(x.view(-1, im["channels"], im["height"], im["width"]) if im else x)
         for j, c in enumerate(spec["inputs"]["categorical"]):
             table = self.p(f"embedding.{c['column']}", (self.vocab[j], c["dim"]), "shared")
             parts.append(F.embedding(categorical[:, j], table))
+        self._mask = None  # inputs.tokens: the real-token mask [N, L] the conv1d/bigru layers, pooling and tagging heads read
+        if spec["inputs"].get("tokens"):
+            xt, self._mask = S.token_input(self, self._tokens)
+            parts.append(xt)
         x0 = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         terms = []
         reps = self.trunk(x0, terms)
         logits, outputs = {}, {}
+        funnel = {}  # task → (logits, output, z) for the funnel tasks after it
         gi = 0
         for i, t in enumerate(spec["tasks"]):
             role = f"task:{t['name']}"
-            h = self.mlp(reps[i], t["tower"], f"tower.{t['name']}", role)
+            tagging = t["type"] == "tagging"
+            rep = S.seq_pool(reps[i], self._mask, t.get("pool") or "max") if self._mask is not None and not tagging else reps[i]
+            h = self.mlp(rep, t["tower"], f"tower.{t['name']}", role)
+            prev = funnel[t["after"]] if t.get("funnel") else None
+            if t.get("funnel") == "aitm":
+                h = self.aitm(h, prev[2], t["name"], role)
             width, G = self.widths[i], self.group_counts[i]
-            z = self.dense(h, width, "none", f"head.{t['name']}", role)
+            z = S.tag_head(self, h, width, f"head.{t['name']}", role, self._mask) if tagging else self.dense(h, width, "none", f"head.{t['name']}", role)
             if G > 0:
                 dev = self.dense(h, G * width, "none", f"head.{t['name']}.groups", role).view(-1, G, width)
                 z = z + dev[torch.arange(dev.shape[0]), groups[:, gi]]
                 gi += 1
             logits[t["name"]] = z
-            if t["type"] == "multiclass":
+            if t.get("funnel") == "esmm":  # p(after)·p(task | after); the conditional is the extra output
+                given = torch.sigmoid(z)
+                outputs[t["name"]] = prev[1] * given
+                outputs[f"{t['name']}.given_{t['after']}"] = given
+            elif t["type"] in ("multiclass", "tagging"):
                 outputs[t["name"]] = torch.softmax(z, dim=-1)
             elif t["type"] == "regression":
                 outputs[t["name"]] = z
             else:
                 outputs[t["name"]] = torch.sigmoid(z)
+            if t.get("funnel") == "aitm" and t.get("calibrator", 0) > 0:  # λ·max(ŷ_t − ŷ_after, 0) per row
+                terms.append((f"calibrator.{t['name']}", float(t["calibrator"]), F.relu(outputs[t["name"]] - prev[1]).sum(dim=1)))
+            funnel[t["name"]] = (z, outputs[t["name"]], h)
         return {"logits": logits, "outputs": outputs, "terms": terms}
 
-    def forward(self, numeric, categorical=None, groups=None, standardized=False):
-        """Per task logits and outputs ({"logits": {task: [N, w]}, "outputs": {...}, "terms": [...]}).
+    def forward(self, numeric=None, categorical=None, groups=None, standardized=False, tokens=None, tensor=None):
+        """Per task logits and outputs ({"logits": {task: [N, w]}, "outputs": {...}, "terms": [...]}); outputs also
+        holds the extra outputs (ESMM's "<task>.given_<after>"). tensor: the inputs.tensor/image rows [N, T] float
+        (an image's C·H·W values in NCHW order, as mtl-wasm feeds them).
 
         terms: the architecture's objective terms (dselect_k), (name, λ, per-row value [N]); loss.py adds them.
         """
-        N = numeric.shape[0] if numeric is not None else categorical.shape[0]
+        N = next(v.shape[0] for v in (numeric, tokens, tensor, categorical) if v is not None)
+        if self.tensor_width and (tensor is None or tensor.dim() != 2 or tensor.shape[1] != self.tensor_width):
+            raise ValueError(f"tensor: expected [N, {self.tensor_width}] rows (inputs.tensor), got {None if tensor is None else list(tensor.shape)}")
+        self._tokens = tokens  # inputs.tokens: ids [N, L] int64 (seq.token_input checks them)
         if numeric is None:
             numeric = torch.zeros(N, 0)
         if categorical is None:
@@ -387,12 +512,13 @@ class MTLModel(nn.Module):
             raise ValueError(f"numeric: expected {len(self.pre['numeric'])} raw columns ({', '.join(s['column'] for s in self.pre['numeric'])}), got {numeric.shape[1]}")
         if categorical.shape[1] != len(self.vocab):
             raise ValueError(f"categorical: expected {len(self.vocab)} columns, got {categorical.shape[1]}")
-        return self._run(numeric, categorical.long(), groups.long(), standardized)
+        return self._run(numeric, categorical.long(), groups.long(), standardized, tensor)
 
-    def predict(self, numeric, categorical=None, groups=None, standardized=False):
-        """Per task outputs as mtl predict and the ONNX export give them: regression in the label's units."""
+    def predict(self, numeric=None, categorical=None, groups=None, standardized=False, tokens=None, tensor=None):
+        """Per task outputs as mtl predict and the ONNX export give them: regression in the label's units; then the
+        extra outputs ("<task>.given_<after>")."""
         with torch.no_grad():
-            out = self.forward(numeric, categorical, groups, standardized)["outputs"]
+            out = self.forward(numeric, categorical, groups, standardized=standardized, tokens=tokens, tensor=tensor)["outputs"]
         res = {}
         for i, t in enumerate(self.spec["tasks"]):
             o = out[t["name"]]
@@ -402,6 +528,7 @@ class MTLModel(nn.Module):
                 mean = torch.tensor([s["mean"] for s in target], dtype=torch.float32)
                 o = o * std + mean
             res[t["name"]] = o
+        res.update((k, v) for k, v in out.items() if k not in res)
         return res
 
     def encode_categorical(self, rows):
@@ -414,7 +541,7 @@ class MTLModel(nn.Module):
         """Load weights.safetensors (every parameter present with its shape). 'extra': a dict name → parameter
         (e.g. the loss's weighting.log_var) also filled from the file."""
         tensors = read_safetensors(path)
-        targets = dict(self.named_weights())
+        targets = dict(self.named_weights() + self.named_state())
         targets.update(extra or {})
         missing = [n for n in targets if n not in tensors]
         if missing:
@@ -428,7 +555,7 @@ class MTLModel(nn.Module):
 
     def save_weights(self, path, extra=None):
         """Write weights.safetensors for 'mtl import' (F32, mtl-wasm's names); 'extra' as in load_weights."""
-        tensors = {n: p.detach() for n, p in self.named_weights()}
+        tensors = {n: p.detach() for n, p in self.named_weights() + self.named_state()}
         for n, p in (extra or {}).items():
             tensors[n] = p.detach()
         write_safetensors(path, tensors, {"format": "mtl-wasm/model", "model": self.spec["name"]})

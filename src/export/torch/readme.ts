@@ -2,6 +2,45 @@
 // "Outgrowing one machine" (a DDP script for torchrun or mp.spawn; test/export/torch_ddp.py runs the same loop).
 import type { ModelSpec } from "../../model/spec.ts";
 
+/** The README's paragraph on token input (a spec with inputs.tokens). */
+function tokensUsage(spec: ModelSpec): string {
+  const tagging = spec.tasks.find((t) => t.type === "tagging")?.name, other = spec.tasks.find((t) => t.type !== "tagging")?.name;
+  return `
+This model reads token sequences: call \`model(tokens=ids)\` with ids [N, L] int64 (0 padding after the real tokens,
+1 unknown, the vocabulary of model.json's \`preprocessing.tokens\` from 2;
+\`seq.encode_tokens(mj["preprocessing"], texts)\` encodes strings as mtl-wasm does; in the DDP script below, pass
+\`tokens=\` in place of numeric and categorical). The real-token mask is \`ids > 0\`.${other ? ` A sentence-level task (\`${other}\`) reads the
+encoder pooled over the real tokens; its labels are class indices [N].` : ""}${tagging ? ` A tagging task (\`${tagging}\`) gives \`outputs\` [N, L, tags]
+(softmax per token); its labels are tag indices [N, L] (−1 unlabelled) and its mask [N, L] (1 at the labelled real tokens).` : ""}
+`;
+}
+
+/** The README's paragraph on a tensor or image input (inputs.tensor, inputs.image), or "". */
+function tensorUsage(spec: ModelSpec): string {
+  const T = spec.inputs.tensor, im = spec.inputs.image;
+  if (!T) return "";
+  return `
+This model reads ${im ? `images: pass \`tensor=\` rows [N, ${T}] float, each image's ${im.channels}·${im.height}·${im.width} values in
+NCHW order (channel, row, column; uint8 pixels as p / 255, what \`data.format\` "idx" feeds), viewed as
+[N, ${im.channels}, ${im.height}, ${im.width}] inside` : `a tensor: pass \`tensor=\` rows [N, ${T}] float`} (\`model(tensor=x)\`; numeric may be omitted). Conv weights are
+[filters, C, kh, kw] (PyTorch's Conv2d layout); batch norm's running statistics (\`<layer>.bn_running_mean\`,
+\`.bn_running_var\`) are buffers (\`model.named_state()\`), updated in training mode with momentum 0.1 and saved by
+\`save_weights\`.
+`;
+}
+
+/** The README's paragraph on funnel tasks (tasks[].funnel), or "". */
+function funnelUsage(spec: ModelSpec): string {
+  const f = spec.tasks.filter((t) => t.funnel);
+  if (!f.length) return "";
+  return `
+Funnel tasks: ${f.map((t) => `\`${t.name}\` (${t.funnel}, after \`${t.after}\`)`).join(", ")}. An esmm task's output is p(after)·p(task | after) and
+\`outputs["<task>.given_<after>"]\` the conditional; its loss is the bce of that product on every impression. An aitm
+task's head reads the attention over its tower and the information transferred from the earlier task; its calibrator
+adds λ·mean max(ŷ_task − ŷ_after, 0) to the objective (one of \`forward(...)["terms"]\`).
+`;
+}
+
 export function torchReadme(spec: ModelSpec): string {
   const t0 = spec.tasks[0].name;
   return `# ${spec.name} in PyTorch
@@ -21,7 +60,10 @@ Written by \`mtl export DIR --format torch\`. Needs only torch (Debian: \`apt-ge
 - \`loss.py\`: \`MTLLoss(model_json)\`, the training objective (masked task losses, task weights, weighting,
   relations, regularizers). Regression labels are standardized with model.json's target statistics.
 - \`safetensors_io.py\`: \`read_safetensors\` / \`write_safetensors\`.
-
+- \`seq.py\`: token sequences (\`inputs.tokens\`): the token embedding, \`conv1d\` and \`bigru\` layers (the GRU's
+  recurrence written out, ONNX's gate order z, r, h with linear_before_reset = 1), pooling over the real tokens and
+  tagging heads with their per-token loss, as mtl-wasm computes them.
+${spec.inputs.tokens ? tokensUsage(spec) : ""}${tensorUsage(spec)}${funnelUsage(spec)}
 \`\`\`python
 import sys, torch
 sys.path.insert(0, "path/to/this/folder")      # this folder itself (not its parent)
@@ -33,8 +75,7 @@ objective = MTLLoss(mj)
 model.load_weights("path/to/this/folder/weights.safetensors", extra=objective.extra_weights())
 opt = torch.optim.Adam(list(model.parameters()) + list(objective.parameters()), lr=1e-3)
 model.train()
-# numeric [N, F] float raw values (NaN = missing), categorical [N, C] int64, labels/masks: {task: tensor}
-out = model(numeric, categorical)
+${spec.inputs.tokens ? "# ids [N, L] int64 (seq.encode_tokens), labels/masks: {task: tensor}\nout = model(tokens=ids)" : "# numeric [N, F] float raw values (NaN = missing), categorical [N, C] int64, labels/masks: {task: tensor}\nout = model(numeric, categorical)"}
 J, losses = objective(model, out, {"${t0}": labels}, {"${t0}": masks})
 opt.zero_grad(); J.backward(); opt.step()
 model.save_weights("trained.safetensors", extra=objective.extra_weights())
