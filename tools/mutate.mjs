@@ -48,6 +48,12 @@ const GROUPS = [
     tests: ["test/graph/*.test.ts", "test/model/gradcheck.test.ts"],
     threshold: 80,
   },
+  {
+    name: "csv",
+    mutate: ["src/data/csv.ts"],
+    tests: ["test/data/csv.test.ts"],
+    threshold: 80,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -184,4 +184,28 @@ test("batches(): a row with the wrong field count arrives after the rows before 
   })(), /can be iterated only once/);
 });
 
+test("batches(): a bad first row gives the error and no empty batch", async () => {
+  const s = await openCsv(fromString("t.csv", "a,b\n5\n1,2\n"));
+  const sizes: number[] = [];
+  await rejects((async () => {
+    for await (const b of s.batches()) sizes.push(b.length);
+  })(), /t\.csv: data row 1 \(line 2\): expected 2 fields \(as in the header\), found 1/);
+  assert.equal(sizes, []);
+});
+
+test("delimiter and quote must be one character each, distinct, and not a line terminator", async () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ delimiter: ",," }, /^t\.csv: CSV delimiter must be one character, got ",,"$/],
+    [{ delimiter: "" }, /^t\.csv: CSV delimiter must be one character, got ""$/],
+    [{ quote: "''" }, /^t\.csv: CSV quote must be one character, got "''"$/],
+    [{ delimiter: '"' }, /^t\.csv: invalid CSV delimiter\/quote pair "\\"" \/ "\\""$/],
+    [{ delimiter: "\n" }, /^t\.csv: invalid CSV delimiter\/quote pair "\\n" \/ "\\""$/],
+    [{ delimiter: "\r" }, /^t\.csv: invalid CSV delimiter\/quote pair "\\r" \/ "\\""$/],
+    [{ quote: "\n" }, /^t\.csv: invalid CSV delimiter\/quote pair "," \/ "\\n"$/],
+    [{ quote: "\r" }, /^t\.csv: invalid CSV delimiter\/quote pair "," \/ "\\r"$/],
+  ];
+  for (const [opts, msg] of cases) await rejects(openCsv(fromString("t.csv", "a\n1\n"), opts), msg);
+  assert.equal(await collect(fromString("t.csv", "a;b\n'x;y';2\n"), { delimiter: ";", quote: "'" }), [{ a: "x;y", b: "2" }]);
+});
+
 test.run();
