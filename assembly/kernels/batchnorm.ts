@@ -58,20 +58,29 @@ import { hi2 } from "../simd";
 }
 
 /**
- * Training forward: per channel, batch mean and variance; Y = (X − mean)·inv_std·γ + β.
- * Saves mean [c] and inv_std [c] for the backward; updates running_mean/var [c] in place (read and
- * written) with `momentum` (PyTorch's convention, unbiased variance; see the file comment). n·hw ≥ 1.
+ * Training forward: per channel, the mean and variance of the batch's first nv rows (its real rows: a last partial
+ * batch's padding rows after them are left out; nv < 0 or > n means all n); Y = (X − mean)·inv_std·γ + β over all n
+ * rows. nv = 0 (no real rows): Y = β, mean 0 and inv_std 0 saved (so the backward gives 0), running statistics kept. Saves mean [c] and inv_std [c] for the backward; updates running_mean/var [c] in place (read and written)
+ * with `momentum` (PyTorch's convention, unbiased variance over the nv rows; see the file comment). n·hw ≥ 1.
  */
-export function batchnorm_fwd_train_f32x4(n: i32, c: i32, hw: i32, x_ptr: usize, gamma_ptr: usize, beta_ptr: usize, y_ptr: usize, mean_ptr: usize, inv_std_ptr: usize, run_mean_ptr: usize, run_var_ptr: usize, momentum: f32, eps: f32): void {
+export function batchnorm_fwd_train_f32x4(n: i32, c: i32, hw: i32, nv: i32, x_ptr: usize, gamma_ptr: usize, beta_ptr: usize, y_ptr: usize, mean_ptr: usize, inv_std_ptr: usize, run_mean_ptr: usize, run_var_ptr: usize, momentum: f32, eps: f32): void {
   if (n <= 0 || c <= 0 || hw <= 0) return;
-  const m = <f64>n * <f64>hw, cs = <usize>(c * hw) << 2, ps = <usize>hw << 2;
+  if (nv < 0 || nv > n) nv = n;
+  const m = <f64>nv * <f64>hw, cs = <usize>(c * hw) << 2, ps = <usize>hw << 2;
   for (let ch = 0; ch < c; ch++) {
     const x0 = x_ptr + <usize>ch * ps;
+    if (nv == 0) {
+      const o = <usize>ch << 2;
+      store<f32>(mean_ptr + o, 0);
+      store<f32>(inv_std_ptr + o, 0);
+      for (let i = 0; i < n; i++) affine(hw, x0 + <usize>i * cs, y_ptr + <usize>ch * ps + <usize>i * cs, 0, 0, load<f32>(beta_ptr + o));
+      continue;
+    }
     let s: f64 = 0;
-    for (let i = 0; i < n; i++) s += sum64(hw, x0 + <usize>i * cs);
+    for (let i = 0; i < nv; i++) s += sum64(hw, x0 + <usize>i * cs);
     const mu = s / m;
     let q: f64 = 0;
-    for (let i = 0; i < n; i++) q += sqdev64(hw, x0 + <usize>i * cs, mu);
+    for (let i = 0; i < nv; i++) q += sqdev64(hw, x0 + <usize>i * cs, mu);
     const v = q / m;
     const inv = 1.0 / Math.sqrt(v + <f64>eps);
     const o = <usize>ch << 2;
@@ -100,22 +109,24 @@ export function batchnorm_fwd_infer_f32x4(n: i32, c: i32, hw: i32, x_ptr: usize,
 }
 
 /**
- * Backward of the training forward (through the batch statistics):
- *   x̂ = (x − mean)·inv_std, dβ = Σ dy, dγ = Σ dy·x̂,
- *   dx = γ·inv_std·(dy − dβ/m − x̂·dγ/m).
+ * Backward of the training forward (through the statistics of the first nv rows, as the forward took them):
+ *   x̂ = (x − mean)·inv_std, dβ = Σ dy, dγ = Σ dy·x̂ (sums over the nv rows),
+ *   dx = γ·inv_std·(dy − dβ/m − x̂·dγ/m) for those rows; the padding rows after them get dx 0 (their outputs feed
+ *   nothing the objective reads), so no gradient reaches what computed them.
  * X, dY [n, c, hw]; γ, the saved mean and inv_std [c]; writes dX [n, c, hw], dγ [c], dβ [c] with beta
  * (0 overwrites, never reading them; 1 accumulates; other values scale). The sums run in f64.
  */
-export function batchnorm_bwd_f32x4(n: i32, c: i32, hw: i32, x_ptr: usize, dy_ptr: usize, gamma_ptr: usize, mean_ptr: usize, inv_std_ptr: usize, dx_ptr: usize, dgamma_ptr: usize, dbeta_ptr: usize, beta: f32): void {
+export function batchnorm_bwd_f32x4(n: i32, c: i32, hw: i32, nv: i32, x_ptr: usize, dy_ptr: usize, gamma_ptr: usize, mean_ptr: usize, inv_std_ptr: usize, dx_ptr: usize, dgamma_ptr: usize, dbeta_ptr: usize, beta: f32): void {
   if (n <= 0 || c <= 0 || hw <= 0) return;
-  const m = <f64>n * <f64>hw, cs = <usize>(c * hw) << 2, ps = <usize>hw << 2;
+  if (nv < 0 || nv > n) nv = n;
+  const m = <f64>(nv > 0 ? nv : 1) * <f64>hw, cs = <usize>(c * hw) << 2, ps = <usize>hw << 2;
   for (let ch = 0; ch < c; ch++) {
     const o = <usize>ch << 2;
     const mu = load<f32>(mean_ptr + o), inv = <f64>load<f32>(inv_std_ptr + o), g = <f64>load<f32>(gamma_ptr + o);
     const vm = f64x2.splat(<f64>mu);
     // Σ dy and Σ dy·(x − mean), in f64
     let sdy: f64 = 0, sdx: f64 = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < nv; i++) {
       const x = x_ptr + <usize>ch * ps + <usize>i * cs, dy = dy_ptr + <usize>ch * ps + <usize>i * cs;
       let a0 = f64x2.splat(0), a1 = a0, b0 = a0, b1 = a0;
       let j = 0;
@@ -140,7 +151,13 @@ export function batchnorm_bwd_f32x4(n: i32, c: i32, hw: i32, x_ptr: usize, dy_pt
     // dx = k1·dy + k2·(x − mean) + k3
     const k1 = <f32>(g * inv), k2 = <f32>(-g * inv * inv * inv * sdx / m), k3 = <f32>(-g * inv * sdy / m);
     const v1 = f32x4.splat(k1), v2 = f32x4.splat(k2), v3 = f32x4.splat(k3), vmu = f32x4.splat(mu), vb = f32x4.splat(beta);
-    for (let i = 0; i < n; i++) {
+    for (let i = nv; i < n; i++) {
+      // Padding rows: dx = 0 (with beta: beta·dx).
+      const dx = dx_ptr + <usize>ch * ps + <usize>i * cs;
+      if (beta == 0) memory.fill(dx, 0, <usize>hw << 2);
+      else if (beta != 1) for (let j = 0; j < hw; j++) store<f32>(dx + (<usize>j << 2), beta * load<f32>(dx + (<usize>j << 2)));
+    }
+    for (let i = 0; i < nv; i++) {
       const x = x_ptr + <usize>ch * ps + <usize>i * cs, dy = dy_ptr + <usize>ch * ps + <usize>i * cs, dx = dx_ptr + <usize>ch * ps + <usize>i * cs;
       let j = 0;
       for (; j + 4 <= hw; j += 4) {

@@ -474,6 +474,7 @@ export function planMemory(o: PlanOptions): MemoryPlan {
     relations: new Float64Array(graph.relations.length),
     scales: new Float64Array(graph.tasks.length).fill(1),
     validCount: { value: batch },
+    rows: { value: batch },
     rng: { seedLo: 0, seedHi: 0, counter: 0 },
   };
   const [program, L] = build({ graph, k: DRY_KERNELS, batch, training, targets, roots, param: () => ({ p: DRY_ADDR, g: DRY_ADDR }), memory, host, label: o.label }, true);

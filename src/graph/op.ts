@@ -32,8 +32,10 @@ export interface HostState {
   relations: Float64Array;
   /** Per task: the loss scale the backward seeds that task's loss with (∂J/∂L_t). */
   scales: Float64Array;
-  /** Valid rows in the current batch (set by the feeder). */
+  /** Valid rows in the current batch (set by the feeder; a data-parallel shard sets its whole batch's count). */
   validCount: { value: number };
+  /** Rows of this program's batch that hold data, the first ones (set by the feeder; the rest is padding). */
+  rows: { value: number };
   rng: RngState;
 }
 

@@ -33,7 +33,7 @@ export class MtlRunner {
   private readonly consts = new Map<Value, number>();
   private readonly transposes = new Map<Value, number>();
   private readonly plans = new Map<number, Plan>();
-  private readonly host: HostState = { losses: new Float64Array(0), relations: new Float64Array(0), scales: new Float64Array(0), validCount: { value: 0 }, rng: { seedLo: 0, seedHi: 0, counter: 0 } };
+  private readonly host: HostState = { losses: new Float64Array(0), relations: new Float64Array(0), scales: new Float64Array(0), validCount: { value: 0 }, rows: { value: 0 }, rng: { seedLo: 0, seedHi: 0, counter: 0 } };
   private disposed = false;
   readonly inputNames: string[];
   readonly outputNames: string[];

@@ -89,6 +89,10 @@ export interface ProgramIO {
     /** Valid rows, 0 ≤ value ≤ B. */
     value: number;
   };
+  /** Rows of this program's batch that hold data (HostState.rows): what feed() wrote; shards keep their own. */
+  rows: {
+    value: number;
+  };
   /** Per task, in spec order. */
   tasks: TaskIO[];
   /** Loss values of the last forward, per task (masked means). */
@@ -298,6 +302,7 @@ export class Model {
       relations: new Float64Array(graph.relations.length),
       scales: new Float64Array(T).fill(1),
       validCount: { value: batch },
+      rows: { value: batch },
       rng: this.rng,
     };
     // The same targets and roots planMemory planned for (compile.ts defaultTargets).
@@ -326,6 +331,7 @@ export class Model {
       catIdx: spec.inputs.categorical.map((c) => addr(INPUT.categorical(c.column))),
       valid: addr(INPUT.valid),
       validCount: host.validCount,
+      rows: host.rows,
       tasks: spec.tasks.map((t, i) => {
         const ports = graph.tasks[i], rep = ports.representation;
         return {
@@ -423,6 +429,7 @@ export class Model {
     const xn = io.numeric >>> 2, xt = io.tensor >>> 2, valid = io.valid >>> 2;
     const num = data.numeric, ten = data.tensor;
     io.validCount.value = count;
+    io.rows.value = count;
     for (let r = 0; r < B; r++) {
       if (r < count) {
         const row = order[start + r];

@@ -4,8 +4,11 @@
 // resume and the ONNX export carry them, but they get no gradient and the optimizer never touches them.
 // Training (batch statistics): μ and 1/√(σ² + eps) of the batch are saved per channel (program scratch) for the
 // backward, and the running statistics are updated in place, PyTorch's convention: r ← (1 − momentum)·r +
-// momentum·batch, with the unbiased batch variance (attrs momentum 0.1, eps 1e-5). Note: every training forward
-// updates them, including padded rows of a last partial batch (its padding rows are zeros).
+// momentum·batch, with the unbiased batch variance (attrs momentum 0.1, eps 1e-5). The batch statistics are the
+// program's real rows' (HostState.rows, set by the feeder; a data-parallel shard's own rows): a last partial batch's
+// padding rows are normalized with them but counted in no statistic, and get no gradient, so a partial batch trains
+// as a batch of exactly its rows (and as PyTorch would). A program with no real rows (a shard past a short last
+// batch) leaves the running statistics as they were.
 // Inference: the running statistics. Backward (through the batch statistics): one kernel writes dx, dγ, dβ with
 // one beta (the planner reconciles them per value).
 // ONNX: BatchNormalization in inference form (opset 15+, training_mode 0) with the running statistics as
@@ -43,8 +46,8 @@ export const batchnorm: OpDef = {
     }
     const mean = c.scratch(C), inv = c.scratch(C), mom = attrNum(n.attrs, "momentum", BN_MOMENTUM);
     Object.assign(c.memo(n), { mean, inv });
-    const f = c.call("batchnorm_fwd_train_f32x4");
-    return () => void f(N, C, hw, xp, gp, bp, yp, mean, inv, rmp, rvp, mom, eps);
+    const f = c.call("batchnorm_fwd_train_f32x4"), valid = c.host.rows;
+    return () => void f(N, C, hw, valid.value, xp, gp, bp, yp, mean, inv, rmp, rvp, mom, eps);
   },
   backward(c, n) {
     const [x, g, b] = n.inputs, y = n.outputs[0];
@@ -55,8 +58,8 @@ export const batchnorm: OpDef = {
     const beta = c.betaAll([x, g, b]);
     const dx = dx0 || c.scratch(c.numel(x)), dg = dg0 || c.scratch(C), db = db0 || c.scratch(C);
     const bw = c.call("batchnorm_bwd_f32x4");
-    const xp = c.ptr(x), gp = c.ptr(g), dy = c.grad(y);
-    return () => void bw(N, C, hw, xp, dy, gp, s.mean, s.inv, dx, dg, db, beta);
+    const xp = c.ptr(x), gp = c.ptr(g), dy = c.grad(y), valid = c.host.rows;
+    return () => void bw(N, C, hw, valid.value, xp, dy, gp, s.mean, s.inv, dx, dg, db, beta);
   },
   saves: (n) => [n.inputs[0]],
   onnx(e, n) {

@@ -116,7 +116,7 @@ describe("batchnorm_fwd_train_f32x4", () => {
     const x = randArr(n * c * hw), y = nanArr(n * c * hw), mean = nanArr(c), inv = nanArr(c);
     const gamma = new Float32Array(c), beta = new Float32Array(c), rm = new Float32Array(c), rv = new Float32Array(c);
     gamma[0] = 2; gamma[1] = 0.5; beta[0] = 1; beta[1] = -1; rv[0] = 1; rv[1] = 1;
-    batchnorm_fwd_train_f32x4(n, c, hw, x.dataStart, gamma.dataStart, beta.dataStart, y.dataStart, mean.dataStart, inv.dataStart, rm.dataStart, rv.dataStart, 0.1, 0);
+    batchnorm_fwd_train_f32x4(n, c, hw, n, x.dataStart, gamma.dataStart, beta.dataStart, y.dataStart, mean.dataStart, inv.dataStart, rm.dataStart, rv.dataStart, 0.1, 0);
     for (let ch = 0; ch < c; ch++) {
       let s: f64 = 0, q: f64 = 0;
       for (let i = 0; i < n; i++) for (let j = 0; j < hw; j++) s += <f64>y[(i * c + ch) * hw + j];

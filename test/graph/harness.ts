@@ -49,6 +49,7 @@ export class Rig {
       relations: new Float64Array(R),
       scales: Float64Array.from({ length: T }, (_, t) => o.scales?.[t] ?? 1),
       validCount: { value: batch },
+      rows: { value: batch },
       rng: { seedLo: 1234, seedHi: 0x5eed, counter: 0 },
     };
     let total = 0;

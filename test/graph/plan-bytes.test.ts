@@ -92,7 +92,7 @@ test("compile() with its own targets matches planMemory with the same targets (a
     at += Math.ceil((numel(v.shape, 1) * 4) / 16) * 16;
   }
   const block = arena.allocBytes(2 * at);
-  const host: HostState = { losses: new Float64Array(0), relations: new Float64Array(0), scales: new Float64Array(0), validCount: { value: 0 }, rng: { seedLo: 1, seedHi: 2, counter: 0 } };
+  const host: HostState = { losses: new Float64Array(0), relations: new Float64Array(0), scales: new Float64Array(0), validCount: { value: 0 }, rows: { value: 0 }, rng: { seedLo: 1, seedHi: 2, counter: 0 } };
   try {
     for (const training of [false, true]) {
       for (const batch of [1, 5, 32]) {

@@ -22,7 +22,7 @@ test("batchnorm_fwd_train_f32x4: y, saved mean/inv_std and the running-stat upda
     const g = rng.f32(c), b = rng.f32(c), rm = rng.f32(c), rv = rng.f32(c, () => rng.uniform(0.5, 2));
     const xp = arena.putF32(x), gp = arena.putF32(g), bp = arena.putF32(b);
     const yp = out(n * c * hw), mp = out(c), sp = out(c), rmp = out(c, rm), rvp = out(c, rv);
-    call("batchnorm_fwd_train_f32x4", n, c, hw, xp, gp, bp, yp, mp, sp, rmp, rvp, MOM, EPS);
+    call("batchnorm_fwd_train_f32x4", n, c, hw, n, xp, gp, bp, yp, mp, sp, rmp, rvp, MOM, EPS);
     const ref = bnTrain(n, c, hw, x, g, b, rm, rv, MOM, EPS);
     const t = `${n}×${c}×${hw}`;
     assertClose(arena.readF32(yp, n * c * hw), ref.y, { rtol: 1e-5, atol: 2e-5, name: `y ${t}` });
@@ -56,9 +56,9 @@ test("batchnorm_bwd_f32x4 vs central finite differences of Σ R ⊙ BN(x) throug
     const mark = arena.mark();
     const x = rng.f32(n * c * hw), g = rng.f32(c), b = rng.f32(c), r = rng.f32(n * c * hw);
     const xp = arena.putF32(x), gp = arena.putF32(g), mp = out(c), sp = out(c);
-    call("batchnorm_fwd_train_f32x4", n, c, hw, xp, gp, arena.putF32(b), out(n * c * hw), mp, sp, out(c, 0), out(c, 1), MOM, EPS);
+    call("batchnorm_fwd_train_f32x4", n, c, hw, n, xp, gp, arena.putF32(b), out(n * c * hw), mp, sp, out(c, 0), out(c, 1), MOM, EPS);
     const dxp = out(n * c * hw), dgp = out(c), dbp = out(c);
-    call("batchnorm_bwd_f32x4", n, c, hw, xp, arena.putF32(r), gp, mp, sp, dxp, dgp, dbp, 0);
+    call("batchnorm_bwd_f32x4", n, c, hw, n, xp, arena.putF32(r), gp, mp, sp, dxp, dgp, dbp, 0);
     const X = toF64(x), G = toF64(g), B = toF64(b);
     const t = `${n}×${c}×${hw}`;
     assertRelErr(arena.readF32(dxp, n * c * hw), finiteDiff((v) => bnObjective(n, c, hw, v, G, B, EPS, r), X, 1e-5), 1e-4, `dx ${t}`);
@@ -78,11 +78,11 @@ test("batchnorm_bwd_f32x4: beta = 1 accumulates and beta = 0.5 scales (dx, dγ, 
       const mark = arena.mark();
       const x = rng.f32(n * c * hw), g = rng.f32(c), dy = rng.f32(n * c * hw);
       const xp = arena.putF32(x), gp = arena.putF32(g), dyp = arena.putF32(dy), mp = out(c), sp = out(c);
-      call("batchnorm_fwd_train_f32x4", n, c, hw, xp, gp, arena.putF32(rng.f32(c)), out(n * c * hw), mp, sp, out(c, 0), out(c, 1), MOM, EPS);
+      call("batchnorm_fwd_train_f32x4", n, c, hw, n, xp, gp, arena.putF32(rng.f32(c)), out(n * c * hw), mp, sp, out(c, 0), out(c, 1), MOM, EPS);
       const ox = rng.f32(n * c * hw), og = rng.f32(c), ob = rng.f32(c);
       const ax = out(n * c * hw, ox), ag = out(c, og), ab = out(c, ob), fx = out(n * c * hw), fg = out(c), fb = out(c);
-      call("batchnorm_bwd_f32x4", n, c, hw, xp, dyp, gp, mp, sp, ax, ag, ab, beta);
-      call("batchnorm_bwd_f32x4", n, c, hw, xp, dyp, gp, mp, sp, fx, fg, fb, 0);
+      call("batchnorm_bwd_f32x4", n, c, hw, n, xp, dyp, gp, mp, sp, ax, ag, ab, beta);
+      call("batchnorm_bwd_f32x4", n, c, hw, n, xp, dyp, gp, mp, sp, fx, fg, fb, 0);
       const t = `${n}×${c}×${hw} beta=${beta}`;
       for (const [acc, fresh, old, len, name] of [[ax, fx, ox, n * c * hw, "dx"], [ag, fg, og, c, "dγ"], [ab, fb, ob, c, "dβ"]] as const) {
         const f = arena.readF32(fresh, len);
@@ -101,9 +101,49 @@ test("running statistics converge to the data's over repeated steps (momentum 0.
   const ref0 = bnTrain(n, c, hw, x, new Float64Array(c).fill(1), new Float64Array(c), new Float64Array(c), new Float64Array(c).fill(1), 1, EPS);
   const xp = arena.putF32(x), gp = arena.putF32(new Float32Array(c).fill(1)), bp = arena.putF32(new Float32Array(c));
   const rmp = out(c, 0), rvp = out(c, 1), mp = out(c), sp = out(c), yp = out(n * c * hw);
-  for (let s = 0; s < 200; s++) call("batchnorm_fwd_train_f32x4", n, c, hw, xp, gp, bp, yp, mp, sp, rmp, rvp, 0.1, EPS);
+  for (let s = 0; s < 200; s++) call("batchnorm_fwd_train_f32x4", n, c, hw, n, xp, gp, bp, yp, mp, sp, rmp, rvp, 0.1, EPS);
   assertClose(arena.readF32(rmp, c), ref0.runMean, { rtol: 1e-5, atol: 1e-5, name: "running mean → batch mean" });
   assertClose(arena.readF32(rvp, c), ref0.runVar, { rtol: 1e-5, atol: 1e-5, name: "running var → unbiased batch var" });
+});
+
+test("a partial batch: statistics, running update and gradients of its first nv rows alone; the padding rows are normalized with them and get dx 0", () => {
+  const rng = new Rng(6);
+  for (const [n, c, hw, nv] of [[5, 3, 4, 2], [8, 2, 7, 5], [4, 4, 1, 3], [3, 2, 5, 1]] as const) {
+    for (const beta of [0, 1]) {
+      const mark = arena.mark();
+      const x = rng.f32(n * c * hw, () => 1 + rng.normal()), g = rng.f32(c), b = rng.f32(c), rm = rng.f32(c), rv = rng.f32(c, () => rng.uniform(0.5, 2));
+      // Padding rows hold what a padded batch computes there (not zeros): they must not count.
+      const xv = x.slice(0, nv * c * hw), dy = rng.f32(n * c * hw);
+      for (let i = nv * c * hw; i < n * c * hw; i++) dy[i] = 0; // the masked loss sends nothing back to padding rows
+      const xp = arena.putF32(x), gp = arena.putF32(g), bp = arena.putF32(b), yp = out(n * c * hw), mp = out(c), sp = out(c), rmp = out(c, rm), rvp = out(c, rv);
+      call("batchnorm_fwd_train_f32x4", n, c, hw, nv, xp, gp, bp, yp, mp, sp, rmp, rvp, MOM, EPS);
+      const ref = bnTrain(nv, c, hw, xv, g, b, rm, rv, MOM, EPS);
+      const t = `${n}×${c}×${hw} nv=${nv} beta=${beta}`;
+      const y = arena.readF32(yp, n * c * hw);
+      assertClose(y.subarray(0, nv * c * hw), ref.y, { rtol: 1e-5, atol: 2e-5, name: `y ${t}` });
+      assertClose(arena.readF32(mp, c), ref.mean, { rtol: 1e-6, atol: 1e-7, name: `mean ${t}` });
+      assertClose(arena.readF32(rmp, c), ref.runMean, { rtol: 1e-6, atol: 1e-7, name: `running mean ${t}` });
+      assertClose(arena.readF32(rvp, c), ref.runVar, { rtol: 1e-6, atol: 1e-7, name: `running var ${t}` });
+      const mean = arena.readF32(mp, c), inv = arena.readF32(sp, c);
+      for (let i = nv; i < n; i++) for (let ch = 0; ch < c; ch++) for (let j = 0; j < hw; j++) {
+        const k = (i * c + ch) * hw + j;
+        assert.ok(Math.abs(y[k] - ((x[k] - mean[ch]) * g[ch] * inv[ch] + b[ch])) <= 1e-4 * (1 + Math.abs(y[k])), `padding row ${i} normalized with the real rows' statistics (${t})`);
+      }
+      // Backward: the first nv rows' gradients are the nv-row batch's; padding rows get dx 0 (beta 1: unchanged).
+      const old = rng.f32(n * c * hw), dxp = out(n * c * hw, old), dgp = out(c, new Float32Array(c)), dbp = out(c, new Float32Array(c));
+      call("batchnorm_bwd_f32x4", n, c, hw, nv, xp, arena.putF32(dy), gp, mp, sp, dxp, dgp, dbp, beta);
+      const small = arena.putF32(xv), smp = out(c), ssp = out(c), sdx = out(nv * c * hw), sdg = out(c), sdb = out(c);
+      call("batchnorm_fwd_train_f32x4", nv, c, hw, nv, small, gp, bp, out(nv * c * hw), smp, ssp, out(c, rm), out(c, rv), MOM, EPS);
+      call("batchnorm_bwd_f32x4", nv, c, hw, nv, small, arena.putF32(dy.slice(0, nv * c * hw)), gp, smp, ssp, sdx, sdg, sdb, 0);
+      const dx = arena.readF32(dxp, n * c * hw), want = arena.readF32(sdx, nv * c * hw);
+      assertClose(dx.subarray(0, nv * c * hw), Float64Array.from(want, (v, i) => v + beta * old[i]), { rtol: 1e-5, atol: 1e-6, name: `dx ${t}` });
+      assertClose(dx.subarray(nv * c * hw), Float64Array.from(old.subarray(nv * c * hw), (v) => beta * v), { rtol: 0, atol: 0, name: `padding dx ${t}` });
+      assertClose(arena.readF32(dgp, c), arena.readF32(sdg, c), { rtol: 1e-6, atol: 1e-7, name: `dγ ${t}` });
+      assertClose(arena.readF32(dbp, c), arena.readF32(sdb, c), { rtol: 1e-6, atol: 1e-7, name: `dβ ${t}` });
+      guardIntact(dxp, n * c * hw, "dx");
+      arena.release(mark);
+    }
+  }
 });
 
 test.run();

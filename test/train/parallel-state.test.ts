@@ -50,14 +50,15 @@ test("one step on W shards: running statistics = the mean of each shard's update
   const B = 50, data = twoTaskData(B), order = Uint32Array.from({ length: B }, (_, i) => i);
   for (const W of [2, 3]) {
     const shard = Math.ceil(B / W);
-    // Reference: shard w holds rows [w·shard, …) padded with zero rows to `shard` rows (padding counts, as in one program).
+    // Reference: shard w's statistics over its own real rows [w·shard, min(B, (w + 1)·shard)); the padding rows of a
+    // short last shard (W = 3: 16 rows of 17) count in no statistic.
     const mean = new Float64Array(4), variance = new Float64Array(4);
     for (let w = 0; w < W; w++) {
       for (let c = 0; c < 4; c++) {
         const xs: number[] = [];
-        for (let r = 0; r < shard; r++) xs.push(w * shard + r < B ? data.numeric[(w * shard + r) * 4 + c] : 0);
-        const mu = xs.reduce((a, b) => a + b, 0) / shard;
-        const v = xs.reduce((a, b) => a + (b - mu) ** 2, 0) / (shard - 1);
+        for (let r = 0; r < shard && w * shard + r < B; r++) xs.push(data.numeric[(w * shard + r) * 4 + c]);
+        const mu = xs.reduce((a, b) => a + b, 0) / xs.length;
+        const v = xs.reduce((a, b) => a + (b - mu) ** 2, 0) / (xs.length - 1);
         mean[c] += (BN_MOMENTUM * mu) / W; // from running mean 0
         variance[c] += ((1 - BN_MOMENTUM) * 1 + BN_MOMENTUM * v) / W; // from running variance 1
       }
