@@ -91,6 +91,7 @@ export interface ProgramIO {
   };
   /** Rows of this program's batch that hold data (HostState.rows): what feed() wrote; shards keep their own. */
   rows: {
+    /** Rows holding data, 0 ≤ value ≤ B: the first ones. */
     value: number;
   };
   /** Per task, in spec order. */
