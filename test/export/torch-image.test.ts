@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { relErr, setup, WASM_PATH } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
+import { checkGrads, maxScaledDiff, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
 import { parseJsonc } from "../../src/util/jsonc.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -32,7 +33,7 @@ import { generateMultiMnist, idxDigits, multiMnistCsv } from "../../src/data/mul
 import { funnelCsv, generateFunnel } from "../../src/data/funnel.ts";
 import { encode, fitPreprocessing, type Encoded } from "../../src/data/preprocess.ts";
 import type { Table } from "../../src/data/table.ts";
-import { deserialize, serialize, type Tensor } from "../../src/io/safetensors.ts";
+import { serialize, type Tensor } from "../../src/io/safetensors.ts";
 import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
 import { createWeighting } from "../../src/train/weighting/index.ts";
 import { makeRegularizers } from "../../src/train/update.ts";
@@ -42,8 +43,6 @@ import { createSession } from "../../src/infer/session.ts";
 import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
-const PYTHON = process.env.TORCH_PYTHON || "/usr/bin/python3";
-const DRIVER = new URL("./torch_parity.py", import.meta.url).pathname;
 const MNIST = fileURLToPath(new URL("../../../shared/data/mnist/", import.meta.url));
 const FWD_TOL = 1e-5, GRAD_TOL = 1e-4;
 
@@ -180,19 +179,7 @@ function ourStep(model: Model, enc: Encoded) {
   return { J, losses: Float64Array.from(io.losses), grads, state };
 }
 
-function runPython(jobs: object[]): void {
-  const file = join(work, `jobs-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(jobs));
-  const r = spawnSync(PYTHON, [DRIVER, file], { encoding: "utf8", timeout: 600_000 });
-  assert.is(r.status, 0, `torch_parity.py failed:\n${r.stdout}\n${r.stderr}`);
-}
-const readOut = (path: string) => deserialize(readFileSync(path)).tensors;
-const maxScaledDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.is(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-};
+const runPython = (jobs: object[]) => runPythonIn(work, jobs);
 
 async function parity(name: string, shipped: ModelSpec): Promise<void> {
   if (!torchOk) return skipOrFail(`torch parity (${name})`, `${PYTHON} cannot import torch (apt-get install python3-torch; node tools/deps.mjs)`);
@@ -223,18 +210,7 @@ async function parity(name: string, shipped: ModelSpec): Promise<void> {
 
   // loss, every gradient, the state after the step
   const o = ourStep(gmodel, b.enc);
-  const t = readOut(join(gdir, "grad.safetensors"));
-  const J = (t.J.data as Float32Array)[0];
-  assert.ok(Math.abs(J - o.J) <= GRAD_TOL * Math.abs(o.J), `${name}: J torch ${J}, ours ${o.J}`);
-  assert.ok(relErr(t.losses.data as Float32Array, o.losses) <= GRAD_TOL, `${name}: task losses torch ${Array.from(t.losses.data as Float32Array)}, ours ${Array.from(o.losses)}`);
-  const names = Object.keys(t).filter((n) => n.startsWith("grad:")).map((n) => n.slice(5));
-  assert.equal(names.sort(), [...o.grads.keys()].sort(), `${name}: parameter names`);
-  const worst = { name: "", err: 0 };
-  for (const [p, g] of o.grads) {
-    const e = relErr(g, t[`grad:${p}`].data as Float32Array, 1e-6);
-    if (e > worst.err) Object.assign(worst, { name: p, err: e });
-    assert.ok(e <= GRAD_TOL, `${name}: gradient of ${p} differs, relative error ${e.toExponential(2)} > ${GRAD_TOL}`);
-  }
+  const { t, ...worst } = checkGrads(name, join(gdir, "grad.safetensors"), o, GRAD_TOL);
   assert.equal(Object.keys(t).filter((n) => n.startsWith("state:")).map((n) => n.slice(6)).sort(), [...o.state.keys()].sort(), `${name}: state names`);
   let st = 0;
   for (const [s, v] of o.state) {

@@ -23,8 +23,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng, relErr, setup, WASM_PATH } from "../helpers.ts";
+import { Rng, setup, WASM_PATH } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
+import { checkGrads, maxScaledDiff, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
 import { parseJsonc } from "../../src/util/jsonc.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -32,7 +33,7 @@ import { readTable } from "../../src/data/load.ts";
 import { fileSource } from "../../src/data/node-file.ts";
 import { encode, fitPreprocessing, numericOptions, type Encoded } from "../../src/data/preprocess.ts";
 import { Table } from "../../src/data/table.ts";
-import { deserialize, serialize, type Tensor } from "../../src/io/safetensors.ts";
+import { serialize, type Tensor } from "../../src/io/safetensors.ts";
 import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
 import { createWeighting } from "../../src/train/weighting/index.ts";
 import { makeRegularizers } from "../../src/train/update.ts";
@@ -41,8 +42,6 @@ import { createSession } from "../../src/infer/session.ts";
 import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
-const PYTHON = process.env.TORCH_PYTHON || "/usr/bin/python3";
-const DRIVER = new URL("./torch_parity.py", import.meta.url).pathname;
 /** Configs the exporter supports, each with real data (TORCH_PARITY_CONFIGS=a,b runs a subset, ENCODED's names too). */
 const ALL_CONFIGS = ["census-hps", "census-mmoe", "census-logistic", "census-ple", "census-cross-stitch", "census-dselect", "school", "school-linear", "yeast"];
 const ONLY = process.env.TORCH_PARITY_CONFIGS?.split(",");
@@ -239,19 +238,7 @@ function ourStep(model: Model, enc: Encoded) {
   return { J, losses: Float64Array.from(io.losses), grads };
 }
 
-function runPython(jobs: object[]): void {
-  const file = join(work, `jobs-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(jobs));
-  const r = spawnSync(PYTHON, [DRIVER, file], { encoding: "utf8", timeout: 600_000 });
-  assert.is(r.status, 0, `torch_parity.py failed:\n${r.stdout}\n${r.stderr}`);
-}
-const readOut = (path: string) => deserialize(readFileSync(path)).tensors;
-const maxScaledDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.is(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-};
+const runPython = (jobs: object[]) => runPythonIn(work, jobs);
 
 /**
  * The parity checks of the file header for `shipped` (named `name`). `encoded`: the numeric columns given missing
@@ -306,17 +293,8 @@ async function parity(name: string, shipped: ModelSpec, encoded?: { holes: strin
   // loss and gradients
   const worst = { name: "", err: 0 };
   for (const { label, dir, ours: o } of grads) {
-    const t = readOut(join(dir, "grad.safetensors"));
-    const J = (t.J.data as Float32Array)[0];
-    assert.ok(Math.abs(J - o.J) <= GRAD_TOL * Math.abs(o.J), `${name}/${label}: J torch ${J}, ours ${o.J}`);
-    assert.ok(relErr(t.losses.data as Float32Array, o.losses) <= GRAD_TOL, `${name}/${label}: task losses torch ${Array.from(t.losses.data as Float32Array)}, ours ${Array.from(o.losses)}`);
-    const names = Object.keys(t).filter((n) => n.startsWith("grad:")).map((n) => n.slice(5));
-    assert.equal(names.sort(), [...o.grads.keys()].sort(), `${name}/${label}: parameter names`);
-    for (const [p, g] of o.grads) {
-      const e = relErr(g, t[`grad:${p}`].data as Float32Array, 1e-6);
-      if (e > worst.err) Object.assign(worst, { name: `${label}: ${p}`, err: e });
-      assert.ok(e <= GRAD_TOL, `${name}/${label}: gradient of ${p} differs, relative error ${e.toExponential(2)} > ${GRAD_TOL}`);
-    }
+    const w = checkGrads(`${name}/${label}`, join(dir, "grad.safetensors"), o, GRAD_TOL);
+    if (w.err > worst.err) Object.assign(worst, { name: `${label}: ${w.name}`, err: w.err });
   }
   process.stdout.write(`\n  ${name}: forward max ${fwd.toExponential(1)}, worst gradient ${worst.name} ${worst.err.toExponential(1)}\n`);
 

@@ -1,0 +1,58 @@
+// What the torch parity tests (torch.test.ts, torch-image.test.ts, torch-text.test.ts) share: running the Python
+// driver on a list of jobs, reading its outputs, and comparing torch's objective and gradients with ours.
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { relErr } from "../helpers.ts";
+import { deserialize } from "../../src/io/safetensors.ts";
+
+/** The Python with torch (Debian's python3-torch unless TORCH_PYTHON says otherwise) and the parity driver. */
+export const PYTHON = process.env.TORCH_PYTHON || "/usr/bin/python3";
+export const DRIVER = new URL("./torch_parity.py", import.meta.url).pathname;
+
+/** Run torch_parity.py on `jobs` (written into `work`); a failure shows the driver's output. */
+export function runPython(work: string, jobs: object[], timeoutMs = 600_000): void {
+  const file = join(work, `jobs-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(jobs));
+  const r = spawnSync(PYTHON, [DRIVER, file], { encoding: "utf8", timeout: timeoutMs });
+  assert.is(r.status, 0, `torch_parity.py failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** A safetensors file the driver wrote, as tensors by name. */
+export const readOut = (path: string) => deserialize(readFileSync(path)).tensors;
+
+/** max |a − b| / max(1, |b|) over equal-length arrays. */
+export const maxScaledDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.is(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+};
+
+/** Our side of one training step: the objective, the task losses and every trainable parameter's gradient. */
+export interface OurStep {
+  J: number;
+  losses: Float64Array;
+  grads: Map<string, Float32Array>;
+}
+
+/**
+ * Torch's grad job output `file` against `ours`: J and the task losses within `tol` relative, the same parameter
+ * names, and each gradient within `tol` relative (1e-6 floor). Returns the worst gradient (`tag` names the check).
+ */
+export function checkGrads(tag: string, file: string, ours: OurStep, tol: number): { name: string; err: number; t: ReturnType<typeof readOut> } {
+  const t = readOut(file);
+  const J = (t.J.data as Float32Array)[0];
+  assert.ok(Math.abs(J - ours.J) <= tol * Math.abs(ours.J), `${tag}: J torch ${J}, ours ${ours.J}`);
+  assert.ok(relErr(t.losses.data as Float32Array, ours.losses) <= tol, `${tag}: task losses torch ${Array.from(t.losses.data as Float32Array)}, ours ${Array.from(ours.losses)}`);
+  const names = Object.keys(t).filter((n) => n.startsWith("grad:")).map((n) => n.slice(5));
+  assert.equal(names.sort(), [...ours.grads.keys()].sort(), `${tag}: parameter names`);
+  const worst = { name: "", err: 0 };
+  for (const [p, g] of ours.grads) {
+    const e = relErr(g, t[`grad:${p}`].data as Float32Array, 1e-6);
+    if (e > worst.err) Object.assign(worst, { name: p, err: e });
+    assert.ok(e <= tol, `${tag}: gradient of ${p} differs, relative error ${e.toExponential(2)} > ${tol}`);
+  }
+  return { ...worst, t };
+}
