@@ -2,10 +2,16 @@
 // driver on a list of jobs, reading its outputs, and comparing torch's objective and gradients with ours.
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { relErr } from "../helpers.ts";
 import { deserialize } from "../../src/io/safetensors.ts";
+import type { Model } from "../../src/model/model.ts";
+import type { Encoded } from "../../src/data/preprocess.ts";
+import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
+import { exportOnnx } from "../../src/onnx/export.ts";
+import { createWeighting } from "../../src/train/weighting/index.ts";
+import { makeRegularizers } from "../../src/train/update.ts";
 
 /** The Python with torch (Debian's python3-torch unless TORCH_PYTHON says otherwise) and the parity driver. */
 export const PYTHON = process.env.TORCH_PYTHON || "/usr/bin/python3";
@@ -55,4 +61,35 @@ export function checkGrads(tag: string, file: string, ours: OurStep, tol: number
     assert.ok(e <= tol, `${tag}: gradient of ${p} differs, relative error ${e.toExponential(2)} > ${tol}`);
   }
   return { ...worst, t };
+}
+
+/** The model folder `mtl train` would write (model.json, weights.safetensors, model.onnx) in `dir`, then `mtl export DIR --format torch` through `cli`. */
+export async function packageFolder(dir: string, model: Model, cli: (argv: string[]) => Promise<{ code: number; text: string }>): Promise<string> {
+  mkdirSync(dir);
+  writeFileSync(join(dir, "model.json"), JSON.stringify(modelJson(model, null), null, 1));
+  writeFileSync(join(dir, "weights.safetensors"), weightsBytes(model));
+  writeFileSync(join(dir, "model.onnx"), exportOnnx(model));
+  const r = await cli(["export", dir, "--format", "torch"]);
+  assert.is(r.code, 0, r.text);
+  return dir;
+}
+
+/**
+ * Our side of one training step on `enc` (all rows): forward, weighting, backward, regularizers; the trainable
+ * parameters' gradients, and the model state (batch norm's running statistics) after the forward.
+ */
+export function ourStep(model: Model, enc: Encoded): OurStep & { state: Map<string, Float32Array> } {
+  const built = model.program(enc.rows, true), { io, program } = built;
+  model.feed(built, enc, Int32Array.from({ length: enc.rows }, (_, i) => i), 0, enc.rows);
+  for (const f of program.forward) f();
+  const weighting = createWeighting(model);
+  let J = weighting.step(io.losses, io.scales, io.labelled);
+  model.graph.terms.forEach((r, i) => (J += r.lambda * io.relations[i]));
+  for (const f of program.backward) f();
+  J += makeRegularizers(model)();
+  const g = model.arena.readF32(model.store.g, model.store.total);
+  const grads = new Map(model.store.params.filter((p) => p.role !== "state").map((p) => [p.name, g.slice(p.offset, p.offset + p.size)]));
+  const w = model.getWeights();
+  const state = new Map(model.store.params.filter((p) => p.role === "state").map((p) => [p.name, w[p.name]]));
+  return { J, losses: Float64Array.from(io.losses), grads, state };
 }

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { relErr, setup, WASM_PATH } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, maxScaledDiff, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
+import { checkGrads, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
 import { parseJsonc } from "../../src/util/jsonc.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -34,11 +34,7 @@ import { funnelCsv, generateFunnel } from "../../src/data/funnel.ts";
 import { encode, fitPreprocessing, type Encoded } from "../../src/data/preprocess.ts";
 import type { Table } from "../../src/data/table.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
-import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
-import { createWeighting } from "../../src/train/weighting/index.ts";
-import { makeRegularizers } from "../../src/train/update.ts";
 import { fit } from "../../src/train/trainer.ts";
-import { exportOnnx } from "../../src/onnx/export.ts";
 import { createSession } from "../../src/infer/session.ts";
 import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
@@ -151,33 +147,9 @@ function inputTensors(spec: ModelSpec, model: Model, enc: Encoded, prefix = ""):
   return out;
 }
 
-async function folder(name: string, model: Model): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, "model.json"), JSON.stringify(modelJson(model, null), null, 1));
-  writeFileSync(join(dir, "weights.safetensors"), weightsBytes(model));
-  writeFileSync(join(dir, "model.onnx"), exportOnnx(model));
-  const r = await cli(["export", dir, "--format", "torch"]);
-  assert.is(r.code, 0, r.text);
-  return dir;
-}
+/** The model folder `mtl train` would write, then its torch package (torch-harness.ts packageFolder). */
+const folder = (name: string, model: Model) => packageFolder(join(work, name), model, cli);
 
-/** Our gradient block after one training step on `enc` (forward, weighting, backward, regularizers) and the state after it. */
-function ourStep(model: Model, enc: Encoded) {
-  const built = model.program(enc.rows, true), { io, program } = built;
-  model.feed(built, enc, Int32Array.from({ length: enc.rows }, (_, i) => i), 0, enc.rows);
-  for (const f of program.forward) f();
-  const weighting = createWeighting(model);
-  let J = weighting.step(io.losses, io.scales, io.labelled);
-  model.graph.terms.forEach((r, i) => (J += r.lambda * io.relations[i]));
-  for (const f of program.backward) f();
-  J += makeRegularizers(model)();
-  const g = model.arena.readF32(model.store.g, model.store.total);
-  const grads = new Map(model.store.params.filter((p) => p.role !== "state").map((p) => [p.name, g.slice(p.offset, p.offset + p.size)]));
-  const w = model.getWeights();
-  const state = new Map(model.store.params.filter((p) => p.role === "state").map((p) => [p.name, w[p.name]]));
-  return { J, losses: Float64Array.from(io.losses), grads, state };
-}
 
 const runPython = (jobs: object[]) => runPythonIn(work, jobs);
 

@@ -19,22 +19,18 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng, setup, WASM_PATH } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, maxScaledDiff, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
+import { checkGrads, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
 import { parseJsonc } from "../../src/util/jsonc.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
 import { readData } from "../../src/cli/files.ts";
 import { encode, fitPreprocessing, type Encoded } from "../../src/data/preprocess.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
-import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
-import { createWeighting } from "../../src/train/weighting/index.ts";
-import { makeRegularizers } from "../../src/train/update.ts";
-import { exportOnnx } from "../../src/onnx/export.ts";
 import { createSession } from "../../src/infer/session.ts";
 import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
@@ -84,20 +80,6 @@ function convSpec(): ModelSpec {
   return validateSpec(s);
 }
 
-/** Our gradient block after one step on `enc` (all rows): forward, weighting, backward, regularizers. */
-function ourStep(model: Model, enc: Encoded) {
-  const built = model.program(enc.rows, true), { io, program } = built;
-  model.feed(built, enc, Int32Array.from({ length: enc.rows }, (_, i) => i), 0, enc.rows);
-  for (const f of program.forward) f();
-  const weighting = createWeighting(model);
-  let J = weighting.step(io.losses, io.scales, io.labelled);
-  model.graph.terms.forEach((r, i) => (J += r.lambda * io.relations[i]));
-  for (const f of program.backward) f();
-  J += makeRegularizers(model)();
-  const g = model.arena.readF32(model.store.g, model.store.total);
-  const grads = new Map(model.store.params.filter((p) => p.role !== "state").map((p) => [p.name, g.slice(p.offset, p.offset + p.size)]));
-  return { J, losses: Float64Array.from(io.losses), grads };
-}
 
 /** The model of `spec` fitted on the first FIT rows, from initParams(seed), then TRAIN_STEPS SGD steps on the checked rows. */
 async function build(spec: ModelSpec, seed: number) {
@@ -145,16 +127,8 @@ function inputTensors(spec: ModelSpec, enc: Encoded, prefix = ""): Record<string
   return out;
 }
 
-async function folder(name: string, model: Model): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, "model.json"), JSON.stringify(modelJson(model, null), null, 1));
-  writeFileSync(join(dir, "weights.safetensors"), weightsBytes(model));
-  writeFileSync(join(dir, "model.onnx"), exportOnnx(model));
-  const r = await cli(["export", dir, "--format", "torch"]);
-  assert.is(r.code, 0, r.text);
-  return dir;
-}
+/** The model folder `mtl train` would write, then its torch package (torch-harness.ts packageFolder). */
+const folder = (name: string, model: Model) => packageFolder(join(work, name), model, cli);
 
 const runPython = (jobs: object[]) => runPythonIn(work, jobs, 300_000);
 
