@@ -10,6 +10,8 @@ import type { Model } from "../../src/model/model.ts";
 import type { Encoded } from "../../src/data/preprocess.ts";
 import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
 import { exportOnnx } from "../../src/onnx/export.ts";
+import { createSession } from "../../src/infer/session.ts";
+import type { Kernels } from "../../src/runtime/load.ts";
 import { createWeighting } from "../../src/train/weighting/index.ts";
 import { makeRegularizers } from "../../src/train/update.ts";
 
@@ -92,4 +94,27 @@ export function ourStep(model: Model, enc: Encoded): OurStep & { state: Map<stri
   const w = model.getWeights();
   const state = new Map(model.store.params.filter((p) => p.role === "state").map((p) => [p.name, w[p.name]]));
   return { J, losses: Float64Array.from(io.losses), grads, state };
+}
+
+/**
+ * The round trip's end: `mtl import FDIR --from trained.safetensors` (torch's weights after its steps), then
+ * FDIR/model.onnx, in onnxruntime-web and in the mtl engine on `input`, must give torch's outputs after the steps
+ * (steps.safetensors, `out:<name>`) within `tol`, and differ from `before` (our outputs before the steps) by more than 1e-4.
+ */
+export async function checkRoundTrip(name: string, fdir: string, before: { name: string; data: ArrayLike<number> }[], input: unknown, k: Kernels, cli: (argv: string[]) => Promise<{ code: number; text: string }>, tol: number): Promise<void> {
+  const r = await cli(["import", fdir, "--from", join(fdir, "trained.safetensors")]);
+  assert.is(r.code, 0, r.text);
+  const after = readOut(join(fdir, "steps.safetensors"));
+  const bytes = readFileSync(join(fdir, "model.onnx"));
+  for (const engine of ["ort", "mtl"] as const) {
+    const s = await createSession(bytes, { engine, kernels: k });
+    const res = await s.run(input as never);
+    await s.dispose();
+    for (const x of before) {
+      const want = after[`out:${x.name}`].data as Float32Array;
+      const d = maxScaledDiff(res[x.name], want);
+      assert.ok(d <= tol, `${name} ${x.name} (${engine}): after import max |onnx − torch| = ${d.toExponential(2)}`);
+      assert.ok(maxScaledDiff(x.data, want) > 1e-4, `${name} ${x.name}: the torch steps did not change the predictions`);
+    }
+  }
 }

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { relErr, setup, WASM_PATH } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
+import { checkGrads, checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
 import { parseJsonc } from "../../src/util/jsonc.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
@@ -35,7 +35,6 @@ import { encode, fitPreprocessing, type Encoded } from "../../src/data/preproces
 import type { Table } from "../../src/data/table.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
 import { fit } from "../../src/train/trainer.ts";
-import { createSession } from "../../src/infer/session.ts";
 import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
@@ -193,24 +192,9 @@ async function parity(name: string, shipped: ModelSpec): Promise<void> {
   process.stdout.write(`\n  ${name}: forward max ${fwd.toExponential(1)}, worst gradient ${worst.name} ${worst.err.toExponential(1)}${o.state.size ? `, state ${st.toExponential(1)}` : ""}\n`);
 
   // round trip
-  const r = await cli(["import", fdir, "--from", join(fdir, "trained.safetensors")]);
-  assert.is(r.code, 0, r.text);
-  const after = readOut(join(fdir, "steps.safetensors"));
-  const before = b.model.predictNamed(b.probeEnc);
-  const bytes = readFileSync(join(fdir, "model.onnx"));
   const T = shipped.inputs.tensor ?? 0, P = b.probeEnc.rows;
   const input = T ? { tensor: { type: "float32", data: b.probeEnc.tensor.slice(0, P * T), dims: [P, T] } } : Array.from(b.probe, (i) => b.table.row(i));
-  for (const engine of ["ort", "mtl"] as const) {
-    const s = await createSession(bytes, { engine, kernels: k });
-    const res = await s.run(input as never);
-    await s.dispose();
-    for (const x of before) {
-      const want = after[`out:${x.name}`].data as Float32Array;
-      const d = maxScaledDiff(res[x.name], want);
-      assert.ok(d <= FWD_TOL, `${name} ${x.name} (${engine}): after import max |onnx − torch| = ${d.toExponential(2)}`);
-      assert.ok(maxScaledDiff(x.data, want) > 1e-4, `${name} ${x.name}: the torch steps did not change the predictions`);
-    }
-  }
+  await checkRoundTrip(name, fdir, b.model.predictNamed(b.probeEnc), input, k, cli, FWD_TOL);
   b.model.dispose();
   gmodel.dispose();
 }
