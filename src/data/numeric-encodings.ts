@@ -253,3 +253,22 @@ export function makeEncoder(plan: EncoderPlan): Encoder {
     },
   };
 }
+
+/**
+ * The first row of out [n, V] (enc.run's output for raw [n, F]) holding a non-finite value, and the raw column that
+ * overflows alone (the row's other columns at their means; column 0 when none does alone): what the overflow error
+ * names. null when every value is finite.
+ */
+export function firstOverflow(enc: Encoder, n: number, raw: Float32Array, out: Float32Array): { row: number; column: number } | null {
+  const { F, V } = enc.plan;
+  for (let e = 0; e < n * V; e++) {
+    if (Number.isFinite(out[e])) continue;
+    const row = Math.floor(e / V), x = raw.subarray(row * F, (row + 1) * F), y = new Float32Array(V);
+    const alone = (c: number) => {
+      enc.run(1, Float32Array.from(enc.plan.mean, (m, j) => (j === c ? x[c] : m)), 0, y, 0);
+      return !y.every(Number.isFinite);
+    };
+    return { row, column: Math.max(0, x.findIndex((_, c) => alone(c))) };
+  }
+  return null;
+}

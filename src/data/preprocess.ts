@@ -6,7 +6,7 @@ import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
 import { encodeTokens, fitVocabulary, RESERVED_IDS, splitTokens, type TokenVocabulary } from "./tokens.ts";
-import { encodedWidth, encoderPlan, fitEncoding, makeEncoder, needsEncoder, type Encoder, type NumericStats } from "./numeric-encodings.ts";
+import { encodedWidth, encoderPlan, firstOverflow, fitEncoding, makeEncoder, needsEncoder, type NumericStats } from "./numeric-encodings.ts";
 
 /** The class a task with `unknown` (multiclass, tagging) gives labels unseen in training: index 0 of its classes. */
 export const UNKNOWN_CLASS = "<unk>";
@@ -345,21 +345,14 @@ function encodeNumeric(pre: Preprocessing, table: Table, idx: ArrayLike<number>,
   const enc = makeEncoder(encoderPlan(pre.numeric)), V = enc.plan.V;
   const out = new Float32Array(n * V);
   enc.run(n, x, 0, out, 0);
-  for (let e = 0; e < out.length; e++) {
-    if (Number.isFinite(out[e])) continue;
-    const k = Math.floor(e / V), raw = x.subarray(k * F, (k + 1) * F);
-    const j = Math.max(0, pre.numeric.findIndex((_, c) => overflows(enc, raw, c)));
-    throw new Error(`${where(table, idx[k], pre.numeric[j].column)}: value ${raw[j]} encoded as ${pre.numeric[j].encoding ?? "standardize"} overflows float32`);
-  }
+  const o = firstOverflow(enc, n, x, out);
+  if (o) throw new Error(`${where(table, idx[o.row], pre.numeric[o.column].column)}: ${overflowMessage(pre.numeric[o.column], x[o.row * F + o.column])}`);
   return out;
 }
 
-/** Whether raw column c alone (the others at their means) encodes to a non-finite value: names an overflow's column. */
-function overflows(enc: Encoder, raw: Float32Array, c: number): boolean {
-  const x = Float32Array.from(enc.plan.mean, (m, j) => (j === c ? raw[c] : m));
-  const out = new Float32Array(enc.plan.V);
-  enc.run(1, x, 0, out, 0);
-  return !out.every(Number.isFinite);
+/** The overflow error's text after "<where>: " (encode() and the streaming encoder say the same). */
+export function overflowMessage(s: NumericStats, value: number): string {
+  return `value ${value} encoded as ${s.encoding ?? "standardize"} overflows float32`;
 }
 
 /**

@@ -10,11 +10,11 @@
 // tokens or tensors (checkStreamable refuses them). The output arrays are allocated once for `capacity` rows and
 // reused for every chunk. Portable.
 import type { ModelSpec } from "../model/spec.ts";
-import { numericOptions, UNKNOWN_CLASS, type Encoded, type Preprocessing } from "./preprocess.ts";
+import { numericOptions, overflowMessage, UNKNOWN_CLASS, type Encoded, type Preprocessing } from "./preprocess.ts";
 import { nonFiniteMessage, parseFiniteNumber } from "./table.ts";
 import type { RowChunk } from "./stream-rows.ts";
 import { checkStreamable } from "./stream-stats.ts";
-import { encodedWidth, encoderPlan, makeEncoder, needsEncoder, type Encoder } from "./numeric-encodings.ts";
+import { encodedWidth, encoderPlan, firstOverflow, makeEncoder, needsEncoder, type Encoder } from "./numeric-encodings.ts";
 
 /** What one task's labels need, resolved once. */
 interface TaskPlan {
@@ -80,19 +80,10 @@ export class RowEncoder {
 
   /** The parsed rows [n, F] through the encoder, and encode()'s overflow error (the first row, its column). */
   private encodeNumeric(c: RowChunk, n: number): void {
-    const enc = this.encoder!, F = this.pre.numeric.length, V = enc.plan.V, out = this.out.numeric;
-    enc.run(n, this.raw, 0, out, 0);
-    for (let e = 0; e < n * V; e++) {
-      if (Number.isFinite(out[e])) continue;
-      const k = Math.floor(e / V), raw = this.raw.subarray(k * F, (k + 1) * F);
-      const alone = (col: number) => {
-        const x = Float32Array.from(enc.plan.mean, (m, j) => (j === col ? raw[col] : m)), y = new Float32Array(V);
-        enc.run(1, x, 0, y, 0);
-        return !y.every(Number.isFinite);
-      };
-      const j = Math.max(0, this.pre.numeric.findIndex((_, col) => alone(col)));
-      throw new Error(`${this.where(c, k, this.pre.numeric[j].column)}: value ${raw[j]} encoded as ${this.pre.numeric[j].encoding ?? "standardize"} overflows float32`);
-    }
+    const enc = this.encoder!, F = this.pre.numeric.length;
+    enc.run(n, this.raw, 0, this.out.numeric, 0);
+    const o = firstOverflow(enc, n, this.raw, this.out.numeric);
+    if (o) throw new Error(`${this.where(c, o.row, this.pre.numeric[o.column].column)}: ${overflowMessage(this.pre.numeric[o.column], this.raw[o.row * F + o.column])}`);
   }
 
   private where(c: RowChunk, i: number, column: string): string {
