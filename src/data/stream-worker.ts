@@ -10,7 +10,7 @@
 import type { ModelSpec } from "../model/spec.ts";
 import type { Preprocessing } from "./preprocess.ts";
 import type { Batch } from "../train/batches.ts";
-import type { WorkerLike } from "../train/parallel.ts";
+import { listen, type WorkerLike } from "../train/parallel.ts";
 import type { Reopen } from "./stream-rows.ts";
 import { allocEncoded, DEFAULT_SHUFFLE_BUFFER, type StreamBatches, type StreamBatchesOptions } from "./stream-batches.ts";
 import { STREAM_CHUNK } from "./stream-stats.ts";
@@ -37,7 +37,6 @@ class Connection {
   private failure: Error | null = null;
   private closed = false;
   constructor(readonly worker: WorkerLike) {
-    const w = worker as unknown as { on?: (e: string, f: (m: unknown) => void) => void; onmessage?: (e: { data: unknown }) => void; onerror?: (e: unknown) => void };
     const handle = (m: unknown) => {
       this.inbox.push(m as Msg);
       this.wake?.();
@@ -46,15 +45,8 @@ class Connection {
       this.failure = e instanceof Error ? e : new Error(`streaming worker failed: ${String((e as { message?: string })?.message ?? e)}`);
       this.wake?.();
     };
-    if (typeof w.on === "function") {
-      w.on("message", handle);
-      w.on("error", failed);
-      // Node: a worker that exits on its own (not terminated here) fails the wait too.
-      w.on("exit", (code) => this.closed || failed(new Error(`streaming worker exited with code ${String(code)}`)));
-    } else {
-      w.onmessage = (e) => handle(e.data);
-      w.onerror = failed;
-    }
+    // Node: a worker that exits on its own (not terminated here) fails the wait too.
+    listen(worker, handle, failed, (code) => this.closed || failed(new Error(`streaming worker exited with code ${String(code)}`)));
   }
   /** The next message (waits for one); throws when the worker failed. */
   async next(): Promise<Msg> {

@@ -45,6 +45,22 @@ export interface WorkerLike {
   terminate(): unknown;
 }
 
+/**
+ * Listen to a worker's messages and failures: Node's `on("message" | "error" | "exit")` (an exit code, for a worker
+ * that stops on its own), a Web Worker's or Deno worker's `onmessage` / `onerror` (no exit event there).
+ */
+export function listen(worker: WorkerLike, onMessage: (m: unknown) => void, onError: (e: unknown) => void, onExit?: (code: unknown) => void): void {
+  const w = worker as unknown as { on?: (e: string, f: (m: unknown) => void) => void; onmessage?: (e: { data: unknown }) => void; onerror?: (e: unknown) => void };
+  if (typeof w.on === "function") {
+    w.on("message", onMessage);
+    w.on("error", onError);
+    if (onExit) w.on("exit", onExit);
+  } else {
+    w.onmessage = (e) => onMessage(e.data);
+    w.onerror = onError;
+  }
+}
+
 /** Control words (Int32Array over shared memory); ACK + w holds the last command sequence worker w finished. */
 export const CTRL = { SEQ: 0, CMD: 1, SLOTS: 2, ERROR: 3, ACK: 8 } as const;
 export const CMD = { SYNC: 1, FORWARD: 2, BACKWARD: 3, EXIT: 4, TASKS: 5, APPLY: 6, FINISH: 7 } as const;
@@ -166,7 +182,6 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
     };
     ready.push(
       new Promise((resolve, reject) => {
-        const w8 = worker as unknown as { on?: (e: string, f: (m: unknown) => void) => void; onmessage?: (e: { data: unknown }) => void; addEventListener?: unknown };
         const handle = (m: unknown) => {
           const msg = m as { type: string; error?: string };
           if (msg.type === "ready") resolve();
@@ -178,13 +193,7 @@ export async function parallelGradients(model: Model, data: Encoded, opts: Paral
           Atomics.notify(ctrl, CTRL.SLOTS);
           reject(e instanceof Error ? e : new Error(`training worker ${w} failed: ${String((e as { message?: string })?.message ?? e)}`));
         };
-        if (typeof w8.on === "function") {
-          w8.on("message", handle);
-          w8.on("error", failed);
-        } else {
-          w8.onmessage = (e) => handle(e.data);
-          (worker as unknown as { onerror: (e: unknown) => void }).onerror = failed;
-        }
+        listen(worker, handle, failed);
       }),
     );
     worker.postMessage(init);
