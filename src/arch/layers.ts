@@ -5,7 +5,7 @@
 // `<name>.bn_running_var`) and are declared in graph order, which is also the parameter block's layout (state
 // last, see Model) and the order initialization draws in. Shapes were checked by the spec (layerShapes).
 import type { Graph, Init, Role, Value } from "../graph/graph.ts";
-import { convPads, type Activation, type AnyLayer, type Conv1dLayer, type ConvLayer, type GruLayer } from "../model/spec.ts";
+import { convGroups, convPads, type Activation, type AnyLayer, type Conv1dLayer, type ConvLayer, type GruLayer } from "../model/spec.ts";
 import { heInit } from "../ops/activation.ts";
 
 /** He-uniform before the rectifier-like activations (marked `he` in src/ops/activation.ts), Glorot-uniform otherwise. */
@@ -32,14 +32,19 @@ export function layernorm(g: Graph, x: Value, name: string, role: Role): Value {
   return g.add1("layernorm", [x, s, b], {}, `${name}.ln`);
 }
 
-/** y = conv(x, W) (+ b) with relu fused when it is the activation and no batch norm follows; W [filters, C, kh, kw]. */
+/**
+ * y = conv(x, W) (+ b) with relu fused when it is the activation and no batch norm follows; W [filters, C / G, kh, kw]
+ * for G channel groups (PyTorch's layout and fans: fan-in (C / G)·kh·kw, fan-out filters·kh·kw).
+ */
 export function conv(g: Graph, x: Value, l: ConvLayer, name: string, role: Role): Value {
   const [, c, h, w] = x.shape as number[];
-  const fanIn = c * l.kernel[0] * l.kernel[1], fanOut = l.filters * l.kernel[0] * l.kernel[1];
+  const groups = convGroups(l, c), cg = c / groups;
+  const fanIn = cg * l.kernel[0] * l.kernel[1], fanOut = l.filters * l.kernel[0] * l.kernel[1];
   const fused = l.activation === "relu" && !l.batchnorm;
-  const W = g.param(`${name}.weight`, [l.filters, c, l.kernel[0], l.kernel[1]], initFor(l.batchnorm ? "none" : l.activation, fanIn, fanOut), role);
+  const W = g.param(`${name}.weight`, [l.filters, cg, l.kernel[0], l.kernel[1]], initFor(l.batchnorm ? "none" : l.activation, fanIn, fanOut), role);
   const ins = l.batchnorm ? [x, W] : [x, W, g.param(`${name}.bias`, [l.filters], { kind: "zeros" }, role)];
-  let y = g.add1("conv2d", ins, { stride: l.stride, pads: convPads(l, h, w), dilation: l.dilation, act: fused ? "relu" : "none" }, name);
+  const attrs = { stride: l.stride, pads: convPads(l, h, w), dilation: l.dilation, act: fused ? "relu" : "none", ...(groups > 1 ? { group: groups } : {}) };
+  let y = g.add1("conv2d", ins, attrs, name);
   if (l.batchnorm) y = batchnorm(g, y, name, role);
   return fused ? y : activation(g, y, l.activation, `${name}.act`);
 }

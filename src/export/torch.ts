@@ -5,7 +5,7 @@
 //                           parameters named and laid out as in weights.safetensors (dense W [in, out]); raw
 //                           numeric values (NaN = missing) go through every inputs.numeric_encodings encoding
 //                           (standardize, quantile, ple, periodic, missing indicators) with model.json's statistics;
-//                           tensor/image inputs (conv W [filters, C, kh, kw], pool, batchnorm with its running
+//                           tensor/image inputs (conv W [filters, C / groups, kh, kw], pool, batchnorm with its running
 //                           statistics as buffers, flatten) and esmm/aitm funnel heads
 //   OUT/loss.py             MTLLoss(model_json): the training objective J (masks, weighting, relations,
 //                           architecture terms, shared_l2, group_l2)

@@ -143,9 +143,11 @@ export interface Layer {
 
 /**
  * `{ "type": "conv", "filters": 32, "kernel": 3, "stride"?: 1, "padding"?: "valid" | "same" | [top, left, bottom,
- * right], "dilation"?: 1, "activation"?, "batchnorm"?: false, "dropout"?: 0 }` over an image [C, H, W]: conv2d
- * (bias unless batchnorm) → (batchnorm) → activation → (dropout). kernel/stride/dilation: a number or [h, w].
- * "same" pads so that H_out = ⌈H / stride⌉ (the odd pad at the bottom/right).
+ * right], "dilation"?: 1, "groups"?: 1, "activation"?, "batchnorm"?: false, "dropout"?: 0 }` over an image [C, H, W]:
+ * conv2d (bias unless batchnorm) → (batchnorm) → activation → (dropout). kernel/stride/dilation: a number or [h, w].
+ * "same" pads so that H_out = ⌈H / stride⌉ (the odd pad at the bottom/right). `groups` G splits the channels into G
+ * groups convolved apart (ONNX Conv's `group`, PyTorch's `groups`): G divides C and filters; "depthwise" means G = C
+ * (a depthwise conv; filters = C·m for m filters per channel).
  */
 export interface ConvLayer {
   /** Always "conv". */
@@ -160,6 +162,8 @@ export interface ConvLayer {
   padding: "valid" | "same" | [number, number, number, number];
   /** [height, width] spacing of the kernel taps, each in [1, MAX_KERNEL]; default [1, 1]. */
   dilation: [number, number];
+  /** Channel groups convolved apart, an integer in [1, MAX_UNITS] dividing the input channels and filters, or "depthwise" (one group per input channel); default 1. */
+  groups: number | "depthwise";
   /** Activation after the conv (and batch norm); default `architecture.activation` ("relu"). */
   activation: Activation;
   /** Batch norm per channel after the conv (the conv then has no bias); default false. */
@@ -847,7 +851,7 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
           layernorm: bool(o, "layernorm", p, false),
         };
       case "conv": {
-        known(o, p, ["type", "filters", "kernel", "stride", "padding", "dilation", "activation", "batchnorm", "dropout"]);
+        known(o, p, ["type", "filters", "kernel", "stride", "padding", "dilation", "groups", "activation", "batchnorm", "dropout"]);
         let padding: ConvLayer["padding"] = "valid";
         if (Array.isArray(o.padding)) {
           if (o.padding.length !== 4) throw new SpecError(`${p}.padding`, `explicit padding is [top, left, bottom, right], found ${o.padding.length} numbers`);
@@ -860,6 +864,7 @@ function layers(v: Json, path: string, defaults: { activation: Activation; dropo
           stride: side(o, "stride", p, [1, 1]),
           padding,
           dilation: side(o, "dilation", p, [1, 1]),
+          groups: convGroupsOf(o, p),
           activation: oneOf(o, "activation", p, ACTIVATIONS, defaults.activation),
           batchnorm: bool(o, "batchnorm", p, false),
           dropout: dropout(),
@@ -930,6 +935,18 @@ export function samePadding(len: number, k: number, stride: number, dil: number)
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A conv layer's `groups`: "depthwise" or a size in [1, MAX_UNITS] (default 1). */
+function convGroupsOf(o: Record<string, Json>, p: string): ConvLayer["groups"] {
+  if (o.groups === "depthwise") return "depthwise";
+  if (typeof o.groups === "string") throw new SpecError(`${p}.groups`, `expected an integer ≥ 1 or "depthwise", found ${show(o.groups)}`);
+  return num(o, "groups", p, 1, { min: 1, limit: MAX_UNITS });
+}
+
+/** A conv layer's channel groups over an input of c channels ("depthwise": c). */
+export function convGroups(l: Pick<ConvLayer, "groups">, c: number): number {
+  return l.groups === "depthwise" ? c : l.groups;
+}
+
 /** A conv layer's explicit pads [top, left, bottom, right] for an input of h × w. */
 export function convPads(l: ConvLayer, h: number, w: number): [number, number, number, number] {
   if (Array.isArray(l.padding)) return l.padding;
@@ -974,7 +991,11 @@ export function layerShapes(ls: readonly AnyLayer[], input: RowShape, path: stri
         const [pt, pl, pb, pr] = convPads(l, h, w);
         const ho = extent(h, l.kernel[0], l.stride[0], pt, pb, l.dilation[0]), wo = extent(w, l.kernel[1], l.stride[1], pl, pr, l.dilation[1]);
         if (ho < 1 || wo < 1) throw new SpecError(p, `conv ${l.kernel[0]}×${l.kernel[1]}${l.dilation[0] > 1 || l.dilation[1] > 1 ? ` (dilation ${l.dilation.join("×")})` : ""} on ${h}×${w} (padding ${JSON.stringify(l.padding)}) leaves no output (input shape ${showRow(s)}); use padding "same" or a smaller kernel`);
-        if (c * l.kernel[0] * l.kernel[1] * ho * wo > 2 ** 28) throw new SpecError(p, `conv's im2col buffer (${c}·${l.kernel[0]}·${l.kernel[1]}·${ho}·${wo} floats per image) is above 2^28`);
+        const g = convGroups(l, c);
+        if (c % g !== 0 || l.filters % g !== 0) {
+          throw new SpecError(`${p}.groups`, `conv groups ${l.groups === "depthwise" ? `"depthwise" (${g}, the input channels)` : g} must divide the input channels (${c}, input shape ${showRow(s)}) and the filters (${l.filters})`);
+        }
+        if ((c / g) * l.kernel[0] * l.kernel[1] * ho * wo > 2 ** 28) throw new SpecError(p, `conv's im2col buffer (${c / g}·${l.kernel[0]}·${l.kernel[1]}·${ho}·${wo} floats per image) is above 2^28`);
         s = [l.filters, ho, wo];
         break;
       }

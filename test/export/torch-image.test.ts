@@ -220,6 +220,19 @@ const ARCH_VARIANTS = [
   variantArch("multimnist-ple+conv", { type: "ple", levels: 1, task_experts: 1, shared_experts: 1, layers: SMALL_CONV }),
   variantArch("multimnist-cgc+conv", { type: "cgc", task_experts: 1, shared_experts: 2, layers: SMALL_CONV }),
   variantArch("multimnist-flat", { type: "hps", layers: [{ units: 16, activation: "relu" }] }, { tensor: 784 }),
+  // grouped convs with relu fused: depthwise 3×3 "same" (direct, dX), groups 2 at 8 channels a group (Winograd),
+  // depthwise with 2 filters a channel and stride 2 (im2col)
+  variantArch("multimnist-grouped+conv", {
+    type: "hps",
+    layers: [
+      { type: "conv", filters: 16, kernel: 3, stride: 2, activation: "relu" }, // 13×13
+      { type: "conv", filters: 16, kernel: 3, groups: "depthwise", padding: "same", activation: "relu" },
+      { type: "conv", filters: 16, kernel: 3, groups: 2, activation: "relu" }, // 11×11
+      { type: "conv", filters: 32, kernel: 3, groups: "depthwise", stride: 2, activation: "relu" }, // 5×5
+      { type: "flatten" },
+      { units: 12, activation: "relu" },
+    ],
+  }),
 ];
 for (const make of [variant, variantGlobal, ...ARCH_VARIANTS]) {
   const spec = make();

@@ -351,9 +351,9 @@ for (const [name, arch, excluded] of [
 
 // Image models (issue 13): conv, batch norm (batch statistics in training, running statistics as state), max and
 // global average pooling, flatten, over an 8×8 one-channel image input and two tasks.
-const imageSpec = (architecture: unknown, shared_l2 = 0) =>
+const imageSpec = (architecture: unknown, shared_l2 = 0, channels = 1) =>
   validateSpec({
-    inputs: { image: { channels: 1, height: 8, width: 8 } },
+    inputs: { image: { channels, height: 8, width: 8 } },
     architecture,
     tasks: [
       { name: "digit", type: "multiclass", label: "yc", classes: ["a", "b", "c"], tower: [{ units: 4, activation: "tanh" }] },
@@ -362,27 +362,50 @@ const imageSpec = (architecture: unknown, shared_l2 = 0) =>
     training: { batch_size: BATCH, shared_l2 },
   });
 const imagePre = (spec: ModelSpec): Preprocessing => ({ numeric: [], categorical: [], tasks: spec.tasks.map((t) => ({ name: t.name, classes: t.classes, groups: null, target: null })) });
-const imageData = (n: number, rng: Rng): Encoded => ({
+const imageData = (n: number, rng: Rng, channels = 1): Encoded => ({
   rows: n,
   numeric: new Float32Array(0),
   categorical: [],
-  tensor: Float32Array.from({ length: n * 64 }, () => rng.normal()),
+  tensor: Float32Array.from({ length: n * 64 * channels }, () => rng.normal()),
   tasks: [
     { labels: Int32Array.from({ length: n }, () => rng.int(3)), mask: Float32Array.from({ length: n }, () => (rng.next() < 0.8 ? 1 : 0)), group: new Int32Array(0) },
     { labels: Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)), mask: Float32Array.from({ length: n }, () => (rng.next() < 0.8 ? 1 : 0)), group: new Int32Array(0) },
   ],
 });
-const IMAGE_ARCHS: [string, unknown, number][] = [
+const IMAGE_ARCHS: [string, unknown, number, { channels?: number; h?: number }?][] = [
   [
     "hps conv trunk (conv → batchnorm → relu → maxpool → conv → global avg pool → flatten → dense)",
     { type: "hps", layers: [{ type: "conv", filters: 3, kernel: 3, padding: "same", batchnorm: true, activation: "relu" }, { type: "pool", mode: "max", size: 2 }, { type: "conv", filters: 4, kernel: 3, activation: "tanh" }, { type: "pool", mode: "global_avg" }, { type: "flatten" }, { units: 5, activation: "tanh" }] },
     0.05,
   ],
   ["mmoe over two conv experts", { type: "mmoe", experts: 2, layers: [{ type: "conv", filters: 2, kernel: 3, activation: "tanh" }, { type: "pool", mode: "avg", size: 2 }, { type: "flatten" }, { units: 4, activation: "tanh" }] }, 0],
+  // Grouped convs run one kernel call per (image, group), dW and db summed over a group's images: depthwise 3×3
+  // "same" (the direct kernel with dX), groups 2 at 8 channels a group (Winograd), groups 4 with stride 2 (im2col).
+  // tanh, not relu: a relu over this many sites puts too many kinks within the step (the relu-fused grouped
+  // backward is checked against PyTorch in test/export/torch-image.test.ts).
+  [
+    "grouped convs (conv → depthwise → groups 2 → groups 4 stride 2 → global avg pool → dense)",
+    {
+      type: "hps",
+      layers: [
+        { type: "conv", filters: 16, kernel: 3, padding: "same", activation: "tanh" },
+        { type: "conv", filters: 16, kernel: 3, groups: "depthwise", padding: "same", activation: "tanh" },
+        { type: "conv", filters: 16, kernel: 3, groups: 2, activation: "tanh" },
+        { type: "conv", filters: 4, kernel: 2, groups: 4, stride: 2, activation: "tanh" },
+        { type: "pool", mode: "global_avg" },
+        { type: "flatten" },
+        { units: 5, activation: "tanh" },
+      ],
+    },
+    0,
+    { h: 1.6e-2 }, // four conv layers: at H_IMAGE the objective's f32 rounding drowns the smaller gradients
+  ],
+  // A first layer's grouped conv over a 2-channel image: the direct kernel's dW, db without dX.
+  ["grouped first conv (depthwise, 2 filters a channel, over 2 channels)", { type: "hps", layers: [{ type: "conv", filters: 4, kernel: 3, groups: "depthwise", padding: "same", activation: "tanh" }, { type: "pool", mode: "avg", size: 4 }, { type: "flatten" }, { units: 4, activation: "tanh" }] }, 0, { channels: 2 }],
 ];
-for (const [name, arch, l2] of IMAGE_ARCHS) {
+for (const [name, arch, l2, { channels = 1, h = H_IMAGE } = {}] of IMAGE_ARCHS) {
   test(`${name}: every gradient element equals finite differences of the training objective`, () => {
-    expectPass(gradcheck(imageSpec(arch, l2), name.split(" (")[0], { pre: imagePre, data: imageData, h: H_IMAGE }));
+    expectPass(gradcheck(imageSpec(arch, l2, channels), name.split(" (")[0], { pre: imagePre, data: (n, rng) => imageData(n, rng, channels), h }));
   });
 }
 

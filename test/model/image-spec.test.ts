@@ -47,6 +47,27 @@ test("inputs.image sets the tensor width; LeNet's shapes are 10×24×24 → 10×
   assert.equal(g.get("shared.6.flatten").shape, ["N", 320]);
 });
 
+test("conv groups: depthwise is one group per input channel; groups must divide channels and filters, by name", () => {
+  const layers = [
+    { type: "conv", filters: 6, kernel: 3 },
+    { type: "conv", filters: 12, kernel: 3, groups: "depthwise" },
+    { type: "conv", filters: 4, kernel: 3, groups: 2 },
+    { type: "flatten" },
+  ];
+  const s = validateSpec(base({ type: "hps", layers }));
+  assert.equal(s.architecture.layers.map((l) => (l.type === "conv" ? l.groups : null)), [1, "depthwise", 2, null]);
+  assert.equal(layerShapes(s.architecture.layers, inputShape(s.inputs), "architecture.layers", "inputs.image"), [4 * 22 * 22]);
+  const g = lowerSpec(s, { numeric: 0, vocab: [], outputs: [10], groups: [0] }, { numeric: [], categorical: [], tasks: [{ name: "left", classes: null, groups: null, target: null }] } as never, "encoded");
+  assert.equal(g.get("shared.1.weight").shape, [12, 1, 3, 3]);
+  assert.equal(g.get("shared.2.weight").shape, [4, 6, 3, 3]);
+  const with1 = (l: object) => base({ type: "hps", layers: [layers[0], l, { type: "flatten" }] });
+  rejects(with1({ type: "conv", filters: 6, kernel: 3, groups: 4 }), "architecture.layers[1].groups: conv groups 4 must divide the input channels (6, input shape [6, 26, 26]) and the filters (6)");
+  rejects(with1({ type: "conv", filters: 9, kernel: 3, groups: "depthwise" }), `architecture.layers[1].groups: conv groups "depthwise" (6, the input channels) must divide the input channels (6, input shape [6, 26, 26]) and the filters (9)`);
+  rejects(with1({ type: "conv", filters: 6, kernel: 3, groups: "pointwise" }), `architecture.layers[1].groups: expected an integer ≥ 1 or "depthwise", found "pointwise"`);
+  rejects(with1({ type: "conv", filters: 6, kernel: 3, groups: 0 }), /^architecture\.layers\[1\]\.groups: must be an integer in \[1, /);
+  rejects(with1({ type: "conv", filters: 6, kernel: 3, groups: 1.5 }), /^architecture\.layers\[1\]\.groups: must be an integer in \[1, /);
+});
+
 test("shape errors name the layer path and the shape", () => {
   rejects(base({ type: "hps", layers: [{ type: "conv", filters: 4, kernel: 5 }, { units: 8 }] }), `architecture.layers[1]: dense needs a flat input; add {"type": "flatten"} after architecture.layers[0] (shape [4, 24, 24])`);
   rejects(base({ type: "hps", layers: [{ type: "conv", filters: 4, kernel: 3 }] }, [{ units: 8 }]), `tasks[0].tower[0]: dense needs a flat input; add {"type": "flatten"} after architecture.layers[0] (shape [4, 26, 26])`);

@@ -50,6 +50,27 @@ const SPECS: Record<string, unknown> = {
     tasks,
     architecture: { type: "cgc", shared_experts: 1, task_experts: 1, layers: [{ type: "conv", filters: 2, kernel: 4, stride: 3 }, { type: "flatten" }, { units: 5 }] },
   },
+  // Grouped convs (ONNX Conv group > 1), one per kernel path, each run per (image, group): depthwise 3×3 "same"
+  // (direct), groups 2 with 8 → 8 channels a group (Winograd F(4×4)), groups 4 with stride 2 (im2col), and a
+  // depthwise conv with 2 filters per channel (im2col: 4 columns).
+  "grouped and depthwise convs": {
+    inputs: image,
+    tasks,
+    architecture: {
+      type: "hps",
+      layers: [
+        { type: "conv", filters: 16, kernel: 3, padding: "same", activation: "relu" },
+        { type: "conv", filters: 16, kernel: 3, groups: "depthwise", padding: "same", activation: "relu" },
+        { type: "conv", filters: 16, kernel: 3, groups: 2, activation: "relu" },
+        { type: "pool", mode: "max", size: 2 },
+        { type: "conv", filters: 8, kernel: 3, groups: 4, stride: 2, activation: "tanh" },
+        { type: "conv", filters: 16, kernel: 3, groups: 8, batchnorm: true },
+        { type: "pool", mode: "global_avg" },
+        { type: "flatten" },
+        { units: 8 },
+      ],
+    },
+  },
   "conv towers on an image trunk": {
     inputs: image,
     tasks: tasks.map((t) => ({ ...t, tower: [{ type: "conv", filters: 3, kernel: 3, batchnorm: true }, { type: "pool", mode: "global_avg" }, { type: "flatten" }] })),

@@ -20,7 +20,7 @@ loads as it is and 'mtl import' brings trained weights back:
            numeric/categorical; the trunk's token rows are pooled for sentence-level tasks, kept for tagging tasks
            (outputs [N, L, tags]); see seq.py
   tensor   inputs.tensor/image: forward(tensor=rows [N, C·H·W] float), an image viewed as [N, C, H, W] (NCHW);
-           conv W [filters, C, kh, kw] (+ b [filters], none before batch norm), pool, batchnorm (running statistics
+           conv W [filters, C / groups, kh, kw] (+ b [filters], none before batch norm), pool, batchnorm (running statistics
            are buffers: named_state(), saved and loaded with the weights), flatten
   funnel   esmm: output p(after)·p(task | after), extra output "<task>.given_<after>"; aitm: attention over the
            task's tower and the earlier task's transferred information, calibrator term in forward()["terms"]
@@ -250,8 +250,8 @@ class MTLModel(nn.Module):
         return F.batch_norm(x, rm, rv, s, b, self.training and not self._declaring, BN_MOMENTUM, BN_EPS)
 
     def conv(self, x, l, name, role):
-        """act(conv(x) (+ b)) on x [N, C, H, W]: <name>.weight [filters, C, kh, kw] (PyTorch's Conv2d layout, a
-        cross-correlation), <name>.bias [filters] unless batch norm follows (then no bias); stride, dilation, and
+        """act(conv(x) (+ b)) on x [N, C, H, W]: <name>.weight [filters, C / groups, kh, kw] (PyTorch's Conv2d layout, a
+        cross-correlation; groups "depthwise" = C), <name>.bias [filters] unless batch norm follows (then no bias); stride, dilation, and
         padding "valid", "same" (H_out = ceil(H / stride), the odd pixel at the bottom/right) or [top, left, bottom,
         right] zeros."""
         C, H, W = x.shape[1], x.shape[2], x.shape[3]
@@ -264,9 +264,11 @@ class MTLModel(nn.Module):
             pad = [t, le, b, r]
         if any(pad):
             x = F.pad(x, (pad[1], pad[3], pad[0], pad[2]))
-        Wt = self.p(f"{name}.weight", (l["filters"], C, kh, kw), role)
+        groups = l.get("groups", 1)
+        groups = C if groups == "depthwise" else groups
+        Wt = self.p(f"{name}.weight", (l["filters"], C // groups, kh, kw), role)
         bias = None if l.get("batchnorm") else self.p(f"{name}.bias", (l["filters"],), role)
-        y = F.conv2d(x, Wt, bias, tuple(st), 0, tuple(dil))
+        y = F.conv2d(x, Wt, bias, tuple(st), 0, tuple(dil), groups)
         if l.get("batchnorm"):
             y = self.batchnorm(y, name, role)
         return ACTIVATIONS[l.get("activation", "relu")](y)
