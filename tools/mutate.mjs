@@ -19,7 +19,7 @@
 // the rest), so the working tree is never mutated. Reports: reports/mutation/<group>/mutation.{json,html}.
 // Exit code: 0 when every group that ran reached its threshold, 1 otherwise (or when Stryker itself failed).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,6 +28,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
  * The groups. `mutate`: the source files to plant bugs in; `tests`: the uvu test files (run through tsx) that must
  * catch them. Both take globs with `*` in the file name only. `threshold`: the least mutation score, in %.
+ * `data`: the tests read ../shared/data: the sandbox gets it (a link .stryker-tmp/shared → ../shared, so the
+ * sandbox's ../shared resolves) and they run with CI=1, so a missing file fails the run instead of skipping the
+ * test and letting every mutant it would catch survive.
  */
 const GROUPS = [
   {
@@ -53,6 +56,15 @@ const GROUPS = [
     mutate: ["src/data/csv.ts"],
     tests: ["test/data/csv.test.ts"],
     threshold: 80,
+  },
+  {
+    // the conv2d op (kernel choice, slices of grouped convs, ONNX export/import): finite differences of whole image
+    // models and ONNX parity against ORT (the PyTorch parity test is too slow to run per mutant)
+    name: "conv-op",
+    mutate: ["src/ops/conv.ts"],
+    tests: ["test/ops/conv.test.ts", "test/model/gradcheck.test.ts", "test/onnx/conv-export.test.ts", "test/model/image-spec.test.ts"],
+    threshold: 80,
+    data: true,
   },
 ];
 
@@ -216,8 +228,15 @@ function runStryker(g, mutate) {
   const configPath = join(reportDir(g), "stryker.config.json");
   writeFileSync(join(ROOT, configPath), JSON.stringify(strykerConfig(g, mutate), null, 2) + "\n");
   const bin = join("node_modules", "@stryker-mutator", "core", "bin", "stryker.js");
-  // CI unset: a test that cannot find an optional file skips (test/skip.ts) instead of failing every mutant's run.
-  const env = { ...process.env, FORCE_COLOR: "0" };
+  // CI unset: a test that cannot find an optional file skips (test/skip.ts) instead of failing every mutant's run;
+  // a `data` group's tests must find theirs (see GROUPS).
+  const env = { ...process.env, FORCE_COLOR: "0", ...(g.data ? { CI: "1" } : {}) };
+  if (g.data) {
+    const shared = join(ROOT, "..", "shared"), link = join(ROOT, ".stryker-tmp", "shared");
+    if (!existsSync(shared)) die(`group ${g.name} reads ${shared}, which is not there`);
+    mkdirSync(join(ROOT, ".stryker-tmp"), { recursive: true });
+    if (!existsSync(link)) symlinkSync(shared, link, "dir");
+  }
   const r = spawnSync(process.execPath, [bin, "run", configPath], { cwd: ROOT, stdio: "inherit", env });
   return r.status === 0;
 }
