@@ -234,7 +234,7 @@ test("ONNX import: an ungrouped conv has no group attribute; auto_pad VALID drop
     throwsWith(() => importOnnx(m), where, `group must be an integer ≥ 1 (group ${g})`);
   }
   conv.attribute = [...conv.attribute.filter((a) => a.name !== "group"), toAttribute("group", 3)];
-  throwsWith(() => importOnnx(m), "group 3 must divide x's 4 channels");
+  throwsWith(() => importOnnx(m), `node ${JSON.stringify(conv.name)} (conv2d): group 3 must divide x's 4 channels`);
   conv.attribute = conv.attribute.filter((a) => a.name !== "group");
   conv.input[1] = "nowhere";
   throwsWith(() => importOnnx(m), where, `input "nowhere" is not defined before this node`);
