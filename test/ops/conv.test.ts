@@ -60,9 +60,48 @@ test("describe: kernel, stride, groups (depthwise when one per channel) and a fu
   assert.is(d(node([1, 8, 9, 9], [4, 4, 3, 3], { group: 2, act: "none" })), "3×3 groups 2");
 });
 
+// ---- one training step ------------------------------------------------------------------------------------------
+
+/**
+ * One training step (forward, then backward with unit loss scales) of a model with a channels × size × size image,
+ * `layers` → global average pool → a regression head, on seeded data; weights from `weights` or seed `init`.
+ * `before` runs after the program is built and fed, before the step. Returns the gradient block and the weights.
+ */
+function step(o: { channels: number; size: number; layers: unknown[]; batch?: number; kernels?: Kernels; weights?: Record<string, Float32Array>; init?: number; before?: () => void }) {
+  const batch = o.batch ?? 3;
+  const spec = validateSpec({
+    inputs: { image: { channels: o.channels, height: o.size, width: o.size } },
+    architecture: { type: "hps", layers: [...o.layers, { type: "pool", mode: "global_avg" }, { type: "flatten" }] },
+    tasks: [{ name: "t", type: "regression", label: "y" }],
+    training: { batch_size: batch },
+  });
+  const pre: Preprocessing = { numeric: [], categorical: [], tasks: [{ name: "t", classes: null, groups: null, target: null }] };
+  const model = new Model(spec, pre, o.kernels ?? k);
+  model.initParams(o.init ?? 1);
+  if (o.weights) model.setWeights(o.weights);
+  const weights = model.getWeights();
+  const built = model.program(batch, true);
+  const rng = new Rng(8);
+  const enc: Encoded = {
+    rows: batch,
+    numeric: new Float32Array(0),
+    categorical: [],
+    tensor: Float32Array.from({ length: batch * o.channels * o.size * o.size }, () => rng.normal()),
+    tasks: [{ labels: Float32Array.from({ length: batch }, () => rng.normal()), mask: new Float32Array(batch).fill(1), group: new Int32Array(0) }],
+  };
+  model.feed(built, enc, Int32Array.from({ length: batch }, (_, i) => i), 0, batch);
+  o.before?.();
+  for (const f of built.program.forward) f();
+  built.io.scales.fill(1);
+  for (const f of built.program.backward) f();
+  const g = model.arena.readF32(model.store.g, model.store.total);
+  model.dispose();
+  return { g, weights };
+}
+
 // ---- which kernels run ------------------------------------------------------------------------------------------
 
-/** The kernels called by one training step (forward, backward) of a model with the given image and layers. */
+/** The conv2d kernels called by one training step (forward, backward) of a model with the given image and layers. */
 function kernelCalls(channels: number, size: number, layers: unknown[], batch = 3): Map<string, number> {
   const calls = new Map<string, number>();
   const wrapped: Record<string, unknown> = Object.create(null);
@@ -74,30 +113,8 @@ function kernelCalls(channels: number, size: number, layers: unknown[], batch = 
       return g(...a);
     };
   }
-  const spec = validateSpec({
-    inputs: { image: { channels, height: size, width: size } },
-    architecture: { type: "hps", layers: [...layers, { type: "pool", mode: "global_avg" }, { type: "flatten" }] },
-    tasks: [{ name: "t", type: "regression", label: "y" }],
-    training: { batch_size: batch },
-  });
-  const pre: Preprocessing = { numeric: [], categorical: [], tasks: [{ name: "t", classes: null, groups: null, target: null }] };
-  const model = new Model(spec, pre, wrapped as unknown as Kernels);
-  model.initParams(1);
-  const built = model.program(batch, true);
-  const rng = new Rng(3);
-  const enc: Encoded = {
-    rows: batch,
-    numeric: new Float32Array(0),
-    categorical: [],
-    tensor: Float32Array.from({ length: batch * channels * size * size }, () => rng.normal()),
-    tasks: [{ labels: Float32Array.from({ length: batch }, () => rng.normal()), mask: new Float32Array(batch).fill(1), group: new Int32Array(0) }],
-  };
-  model.feed(built, enc, Int32Array.from({ length: batch }, (_, i) => i), 0, batch);
-  calls.clear(); // the program's set-up calls (scratch sizes) are not the step's
-  for (const f of built.program.forward) f();
-  built.io.scales.fill(1);
-  for (const f of built.program.backward) f();
-  model.dispose();
+  // the program's set-up calls (scratch sizes) are not the step's
+  step({ channels, size, layers, batch, kernels: wrapped as unknown as Kernels, before: () => calls.clear() });
   return calls;
 }
 const calls = (m: Map<string, number>) => Object.fromEntries([...m].sort());
@@ -132,39 +149,6 @@ test("kernel choice for grouped convs: one group's shape, called once per (image
 
 // ---- a fused relu ---------------------------------------------------------------------------------------------------
 
-/**
- * Every gradient element after one step of a model with the given image and layers (the same data), and its
- * weights: `weights` when given (the init depends on the activation), else seed 4's.
- */
-function gradients(channels: number, layers: unknown[], weights?: Record<string, Float32Array>, batch = 3): { g: Float32Array; weights: Record<string, Float32Array> } {
-  const spec = validateSpec({
-    inputs: { image: { channels, height: 12, width: 12 } },
-    architecture: { type: "hps", layers: [...layers, { type: "pool", mode: "global_avg" }, { type: "flatten" }] },
-    tasks: [{ name: "t", type: "regression", label: "y" }],
-    training: { batch_size: batch },
-  });
-  const model = new Model(spec, { numeric: [], categorical: [], tasks: [{ name: "t", classes: null, groups: null, target: null }] }, k);
-  model.initParams(4);
-  if (weights) model.setWeights(weights);
-  const w = model.getWeights();
-  const built = model.program(batch, true);
-  const rng = new Rng(8);
-  const enc: Encoded = {
-    rows: batch,
-    numeric: new Float32Array(0),
-    categorical: [],
-    tensor: Float32Array.from({ length: batch * channels * 144 }, () => rng.normal()),
-    tasks: [{ labels: Float32Array.from({ length: batch }, () => rng.normal()), mask: new Float32Array(batch).fill(1), group: new Int32Array(0) }],
-  };
-  model.feed(built, enc, Int32Array.from({ length: batch }, (_, i) => i), 0, batch);
-  for (const f of built.program.forward) f();
-  built.io.scales.fill(1);
-  for (const f of built.program.backward) f();
-  const g = model.arena.readF32(model.store.g, model.store.total);
-  model.dispose();
-  return { g, weights: w };
-}
-
 test("a relu fused into a grouped conv gives the gradients of the conv followed by a separate relu, on every kernel path", () => {
   const pre = { type: "conv", filters: 16, kernel: 1, activation: "tanh" }; // makes the grouped conv an inner layer (dX)
   const cases: [string, number, object[], object][] = [
@@ -174,8 +158,9 @@ test("a relu fused into a grouped conv gives the gradients of the conv followed 
     ["groups 4, stride 2 (im2col)", 1, [pre], { filters: 8, kernel: 3, groups: 4, stride: 2 }],
   ];
   for (const [name, channels, before, conv] of cases) {
-    const a = gradients(channels, [...before, { type: "conv", ...conv, activation: "relu" }]), fused = a.g;
-    const apart = gradients(channels, [...before, { type: "conv", ...conv, activation: "none" }, { type: "activation", activation: "relu" }], a.weights).g;
+    // the same weights: the init depends on the activation
+    const a = step({ channels, size: 12, layers: [...before, { type: "conv", ...conv, activation: "relu" }], init: 4 }), fused = a.g;
+    const apart = step({ channels, size: 12, layers: [...before, { type: "conv", ...conv, activation: "none" }, { type: "activation", activation: "relu" }], weights: a.weights }).g;
     let worst = 0, scale = 0;
     for (let i = 0; i < fused.length; i++) (worst = Math.max(worst, Math.abs(fused[i] - apart[i]))), (scale = Math.max(scale, Math.abs(apart[i])));
     assert.ok(scale > 0 && worst <= 1e-6 * scale, `${name}: max |fused − apart| = ${worst.toExponential(2)} of max |g| ${scale.toExponential(2)}`);
