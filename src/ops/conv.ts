@@ -44,11 +44,13 @@ function params(c: FwdCtx, n: Node): number {
   return writeParams(c, n, { n: g.G === 1 ? g.N : 1, c: g.C, h: g.H, w: g.Wd, cOut: g.Co, kh: g.kh, kw: g.kw, stride: pair(n.attrs, "stride", [1, 1]), pads: pads(n.attrs), dil: pair(n.attrs, "dilation", [1, 1]), hOut: g.Ho, wOut: g.Wo });
 }
 
-/** Byte offsets of call j's slices (see geometry): x, W, b, y; call j = image i·G + group g. */
-function slices(g: ReturnType<typeof geometry>, j: number): { x: number; w: number; b: number; y: number; first: boolean } {
-  if (g.G === 1) return { x: 0, w: 0, b: 0, y: 0, first: true };
-  const i = Math.floor(j / g.G), q = j % g.G;
-  return { x: 4 * (i * g.Cx + q * g.C) * g.H * g.Wd, w: 4 * q * g.Co * g.K, b: 4 * q * g.Co, y: 4 * (i * g.CoAll + q * g.Co) * g.P, first: i === 0 };
+/** Byte offsets of each call's slices (see geometry): x, W, b, y, for call j = image i·G + group g; computed once per program. */
+function slices(g: ReturnType<typeof geometry>): { x: number; w: number; b: number; y: number; first: boolean }[] {
+  if (g.G === 1) return [{ x: 0, w: 0, b: 0, y: 0, first: true }];
+  return Array.from({ length: g.calls }, (_, j) => {
+    const i = Math.floor(j / g.G), q = j % g.G;
+    return { x: 4 * (i * g.Cx + q * g.C) * g.H * g.Wd, w: 4 * q * g.Co * g.K, b: 4 * q * g.Co, y: 4 * (i * g.CoAll + q * g.Co) * g.P, first: i === 0 };
+  });
 }
 
 /**
@@ -93,13 +95,12 @@ export const conv2d: OpDef = {
   },
   forward(c, n) {
     const [x, W, b] = n.inputs, y = n.outputs[0];
-    const { wino, direct, scratch } = plan(c, n), p = params(c, n), col = c.sharedScratch(scratch), g = geometry(c, n);
+    const { wino, direct, scratch } = plan(c, n), p = params(c, n), col = c.sharedScratch(scratch), sl = slices(geometry(c, n));
     const xp = c.ptr(x), wp = c.ptr(W), bp = b ? c.ptr(b) : 0, yp = c.ptr(y), relu = act(n) === "relu" ? 1 : 0;
     const f = c.call(wino ? (wino.m === 4 ? "conv2d_fwd_f32x4_wino4" : "conv2d_fwd_f32x4_wino") : direct ? "conv2d_fwd_f32x4_direct" : "conv2d_fwd_f32x4");
     const nb = wino ? wino.nbFwd : 0;
     return () => {
-      for (let j = 0; j < g.calls; j++) {
-        const s = slices(g, j);
+      for (const s of sl) {
         f(p, xp + s.x, wp + s.w, bp && bp + s.b, yp + s.y, col.ptr, relu, nb);
       }
     };
@@ -107,7 +108,7 @@ export const conv2d: OpDef = {
   backward(c, n) {
     const [x, W, b] = n.inputs, y = n.outputs[0];
     const dw = c.grad(W), db = b ? c.grad(b) : 0, dx = c.grad(x);
-    const { wino, direct, scratch } = plan(c, n, !!dx), p = params(c, n), col = c.sharedScratch(scratch), g = geometry(c, n);
+    const { wino, direct, scratch } = plan(c, n, !!dx), p = params(c, n), col = c.sharedScratch(scratch), sl = slices(geometry(c, n));
     const relu = act(n) === "relu";
     const xp = c.ptr(x), yp = c.ptr(y), wp = c.ptr(W), dy = c.grad(y);
     const bw = dw || db ? c.betaAll(b ? [W, b] : [W]) : 0;
@@ -118,8 +119,7 @@ export const conv2d: OpDef = {
       // one pass for dX, dW and db; the relu's mask applied as dY is read
       const f = c.call(wino.m === 4 ? "conv2d_bwd_f32x4_wino4" : "conv2d_bwd_f32x4_wino"), nb = wino.nbBwd;
       return () => {
-        for (let j = 0; j < g.calls; j++) {
-          const s = slices(g, j);
+        for (const s of sl) {
           f(p, xp + s.x, relu ? yp + s.y : 0, dy + s.y, wp + s.w, at(dx, s.x), at(dw, s.w), at(db, s.b), col.ptr, bx, s.first ? bw : 1, nb);
         }
       };
@@ -133,8 +133,7 @@ export const conv2d: OpDef = {
       const f = c.call("conv2d_bwd_w_f32x4_direct");
       return () => {
         if (!dwp) return;
-        for (let j = 0; j < g.calls; j++) {
-          const s = slices(g, j);
+        for (const s of sl) {
           f(p, xp + s.x, relu ? yp + s.y : 0, dy + s.y, dwp + s.w, at(db, s.b), col.ptr, s.first ? bw : 1);
         }
       };
@@ -144,8 +143,7 @@ export const conv2d: OpDef = {
       const bwW = c.call("conv2d_bwd_w_f32x4_direct");
       return () => {
         if (relu) reluB(len, yp, dy, dz, 0);
-        for (let j = 0; j < g.calls; j++) {
-          const s = slices(g, j);
+        for (const s of sl) {
           if (dwp) bwW(p, xp + s.x, 0, dz + s.y, dwp + s.w, at(db, s.b), col.ptr, s.first ? bw : 1);
           bwX(p, dz + s.y, wp + s.w, dx + s.x, col.ptr, bx);
         }
@@ -154,8 +152,7 @@ export const conv2d: OpDef = {
     const bwW = c.call("conv2d_bwd_w_f32x4");
     return () => {
       if (relu) reluB(len, yp, dy, dz, 0);
-      for (let j = 0; j < g.calls; j++) {
-        const s = slices(g, j);
+      for (const s of sl) {
         if (dwp) bwW(p, xp + s.x, dz + s.y, dwp + s.w, at(db, s.b), col.ptr, s.first ? bw : 1);
         if (dx) bwX(p, dz + s.y, wp + s.w, dx + s.x, col.ptr, bx);
       }
