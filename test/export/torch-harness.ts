@@ -4,8 +4,11 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { relErr } from "../helpers.ts";
-import { deserialize } from "../../src/io/safetensors.ts";
+import { relErr, WASM_PATH } from "../helpers.ts";
+import { deserialize, type Tensor } from "../../src/io/safetensors.ts";
+import { main } from "../../src/cli/main.ts";
+import { parseJsonc } from "../../src/util/jsonc.ts";
+import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import type { Model } from "../../src/model/model.ts";
 import type { Encoded } from "../../src/data/preprocess.ts";
 import { modelJson, weightsBytes } from "../../src/io/checkpoint.ts";
@@ -25,6 +28,41 @@ export function runPython(work: string, jobs: object[], timeoutMs = 600_000): vo
   writeFileSync(file, JSON.stringify(jobs));
   const r = spawnSync(PYTHON, [DRIVER, file], { encoding: "utf8", timeout: timeoutMs });
   assert.is(r.status, 0, `torch_parity.py failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** `mtl ARGV` in-process on build/mtl.wasm: the exit code and every line it logged or reported as an error. */
+export const cli = (argv: string[]): Promise<{ code: number; text: string }> => {
+  const lines: string[] = [];
+  return main(argv, () => WebAssembly.compile(readFileSync(WASM_PATH)), { log: (s) => lines.push(s), error: (s) => lines.push(s), progress: null }).then((code) => ({ code, text: lines.join("\n") }));
+};
+
+/** A shipped config, models/NAME.json, validated. */
+export const specOf = (name: string): ModelSpec => validateSpec(parseJsonc(readFileSync(`models/${name}.json`, "utf8")));
+/** The spec with every dropout 0 (torch cannot reproduce our dropout mask). */
+export const noDropout = (spec: ModelSpec): ModelSpec => validateSpec(JSON.parse(JSON.stringify(spec), (key, v) => (key === "dropout" ? 0 : v)));
+
+/**
+ * The driver's label and mask tensors of the first N rows of `enc` for every task, named `<prefix>label:<task>`
+ * (multiclass: I32 [N] class indices, else F32 [N, width]) and `<prefix>mask:<task>` (F32 [N]).
+ */
+export function taskTensors(prefix: string, spec: ModelSpec, model: Model, enc: Encoded, N: number): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  spec.tasks.forEach((t, i) => {
+    const lab = enc.tasks[i].labels, w = model.dims.outputs[i];
+    out[`${prefix}label:${t.name}`] = t.type === "multiclass" ? { dtype: "I32", shape: [N], data: lab as Int32Array } : { dtype: "F32", shape: [N, w], data: lab as Float32Array };
+    out[`${prefix}mask:${t.name}`] = { dtype: "F32", shape: [N], data: enc.tasks[i].mask };
+  });
+  return out;
+}
+
+/** checkGrads over every gradient job of `name`; prints the forward's and the worst gradient's errors. */
+export function checkAllGrads(name: string, fwd: number, grads: { label: string; dir: string; ours: OurStep }[], tol: number): void {
+  const worst = { name: "", err: 0 };
+  for (const { label, dir, ours } of grads) {
+    const w = checkGrads(`${name}/${label}`, join(dir, "grad.safetensors"), ours, tol);
+    if (w.err > worst.err) Object.assign(worst, { name: `${label}: ${w.name}`, err: w.err });
+  }
+  process.stdout.write(`\n  ${name}: forward max ${fwd.toExponential(1)}, worst gradient ${worst.name} ${worst.err.toExponential(1)}\n`);
 }
 
 /** A safetensors file the driver wrote, as tensors by name. */

@@ -16,14 +16,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { relErr, setup, WASM_PATH } from "../helpers.ts";
+import { relErr, setup } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
-import { parseJsonc } from "../../src/util/jsonc.ts";
+import { checkGrads, checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn, cli, noDropout, specOf, taskTensors } from "./torch-harness.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
 import { readIdxTable, readTable } from "../../src/data/load.ts";
@@ -35,7 +34,6 @@ import { encode, fitPreprocessing, type Encoded } from "../../src/data/preproces
 import type { Table } from "../../src/data/table.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
 import { fit } from "../../src/train/trainer.ts";
-import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
 const MNIST = fileURLToPath(new URL("../../../shared/data/mnist/", import.meta.url));
@@ -44,12 +42,6 @@ const FWD_TOL = 1e-5, GRAD_TOL = 1e-4;
 const { k } = await setup();
 const torchOk = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
 const work = mkdtempSync(join(tmpdir(), "mtl-torch-image-"));
-const cli = (argv: string[]) => {
-  const lines: string[] = [];
-  return main(argv, () => WebAssembly.compile(readFileSync(WASM_PATH)), { log: (s) => lines.push(s), error: (s) => lines.push(s), progress: null }).then((code) => ({ code, text: lines.join("\n") }));
-};
-const specOf = (name: string) => validateSpec(parseJsonc(readFileSync(`models/${name}.json`, "utf8")));
-const noDropout = (spec: ModelSpec) => validateSpec(JSON.parse(JSON.stringify(spec), (key, v) => (key === "dropout" ? 0 : v)));
 
 /** A variant of multimnist-boxes with what the shipped configs do not use: batch norm, paddings, strides, dilation, avg pools, giou. */
 function variant(): ModelSpec {
@@ -138,12 +130,7 @@ function inputTensors(spec: ModelSpec, model: Model, enc: Encoded, prefix = ""):
     [`${prefix}groups`]: { dtype: "I32", shape: [N, 1], data: new Int32Array(N) },
   };
   if (T) out[`${prefix}tensor`] = { dtype: "F32", shape: [N, T], data: enc.tensor.slice(0, N * T) };
-  spec.tasks.forEach((t, i) => {
-    const lab = enc.tasks[i].labels, w = model.dims.outputs[i];
-    out[`${prefix}label:${t.name}`] = t.type === "multiclass" ? { dtype: "I32", shape: [N], data: lab as Int32Array } : { dtype: "F32", shape: [N, w], data: lab as Float32Array };
-    out[`${prefix}mask:${t.name}`] = { dtype: "F32", shape: [N], data: enc.tasks[i].mask };
-  });
-  return out;
+  return { ...out, ...taskTensors(prefix, spec, model, enc, N) };
 }
 
 /** The model folder `mtl train` would write, then its torch package (torch-harness.ts packageFolder). */

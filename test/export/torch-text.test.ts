@@ -19,19 +19,17 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng, setup, WASM_PATH } from "../helpers.ts";
+import { Rng, setup } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
-import { parseJsonc } from "../../src/util/jsonc.ts";
+import { checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn, cli, noDropout, specOf, checkAllGrads } from "./torch-harness.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
 import { readData } from "../../src/cli/files.ts";
 import { encode, fitPreprocessing, type Encoded } from "../../src/data/preprocess.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
-import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
 const CONFIGS = ["atis-joint", "snips-joint"];
@@ -44,12 +42,6 @@ const FWD_TOL = 1e-5, GRAD_TOL = 1e-4;
 const { k } = await setup();
 const torchOk = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
 const work = mkdtempSync(join(tmpdir(), "mtl-torch-text-"));
-const cli = (argv: string[]) => {
-  const lines: string[] = [];
-  return main(argv, () => WebAssembly.compile(readFileSync(WASM_PATH)), { log: (s) => lines.push(s), error: (s) => lines.push(s), progress: null }).then((code) => ({ code, text: lines.join("\n") }));
-};
-const specOf = (name: string) => validateSpec(parseJsonc(readFileSync(`models/${name}.json`, "utf8")));
-const noDropout = (spec: ModelSpec) => validateSpec(JSON.parse(JSON.stringify(spec), (key, v) => (key === "dropout" ? 0 : v)));
 function harder(spec: ModelSpec): ModelSpec {
   const s = JSON.parse(JSON.stringify(noDropout(spec)));
   s.training.weighting = { type: "uncertainty" };
@@ -170,12 +162,7 @@ async function parity(name: string, shipped: ModelSpec): Promise<void> {
     assert.ok(d <= FWD_TOL, `${name} ${t.name}: forward max |torch − ours| = ${d.toExponential(2)} > ${FWD_TOL}`);
   });
 
-  const worst = { name: "", err: 0 };
-  for (const { label, dir, ours: o } of grads) {
-    const w = checkGrads(`${name}/${label}`, join(dir, "grad.safetensors"), o, GRAD_TOL);
-    if (w.err > worst.err) Object.assign(worst, { name: `${label}: ${w.name}`, err: w.err });
-  }
-  process.stdout.write(`\n  ${name}: forward max ${fwd.toExponential(1)}, worst gradient ${worst.name} ${worst.err.toExponential(1)}\n`);
+  checkAllGrads(name, fwd, grads, GRAD_TOL);
 
   const before = f.model.predict(f.probeEnc).map((data, i) => ({ name: shipped.tasks[i].name, data }));
   await checkRoundTrip(name, fdir, before, Array.from(f.probe, (i) => f.table.row(i)), k, cli, FWD_TOL);

@@ -20,13 +20,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Rng, setup, WASM_PATH } from "../helpers.ts";
+import { Rng, setup } from "../helpers.ts";
 import { needFile, skipOrFail } from "../skip.ts";
-import { checkGrads, checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn } from "./torch-harness.ts";
-import { parseJsonc } from "../../src/util/jsonc.ts";
+import { checkRoundTrip, maxScaledDiff, ourStep, packageFolder, PYTHON, readOut, runPython as runPythonIn, cli, noDropout, specOf, taskTensors, checkAllGrads } from "./torch-harness.ts";
 import { validateSpec, type ModelSpec } from "../../src/model/spec.ts";
 import { Model } from "../../src/model/model.ts";
 import { readTable } from "../../src/data/load.ts";
@@ -34,7 +33,6 @@ import { fileSource } from "../../src/data/node-file.ts";
 import { encode, fitPreprocessing, numericOptions, type Encoded } from "../../src/data/preprocess.ts";
 import { Table } from "../../src/data/table.ts";
 import { serialize, type Tensor } from "../../src/io/safetensors.ts";
-import { main } from "../../src/cli/main.ts";
 import { torchUnsupported } from "../../src/export/torch.ts";
 
 /** Configs the exporter supports, each with real data (TORCH_PARITY_CONFIGS=a,b runs a subset, ENCODED's names too). */
@@ -48,10 +46,6 @@ const FWD_TOL = 1e-5, GRAD_TOL = 1e-4;
 const { k } = await setup();
 const torchOk = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
 const work = mkdtempSync(join(tmpdir(), "mtl-torch-"));
-const cli = (argv: string[]) => {
-  const lines: string[] = [];
-  return main(argv, () => WebAssembly.compile(readFileSync(WASM_PATH)), { log: (s) => lines.push(s), error: (s) => lines.push(s), progress: null }).then((code) => ({ code, text: lines.join("\n") }));
-};
 
 const tables = new Map<string, Promise<Table>>();
 const tableOf = (spec: ModelSpec) => {
@@ -59,9 +53,6 @@ const tableOf = (spec: ModelSpec) => {
   if (!tables.has(path)) tables.set(path, readTable(fileSource(path), spec.data!));
   return tables.get(path)!;
 };
-const specOf = (name: string) => validateSpec(parseJsonc(readFileSync(`models/${name}.json`, "utf8")));
-/** The spec with every dropout 0 (torch cannot reproduce our dropout mask). */
-const noDropout = (spec: ModelSpec) => validateSpec(JSON.parse(JSON.stringify(spec), (key, v) => (key === "dropout" ? 0 : v)));
 /** A harder objective on the same model: uncertainty weighting, unequal weights, pos_weight, shared_l2, a relation. */
 function harder(spec: ModelSpec): ModelSpec {
   const s = JSON.parse(JSON.stringify(noDropout(spec)));
@@ -197,12 +188,7 @@ function inputTensors(spec: ModelSpec, model: Model, enc: Encoded, prefix = "", 
     [`${prefix}groups`]: { dtype: "I32", shape: [N, Math.max(1, grouped.length)], data: groups },
   };
   if (raw) out[`${prefix}raw`] = { dtype: "F32", shape: [N, spec.inputs.numeric.length], data: rawNumeric(spec, raw.table, raw.rows) };
-  spec.tasks.forEach((t, i) => {
-    const lab = enc.tasks[i].labels, w = model.dims.outputs[i];
-    out[`${prefix}label:${t.name}`] = t.type === "multiclass" ? { dtype: "I32", shape: [N], data: lab as Int32Array } : { dtype: "F32", shape: [N, w], data: lab as Float32Array };
-    out[`${prefix}mask:${t.name}`] = { dtype: "F32", shape: [N], data: enc.tasks[i].mask };
-  });
-  return out;
+  return { ...out, ...taskTensors(prefix, spec, model, enc, N) };
 }
 
 /** The model folder `mtl train` would write, then its torch package (torch-harness.ts packageFolder). */
@@ -262,12 +248,7 @@ async function parity(name: string, shipped: ModelSpec, encoded?: { holes: strin
   }
 
   // loss and gradients
-  const worst = { name: "", err: 0 };
-  for (const { label, dir, ours: o } of grads) {
-    const w = checkGrads(`${name}/${label}`, join(dir, "grad.safetensors"), o, GRAD_TOL);
-    if (w.err > worst.err) Object.assign(worst, { name: `${label}: ${w.name}`, err: w.err });
-  }
-  process.stdout.write(`\n  ${name}: forward max ${fwd.toExponential(1)}, worst gradient ${worst.name} ${worst.err.toExponential(1)}\n`);
+  checkAllGrads(name, fwd, grads, GRAD_TOL);
 
   // round trip: import the torch-trained weights; the model.onnx the import rewrites gives what torch computes.
   const before = f.model.predict(f.probeEnc).map((data, i) => ({ name: shipped.tasks[i].name, data }));
