@@ -20,6 +20,14 @@
 // Column order of E: the non-periodic columns' blocks in spec order, then the indicators in spec order, then the
 // periodic columns' standardized values in spec order (the model applies the periodic op to that last block).
 import type { NumericEncoding } from "../model/spec.ts";
+import { treeThresholds } from "./tree-bins.ts";
+
+/** The training rows a target-aware ple column's tree fits: values x and labels y (class indices below `classes`, or regression targets when `classes` is 0). */
+export interface TreeRows {
+  x: Float64Array;
+  y: Float64Array;
+  classes: number;
+}
 
 /** One numeric input's statistics in Preprocessing.numeric (model.json, ONNX metadata "mtl.preprocessing"). */
 export interface NumericStats {
@@ -116,9 +124,9 @@ function distinctF32(qs: number[]): { values: number[]; first: number[]; last: n
 /**
  * Fit one numeric input's encoding on its training rows' values `present` (sorted, missing cells removed, as read
  * from the table: float64). `hasMissing`: the training rows have missing cells in the column. Mean and std are the
- * caller's (the same as plain standardization).
+ * caller's (the same as plain standardization). `labeled`: the rows a target-aware ple's tree fits (required then).
  */
-export function fitEncoding(enc: NumericEncoding, mean: number, std: number, present: Float64Array, hasMissing: boolean): NumericStats {
+export function fitEncoding(enc: NumericEncoding, mean: number, std: number, present: Float64Array, hasMissing: boolean, labeled?: TreeRows): NumericStats {
   const s: NumericStats = { column: enc.column, mean, std };
   const n = present.length;
   if (enc.encoding === "quantile") {
@@ -133,7 +141,13 @@ export function fitEncoding(enc: NumericEncoding, mean: number, std: number, pre
     const out = enc.output === "normal" ? uniform.map((p) => normalQuantile(Math.min(1 - BOUND, Math.max(BOUND, p)))) : uniform;
     Object.assign(s, { encoding: "quantile", knots: values, refs: out.map((r) => Math.round(r * REF_SCALE) / REF_SCALE) });
   } else if (enc.encoding === "ple") {
-    const qs = n ? Array.from({ length: enc.bins + 1 }, (_, t) => quantile(present, t / enc.bins)) : [mean];
+    let qs: number[];
+    if (enc.tree) {
+      // The paper's tree-based bins: the extremes and the tree's thresholds, sorted, in f32, repeats merged.
+      if (!labeled) throw new Error(`fitEncoding: ple column ${JSON.stringify(enc.column)} has target-aware bins but no labeled rows were given`);
+      const cut = treeThresholds(labeled.x, labeled.y, { bins: enc.bins, minSamplesLeaf: enc.tree.min_samples_leaf, minImpurityDecrease: enc.tree.min_impurity_decrease, classes: labeled.classes });
+      qs = n ? [present[0], ...cut, present[n - 1]].sort((a, b) => a - b) : [mean];
+    } else qs = n ? Array.from({ length: enc.bins + 1 }, (_, t) => quantile(present, t / enc.bins)) : [mean];
     let edges = distinctF32(qs).values;
     // One distinct value: a single bin [v, v + 1) (its component is x − v, unbounded both sides).
     if (edges.length < 2) edges = [edges[0], f(edges[0] + Math.max(1, Math.abs(edges[0]) * 2 ** -20))];

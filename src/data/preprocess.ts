@@ -6,7 +6,7 @@ import type { ModelSpec } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
 import { encodeTokens, fitVocabulary, RESERVED_IDS, splitTokens, type TokenVocabulary } from "./tokens.ts";
-import { encodedWidth, encoderPlan, firstOverflow, fitEncoding, makeEncoder, needsEncoder, type NumericStats } from "./numeric-encodings.ts";
+import { encodedWidth, encoderPlan, firstOverflow, fitEncoding, makeEncoder, needsEncoder, type NumericStats, type TreeRows } from "./numeric-encodings.ts";
 
 /** The class a task with `unknown` (multiclass, tagging) gives labels unseen in training: index 0 of its classes. */
 export const UNKNOWN_CLASS = "<unk>";
@@ -133,23 +133,27 @@ function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std:
   return { mean, std: std > 1e-12 ? std : 1 };
 }
 
+/**
+ * The training rows a target-aware ple column's tree fits: the column's present values `x` and the task's labels `y`
+ * (class indices, or standardized regression targets) on the rows where both are present.
+ */
+function treeRows(spec: ModelSpec, table: Table, train: ArrayLike<number>, v: Float64Array, task: string, tasks: Preprocessing["tasks"]): TreeRows {
+  const ti = spec.tasks.findIndex((t) => t.name === task);
+  const { labels, mask } = encodeLabels(spec, ti, tasks[ti], table, train, true);
+  const x: number[] = [], y: number[] = [];
+  for (let k = 0; k < train.length; k++) {
+    const xv = v[train[k]];
+    if (mask[k] && xv === xv) x.push(xv), y.push(labels[k]);
+  }
+  const classes = spec.tasks[ti].type === "multiclass" ? tasks[ti].classes!.length : spec.tasks[ti].type === "binary" ? 2 : 0;
+  return { x: Float64Array.from(x), y: Float64Array.from(y), classes };
+}
+
 /** Learn preprocessing from the training rows `train` of `table`. */
 export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike<number>): Preprocessing {
   const missing = spec.inputs.missing;
   const nopts = numericOptions(spec);
   const encodings = spec.inputs.numeric_encodings;
-  const numeric = spec.inputs.numeric.map((column, j): NumericStats => {
-    const v = table.numericColumn(column, nopts), ms = meanStd(v, train);
-    if (!encodings) return { column, ...ms };
-    let missingCells = false;
-    const present: number[] = [];
-    for (let k = 0; k < train.length; k++) {
-      const x = v[train[k]];
-      if (x === x) present.push(x);
-      else missingCells = true;
-    }
-    return fitEncoding(encodings[j], ms.mean, ms.std, Float64Array.from(present).sort(), missingCells);
-  });
   const categorical = spec.inputs.categorical.map((c) => {
     const cells = table.stringColumn(c.column);
     const counts = new Map<string, number>();
@@ -204,8 +208,81 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
     }
     return { name: t.name, classes, groups, target };
   });
+  const numeric = spec.inputs.numeric.map((column, j): NumericStats => {
+    const v = table.numericColumn(column, nopts), ms = meanStd(v, train);
+    if (!encodings) return { column, ...ms };
+    let missingCells = false;
+    const present: number[] = [];
+    for (let k = 0; k < train.length; k++) {
+      const x = v[train[k]];
+      if (x === x) present.push(x);
+      else missingCells = true;
+    }
+    const e = encodings[j];
+    const labeled = e.encoding === "ple" && e.tree ? treeRows(spec, table, train, v, e.tree.task, tasks) : undefined;
+    return fitEncoding(e, ms.mean, ms.std, Float64Array.from(present).sort(), missingCells, labeled);
+  });
   const tok = spec.inputs.tokens;
   return { numeric, categorical, ...(tok ? { tokens: fitVocabulary(tok, table.stringColumn(tok.column), train) } : {}), tasks };
+}
+
+/**
+ * The labels [rows·width] (multiclass: class indices [rows], −1 = missing) and row mask of the non-tagging task `ti`
+ * over the rows `idx` of `table`, regression targets standardized by `info.target`; `withLabels` false: all missing.
+ */
+function encodeLabels(spec: ModelSpec, ti: number, info: Preprocessing["tasks"][number], table: Table, idx: ArrayLike<number>, withLabels: boolean): { labels: Float32Array | Int32Array; mask: Float32Array } {
+  const t = spec.tasks[ti], n = idx.length, missing = spec.inputs.missing, nopts = numericOptions(spec);
+  const width = t.type === "multiclass" ? 1 : t.labels.length;
+  const mask = new Float32Array(n);
+  let labels: Float32Array | Int32Array;
+if (!withLabels) {
+    labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
+  } else if (t.type === "multiclass") {
+    const col = t.labels[0];
+    const cells = table.stringColumn(col);
+    const map = new Map(info.classes!.map((c, k) => [c, k]));
+    labels = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const s = cells[idx[k]].trim();
+      if (missing.includes(s)) {
+        labels[k] = -1;
+        continue;
+      }
+      const c = map.get(s) ?? (t.unknown ? 0 : undefined);
+      if (c === undefined) throw new Error(`${where(table, idx[k], col)}: unknown label ${JSON.stringify(s)} for task ${t.name}; known classes: ${info.classes!.map((x) => JSON.stringify(x)).join(", ")} (set "unknown": true on the task to map unseen labels to ${JSON.stringify(UNKNOWN_CLASS)})`);
+      labels[k] = c;
+      mask[k] = 1;
+    }
+  } else {
+    const lab = new Float32Array(n * width);
+    labels = lab;
+    mask.fill(1);
+    t.labels.forEach((col, j) => {
+      const cells = table.stringColumn(col);
+      for (let k = 0; k < n; k++) {
+        const s = cells[idx[k]].trim();
+        let v: number;
+        if (missing.includes(s)) v = NaN;
+        else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
+        else {
+          const x = parseFiniteNumber(s);
+          if (x === null) {
+            // ±Infinity, 1e400, "nan" ...: an error, or missing with inputs.nonfinite "missing".
+            if (nopts.nonfinite !== "missing") throw new Error(`${where(table, idx[k], col)}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
+            v = NaN;
+          } else {
+            if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
+            if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
+            v = x;
+          }
+        }
+        const tg = info.target?.[j];
+        lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
+        if (v !== v) mask[k] = 0;
+      }
+    });
+  }
+  return { labels, mask };
 }
 
 /** The data-dependent sizes the model builder needs (tagging: outputs = tags per token). */
@@ -229,7 +306,6 @@ export function dataDims(spec: ModelSpec, pre: Preprocessing): DataDims {
 export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?: ArrayLike<number>, opts: { labels?: boolean } = {}): Encoded {
   const idx = rows ?? Int32Array.from({ length: table.rowCount }, (_, i) => i);
   const n = idx.length;
-  const missing = spec.inputs.missing;
   const nopts = numericOptions(spec);
   const F = pre.numeric.length;
   const numeric = needsEncoder(pre.numeric) ? encodeNumeric(pre, table, idx, nopts) : new Float32Array(n * F);
@@ -257,59 +333,12 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
   const withLabels = opts.labels ?? true;
   const tasks = spec.tasks.map((t, ti) => {
     const info = pre.tasks[ti];
-    const width = t.type === "multiclass" ? 1 : t.labels.length;
-    const mask = new Float32Array(n);
+    let mask: Float32Array = new Float32Array(n);
     let labels: Float32Array | Int32Array;
     let tokenMask: Float32Array | undefined, gold: (string[] | null)[] | undefined;
     if (t.type === "tagging") {
       ({ labels, tokenMask, gold } = encodeTagging(spec, info.classes!, table, idx, ti, withLabels, mask));
-    } else if (!withLabels) {
-      labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
-    } else if (t.type === "multiclass") {
-      const col = t.labels[0];
-      const cells = table.stringColumn(col);
-      const map = new Map(info.classes!.map((c, k) => [c, k]));
-      labels = new Int32Array(n);
-      for (let k = 0; k < n; k++) {
-        const s = cells[idx[k]].trim();
-        if (missing.includes(s)) {
-          labels[k] = -1;
-          continue;
-        }
-        const c = map.get(s) ?? (t.unknown ? 0 : undefined);
-        if (c === undefined) throw new Error(`${where(table, idx[k], col)}: unknown label ${JSON.stringify(s)} for task ${t.name}; known classes: ${info.classes!.map((x) => JSON.stringify(x)).join(", ")} (set "unknown": true on the task to map unseen labels to ${JSON.stringify(UNKNOWN_CLASS)})`);
-        labels[k] = c;
-        mask[k] = 1;
-      }
-    } else {
-      const lab = new Float32Array(n * width);
-      labels = lab;
-      mask.fill(1);
-      t.labels.forEach((col, j) => {
-        const cells = table.stringColumn(col);
-        for (let k = 0; k < n; k++) {
-          const s = cells[idx[k]].trim();
-          let v: number;
-          if (missing.includes(s)) v = NaN;
-          else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
-          else {
-            const x = parseFiniteNumber(s);
-            if (x === null) {
-              // ±Infinity, 1e400, "nan" ...: an error, or missing with inputs.nonfinite "missing".
-              if (nopts.nonfinite !== "missing") throw new Error(`${where(table, idx[k], col)}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
-              v = NaN;
-            } else {
-              if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
-              if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
-              v = x;
-            }
-          }
-          const tg = info.target?.[j];
-          lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
-          if (v !== v) mask[k] = 0;
-        }
-      });
-    }
+    } else ({ labels, mask } = encodeLabels(spec, ti, info, table, idx, withLabels));
     let group = new Int32Array(0);
     if (t.group_by) {
       const map = new Map(info.groups!.map((g, k) => [g, k]));

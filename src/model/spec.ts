@@ -306,7 +306,8 @@ export const NUMERIC_ENCODINGS = ["standardize", "quantile", "ple", "periodic"] 
  * - standardize: (x − mean) / std, one column.
  * - quantile: the training quantile transform to `output` "uniform" ([0, 1]) or "normal" (normal scores), one column
  *   (piecewise-linear between `quantiles` training quantiles, as scikit-learn's QuantileTransformer).
- * - ple: piecewise-linear encoding into `bins` components over quantile bins (Gorishniy et al. 2022).
+ * - ple: piecewise-linear encoding into `bins` components over quantile bins (Gorishniy et al. 2022), or over
+ *   target-aware bins with `tree`: { task, min_samples_leaf, min_impurity_decrease } (the paper's tree-based bins).
  * - periodic: the standardized value x ↦ [sin(2π c_i x), cos(2π c_i x)] for `frequencies` trainable c_i ~ N(0, sigma²),
  *   2·frequencies columns (Gorishniy et al. 2022, periodic embeddings).
  */
@@ -333,12 +334,23 @@ export interface QuantileEncoding extends NumericEncodingBase {
   /** "uniform" ([0, 1]) or "normal" (normal scores). */
   output: "uniform" | "normal";
 }
-/** Piecewise-linear encoding over quantile bins, `bins` columns. */
+/** Piecewise-linear encoding over quantile bins, or target-aware bins from a decision tree, at most `bins` columns. */
 export interface PleEncoding extends NumericEncodingBase {
   /** The encoding's name. */
   encoding: "ple";
   /** Bins (columns). */
   bins: number;
+  /** Target-aware bins (src/data/tree-bins.ts): the edges are the column's min, max and split thresholds of a tree grown on it against one task's labels. Absent: quantile bins. */
+  tree?: TreeBins;
+}
+/** The decision tree behind target-aware ple bins (scikit-learn's max_leaf_nodes = bins and these two limits). */
+export interface TreeBins {
+  /** The task whose labels the tree fits: binary, multiclass (Gini) or one-column regression (squared error on standardized targets). */
+  task: string;
+  /** Training rows each leaf keeps (default 64). */
+  min_samples_leaf: number;
+  /** A split's least decrease of the row-weighted impurity (default 1e−4). */
+  min_impurity_decrease: number;
 }
 /** Periodic embeddings of the standardized value, 2·frequencies columns. */
 export interface PeriodicEncoding extends NumericEncodingBase {
@@ -1254,6 +1266,7 @@ export function validateSpec(json: Json): ModelSpec {
     };
   });
   checkFunnels(tasks);
+  checkTreeBins(numeric_encodings, tasks, (i) => (inp.numeric_encodings !== undefined ? `inputs.numeric_encodings[${i}]` : `inputs.numeric[${i}]`));
 
   // Shapes through the trunk (or each expert) and every tower: errors name the layer and the shape.
   const inShape = inputShape({ numeric, categorical, tensor, image, missing, nonfinite, ...(tokens ? { tokens } : {}) });
@@ -1394,10 +1407,38 @@ function averaging(tr: Record<string, Json>, epochs: number, early: TrainingOpti
  * encoding's own: quantiles 1000, output "uniform", bins 16, frequencies 8, sigma 0.1); `column` and
  * `missing_indicator` are the caller's.
  */
+/** The options an encoding object may carry besides column, encoding and missing_indicator. */
+const ENCODING_OPTIONS = ["quantiles", "output", "bins", "tree", "frequencies", "sigma"];
+
+/** ple's `tree`: true (every default) or { task?, min_samples_leaf?, min_impurity_decrease? }; the task is resolved against the tasks later (checkTreeBins). */
+function treeBins(v: Json, p: string): TreeBins {
+  if (v === true) return { task: "", min_samples_leaf: 64, min_impurity_decrease: 1e-4 };
+  const o = obj(v, p);
+  known(o, p, ["task", "min_samples_leaf", "min_impurity_decrease"]);
+  return {
+    task: o.task === undefined || o.task === null ? "" : str(o, "task", p),
+    min_samples_leaf: num(o, "min_samples_leaf", p, 64, { int: true, min: 1, max: 1 << 30 }),
+    min_impurity_decrease: num(o, "min_impurity_decrease", p, 1e-4, { min: 0, max: 1e6 }),
+  };
+}
+
+/** Target-aware ple bins: the task exists (default: the first task) and has labels a tree can fit. */
+function checkTreeBins(encodings: NumericEncoding[] | undefined, tasks: Task[], where: (i: number) => string): void {
+  encodings?.forEach((e, i) => {
+    if (e.encoding !== "ple" || !e.tree) return;
+    const p = `${where(i)}.tree.task`;
+    if (!e.tree.task) e.tree.task = tasks[0].name;
+    const t = tasks.find((t) => t.name === e.tree!.task);
+    if (!t) throw new SpecError(p, `names no task (the tasks: ${tasks.map((t) => JSON.stringify(t.name)).join(", ")})`);
+    const fits = t.type === "binary" || t.type === "multiclass" || (t.type === "regression" && t.labels.length === 1);
+    if (!fits || t.group_by || t.funnel) throw new SpecError(p, `task ${JSON.stringify(t.name)} is ${t.type}${t.type === "regression" ? ` over ${t.labels.length} label columns` : ""}${t.group_by ? " grouped by " + JSON.stringify(t.group_by) : ""}${t.funnel ? " with a funnel head" : ""}; target-aware bins need a binary, multiclass or one-column regression task`);
+  });
+}
+
 function encodingOptions(o: Record<string, Json>, p: string, encoding: NumericEncoding["encoding"], column: string, missing_indicator: boolean, base: Record<string, Json>): NumericEncoding {
   const pick = (k: string) => (o[k] !== undefined ? o : base);
   const only = (keys: string[]) => {
-    for (const k of ["quantiles", "output", "bins", "frequencies", "sigma"]) if (o[k] !== undefined && !keys.includes(k)) throw new SpecError(`${p}.${k}`, `is not an option of encoding ${JSON.stringify(encoding)}${keys.length ? ` (its options: ${keys.join(", ")})` : " (it has none)"}`);
+    for (const k of ENCODING_OPTIONS) if (o[k] !== undefined && !keys.includes(k)) throw new SpecError(`${p}.${k}`, `is not an option of encoding ${JSON.stringify(encoding)}${keys.length ? ` (its options: ${keys.join(", ")})` : " (it has none)"}`);
   };
   switch (encoding) {
     case "standardize":
@@ -1406,9 +1447,12 @@ function encodingOptions(o: Record<string, Json>, p: string, encoding: NumericEn
     case "quantile":
       only(["quantiles", "output"]);
       return { column, encoding, quantiles: num(pick("quantiles"), "quantiles", p, 1000, { min: 2, limit: MAX_QUANTILES }), output: oneOf(pick("output"), "output", p, ["uniform", "normal"] as const, "uniform"), missing_indicator };
-    case "ple":
-      only(["bins"]);
-      return { column, encoding, bins: num(pick("bins"), "bins", p, 16, { min: 1, limit: MAX_BINS }), missing_indicator };
+    case "ple": {
+      only(["bins", "tree"]);
+      const t = pick("tree").tree;
+      const tree = t === undefined || t === null || t === false ? null : treeBins(t, `${o.tree !== undefined ? p : "inputs.numeric_encoding"}.tree`);
+      return { column, encoding, bins: num(pick("bins"), "bins", p, 16, { min: 1, limit: MAX_BINS }), ...(tree ? { tree } : {}), missing_indicator };
+    }
     case "periodic":
       only(["frequencies", "sigma"]);
       return { column, encoding, frequencies: num(pick("frequencies"), "frequencies", p, 8, { min: 1, limit: MAX_FREQUENCIES }), sigma: num(pick("sigma"), "sigma", p, 0.1, { gt: 0, max: 1e6 }), missing_indicator };
@@ -1428,7 +1472,7 @@ function numericInputs(inp: Record<string, Json>): { numeric: string[]; encoding
   if (typeof inp.numeric_encoding === "string") defType = oneOf(inp, "numeric_encoding", "inputs", NUMERIC_ENCODINGS);
   else if (inp.numeric_encoding !== undefined) {
     def = obj(inp.numeric_encoding, "inputs.numeric_encoding");
-    known(def, "inputs.numeric_encoding", ["type", "quantiles", "output", "bins", "frequencies", "sigma"]);
+    known(def, "inputs.numeric_encoding", ["type", ...ENCODING_OPTIONS]);
     defType = oneOf(def, "type", "inputs.numeric_encoding", NUMERIC_ENCODINGS);
     encodingOptions(def, "inputs.numeric_encoding", defType, "", false, {});
   }
@@ -1441,7 +1485,7 @@ function numericInputs(inp: Record<string, Json>): { numeric: string[]; encoding
     if (!Array.isArray(list) || list.length !== raw.length) throw new SpecError("inputs.numeric_encodings", `expected an array of ${raw.length} encodings, one per inputs.numeric column, found ${Array.isArray(list) ? `${list.length}` : show(list)}`);
     encodings = list.map((e, i) => {
       const p = `inputs.numeric_encodings[${i}]`, o = obj(e, p);
-      known(o, p, ["column", "encoding", "missing_indicator", "quantiles", "output", "bins", "frequencies", "sigma"]);
+      known(o, p, ["column", "encoding", "missing_indicator", ...ENCODING_OPTIONS]);
       const column = str(o, "column", p);
       if (raw[i] !== column) throw new SpecError(`${p}.column`, `is ${JSON.stringify(column)}, but inputs.numeric[${i}] is ${show(raw[i])}`);
       numeric.push(column);
@@ -1455,7 +1499,7 @@ function numericInputs(inp: Record<string, Json>): { numeric: string[]; encoding
         return encodingOptions({}, p, defType, c, defIndicator, def);
       }
       const o = obj(c, p);
-      known(o, p, ["column", "encoding", "missing_indicator", "quantiles", "output", "bins", "frequencies", "sigma"]);
+      known(o, p, ["column", "encoding", "missing_indicator", ...ENCODING_OPTIONS]);
       const column = str(o, "column", p);
       numeric.push(column);
       const type = o.encoding === undefined ? defType : oneOf(o, "encoding", p, NUMERIC_ENCODINGS);

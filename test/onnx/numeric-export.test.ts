@@ -1,5 +1,5 @@
-// Numeric encodings (inputs.numeric_encodings) in exported models: on real census rows, for every encoding (and a
-// per-column mix), onnxruntime-web and the mtl engine running the export, fed raw rows, equal our own forward pass on
+// Numeric encodings (inputs.numeric_encodings) in exported models: on real census rows, for every encoding (ple with
+// quantile and with target-aware bins, and a per-column mix), onnxruntime-web and the mtl engine running the export, fed raw rows, equal our own forward pass on
 // the encoded rows within 1e-5; the same on synthetic rows with missing cells and missing-indicator columns (the
 // export takes NaN for a missing value); Debian's python3-onnx checker accepts every export.
 import { test } from "uvu";
@@ -51,6 +51,7 @@ const ENCODINGS: [string, Record<string, unknown>][] = [
   ["quantile-uniform", { numeric_encoding: "quantile" }],
   ["quantile-normal", { numeric_encoding: { type: "quantile", output: "normal", quantiles: 200 } }],
   ["ple", { numeric_encoding: { type: "ple", bins: 12 } }],
+  ["ple-tree", { numeric_encoding: { type: "ple", bins: 24, tree: { task: "never_married", min_samples_leaf: 32 } } }],
   ["periodic", { numeric_encoding: { type: "periodic", frequencies: 6, sigma: 0.5 } }],
 ];
 const census = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
