@@ -66,6 +66,15 @@ const GROUPS = [
     threshold: 80,
     data: true,
   },
+  {
+    // target-aware ple bins: scikit-learn's trees (python3-sklearn) on synthetic columns and on census, and the
+    // preprocessing path (labels of the named task, missing labels left out, standardized regression targets)
+    name: "tree-bins",
+    mutate: ["src/data/tree-bins.ts"],
+    tests: ["test/data/tree-bins.test.ts"],
+    threshold: 80,
+    data: true,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // - the decrease of a split of node t is (n_t / n) · (I_t − n_L/n_t · I_L − n_R/n_t · I_R); a node is a leaf when it
 //   has fewer than max(2, 2·min_samples_leaf) rows, is pure (I_t ≤ ε), has no valid split, or its decrease + ε is
 //   below min_impurity_decrease;
-// - the threshold is the midpoint x_{p−1}/2 + x_p/2 (float64), or x_{p−1} when the midpoint rounds up to x_p.
+// - the threshold is the midpoint x_{p−1}/2 + x_p/2 (float64).
 // test/data/tree-bins.test.ts checks the edges against scikit-learn's trees.
 
 /** What the tree is grown against. */
@@ -104,8 +104,8 @@ export function treeThresholds(x: ArrayLike<number>, y: ArrayLike<number>, o: Tr
       }
     }
     if (bestPos < 0) return out;
-    let t = xs[bestPos - 1] / 2 + xs[bestPos] / 2;
-    if (t === xs[bestPos] || !Number.isFinite(t)) t = xs[bestPos - 1];
+    // Exact in float64 for float32 values, so strictly between them (scikit-learn's fallback to x_{p−1} never applies).
+    const t = xs[bestPos - 1] / 2 + xs[bestPos] / 2;
     const nl = bestPos - a, nr = b - bestPos;
     const improvement = (m / n) * (imp - (nr / m) * impurity(bestPos, b) - (nl / m) * impurity(a, bestPos));
     if (improvement + EPSILON < o.minImpurityDecrease) return out;

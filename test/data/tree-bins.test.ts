@@ -81,6 +81,7 @@ test("the thresholds equal scikit-learn's best-first trees: Gini for 2 and 3 cla
   cases.push({ what: "near-equal values", classes: 2, bins: 8, leaf: 1, dec: 0, x: [1, 1 + 2 ** -23, 1 + 2 ** -22, 2, 2, 3], y: [0, 1, 0, 1, 1, 0] });
   cases.push({ what: "constant column", classes: 2, bins: 8, leaf: 1, dec: 0, x: [5, 5, 5, 5], y: [0, 1, 0, 1] });
   cases.push({ what: "pure labels", classes: 2, bins: 8, leaf: 1, dec: 0, x: [1, 2, 3, 4], y: [1, 1, 1, 1] });
+  cases.push({ what: "equal decreases", classes: 2, bins: 2, leaf: 1, dec: 0, x: [1, 2, 3, 4], y: [0, 1, 1, 0] });
   const ref = sklearnThresholds(cases, "tree bins against scikit-learn");
   if (!ref) return;
   let stopped = 0;
@@ -90,7 +91,7 @@ test("the thresholds equal scikit-learn's best-first trees: Gini for 2 and 3 cla
   });
   // The stopping rules were exercised: some trees end with fewer than bins − 1 splits, and the near-equal case splits once.
   assert.ok(stopped >= 8, `only ${stopped} cases stopped early`);
-  assert.equal(ref[cases.length - 3].length, 2, "near-equal values: splits only between 1.0000002 and 2, and between 2 and 3");
+  assert.equal(ref[cases.length - 4].length, 2, "near-equal values: splits only between 1.0000002 and 2, and between 2 and 3");
 });
 
 test("the splits follow the labels: a step in the label gets a threshold at the step, quantile bins do not", () => {
@@ -99,8 +100,16 @@ test("the splits follow the labels: a step in the label gets a threshold at the 
   assert.equal(treeThresholds(x, y.map((v) => 5 * v), { bins: 4, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 0 }), [730.5]);
   // min_samples_leaf keeps the split 300 rows away from either end.
   assert.equal(treeThresholds(x, x.map((v) => +(v >= 950)), { bins: 2, minSamplesLeaf: 300, minImpurityDecrease: 0, classes: 2 }), [699.5]);
-  throwsWith(() => treeThresholds([1, 2], [0, 2], { bins: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 }), "label 2 at row 1 is not a class index below 2");
-  throwsWith(() => treeThresholds([1, 2], [0], { bins: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 }), "2 values but 1 labels");
+  assert.equal(treeThresholds(x, x.map((v) => +(v >= 950)), { bins: 2, minSamplesLeaf: 300, minImpurityDecrease: 0, classes: 0 }), [699.5], "regression");
+  // Equal decreases: the first position wins (0 | 1 1 0 and 0 1 1 | 0 split the same), as in scikit-learn.
+  assert.equal(treeThresholds([1, 2, 3, 4], [0, 1, 1, 0], { bins: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 }), [1.5]);
+  assert.equal(treeThresholds([1, 2, 3, 4], [0, 1, 1, 0], { bins: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 0 }), [1.5]);
+  const o = { bins: 2, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 };
+  for (const y of [[0, 2], [0, -1], [0, 0.5]]) throwsWith(() => treeThresholds([1, 2], y, o), `label ${y[1]} at row 1 is not a class index below 2`);
+  throwsWith(() => treeThresholds([1, 2], [0], o), "2 values but 1 labels");
+  throwsWith(() => treeThresholds([1, 1e39], [0, 1], o), "value 1e+39 at row 1 is not a finite float32");
+  throwsWith(() => treeThresholds([1, 2], [0, 1], { ...o, bins: 0 }), "bins 0 and minSamplesLeaf 1 must be at least 1");
+  throwsWith(() => treeThresholds([1, 2], [0, 1], { ...o, minSamplesLeaf: 0 }), "bins 2 and minSamplesLeaf 0 must be at least 1");
 });
 
 const census = JSON.parse(readFileSync("models/census-mmoe.json", "utf8"));
