@@ -97,6 +97,7 @@ test("the thresholds equal scikit-learn's best-first trees: Gini for 2 and 3 cla
 test("the splits follow the labels: a step in the label gets a threshold at the step, quantile bins do not", () => {
   const x = Array.from({ length: 1000 }, (_, i) => i), y = x.map((v) => +(v >= 731));
   assert.equal(treeThresholds(x, y, { bins: 4, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 }), [730.5]);
+  assert.equal(treeThresholds(x, y, { bins: 1, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 2 }), [], "one bin: no split");
   assert.equal(treeThresholds(x, y.map((v) => 5 * v), { bins: 4, minSamplesLeaf: 1, minImpurityDecrease: 0, classes: 0 }), [730.5]);
   // min_samples_leaf keeps the split 300 rows away from either end.
   assert.equal(treeThresholds(x, x.map((v) => +(v >= 950)), { bins: 2, minSamplesLeaf: 300, minImpurityDecrease: 0, classes: 2 }), [699.5]);
