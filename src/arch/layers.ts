@@ -14,6 +14,19 @@ export const initFor = (act: Activation, fanIn: number, fanOut: number): Init =>
 
 const width = (v: Value) => v.shape[v.shape.length - 1] as number;
 
+/**
+ * DCN-v2 cross layers (stacked): x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l for l < layers, x0 [N, D] flat; W_l [D, D]
+ * (Glorot), b_l [D] (zeros), parameters `cross.<l>.weight|bias`, role shared. Built from dense, mul and add nodes.
+ */
+export function crossNetwork(g: Graph, x0: Value, layers: number): Value {
+  let x = x0;
+  for (let l = 0; l < layers; l++) {
+    const w = dense(g, x, width(x0), "none", `cross.${l}`, "shared");
+    x = g.add1("add", [g.add1("mul", [x0, w], {}, `cross.${l}.mul`), x], {}, `cross.${l}.out`);
+  }
+  return x;
+}
+
 /** y = act(x·W + b): relu is fused into the dense node, other activations follow it. */
 export function dense(g: Graph, x: Value, units: number, act: Activation, name: string, role: Role, init?: Init): Value {
   const W = g.param(`${name}.weight`, [width(x), units], init ?? initFor(act, width(x), units), role);

@@ -13,7 +13,7 @@
 // output is softmax per token [N, L, tags] and its loss tag_xent over labels i32 [N, L] with a token mask [N, L].
 import { Graph, type Value } from "../graph/graph.ts";
 import { ARCHITECTURES } from "../arch/index.ts";
-import { dense, mlp, seqDense } from "../arch/layers.ts";
+import { crossNetwork, dense, mlp, seqDense } from "../arch/layers.ts";
 import { aitmUnit, esmmOutput, type FunnelPorts } from "./funnel.ts";
 import type { ModelSpec } from "./spec.ts";
 import type { Preprocessing } from "../data/preprocess.ts";
@@ -103,7 +103,8 @@ export function lowerSpec(spec: ModelSpec, dims: DataDims, pre: Preprocessing, b
     parts.push(g.add1("embed_seq", [table, ids], {}, "embed.tokens"));
   }
   if (parts.length === 0) throw new Error(`${spec.name}: the model has no inputs`);
-  const x0 = parts.length === 1 ? parts[0] : g.add1("concat", parts, {}, "x0");
+  const row = parts.length === 1 ? parts[0] : g.add1("concat", parts, {}, "x0");
+  const x0 = spec.architecture.cross ? crossNetwork(g, row, spec.architecture.cross) : row;
   const grouped = spec.tasks.map((t, i) => [t, i] as const).filter(([t]) => t.group_by);
   const groupMatrix = raw && grouped.length ? g.input("groups", "i64", ["N", grouped.length]) : null;
 

@@ -98,6 +98,8 @@ export const MAX_LAYERS = 256;
 export const MAX_EXPERTS = 1024;
 /** architecture.levels (ple). */
 export const MAX_LEVELS = 64;
+/** Limit of architecture.cross (DCN-v2 cross layers before the trunk). */
+export const MAX_CROSS = 16;
 /** inputs.embedding_dim and inputs.categorical[].dim. */
 export const MAX_EMBEDDING_DIM = 65_536;
 /** inputs.categorical[].min_count (training rows). */
@@ -440,6 +442,12 @@ export interface Architecture {
   gamma?: number;
   /** dselect_k only: λ of the selectors' entropy regularizer, ≥ 0, default 0 (the reference gate's: no regularizer). */
   entropy?: number;
+  /**
+   * DCN-v2 cross layers (Wang et al. 2021, the stacked form) on the flat input row before the trunk, an integer in
+   * [0, MAX_CROSS]; absent when 0 (the default). Layer l: x_{l+1} = x_0 ⊙ (x_l·W_l + b_l) + x_l, W_l [D, D] (D the
+   * input row's width); the trunk (and every gate reading the model input) reads x_L.
+   */
+  cross?: number;
 }
 
 /** One entry of `tasks`: a head on the shared part, its labels, loss and metrics. */
@@ -1164,7 +1172,7 @@ export function validateSpec(json: Json): ModelSpec {
   if (data?.format === "idx" && !tensor) throw new SpecError("inputs.tensor", `data.format "idx" feeds each image to the tensor input: set it to the pixels per image (784 for 28 × 28)`);
 
   const a = obj(root.architecture ?? { type: "hps" }, "architecture");
-  known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts", "levels", "gate_input", "k", "gamma", "entropy"]);
+  known(a, "architecture", ["type", "layers", "activation", "dropout", "experts", "shared_experts", "task_experts", "levels", "gate_input", "k", "gamma", "entropy", "cross"]);
   const type = oneOf(a, "type", "architecture", ARCHITECTURES, "hps");
   const actDefault = oneOf(a, "activation", "architecture", ACTIVATIONS, "relu");
   const dropDefault = num(a, "dropout", "architecture", 0, { min: 0, lt: 1 });
@@ -1178,6 +1186,11 @@ export function validateSpec(json: Json): ModelSpec {
     ...(type === "ple" ? { levels: num(a, "levels", "architecture", 2, { min: 1, limit: MAX_LEVELS }), gate_input: oneOf(a, "gate_input", "architecture", ["previous", "raw"] as const, "previous") } : {}),
     ...(type === "dselect_k" ? { k: num(a, "k", "architecture", undefined, { min: 1, limit: MAX_EXPERTS }), gamma: num(a, "gamma", "architecture", 1, { gt: 0 }), entropy: num(a, "entropy", "architecture", 0, { min: 0 }) } : {}),
   };
+  const cross = num(a, "cross", "architecture", 0, { min: 0, limit: MAX_CROSS });
+  if (cross > 0) {
+    if (image || tokens) throw new SpecError("architecture.cross", `cross layers mix one flat input row; ${image ? "an image input" : "a token input"} has none (use them with numeric, categorical or tensor inputs)`);
+    architecture.cross = cross;
+  }
   if (type !== "mmoe" && type !== "dselect_k" && a.experts !== undefined && a.experts !== 0) throw new SpecError("architecture.experts", `only applies to type "mmoe" or "dselect_k", not ${JSON.stringify(type)}`);
   for (const k of ["k", "gamma", "entropy"] as const) if (type !== "dselect_k" && a[k] !== undefined) throw new SpecError(`architecture.${k}`, `only applies to type "dselect_k", not ${JSON.stringify(type)}`);
   if (type === "dselect_k" && architecture.k! > architecture.experts) throw new SpecError("architecture.k", `must be ≤ experts (${architecture.experts}), found ${architecture.k}`);

@@ -14,7 +14,8 @@
 // ple, periodic and standardize columns and missing indicators, on the real rows with ~12 % of some columns' cells
 // made missing ("?"). There the package gets the raw values (NaN = missing) and encodes them itself: forward, J and
 // every gradient (the periodic frequencies included) from raw values, and the round trip on the raw rows; forward is
-// also checked on the encoded columns (standardized=True, what torch_ddp.py feeds).
+// also checked on the encoded columns (standardized=True, what torch_ddp.py feeds). The census variant also has two
+// DCN-v2 cross layers (architecture.cross) and target-aware ple bins.
 // Models start from initParams plus noise (every gate and bias non-trivial), not from training. SKIP (a failure under
 // CI) when /usr/bin/python3 cannot import torch or a data file is missing.
 import { test } from "uvu";
@@ -73,7 +74,7 @@ function harder(spec: ModelSpec): ModelSpec {
  * `indicators` the columns that must then get a missing indicator. After fitting, ~6 % of the checked and probe rows'
  * numeric cells move outside the training range (below the first knot or edge, above the last: the clip bounds).
  */
-const ENCODED: { name: string; base: string; edit: Record<string, object>; holes: string[]; indicators: string[] }[] = [
+const ENCODED: { name: string; base: string; edit: Record<string, object>; holes: string[]; indicators: string[]; cross?: number }[] = [
   {
     name: "census-mmoe+encodings",
     base: "census-mmoe",
@@ -83,11 +84,12 @@ const ENCODED: { name: string; base: string; edit: Record<string, object>; holes
       capital_gains: { encoding: "quantile", quantiles: 200, missing_indicator: true }, // no missing cell: no indicator
       capital_losses: { encoding: "standardize", missing_indicator: true },
       stock_dividends: { encoding: "quantile", output: "normal", missing_indicator: true },
-      num_emp: { encoding: "ple", bins: 4 },
+      num_emp: { encoding: "ple", bins: 6, tree: { task: "never_married", min_samples_leaf: 20 } },
       weeks_worked: { encoding: "periodic", frequencies: 3 },
     },
     holes: ["age", "wage_per_hour", "capital_losses", "stock_dividends", "num_emp", "weeks_worked"],
     indicators: ["age", "wage_per_hour", "capital_losses", "stock_dividends"],
+    cross: 2,
   },
   {
     name: "school+encodings",
@@ -111,6 +113,7 @@ function encodedSpec(v: (typeof ENCODED)[number]): ModelSpec {
   delete s.inputs.numeric_encoding;
   s.inputs.numeric = s.inputs.numeric.map((c: string) => (v.edit[c] ? { column: c, ...v.edit[c] } : c));
   s.inputs.missing = [...new Set([...(s.inputs.missing ?? []), "?"])];
+  if (v.cross) s.architecture.cross = v.cross;
   return validateSpec(s);
 }
 /** The first `n` rows of `table` with ~12 % of the cells of `columns` replaced by "?" (seeded). */

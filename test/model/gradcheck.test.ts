@@ -337,6 +337,12 @@ for (const [name, arch] of ARCHS) {
   }
 }
 
+test("DCN-v2 cross layers before an mmoe trunk (x0 ⊙ (x·W + b) + x, twice; shared L2): every gradient element equals finite differences", () => {
+  const spec = makeSpec({ type: "mmoe", experts: 2, layers: [6], cross: 2 }, { weighting: "uncertainty", shared_l2: 0.05 });
+  assert.is(spec.architecture.cross, 2);
+  expectPass(gradcheck(spec, "cross/mmoe"));
+});
+
 // λ_shared·‖θ_shared‖² must cover the shared parameters only: embeddings and the mmoe experts / cgc shared
 // experts, never gates or cgc task experts. (The pre-graph core tagged the gates and task experts as shared;
 // these two cases failed on it, every gate and task-expert tensor off by 2·λ_shared·θ.)

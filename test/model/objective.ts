@@ -9,7 +9,7 @@
 import type { ModelSpec } from "../../src/model/spec.ts";
 
 /** Whether λ_shared·‖θ‖² covers the parameter called `name`. */
-export const isSharedParam = (name: string): boolean => /^(embedding|shared|expert|shared_expert)\./.test(name) && !/\.bn_running_(mean|var)$/.test(name); // model state is never regularized
+export const isSharedParam = (name: string): boolean => /^(embedding|shared|expert|shared_expert|cross)\./.test(name) && !/\.bn_running_(mean|var)$/.test(name); // model state is never regularized
 
 /** The group_l2 coefficient that covers the parameter called `name` (0 if none). */
 export function groupL2Of(spec: ModelSpec, name: string): number {

@@ -64,6 +64,16 @@ test("errors name the offending path", () => {
   rejects((s) => (s.tasks[0].positive = []), "tasks[0].positive", /must not be empty/);
 });
 
+test("architecture.cross: DCN-v2 cross layers on flat inputs, absent when 0, refused over images and tokens", () => {
+  assert.is(validateSpec({ ...base(), architecture: { ...base().architecture, cross: 3 } }).architecture.cross, 3);
+  assert.not.ok("cross" in validateSpec({ ...base(), architecture: { ...base().architecture, cross: 0 } }).architecture, "0 normalizes away (existing specs unchanged)");
+  assert.not.ok("cross" in validateSpec(base()).architecture);
+  rejects((s) => (s.architecture.cross = 17), "architecture.cross", /above the limit of 16/);
+  rejects((s) => (s.architecture.cross = 1.5), "architecture.cross", /integer/);
+  rejects((s) => ((s.inputs = { image: { channels: 1, height: 8, width: 8 } }), (s.architecture = { type: "hps", layers: [{ type: "flatten" }], cross: 1 })), "architecture.cross", /cross layers mix one flat input row; an image input has none/);
+  rejects((s) => ((s.inputs = { tokens: { column: "text", max_length: 8 } }), (s.architecture = { type: "hps", layers: [], cross: 1 })), "architecture.cross", /a token input has none/);
+});
+
 test("training.weighting: rep_grad by LibMTL's rules, options only where they apply, per-method defaults", () => {
   const w = (weighting: unknown) => (s: any) => (s.training = { weighting });
   // Methods defined on the parameters' gradients refuse representation gradients, and GradDrop needs them.

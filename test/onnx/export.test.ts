@@ -58,6 +58,7 @@ const specs: Record<string, ModelSpec> = {
   mmoe: validateSpec({ inputs, tasks, architecture: { type: "mmoe", experts: 3, layers: [10, 6] } }),
   cgc: validateSpec({ inputs, tasks, architecture: { type: "cgc", shared_experts: 2, task_experts: 1, layers: [{ units: 7, activation: "silu" }] } }),
   linear: validateSpec({ inputs, tasks, architecture: { type: "hps", layers: [] } }),
+  "mmoe+cross": validateSpec({ inputs, tasks, architecture: { type: "mmoe", experts: 3, layers: [10, 6], cross: 2 } }),
 };
 
 const maxAbs = (a: Float32Array, b: Float32Array) => {

@@ -456,6 +456,10 @@ class MTLModel(nn.Module):
             xt, self._mask = S.token_input(self, self._tokens)
             parts.append(xt)
         x0 = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        x = x0  # DCN-v2 cross layers: x_{l+1} = x0 * (x_l @ W_l + b_l) + x_l
+        for l in range(spec["architecture"].get("cross") or 0):
+            x = x0 * self.dense(x, x0.shape[1], "none", f"cross.{l}", "shared") + x
+        x0 = x
         terms = []
         reps = self.trunk(x0, terms)
         logits, outputs = {}, {}
