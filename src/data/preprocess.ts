@@ -2,7 +2,7 @@
 // vocabularies, multiclass classes, task groups) and the encoding of any table with it into the dense
 // arrays the trainer feeds to wasm. The learnt state is plain JSON and goes into model.json and the ONNX
 // metadata, so clients can encode raw rows the same way.
-import type { ModelSpec } from "../model/spec.ts";
+import type { ModelSpec, Task } from "../model/spec.ts";
 import type { DataDims } from "../model/lower.ts";
 import { nonFiniteMessage, parseFiniteNumber, parseNumber, type NumericColumnOptions, type Table } from "./table.ts";
 import { encodeTokens, fitVocabulary, RESERVED_IDS, splitTokens, type TokenVocabulary } from "./tokens.ts";
@@ -227,6 +227,25 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
 }
 
 /**
+ * One cell of a binary, multilabel or regression label column (trimmed): NaN when missing (a missing token, or a
+ * non-finite number with inputs.nonfinite "missing"), 0/1 by `positive` for a binary task that names its positive
+ * values, else the number. Errors name the place (`where()`: file, row, column) and the task.
+ */
+export function labelValue(t: Task, s: string, missing: readonly string[], nonfinite: string | undefined, where: () => string): number {
+  if (missing.includes(s)) return NaN;
+  if (t.type === "binary" && t.positive) return t.positive.includes(s) ? 1 : 0;
+  const x = parseFiniteNumber(s);
+  if (x === null) {
+    // ±Infinity, 1e400, "nan" ...: an error, or missing with inputs.nonfinite "missing".
+    if (nonfinite !== "missing") throw new Error(`${where()}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
+    return NaN;
+  }
+  if (x === undefined) throw new Error(`${where()}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
+  if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where()}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
+  return x;
+}
+
+/**
  * The labels [rows·width] (multiclass: class indices [rows], −1 = missing) and row mask of the non-tagging task `ti`
  * over the rows `idx` of `table`, regression targets standardized by `info.target`; `withLabels` false: all missing.
  */
@@ -260,22 +279,7 @@ if (!withLabels) {
     t.labels.forEach((col, j) => {
       const cells = table.stringColumn(col);
       for (let k = 0; k < n; k++) {
-        const s = cells[idx[k]].trim();
-        let v: number;
-        if (missing.includes(s)) v = NaN;
-        else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
-        else {
-          const x = parseFiniteNumber(s);
-          if (x === null) {
-            // ±Infinity, 1e400, "nan" ...: an error, or missing with inputs.nonfinite "missing".
-            if (nopts.nonfinite !== "missing") throw new Error(`${where(table, idx[k], col)}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
-            v = NaN;
-          } else {
-            if (x === undefined) throw new Error(`${where(table, idx[k], col)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
-            if ((t.type === "binary" || t.type === "multilabel") && x !== 0 && x !== 1) throw new Error(`${where(table, idx[k], col)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
-            v = x;
-          }
-        }
+        const v = labelValue(t, cells[idx[k]].trim(), missing, nopts.nonfinite, () => where(table, idx[k], col));
         const tg = info.target?.[j];
         lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
         if (v !== v) mask[k] = 0;

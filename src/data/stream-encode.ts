@@ -10,7 +10,7 @@
 // tokens or tensors (checkStreamable refuses them). The output arrays are allocated once for `capacity` rows and
 // reused for every chunk. Portable.
 import type { ModelSpec } from "../model/spec.ts";
-import { numericOptions, overflowMessage, UNKNOWN_CLASS, type Encoded, type Preprocessing } from "./preprocess.ts";
+import { labelValue, numericOptions, overflowMessage, UNKNOWN_CLASS, type Encoded, type Preprocessing } from "./preprocess.ts";
 import { nonFiniteMessage, parseFiniteNumber } from "./table.ts";
 import type { RowChunk } from "./stream-rows.ts";
 import { checkStreamable } from "./stream-stats.ts";
@@ -151,21 +151,7 @@ export class RowEncoder {
         for (let j = 0; j < width; j++) {
           const cj = plan.cols[j], colName = plan.names[j], tg = info.target?.[j];
           for (let k = 0; k < n; k++) {
-            const s = fields[k][cj].trim();
-            let v: number;
-            if (missing.includes(s)) v = NaN;
-            else if (t.type === "binary" && t.positive) v = t.positive.includes(s) ? 1 : 0;
-            else {
-              const p = parseFiniteNumber(s);
-              if (p === null) {
-                if (nopts.nonfinite !== "missing") throw new Error(`${this.where(c, k, colName)}: ${nonFiniteMessage(JSON.stringify(s))} (task ${t.name})`);
-                v = NaN;
-              } else {
-                if (p === undefined) throw new Error(`${this.where(c, k, colName)}: value ${JSON.stringify(s)} is not a number (task ${t.name} is ${t.type}${t.type === "binary" ? '; give "positive" values for a text label' : ""})`);
-                if ((t.type === "binary" || t.type === "multilabel") && p !== 0 && p !== 1) throw new Error(`${this.where(c, k, colName)}: ${t.type} label ${JSON.stringify(s)} is not 0 or 1 (task ${t.name})`);
-                v = p;
-              }
-            }
+            const v = labelValue(t, fields[k][cj].trim(), missing, nopts.nonfinite, () => this.where(c, k, colName));
             lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
             if (v !== v) mask[k] = 0;
           }
