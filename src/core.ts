@@ -15,7 +15,7 @@ export { ABI_VERSION } from "./runtime/abi.ts";
 
 // Model spec and model
 export { validateSpec, SpecError, outputWidth } from "./model/spec.ts";
-export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions, TokenInput, Conv1dLayer, GruLayer, NumericEncoding, NumericEncodingBase, StandardizeEncoding, QuantileEncoding, PleEncoding, PeriodicEncoding } from "./model/spec.ts";
+export type { ModelSpec, Task, TaskType, Layer, Activation, Architecture, TrainingOptions, TokenInput, Conv1dLayer, GruLayer, NumericEncoding, NumericEncodingBase, StandardizeEncoding, QuantileEncoding, PleEncoding, TreeBins, PeriodicEncoding } from "./model/spec.ts";
 export { Model, planBatch, INFER_PLANS, MAX_INFER_BATCH } from "./model/model.ts";
 export type { Built, NamedOutput, ProgramIO, TaskIO } from "./model/model.ts";
 

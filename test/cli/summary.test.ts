@@ -145,14 +145,14 @@ test("mtl summary models/census-mmoe: the total is the sum of weights.safetensor
   assert.equal(j.weights.values, values);
   for (const p of j.params) assert.equal(header[p.name].shape, p.shape, p.name);
   // The same count from the spec's arithmetic: embeddings of the learnt vocabularies, 8 periodic frequencies per
-  // numeric column (each column becomes 16 features), 8 experts [240 → 64 → 32], two gates [240 → 8], towers
-  // [32 → 16] and heads [16 → 1].
+  // numeric column (each column becomes 16 features), one cross layer [240 → 240], 8 experts [240 → 64 → 32], two
+  // gates [240 → 8], towers [32 → 16] and heads [16 → 1].
   const m = JSON.parse(readFileSync(join(SHIPPED, "model.json"), "utf8"));
   const emb = m.preprocessing.categorical.reduce((s: number, c: { vocab: string[] }) => s + (c.vocab.length + 1) * 4, 0);
   const F = m.preprocessing.numeric.length, D = 16 * F + 4 * m.preprocessing.categorical.length;
   assert.is(D, 240);
   assert.equal(j.totals.byRole, {
-    shared: emb + 8 * F + 8 * (D * 64 + 64 + 64 * 32 + 32),
+    shared: emb + 8 * F + (D * D + D) + 8 * (D * 64 + 64 + 64 * 32 + 32),
     "task:income": 32 * 16 + 16 + 16 + 1,
     "task:never_married": 32 * 16 + 16 + 16 + 1,
     "gate:income": D * 8 + 8,
@@ -162,7 +162,8 @@ test("mtl summary models/census-mmoe: the total is the sum of weights.safetensor
   assert.is(r.code, 0, r.err);
   assert.match(r.out, `agrees with weights.safetensors (${sizes.length} tensors, ${values.toLocaleString("en-US")} values)`);
   assert.match(r.out, `Total: ${values.toLocaleString("en-US")}`);
-  assert.is(r.out.split("\n").filter((l) => /^(expert\.\d\.0)\s+dense \(relu\)\s+\[N, 64\]\s+15,424\s+shared$/.test(l)).length, 8);
+  assert.is(r.out.split("\n").filter((l) => /^(expert\.\d\.0)\s+dense\s+\[N, 64\]\s+15,424\s+shared$/.test(l)).length, 8);
+  assert.match(r.out, /^cross\.0\s+dense\s+\[N, 240\]\s+57,840\s+shared$/m);
 });
 
 /**
