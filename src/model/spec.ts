@@ -1414,12 +1414,6 @@ function averaging(tr: Record<string, Json>, epochs: number, early: TrainingOpti
   return { ema, swa };
 }
 
-/** inputs.tokens (see TokenInput): vocab_size and min_count exclude each other. */
-/**
- * The encoding options of `o` at `p` for `encoding` (defaults from `base` when it has the same encoding, else the
- * encoding's own: quantiles 1000, output "uniform", bins 16, frequencies 8, sigma 0.1); `column` and
- * `missing_indicator` are the caller's.
- */
 /** The options an encoding object may carry besides column, encoding and missing_indicator. */
 const ENCODING_OPTIONS = ["quantiles", "output", "bins", "tree", "frequencies", "sigma"];
 
@@ -1448,6 +1442,11 @@ function checkTreeBins(encodings: NumericEncoding[] | undefined, tasks: Task[], 
   });
 }
 
+/**
+ * The encoding options of `o` at `p` for `encoding` (defaults from `base` when it has the same encoding, else the
+ * encoding's own: quantiles 1000, output "uniform", bins 16, frequencies 8, sigma 0.1); `column` and
+ * `missing_indicator` are the caller's.
+ */
 function encodingOptions(o: Record<string, Json>, p: string, encoding: NumericEncoding["encoding"], column: string, missing_indicator: boolean, base: Record<string, Json>): NumericEncoding {
   const pick = (k: string) => (o[k] !== undefined ? o : base);
   const only = (keys: string[]) => {
@@ -1523,6 +1522,7 @@ function numericInputs(inp: Record<string, Json>): { numeric: string[]; encoding
   return plain ? { numeric } : { numeric, encodings };
 }
 
+/** inputs.tokens (see TokenInput): vocab_size and min_count exclude each other. */
 function tokenInput(v: Json): TokenInput {
   const P = "inputs.tokens";
   const o = obj(v, P);
