@@ -134,12 +134,11 @@ function meanStd(v: Float64Array, rows: ArrayLike<number>): { mean: number; std:
 }
 
 /**
- * The training rows a target-aware ple column's tree fits: the column's present values `x` and the task's labels `y`
- * (class indices, or standardized regression targets) on the rows where both are present.
+ * The training rows a target-aware ple column's tree fits: the column's present values `x` (`v`: the column over every
+ * table row) and task `ti`'s labels `y` (class indices, or standardized regression targets; encodeLabels over `train`)
+ * on the training rows where both are present.
  */
-function treeRows(spec: ModelSpec, table: Table, train: ArrayLike<number>, v: Float64Array, task: string, tasks: Preprocessing["tasks"]): TreeRows {
-  const ti = spec.tasks.findIndex((t) => t.name === task);
-  const { labels, mask } = encodeLabels(spec, ti, tasks[ti], table, train, true);
+function treeRows(spec: ModelSpec, v: Float64Array, train: ArrayLike<number>, ti: number, tasks: Preprocessing["tasks"], { labels, mask }: ReturnType<typeof encodeLabels>): TreeRows {
   const x: number[] = [], y: number[] = [];
   for (let k = 0; k < train.length; k++) {
     const xv = v[train[k]];
@@ -208,6 +207,8 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
     }
     return { name: t.name, classes, groups, target };
   });
+  // Target-aware ple columns fit their trees on a task's training labels, parsed once per task.
+  const treeLabels = new Map<number, ReturnType<typeof encodeLabels>>();
   const numeric = spec.inputs.numeric.map((column, j): NumericStats => {
     const v = table.numericColumn(column, nopts), ms = meanStd(v, train);
     if (!encodings) return { column, ...ms };
@@ -219,7 +220,12 @@ export function fitPreprocessing(spec: ModelSpec, table: Table, train: ArrayLike
       else missingCells = true;
     }
     const e = encodings[j];
-    const labeled = e.encoding === "ple" && e.tree ? treeRows(spec, table, train, v, e.tree.task, tasks) : undefined;
+    let labeled: TreeRows | undefined;
+    if (e.encoding === "ple" && e.tree) {
+      const ti = spec.tasks.findIndex((t) => t.name === e.tree!.task);
+      if (!treeLabels.has(ti)) treeLabels.set(ti, encodeLabels(spec, ti, tasks[ti], table, train, true));
+      labeled = treeRows(spec, v, train, ti, tasks, treeLabels.get(ti)!);
+    }
     return fitEncoding(e, ms.mean, ms.std, Float64Array.from(present).sort(), missingCells, labeled);
   });
   const tok = spec.inputs.tokens;
@@ -254,7 +260,7 @@ function encodeLabels(spec: ModelSpec, ti: number, info: Preprocessing["tasks"][
   const width = t.type === "multiclass" ? 1 : t.labels.length;
   const mask = new Float32Array(n);
   let labels: Float32Array | Int32Array;
-if (!withLabels) {
+  if (!withLabels) {
     labels = t.type === "multiclass" ? new Int32Array(n).fill(-1) : new Float32Array(n * width).fill(NaN);
   } else if (t.type === "multiclass") {
     const col = t.labels[0];
@@ -277,10 +283,9 @@ if (!withLabels) {
     labels = lab;
     mask.fill(1);
     t.labels.forEach((col, j) => {
-      const cells = table.stringColumn(col);
+      const cells = table.stringColumn(col), tg = info.target?.[j];
       for (let k = 0; k < n; k++) {
         const v = labelValue(t, cells[idx[k]].trim(), missing, nopts.nonfinite, () => where(table, idx[k], col));
-        const tg = info.target?.[j];
         lab[k * width + j] = tg ? (v - tg.mean) / tg.std : v;
         if (v !== v) mask[k] = 0;
       }
@@ -337,10 +342,10 @@ export function encode(spec: ModelSpec, pre: Preprocessing, table: Table, rows?:
   const withLabels = opts.labels ?? true;
   const tasks = spec.tasks.map((t, ti) => {
     const info = pre.tasks[ti];
-    let mask: Float32Array = new Float32Array(n);
-    let labels: Float32Array | Int32Array;
+    let mask: Float32Array, labels: Float32Array | Int32Array;
     let tokenMask: Float32Array | undefined, gold: (string[] | null)[] | undefined;
     if (t.type === "tagging") {
+      mask = new Float32Array(n);
       ({ labels, tokenMask, gold } = encodeTagging(spec, info.classes!, table, idx, ti, withLabels, mask));
     } else ({ labels, mask } = encodeLabels(spec, ti, info, table, idx, withLabels));
     let group = new Int32Array(0);

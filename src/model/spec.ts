@@ -1419,8 +1419,7 @@ const ENCODING_OPTIONS = ["quantiles", "output", "bins", "tree", "frequencies", 
 
 /** ple's `tree`: true (every default) or { task?, min_samples_leaf?, min_impurity_decrease? }; the task is resolved against the tasks later (checkTreeBins). */
 function treeBins(v: Json, p: string): TreeBins {
-  if (v === true) return { task: "", min_samples_leaf: 64, min_impurity_decrease: 1e-4 };
-  const o = obj(v, p);
+  const o = v === true ? {} : obj(v, p);
   known(o, p, ["task", "min_samples_leaf", "min_impurity_decrease"]);
   return {
     task: o.task === undefined || o.task === null ? "" : str(o, "task", p),

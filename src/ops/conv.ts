@@ -44,6 +44,9 @@ function params(c: FwdCtx, n: Node): number {
   return writeParams(c, n, { n: g.G === 1 ? g.N : 1, c: g.C, h: g.H, w: g.Wd, cOut: g.Co, kh: g.kh, kw: g.kw, stride: pair(n.attrs, "stride", [1, 1]), pads: pads(n.attrs), dil: pair(n.attrs, "dilation", [1, 1]), hOut: g.Ho, wOut: g.Wo });
 }
 
+/** The address `ptr` + `off`, or 0 (no buffer) when `ptr` is 0. */
+const at = (ptr: number, off: number) => ptr && ptr + off;
+
 /** Byte offsets of each call's slices (see geometry): x, W, b, y, for call j = image i·G + group g; computed once per program. */
 function slices(g: ReturnType<typeof geometry>): { x: number; w: number; b: number; y: number; first: boolean }[] {
   if (g.G === 1) return [{ x: 0, w: 0, b: 0, y: 0, first: true }];
@@ -101,7 +104,7 @@ export const conv2d: OpDef = {
     const nb = wino ? wino.nbFwd : 0;
     return () => {
       for (const s of sl) {
-        f(p, xp + s.x, wp + s.w, bp && bp + s.b, yp + s.y, col.ptr, relu, nb);
+        f(p, xp + s.x, wp + s.w, at(bp, s.b), yp + s.y, col.ptr, relu, nb);
       }
     };
   },
@@ -114,7 +117,6 @@ export const conv2d: OpDef = {
     const bw = dw || db ? c.betaAll(b ? [W, b] : [W]) : 0;
     const bx = dx ? c.beta(x) : 0;
     // dW, db accumulate over a group's images: the first image's call applies bw, the others add (β = 1).
-    const at = (ptr: number, off: number) => ptr && ptr + off;
     if (wino) {
       // one pass for dX, dW and db; the relu's mask applied as dY is read
       const f = c.call(wino.m === 4 ? "conv2d_bwd_f32x4_wino4" : "conv2d_bwd_f32x4_wino"), nb = wino.nbBwd;
