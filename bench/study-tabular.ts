@@ -1,4 +1,4 @@
-// npm run study:tabular [-- --quick] [--seeds N] [--epochs N] [--only census|school] [--out FILE.md] [--keep]
+// npm run study:tabular [-- --quick] [--seeds N] [--epochs N] [--ensemble K] [--only census|school] [--out FILE.md] [--keep]
 //
 // Issue 17 item 4: scikit-learn references (bench/study/sklearn_ref.py, Debian's /usr/bin/python3 with
 // python3-sklearn) beside `mtl train` with models/census-mmoe.json and models/school.json, on exactly the split
@@ -8,6 +8,8 @@
 // (bench/study/tabular-ours.ts). One markdown table (bench/study/tabular-report.ts) goes to stdout and to
 // bench/results/tabular.md.
 //
+// --ensemble K: ours is `mtl train --ensemble K` (seeds S … S + K − 1 on split S), reported beside its member 0 (the
+// single run of seed S).
 // --quick: 1 seed, census --epochs 2 and School --epochs 10, written to stdout only (unless --out): a smoke run.
 // Run from anywhere; paths in the configs are relative to the repository root, as `mtl train` reads them there.
 import { spawnSync } from "node:child_process";
@@ -28,7 +30,7 @@ const DATASETS = [
 ] as const;
 
 function parse(argv: string[]) {
-  const o = { quick: false, seeds: 3, epochs: null as number | null, only: null as string | null, out: null as string | null, keep: false };
+  const o = { quick: false, seeds: 3, epochs: null as number | null, ensemble: null as number | null, only: null as string | null, out: null as string | null, keep: false };
   let seedsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -45,11 +47,15 @@ function parse(argv: string[]) {
     else if (a === "--keep") o.keep = true;
     else if (a === "--seeds") (o.seeds = int(value())), (seedsGiven = true);
     else if (a === "--epochs") o.epochs = int(value());
+    else if (a === "--ensemble") {
+      o.ensemble = int(value());
+      if (o.ensemble < 2) throw new Error(`--ensemble: expected at least 2 members, got ${o.ensemble}`);
+    }
     else if (a === "--out") o.out = value();
     else if (a === "--only") {
       o.only = value();
       if (!DATASETS.some((d) => d.key === o.only)) throw new Error(`--only: expected one of ${DATASETS.map((d) => d.key).join(", ")}, got ${JSON.stringify(o.only)}`);
-    } else throw new Error(`unknown option ${JSON.stringify(a)}; usage: npm run study:tabular [-- --quick] [--seeds N] [--epochs N] [--only census|school] [--out FILE.md] [--keep]`);
+    } else throw new Error(`unknown option ${JSON.stringify(a)}; usage: npm run study:tabular [-- --quick] [--seeds N] [--epochs N] [--ensemble K] [--only census|school] [--out FILE.md] [--keep]`);
   }
   if (o.quick && !seedsGiven) o.seeds = 1;
   return o;
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
       const epochs = o.epochs ?? (o.quick ? ds.quickEpochs : null);
       epochsUsed[ds.key] = epochs;
       const ours = splits.map((s) => {
-        const r = trainOurs(d, s, dir, epochs);
+        const r = trainOurs(d, s, dir, epochs, o.ensemble);
         log(`  mtl train ${ds.config} --seed ${s.seed}: ${Object.entries(r.validation).map(([t, m]) => `${t} ${ds.key === "school" ? `rmse ${m.rmse.toFixed(3)}` : `auc ${m.auc.toFixed(4)}`}`).join(", ")} (best epoch ${r.bestEpoch}/${r.epochsRun}) [${r.seconds.toFixed(1)} s]; ${r.checks.join("; ")}`);
         return r;
       });
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
   const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "unknown commit";
   const dirty = spawnSync("git", ["status", "--porcelain", "--", "src", "models"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() ? " (with uncommitted changes in src/ or models/)" : "";
   const command = `npm run study:tabular${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  const md = tabularMarkdown(results, { command, quick: o.quick, epochs: epochsUsed, commit: `${commit}${dirty}, mtl from dist/cli.mjs built ${built} UTC`, when: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", wall: (performance.now() - t0) / 1000, load, ompThreads: process.env.OMP_NUM_THREADS ?? "1" });
+  const md = tabularMarkdown(results, { command, quick: o.quick, ensemble: o.ensemble, epochs: epochsUsed, commit: `${commit}${dirty}, mtl from dist/cli.mjs built ${built} UTC`, when: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", wall: (performance.now() - t0) / 1000, load, ompThreads: process.env.OMP_NUM_THREADS ?? "1" });
   process.stdout.write(md);
   const out = o.out ?? (o.quick ? null : join(ROOT, "bench/results/tabular.md"));
   if (out) {

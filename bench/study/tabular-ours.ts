@@ -26,6 +26,11 @@ export interface OurRun {
   validation: Record<string, Record<string, number>>;
   /** What was checked (see the file comment), as lines for the report. */
   checks: string[];
+  /**
+   * With --ensemble K: each member's validation metrics in seed order (member 0 is the single run of this seed:
+   * same seed, split and preprocessing); `validation` is then the ensemble's (the mean of the members' outputs).
+   */
+  members?: Record<string, Record<string, number>>[];
 }
 
 function mtl(args: string[], what: string): string {
@@ -51,15 +56,38 @@ export function numericMeans(d: Dataset, rows: ArrayLike<number>): Record<string
   return out;
 }
 
-/** Train one seed and check its rows; `epochs` overrides the config's (the quick run). */
-export function trainOurs(d: Dataset, split: ExportedSplit, work: string, epochs: number | null): OurRun {
+/**
+ * Train one seed and check its rows; `epochs` overrides the config's (the quick run); `ensemble` K ≥ 2 trains
+ * `mtl train --ensemble K` and checks member 0's rows (every member has the same split and preprocessing), and that
+ * the ensemble's ONNX graph, run by onnxruntime-web on the validation rows, gave the metrics reported.
+ */
+export function trainOurs(d: Dataset, split: ExportedSplit, work: string, epochs: number | null, ensemble: number | null = null): OurRun {
   const dir = join(work, `mtl-seed${split.seed}`);
   const t0 = performance.now();
-  mtl(["train", d.config, "--out", dir, "--seed", String(split.seed), "--quiet", ...(epochs ? ["--epochs", String(epochs)] : [])], `${d.key} seed ${split.seed}`);
+  mtl(["train", d.config, "--out", dir, "--seed", String(split.seed), "--quiet", ...(epochs ? ["--epochs", String(epochs)] : []), ...(ensemble ? ["--ensemble", String(ensemble)] : [])], `${d.key} seed ${split.seed}`);
   const seconds = (performance.now() - t0) / 1000;
   const m = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"));
-  const checks = checkSameRows(d, split, dir, work);
-  return { seed: split.seed, seconds, trainSeconds: m.train_seconds, bestEpoch: m.best_epoch, epochsRun: m.epochs_run, validation: m.validation, checks };
+  if (!ensemble) {
+    const checks = checkSameRows(d, split, dir, work);
+    return { seed: split.seed, seconds, trainSeconds: m.train_seconds, bestEpoch: m.best_epoch, epochsRun: m.epochs_run, validation: m.validation, checks };
+  }
+  const first = join(dir, "members", "0"), m0 = JSON.parse(readFileSync(join(first, "metrics.json"), "utf8"));
+  const checks = checkSameRows(d, split, first, work).map((c) => `member 0: ${c}`);
+  const e = m.ensemble, ort = e.onnx;
+  let diff = 0;
+  for (const t of d.spec.tasks) {
+    for (const [k, v] of Object.entries(e.validation[t.name] as Record<string, number>)) {
+      const o = ort?.ort_validation?.[t.name]?.[k];
+      if (typeof v !== "number" || !Number.isFinite(v)) continue;
+      if (typeof o !== "number" || !(Math.abs(o - v) <= 1e-6 * Math.max(1, Math.abs(v)))) {
+        throw new Error(`${d.key} seed ${split.seed}: the ensemble's ${t.name}.${k} is ${v} in wasm but ${o} from its ONNX graph in onnxruntime-web`);
+      }
+      diff = Math.max(diff, Math.abs(o - v));
+    }
+  }
+  checks.push(`the ensemble's model.onnx in onnxruntime-web reproduces its validation metrics (max |Δ| ${diff.toExponential(1)}; outputs within ${Number(ort.max_abs_diff).toExponential(1)})`);
+  const members = (e.members as { validation: Record<string, Record<string, number>>; train_seconds: number }[]);
+  return { seed: split.seed, seconds, trainSeconds: members.reduce((a, x) => a + x.train_seconds, 0), bestEpoch: m0.best_epoch, epochsRun: m0.epochs_run, validation: e.validation, checks, members: members.map((x) => x.validation) };
 }
 
 /**

@@ -35,6 +35,8 @@ function refValues(r: DatasetResult, model: string, task: string): number[] {
   return r.seeds.map((s) => r.refs.find((x) => x.seed === s.seed && x.model === model && x.task === task)?.value ?? NaN);
 }
 const ourValues = (r: DatasetResult, task: string, metric: string) => r.seeds.map((s) => r.ours.find((o) => o.seed === s.seed)?.validation[task]?.[metric] ?? NaN);
+/** With --ensemble: member 0's value (the single run of the seed), per seed. */
+const memberValues = (r: DatasetResult, task: string, metric: string) => r.seeds.map((s) => r.ours.find((o) => o.seed === s.seed)?.members?.[0]?.[task]?.[metric] ?? NaN);
 
 /** The seconds of a reference per run: its fit + predict summed over the tasks, per seed. */
 function refSeconds(r: DatasetResult, model: string): number[] {
@@ -50,14 +52,15 @@ function target(r: DatasetResult, task: string, ours: number, refs: Record<strin
   return "—";
 }
 
-export function tabularMarkdown(results: DatasetResult[], o: { command: string; quick: boolean; epochs: Record<string, number | null>; commit: string; when: string; wall: number; load: number; ompThreads: string }): string {
+export function tabularMarkdown(results: DatasetResult[], o: { command: string; quick: boolean; ensemble?: number | null; epochs: Record<string, number | null>; commit: string; when: string; wall: number; load: number; ompThreads: string }): string {
   const out: string[] = [];
   const nSeeds = results[0]?.seeds.length ?? 0;
   out.push(`# Tabular references side by side${o.quick ? " (quick smoke run: not the numbers to judge by)" : ""}`, "");
   out.push(`\`${o.command}\` at ${o.commit}, ${o.when}; ${nSeeds} split seed${nSeeds === 1 ? "" : "s"} (${results[0]?.seeds.map((s) => s.seed).join(", ")}), wall ${(o.wall / 60).toFixed(1)} min on this machine (2 cores shared with other work: load average ${o.load.toFixed(1)} at the start).`);
   out.push(`Validation metrics on the split \`mtl train CONFIG --seed S\` makes (src/data/load.ts splitRows), mean ± std over the seeds; every model trains on that split's training rows only.`, "");
-  out.push("| data · task | metric | linear reference | HistGradientBoosting | mtl-wasm (config) | ours − best reference (paired) | issue 17 target (means) |");
-  out.push("| --- | --- | ---: | ---: | ---: | ---: | --- |");
+  const K = o.ensemble ?? null;
+  out.push(`| data · task | metric | linear reference | HistGradientBoosting |${K ? " mtl-wasm single model (member 0) |" : ""} mtl-wasm ${K ? `ensemble of ${K} ` : ""}(config) | ours − best reference (paired) | issue 17 target (means) |`);
+  out.push(`| --- | --- | ---: | ---: |${K ? " ---: |" : ""} ---: | ---: | --- |`);
   for (const r of results) {
     const linear = r.key === "school" ? "ridge" : "logreg";
     for (const t of r.tasks) {
@@ -69,13 +72,14 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
       const gap = ours.map((v, i) => v - bestVals[i]);
       const oursMean = meanStd(ours).mean;
       const oursBest = lowerIsBetter(t.metric) ? oursMean < means[best] : oursMean > means[best];
-      out.push(`| ${r.key} · ${t.name} | ${t.metric === "auc" ? "AUC ↑" : "RMSE ↓"} | ${REF_LABEL[linear as RefRun["model"]]} ${fmt(lin, d, best === linear && !oursBest)} | ${fmt(hgb, d, best === "hgb" && !oursBest)} | ${fmt(ours, d, oursBest)} | ${fmt(gap, d)} vs ${best === "hgb" ? "HGB" : linear} | ${target(r, t.name, oursMean, means)} |`);
+      out.push(`| ${r.key} · ${t.name} | ${t.metric === "auc" ? "AUC ↑" : "RMSE ↓"} | ${REF_LABEL[linear as RefRun["model"]]} ${fmt(lin, d, best === linear && !oursBest)} | ${fmt(hgb, d, best === "hgb" && !oursBest)} |${K ? ` ${fmt(memberValues(r, t.name, t.metric), d)} |` : ""} ${fmt(ours, d, oursBest)} | ${fmt(gap, d)} vs ${best === "hgb" ? "HGB" : linear} | ${target(r, t.name, oursMean, means)} |`);
     }
     const ours = r.ours.map((x) => x.seconds), trainOnly = r.ours.map((x) => x.trainSeconds);
-    out.push(`| ${r.key} · seconds per run | s | ${fmt(refSeconds(r, linear), 1)} | ${fmt(refSeconds(r, "hgb"), 1)} | ${fmt(ours, 1)} (training ${fmt(trainOnly, 1)}) | | |`);
+    out.push(`| ${r.key} · seconds per run | s | ${fmt(refSeconds(r, linear), 1)} | ${fmt(refSeconds(r, "hgb"), 1)} |${K ? " |" : ""} ${fmt(ours, 1)} (training ${fmt(trainOnly, 1)}${K ? ", summed over the members" : ""}) | | |`);
   }
   out.push("");
   out.push("- **Gap**: our value minus the best reference's (by mean) on the same seed, then mean ± std over the seeds: positive is better for AUC, negative for RMSE. Bold: the best mean of the row.");
+  if (K) out.push(`- **Ensemble**: \`mtl train CONFIG --seed S --ensemble ${K}\`: ${K} members with seeds S … S + ${K - 1} (initialization, shuffling, dropout) on split S and its preprocessing, each early-stopped on the validation rows as a single run is; the ensemble averages their outputs (probabilities). Member 0 is exactly the single run \`mtl train CONFIG --seed S\` (same seed, same split).`);
   out.push(`- **Seconds per run**: a reference's fit + predict, summed over its tasks (one model per task; \`OMP_NUM_THREADS=${o.ompThreads}\`); ours is the whole \`mtl train\` command (\`--threads auto\`: read and split the data, train with early stopping, write the model files, export ONNX and check it in onnxruntime-web), training loop alone in parentheses (metrics.json's train_seconds).`);
   for (const r of results) {
     const ep = o.epochs[r.key];
@@ -86,7 +90,7 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
   out.push("", "## Per seed", "");
   for (const r of results) {
     const linear = r.key === "school" ? "ridge" : "logreg";
-    out.push(`| ${r.key} seed | train / validation rows | validation rows sha256 | validation rows with a copy in training | ${r.tasks.map((t) => `${t.name}: ${linear} · HGB · ours`).join(" | ")} | ours: best / run epochs |`);
+    out.push(`| ${r.key} seed | train / validation rows | validation rows sha256 | validation rows with a copy in training | ${r.tasks.map((t) => `${t.name}: ${linear} · HGB · ${K ? "member 0 · ensemble" : "ours"}`).join(" | ")} | ${K ? "member 0" : "ours"}: best / run epochs |`);
     out.push(`| ---: | ---: | --- | ---: | ${r.tasks.map(() => "---:").join(" | ")} | ---: |`);
     for (const s of r.seeds) {
       const ours = r.ours.find((x) => x.seed === s.seed)!;
@@ -94,7 +98,7 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
         const d = t.metric === "auc" ? 4 : 3;
         const v = (x: number) => (Number.isFinite(x) ? x.toFixed(d) : "—");
         const ref = (m: string) => v(r.refs.find((x) => x.seed === s.seed && x.model === m && x.task === t.name)?.value ?? NaN);
-        return `${ref(linear)} · ${ref("hgb")} · ${v(ours.validation[t.name]?.[t.metric] ?? NaN)}`;
+        return `${ref(linear)} · ${ref("hgb")} · ${K ? `${v(ours.members?.[0]?.[t.name]?.[t.metric] ?? NaN)} · ` : ""}${v(ours.validation[t.name]?.[t.metric] ?? NaN)}`;
       });
       out.push(`| ${s.seed} | ${s.train.toLocaleString("en")} / ${s.validation.toLocaleString("en")} | \`${s.sha256.slice(0, 16)}…\` | ${s.copies} | ${cells.join(" | ")} | ${ours.bestEpoch} / ${ours.epochsRun} |`);
     }
