@@ -10,8 +10,9 @@
 // output channels, {byte offset, 4 weights} per tap (built in the scratch once per call), walked by one pointer: V8
 // schedules a loop body's loads ahead of its arithmetic and keeps few pointers in registers, so a body of one tap
 // (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 1..4 columns get a 4-column block,
-// its last 5..7 an 8-column block moved back to end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 1..3 channels has zero weights in the
-// others' places and stores only its own.
+// its last 5..7 an 8-column block moved back to end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 2
+// or 3 channels has zero weights in the others' places and stores only its own; a lone channel (c_out ≡ 1 mod 4, a
+// depthwise conv's slice) runs one-channel blocks of 16 columns instead (fwd_row1), not a 4-channel block 3/4 idle.
 // Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written in the input plane's layout
 // (row stride pw = w_out + 2, the 2 columns past w_out zero; db sums it), so that dW[o][c][ky][kx] = Σ_i dZ[i]·
 // plane_c[i + ky·pw + kx] over one flat index i: per input channel and kernel row ky, six f32x4 accumulators
@@ -121,6 +122,43 @@ function fwd_block4(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, 
   if (nr > 3) v128.store(y + 3 * ys, c3);
 }
 
+/**
+ * One channel's block of 8·nv columns (nv 1 or 2: 2 or 4 f32x4 accumulators): Y[o][oy][ox..] = act(b + Σ_t W[o][t]·X_t),
+ * for a lone last channel (nr = 1, e.g. a depthwise conv's slice), where fwd_block would compute 3 zero-weight
+ * channels beside it. Each tap: 2·nv input loads and one splat for 4·nv flops' worth of f32x4 ops.
+ */
+// @ts-ignore: decorator
+@inline function fwd_block1(nv: i32, K: i32, x: usize, taps: usize, b0: v128, y: usize, relu: bool): void {
+  let c0 = b0, c1 = b0, c2 = b0, c3 = b0;
+  const end = taps + <usize>K * 20;
+  for (let q = taps; q < end; q += 20) {
+    const s = x + <usize>load<i32>(q), w = v128.load32_splat(q, 4);
+    c0 = f32x4.add(c0, f32x4.mul(w, v128.load(s))); c1 = f32x4.add(c1, f32x4.mul(w, v128.load(s, 16)));
+    if (nv > 1) { c2 = f32x4.add(c2, f32x4.mul(w, v128.load(s, 32))); c3 = f32x4.add(c3, f32x4.mul(w, v128.load(s, 48))); }
+  }
+  if (relu) {
+    const z = f32x4.splat(0);
+    c0 = f32x4.pmax(c0, z); c1 = f32x4.pmax(c1, z); c2 = f32x4.pmax(c2, z); c3 = f32x4.pmax(c3, z);
+  }
+  v128.store(y, c0); v128.store(y, c1, 16);
+  if (nv > 1) { v128.store(y, c2, 32); v128.store(y, c3, 48); }
+}
+
+/**
+ * One output row of a lone channel: 16-column blocks, then the rest as one 16-column block moved back to end at
+ * w_out − 1 (w_out ≥ 16) or 8-column blocks (the last moved back), or a 4-column fwd_block4 (stores are idempotent).
+ */
+function fwd_row1(K: i32, wo: i32, xr: usize, taps: usize, b0: v128, yr: usize, ys: usize, relu: bool): void {
+  let ox = 0;
+  for (; ox + 16 <= wo; ox += 16) fwd_block1(2, K, xr + (<usize>ox << 2), taps, b0, yr + (<usize>ox << 2), relu);
+  const rem = wo - ox;
+  if (rem > 8 && wo >= 16) fwd_block1(2, K, xr + (<usize>(wo - 16) << 2), taps, b0, yr + (<usize>(wo - 16) << 2), relu);
+  else if (rem > 4) {
+    if (rem > 8) fwd_block1(1, K, xr + (<usize>ox << 2), taps, b0, yr + (<usize>ox << 2), relu);
+    fwd_block1(1, K, xr + (<usize>(wo - 8) << 2), taps, b0, yr + (<usize>(wo - 8) << 2), relu);
+  } else if (rem > 0) fwd_block4(1, K, xr + (<usize>(wo - 4) << 2), taps, b0, b0, b0, b0, yr + (<usize>(wo - 4) << 2), ys, relu);
+}
+
 /** Bias of channel o, splatted (b_ptr 0: zero). */
 // @ts-ignore: decorator
 @inline function bias_of(b_ptr: usize, o: i32): v128 {
@@ -142,6 +180,7 @@ function fwd_image(ci: i32, co: i32, ho: i32, wo: i32, planes: usize, pw: i32, s
     const full = wo & ~7, tail = wo - full;
     for (let oy = 0; oy < ho; oy++) {
       const xr = planes + <usize>oy * rs, yr = yo + (<usize>(oy * wo) << 2);
+      if (nr == 1) { fwd_row1(K, wo, xr, taps, b0, yr, ys, relu); continue; }
       for (let ox = 0; ox < full; ox += 8) fwd_block(nr, K, xr + (<usize>ox << 2), taps, b0, b1, b2, b3, yr + (<usize>ox << 2), ys, relu);
       if (tail > 4) fwd_block(nr, K, xr + (<usize>(wo - 8) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 8) << 2), ys, relu);
       else if (tail > 0) fwd_block4(nr, K, xr + (<usize>(wo - 4) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 4) << 2), ys, relu);

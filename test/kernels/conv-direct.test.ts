@@ -1,8 +1,8 @@
 // The direct 3×3 conv2d kernels (conv2d_fwd_f32x4_direct, conv2d_bwd_w_f32x4_direct: few input channels, unit strides
 // and dilations, outputs ≥ 8 wide) vs the direct float64 convolution and its adjoint (test/ref/conv.ts), elementwise
 // within the f32 bound of their sums: output widths 8..17 (every remainder mod 8: the forward's last column block
-// overlaps the previous one; mod 4: the gradient's last vector does) and heights 1..9, output channels 1..11 (blocks
-// of 4 and a remainder; pairs and a lone last one), pads 0..2 on each side (zero-padded plane copies) and none (in
+// overlaps the previous one; mod 4: the gradient's last vector does; a lone channel's 16-column blocks at widths 26
+// and 36) and heights 1..9, output channels 1..11 (blocks of 4 and a remainder; pairs and a lone last one), pads 0..2 on each side (zero-padded plane copies) and none (in
 // place), 1..7 input channels, with and without bias, relu, and the relu's mask fused into the weight gradient.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -44,6 +44,9 @@ function grid(seed: number, count: number): Case[] {
     { n: 1, ci: 1, co: 1, h: 4, w: 8, pad: [1, 1, 1, 1] },
     { n: 1, ci: 1, co: 32, h: 28, w: 28, pad: "valid" }, // W2's conv1 whole: 32 channels, eight 4-channel groups
     { n: 1, ci: 2, co: 13, h: 10, w: 12, pad: "same" }, // three 4-channel groups and a lone channel
+    { n: 2, ci: 1, co: 5, h: 4, w: 28, pad: "valid" }, // a lone channel 26 wide: a 16-column block, then one moved back
+    { n: 1, ci: 3, co: 1, h: 5, w: 35, pad: [1, 1, 1, 2] }, // depthwise-like: one channel, 36 wide (two 16-column blocks + 4)
+    { n: 1, ci: 1, co: 1, h: 3, w: 11, pad: "valid" }, // one channel 9 wide: two 8-column blocks, the second moved back
   ];
   const rng = new Rng(seed);
   while (cases.length < count) {
