@@ -2,7 +2,8 @@
 // exported split is the one `mtl train --seed S` makes (splitRows, and a real `mtl train --epochs 1` run checked by
 // bench/study/tabular-ours.ts: row counts, training means, `mtl evaluate` on the exported validation rows), the
 // exported cells are the file's own (read here with a plain line split, independent of the Table reader), and
-// bench/study/sklearn_ref.py reads the same rows (SKIP when Debian's python3-sklearn is missing). Not the study.
+// bench/study/sklearn_ref.py reads the same rows (SKIP when Debian's python3-sklearn is missing); with --ensemble, member 0 is the
+// single run and the report puts it beside the ensemble. Not the study.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { innerSplit, loadDataset, withSeed, writeSplit, writeTable, type Dataset } from "../../bench/study/tabular-export.ts";
 import { checkSameRows, trainOurs } from "../../bench/study/tabular-ours.ts";
+import { tabularMarkdown, type DatasetResult } from "../../bench/study/tabular-report.ts";
 import { splitRows } from "../../src/data/load.ts";
 import { needFile, skipOrFail } from "../skip.ts";
 
@@ -90,6 +92,36 @@ test("mtl train --seed trains and validates on the exported rows (counts, means,
   const swapped = Uint32Array.from(s.validation);
   swapped[0] = s.train[0];
   assert.throws(() => checkSameRows(d!, { ...s, validation: swapped }, dir, work), /not the same validation rows/);
+});
+
+test("--ensemble: member 0 is the single run of the seed, its rows are checked, and the report puts it beside the ensemble", () => {
+  if (!d) return;
+  if (!existsSync(join(ROOT, "dist/cli.mjs"))) return skipOrFail("study:tabular --ensemble", "dist/cli.mjs not built (npm run build)");
+  const s = writeSplit(d, SEED, work, false);
+  const single = trainOurs(d, s, join(work, "single"), 1);
+  const ens = trainOurs(d, s, join(work, "ensemble"), 1, 2);
+  assert.is(ens.members!.length, 2);
+  // bit for bit: member 0 trains with the seed, split and preprocessing of the single run
+  assert.is(ens.members![0].score.rmse, single.validation.score.rmse);
+  assert.is.not(ens.members![1].score.rmse, ens.members![0].score.rmse);
+  // the ensemble's outputs are the members' mean, a value of its own
+  assert.is.not(ens.validation.score.rmse, ens.members![0].score.rmse);
+  assert.ok(ens.checks.some((c) => c.startsWith("member 0: rows")) && ens.checks.some((c) => c.startsWith("the ensemble's model.onnx")), ens.checks.join("; "));
+  const result: DatasetResult = {
+    key: "school", title: "School", config: "models/school.json", rows: d.table.rowCount,
+    seeds: [{ seed: SEED, train: s.train.length, validation: s.validation.length, sha256: s.validationSha256, copies: 0 }],
+    tasks: [{ name: "score", metric: "rmse" }],
+    refs: [{ seed: SEED, model: "ridge", task: "score", metric: "rmse", value: 99, seconds: 1, info: { alpha: 1, alpha_at_grid_edge: false } }, { seed: SEED, model: "hgb", task: "score", metric: "rmse", value: 98, seconds: 1, info: { early_stopping: false, n_iter: 100 } }],
+    ours: [ens],
+  };
+  const md = tabularMarkdown([result], { command: "x", quick: true, ensemble: 2, epochs: { school: 1 }, commit: "c", when: "w", wall: 1, load: 0, ompThreads: "1" });
+  const row = md.split("\n").find((l) => l.startsWith("| school · score |"))!;
+  const cells = row.split("|").map((c) => c.trim());
+  // columns: linear, HGB, member 0, ensemble, gap, target
+  assert.match(cells[5], ens.members![0].score.rmse.toFixed(3));
+  assert.match(cells[6], ens.validation.score.rmse.toFixed(3));
+  assert.match(md, "mtl-wasm ensemble of 2 (config)");
+  assert.match(md, `${ens.members![0].score.rmse.toFixed(3)} · ${ens.validation.score.rmse.toFixed(3)}`);
 });
 
 test("sklearn_ref.py reads the exported rows: counts, validation hash, target and feature sums", () => {
