@@ -1,4 +1,5 @@
-// Fuzz validateSpec: generated valid specs are accepted and validateSpec is idempotent on its own output (also after a
+// Fuzz validateSpec: generated valid specs (numeric encodings with their options, tree bins on a first task that takes
+// them, cross layers) are accepted and validateSpec is idempotent on its own output (also after a
 // JSON round trip, which is how an exported model carries it); mutated specs (wrong types, extreme numbers such as
 // Infinity / NaN / -0 / 2^53, deleted and unknown keys, swapped fields, deep nesting, huge strings) give a spec or a
 // SpecError whose message starts with the JSON path at fault, within the time budget.
@@ -34,20 +35,46 @@ const archOf = fc.constantFrom("hps", "mmoe", "cgc").chain((type) =>
     activation: fc.constantFrom(...ACTIVATIONS),
     ...(type === "mmoe" ? { experts: fc.integer({ min: 1, max: 8 }) } : {}),
     ...(type === "cgc" ? { shared_experts: fc.integer({ min: 1, max: 4 }), task_experts: fc.integer({ min: 0, max: 3 }) } : {}),
+    cross: fc.integer({ min: 0, max: 3 }),
   }),
 );
-export const specArb: fc.Arbitrary<Record<string, unknown>> = fc.integer({ min: 1, max: 3 }).chain((nt) =>
+/** A numeric encoding: a name, or an object with its options (tree bins only when `treeTask` can take them). */
+const encodingOf = (treeTask: string | null) =>
+  fc.oneof(
+    fc.constantFrom("standardize", "quantile", "ple", "periodic"),
+    fc.record({ type: fc.constant("quantile"), quantiles: fc.integer({ min: 2, max: 2000 }), output: fc.constantFrom("uniform", "normal") }, { requiredKeys: ["type"] }),
+    fc.record({ type: fc.constant("ple"), bins: fc.integer({ min: 1, max: 64 }), ...(treeTask ? { tree: fc.oneof(fc.constant(true), fc.record({ task: fc.constant(treeTask), min_samples_leaf: fc.integer({ min: 1, max: 500 }), min_impurity_decrease: fc.double({ min: 0, max: 0.1, noNaN: true }) }, { requiredKeys: [] })) } : {}) }, { requiredKeys: ["type"] }),
+    fc.record({ type: fc.constant("periodic"), frequencies: fc.integer({ min: 1, max: 32 }), sigma: fc.double({ min: 0.001, max: 10, noNaN: true }) }, { requiredKeys: ["type"] }),
+  );
+/** The object form of a numeric entry: { column, encoding, its options, missing_indicator }. */
+const columnEntry = (column: string, treeTask: string | null) =>
+  encodingOf(treeTask).chain((e) =>
+    fc.record({ missing_indicator: fc.boolean() }, { requiredKeys: [] }).map((m) => (typeof e === "string" ? { column, encoding: e, ...m } : (() => { const { type, ...opts } = e as Record<string, unknown>; return { column, encoding: type, ...opts, ...m }; })())),
+  );
+/** Tree bins fit the first task when it is binary, multiclass or a one-column regression. */
+const treeTaskOf = (t: Record<string, unknown>) => (t.type === "binary" || t.type === "multiclass" || (t.type === "regression" && typeof t.label === "string") ? (t.name as string) : null);
+const inputsOf = (treeTask: string | null) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 4 }).chain((a) => {
+    const cols = [...new Set(a)].map((k) => `n${k}`);
+    return fc.record(
+      {
+        numeric: fc.tuple(...cols.map((c) => fc.oneof(fc.constant(c), columnEntry(c, treeTask)))),
+        numeric_encoding: encodingOf(treeTask),
+        missing_indicator: fc.boolean(),
+        categorical: fc.array(fc.oneof(fc.constant("c0"), fc.record({ column: fc.constant("c1"), dim: fc.integer({ min: 1, max: 8 }) })), { maxLength: 1 }),
+        missing: fc.constantFrom(["", "?"], "NA"),
+      },
+      { requiredKeys: ["numeric", "categorical", "missing"] },
+    );
+  });
+export const specArb: fc.Arbitrary<Record<string, unknown>> = fc.integer({ min: 1, max: 3 }).chain((nt) => fc.tuple(...Array.from({ length: nt }, (_, i) => taskOf(i)))).chain((tasks) =>
   fc.record(
     {
       name: fc.string({ minLength: 1, maxLength: 8 }),
       data: fc.record({ format: fc.constantFrom("csv", "census", "jsonl"), path: fc.constant("data/x.csv"), delimiter: fc.constantFrom(",", ";") }),
-      inputs: fc.record({
-        numeric: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 4 }).map((a) => [...new Set(a)].map((k) => `n${k}`)),
-        categorical: fc.array(fc.oneof(fc.constant("c0"), fc.record({ column: fc.constant("c1"), dim: fc.integer({ min: 1, max: 8 }) })), { maxLength: 1 }),
-        missing: fc.constantFrom(["", "?"], "NA"),
-      }),
+      inputs: inputsOf(treeTaskOf(tasks[0] as Record<string, unknown>)),
       architecture: archOf,
-      tasks: fc.tuple(...Array.from({ length: nt }, (_, i) => taskOf(i))),
+      tasks: fc.constant(tasks),
       training: fc.record(
         {
           epochs: fc.integer({ min: 0, max: 50 }),
