@@ -74,17 +74,7 @@ export function trainOurs(d: Dataset, split: ExportedSplit, work: string, epochs
   const first = join(dir, "members", "0"), m0 = JSON.parse(readFileSync(join(first, "metrics.json"), "utf8"));
   const checks = checkSameRows(d, split, first, work).map((c) => `member 0: ${c}`);
   const e = m.ensemble, ort = e.onnx;
-  let diff = 0;
-  for (const t of d.spec.tasks) {
-    for (const [k, v] of Object.entries(e.validation[t.name] as Record<string, number>)) {
-      const o = ort?.ort_validation?.[t.name]?.[k];
-      if (typeof v !== "number" || !Number.isFinite(v)) continue;
-      if (typeof o !== "number" || !(Math.abs(o - v) <= 1e-6 * Math.max(1, Math.abs(v)))) {
-        throw new Error(`${d.key} seed ${split.seed}: the ensemble's ${t.name}.${k} is ${v} in wasm but ${o} from its ONNX graph in onnxruntime-web`);
-      }
-      diff = Math.max(diff, Math.abs(o - v));
-    }
-  }
+  const diff = sameMetrics(d, e.validation, ort?.ort_validation, (task, v, o) => `${d.key} seed ${split.seed}: the ensemble's ${task} is ${v} in wasm but ${o} from its ONNX graph in onnxruntime-web`);
   checks.push(`the ensemble's model.onnx in onnxruntime-web reproduces its validation metrics (max |Δ| ${diff.toExponential(1)}; outputs within ${Number(ort.max_abs_diff).toExponential(1)})`);
   const members = (e.members as { validation: Record<string, Record<string, number>>; train_seconds: number }[]);
   return { seed: split.seed, seconds, trainSeconds: members.reduce((a, x) => a + x.train_seconds, 0), bestEpoch: m0.best_epoch, epochsRun: m0.epochs_run, validation: e.validation, checks, members: members.map((x) => x.validation) };
@@ -120,17 +110,24 @@ export function checkSameRows(d: Dataset, split: ExportedSplit, dir: string, wor
   const rowsFile = join(work, `validation-seed${split.seed}.${d.spec.data!.format === "csv" ? "csv" : "data"}`);
   writeRowsFile(d, split.validation, rowsFile);
   const ev = JSON.parse(mtl(["evaluate", dir, "--data", rowsFile, "--json"], `${what} evaluate`));
-  let diff = 0;
-  for (const t of d.spec.tasks) {
-    for (const [k, v] of Object.entries(m.validation[t.name] as Record<string, number>)) {
-      const e = ev.metrics[t.name]?.[k];
-      if (typeof v !== "number" || !Number.isFinite(v)) continue;
-      if (typeof e !== "number" || !(Math.abs(e - v) <= 1e-6 * Math.max(1, Math.abs(v)))) {
-        throw new Error(`${what}: metrics.json gives ${t.name}.${k} = ${v}, but mtl evaluate on the exported validation rows gives ${e} (not the same validation rows)`);
-      }
-      diff = Math.max(diff, Math.abs(e - v));
-    }
-  }
+  const diff = sameMetrics(d, m.validation, ev.metrics, (task, v, e) => `${what}: metrics.json gives ${task} = ${v}, but mtl evaluate on the exported validation rows gives ${e} (not the same validation rows)`);
   checks.push(`mtl evaluate on the exported validation rows (sha256 ${split.validationSha256.slice(0, 12)}…) reproduces metrics.json (max |Δ| ${diff.toExponential(1)})`);
   return checks;
+}
+
+/**
+ * The largest |got − want| over every finite metric of every task in `want` (per task: name → value); throws
+ * `mismatch("task.metric", want, got)` at the first one `got` lacks or differs from by more than 1e-6 (relative above 1).
+ */
+function sameMetrics(d: Dataset, want: Record<string, Record<string, number>>, got: Record<string, Record<string, unknown>> | undefined, mismatch: (task: string, want: number, got: unknown) => string): number {
+  let diff = 0;
+  for (const t of d.spec.tasks) {
+    for (const [k, v] of Object.entries(want[t.name])) {
+      const g = got?.[t.name]?.[k];
+      if (typeof v !== "number" || !Number.isFinite(v)) continue;
+      if (typeof g !== "number" || !(Math.abs(g - v) <= 1e-6 * Math.max(1, Math.abs(v)))) throw new Error(mismatch(`${t.name}.${k}`, v, g));
+      diff = Math.max(diff, Math.abs(g - v));
+    }
+  }
+  return diff;
 }

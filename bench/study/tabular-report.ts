@@ -34,9 +34,10 @@ const lowerIsBetter = (metric: string) => metric === "rmse";
 function refValues(r: DatasetResult, model: string, task: string): number[] {
   return r.seeds.map((s) => r.refs.find((x) => x.seed === s.seed && x.model === model && x.task === task)?.value ?? NaN);
 }
-const ourValues = (r: DatasetResult, task: string, metric: string) => r.seeds.map((s) => r.ours.find((o) => o.seed === s.seed)?.validation[task]?.[metric] ?? NaN);
-/** With --ensemble: member 0's value (the single run of the seed), per seed. */
-const memberValues = (r: DatasetResult, task: string, metric: string) => r.seeds.map((s) => r.ours.find((o) => o.seed === s.seed)?.members?.[0]?.[task]?.[metric] ?? NaN);
+/** Our run's value for `task`'s `metric` (member0: with --ensemble, member 0's, the single run of the seed). */
+const ourValue = (o: OurRun | undefined, task: string, metric: string, member0 = false) => (member0 ? o?.members?.[0] : o?.validation)?.[task]?.[metric] ?? NaN;
+/** Per seed, in seed order: ourValue. */
+const ourValues = (r: DatasetResult, task: string, metric: string, member0 = false) => r.seeds.map((s) => ourValue(r.ours.find((o) => o.seed === s.seed), task, metric, member0));
 
 /** The seconds of a reference per run: its fit + predict summed over the tasks, per seed. */
 function refSeconds(r: DatasetResult, model: string): number[] {
@@ -72,7 +73,7 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
       const gap = ours.map((v, i) => v - bestVals[i]);
       const oursMean = meanStd(ours).mean;
       const oursBest = lowerIsBetter(t.metric) ? oursMean < means[best] : oursMean > means[best];
-      out.push(`| ${r.key} · ${t.name} | ${t.metric === "auc" ? "AUC ↑" : "RMSE ↓"} | ${REF_LABEL[linear as RefRun["model"]]} ${fmt(lin, d, best === linear && !oursBest)} | ${fmt(hgb, d, best === "hgb" && !oursBest)} |${K ? ` ${fmt(memberValues(r, t.name, t.metric), d)} |` : ""} ${fmt(ours, d, oursBest)} | ${fmt(gap, d)} vs ${best === "hgb" ? "HGB" : linear} | ${target(r, t.name, oursMean, means)} |`);
+      out.push(`| ${r.key} · ${t.name} | ${t.metric === "auc" ? "AUC ↑" : "RMSE ↓"} | ${REF_LABEL[linear as RefRun["model"]]} ${fmt(lin, d, best === linear && !oursBest)} | ${fmt(hgb, d, best === "hgb" && !oursBest)} |${K ? ` ${fmt(ourValues(r, t.name, t.metric, true), d)} |` : ""} ${fmt(ours, d, oursBest)} | ${fmt(gap, d)} vs ${best === "hgb" ? "HGB" : linear} | ${target(r, t.name, oursMean, means)} |`);
     }
     const ours = r.ours.map((x) => x.seconds), trainOnly = r.ours.map((x) => x.trainSeconds);
     out.push(`| ${r.key} · seconds per run | s | ${fmt(refSeconds(r, linear), 1)} | ${fmt(refSeconds(r, "hgb"), 1)} |${K ? " |" : ""} ${fmt(ours, 1)} (training ${fmt(trainOnly, 1)}${K ? ", summed over the members" : ""}) | | |`);
@@ -98,7 +99,7 @@ export function tabularMarkdown(results: DatasetResult[], o: { command: string; 
         const d = t.metric === "auc" ? 4 : 3;
         const v = (x: number) => (Number.isFinite(x) ? x.toFixed(d) : "—");
         const ref = (m: string) => v(r.refs.find((x) => x.seed === s.seed && x.model === m && x.task === t.name)?.value ?? NaN);
-        return `${ref(linear)} · ${ref("hgb")} · ${K ? `${v(ours.members?.[0]?.[t.name]?.[t.metric] ?? NaN)} · ` : ""}${v(ours.validation[t.name]?.[t.metric] ?? NaN)}`;
+        return `${ref(linear)} · ${ref("hgb")} · ${K ? `${v(ourValue(ours, t.name, t.metric, true))} · ` : ""}${v(ourValue(ours, t.name, t.metric))}`;
       });
       out.push(`| ${s.seed} | ${s.train.toLocaleString("en")} / ${s.validation.toLocaleString("en")} | \`${s.sha256.slice(0, 16)}…\` | ${s.copies} | ${cells.join(" | ")} | ${ours.bestEpoch} / ${ours.epochsRun} |`);
     }

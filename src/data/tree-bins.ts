@@ -38,6 +38,9 @@ interface Split {
   pos: number;
   threshold: number;
   improvement: number;
+  /** Impurities of the left and right rows (the children's, when the split is made). */
+  impLeft: number;
+  impRight: number;
 }
 
 /**
@@ -76,7 +79,7 @@ export function treeThresholds(x: ArrayLike<number>, y: ArrayLike<number>, o: Tr
   /** The best split of rows [a, b) (pos −1: none allowed), before the leaf rules on its decrease. */
   const bestSplit = (a: number, b: number, imp: number): Split => {
     const m = b - a, L = o.minSamplesLeaf;
-    const out: Split = { start: a, end: b, pos: -1, threshold: NaN, improvement: 0 };
+    const out: Split = { start: a, end: b, pos: -1, threshold: NaN, improvement: 0, impLeft: NaN, impRight: NaN };
     if (m < 2 || m < 2 * L || imp <= EPSILON) return out;
     // Proxy of the decrease (scikit-learn's): Σ_k c_Lk²/n_L + Σ_k c_Rk²/n_R for Gini, s_L²/n_L + s_R²/n_R for squared error.
     let best = -Infinity, bestPos = -1;
@@ -107,9 +110,10 @@ export function treeThresholds(x: ArrayLike<number>, y: ArrayLike<number>, o: Tr
     // Exact in float64 for float32 values, so strictly between them (scikit-learn's fallback to x_{p−1} never applies).
     const t = xs[bestPos - 1] / 2 + xs[bestPos] / 2;
     const nl = bestPos - a, nr = b - bestPos;
-    const improvement = (m / n) * (imp - (nr / m) * impurity(bestPos, b) - (nl / m) * impurity(a, bestPos));
+    const impLeft = impurity(a, bestPos), impRight = impurity(bestPos, b);
+    const improvement = (m / n) * (imp - (nr / m) * impRight - (nl / m) * impLeft);
     if (improvement + EPSILON < o.minImpurityDecrease) return out;
-    return { start: a, end: b, pos: bestPos, threshold: t, improvement };
+    return { start: a, end: b, pos: bestPos, threshold: t, improvement, impLeft, impRight };
   };
 
   const thresholds: number[] = [];
@@ -124,7 +128,7 @@ export function treeThresholds(x: ArrayLike<number>, y: ArrayLike<number>, o: Tr
     const s = frontier.splice(at, 1)[0];
     thresholds.push(s.threshold);
     splits--;
-    frontier.push(bestSplit(s.start, s.pos, impurity(s.start, s.pos)), bestSplit(s.pos, s.end, impurity(s.pos, s.end)));
+    frontier.push(bestSplit(s.start, s.pos, s.impLeft), bestSplit(s.pos, s.end, s.impRight));
   }
   return thresholds.sort((a, b) => a - b);
 }
