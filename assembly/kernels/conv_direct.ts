@@ -1,18 +1,21 @@
 // Direct 3×3, stride-1, undilated convolution for few input channels (internal: conv.ts exports the kernels; index.ts
-// does not re-export this file). With K = 9·c_in small, im2col's GEMM spends its 4×8 blocks on a 9-step reduction
-// after copying K·P floats; here the GEMM reads its right operand straight from the input rows (implicit im2col) and
-// the weight gradient's dot products run over dZ and the input rows (the relu's mask applied as dY is read).
+// does not re-export this file). With K = 9·c_in small, im2col's GEMM spends its 4×8 blocks on a 9-step reduction;
+// here the forward keeps 4 channels × 8 pixels in registers across all K taps, and the weight gradient's dot products
+// run over dZ and the input rows (the relu's mask applied as dY is read).
 //
-// Forward: Y[o][oy][ox] = act(b[o] + Σ_t W[o][t]·X_t[oy][ox]) over the K = 9·c_in taps t = (c, ky, kx), where
-// X_t[oy][ox] = plane_c[oy + ky][ox + kx]: 4 output channels × 8 columns of one output row (eight f32x4 accumulators)
-// per block; each tap loads the 8 input floats under the block's columns (two f32x4 at the tap's offset) and splats
-// the 4 channels' weights: 6 loads and 16 flops' worth of f32x4 ops. The taps come as one stream per group of 4
-// output channels, {byte offset, 4 weights} per tap (built in the scratch once per call), walked by one pointer: V8
-// schedules a loop body's loads ahead of its arithmetic and keeps few pointers in registers, so a body of one tap
-// (8 accumulators + 6 loaded values, 3 pointers) runs without spills. A row's last 1..4 columns get a 4-column block,
-// its last 5..7 an 8-column block moved back to end at w_out − 1 (stores are idempotent): w_out ≥ 8. A last group of 2
-// or 3 channels has zero weights in the others' places and stores only its own; a lone channel (c_out ≡ 1 mod 4, a
-// depthwise conv's slice) runs one-channel blocks of 16 columns instead (fwd_row1), not a 4-channel block 3/4 idle.
+// Forward: Y[o][p] = act(b[o] + Σ_t W[o][t]·X_t[p]) over the K = 9·c_in taps t = (c, ky, kx) and the output pixels p
+// = (oy, ox), X_t[p] = plane_c[oy + ky][ox + kx]. Blocks of 4 output channels × 8 pixels (eight f32x4 accumulators):
+// per tap, 2 loads of X_t under the block and 4 of the channels' weights, each pre-splatted in a weight stream ({4
+// biases, K × 4 weights} per group, built in the scratch once per call), for 16 flops' worth of f32x4 ops. With more
+// than one group, each chunk of output rows is first copied as an im2col, cols[t][p] over the chunk's flattened pixels,
+// so that a tap's values sit a constant stride from the previous tap's and a block's 8 pixels may span rows: the loop
+// body is one tap with two pointers and no lookups, and the copy, K·P floats, is shared by all groups (W2's conv1: 36
+// GFLOP/s, 78 % of the f32x4 peak; 26 reading the planes per output row through a stream of tap offsets, each weight
+// splatted as loaded, and 33 with the im2col read through a table of tap offsets). One group (c_out ≤ 4, e.g. a
+// depthwise conv's slice) reads the planes in place through the offset table instead, where the copy would cost about
+// as much as the products. V8 schedules a loop body's loads ahead of its arithmetic: a body of one tap (8 accumulators
+// + 6 loaded values) runs without spills, two taps do not. A last group of 2 or 3 channels has zero weights in the
+// others' places and stores only its own; a lone channel (c_out ≡ 1 mod 4) runs one-channel blocks of 16 pixels.
 // Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written in the input plane's layout
 // (row stride pw = w_out + 2, the 2 columns past w_out zero; db sums it), so that dW[o][c][ky][kx] = Σ_i dZ[i]·
 // plane_c[i + ky·pw + kx] over one flat index i: per input channel and kernel row ky, six f32x4 accumulators
@@ -36,58 +39,105 @@ import { fill_plane } from "./plane";
   return (co + 3) >> 2;
 }
 
-/**
- * Scratch f32 of the direct kernels: [ db sums: c_out f64 | tap streams: ⌈c_out/4⌉·9·c_in·5 | padded planes:
- * c_in·plane_size | two dZ planes in the input's layout: 2·h_out·(w + pad_left + pad_right) ], each part a multiple of 4
- * f32 (the scratch needs 8-byte alignment for the f64 sums).
- */
-export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
-  return ((2 * c_out + 3) & ~3) + ((channel_groups(c_out) * 45 * c_in + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * (w + pl + pr) + 3) & ~3);
+/** Output rows per forward chunk: the chunk's im2col (K·rows·w_out f32) stays within 16384 f32 (64 KB); at least one row. */
+// @ts-ignore: decorator
+@inline function chunk_rows(K: i32, ho: i32, wo: i32): i32 {
+  return max(1, min(ho, 16384 / (K * wo)));
+}
+
+/** Weight stream f32 of one group of 4 output channels: 4 splatted biases, then K taps × 4 splatted weights. */
+// @ts-ignore: decorator
+@inline function group_stream(K: i32): i32 {
+  return 16 * (K + 1);
 }
 
 /**
- * The tap streams: for each group of 4 output channels, per tap t = (c, ky, kx) five words: the tap's byte offset in
- * the planes ((c·plane + ky·pw + kx)·4, i32) and W[4g + r][t] for r < 4 (0 past c_out).
+ * Scratch f32 of the direct kernels: [ db sums: c_out f64 | weight streams: ⌈c_out/4⌉·16·(9·c_in + 1) | tap offsets in
+ * the planes: 9·c_in i32 | padded planes:
+ * c_in·plane_size | two dZ planes in the input's layout: 2·h_out·(w + pad_left + pad_right) | a forward chunk's
+ * im2col: 9·c_in·chunk_rows·w_out ], each part a multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
  */
-function tap_streams(ci: i32, co: i32, plane: i32, pw: i32, w_ptr: usize, st: usize): void {
+export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
+  const K = 9 * c_in;
+  return ((2 * c_out + 3) & ~3) + channel_groups(c_out) * group_stream(K) + ((K + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * (w + pl + pr) + 3) & ~3) + ((K * chunk_rows(K, ho, wo) * wo + 3) & ~3);
+}
+
+/** Byte offset of the padded planes in the scratch (past the db sums, the weight streams and the tap offsets). */
+// @ts-ignore: decorator
+@inline function planes_at(ci: i32, co: i32): usize {
+  return <usize>(((2 * co + 3) & ~3) + channel_groups(co) * group_stream(9 * ci) + ((9 * ci + 3) & ~3)) << 2;
+}
+
+/**
+ * The weight streams: for each group g of 4 output channels (group_stream(K) f32 each), b[4g + r] splatted for r < 4,
+ * then per tap t = (c, ky, kx) W[4g + r][t] splatted for r < 4 (0 past c_out; b 0 when b_ptr is 0).
+ */
+function weight_streams(ci: i32, co: i32, w_ptr: usize, b_ptr: usize, st: usize): void {
   const K = 9 * ci;
   let q = st;
   for (let g = 0; g < channel_groups(co); g++) {
-    let t = 0;
-    for (let c = 0; c < ci; c++) {
-      for (let ky = 0; ky < 3; ky++) {
-        for (let kx = 0; kx < 3; kx++) {
-          store<i32>(q, (c * plane + ky * pw + kx) << 2);
-          for (let r = 0; r < 4; r++) {
-            const o = 4 * g + r;
-            store<f32>(q + 4 + (<usize>r << 2), o < co ? load<f32>(w_ptr + (<usize>(o * K + t) << 2)) : 0);
-          }
-          q += 20;
-          t++;
-        }
+    for (let r = 0; r < 4; r++) {
+      const o = 4 * g + r;
+      v128.store(q, f32x4.splat(o < co && b_ptr ? load<f32>(b_ptr + (<usize>o << 2)) : 0));
+      q += 16;
+    }
+    for (let t = 0; t < K; t++) {
+      for (let r = 0; r < 4; r++) {
+        const o = 4 * g + r;
+        v128.store(q, f32x4.splat(o < co ? load<f32>(w_ptr + (<usize>(o * K + t) << 2)) : 0));
+        q += 16;
       }
     }
   }
 }
 
 /**
- * One block: Y[o + r][oy][ox..ox + 7] = act(b_r + Σ_t W[o + r][t]·X_t) for r < nr (1..4); x: the input under the
- * block's first column at tap offset 0; taps: the group's stream (K taps of 20 bytes); y: Y[o][oy][ox] (channel
- * planes ys bytes apart).
+ * A chunk's im2col: cols[t][r·wo + ox] = plane_c[(oy0 + r + ky)·pw + ox + kx] for the taps t = (c, ky, kx), rows
+ * r < R, ox < wo; tap t's row of R·wo f32 at cols + t·R·wo·4. A row's last wo mod 4 columns come from a vector ending
+ * at wo − 1 (rewriting lanes with equal values; wo ≥ 4).
  */
-function fwd_block(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b2: v128, b3: v128, y: usize, ys: usize, relu: bool): void {
+function cols_fill(ci: i32, planes: usize, plane: i32, pw: i32, oy0: i32, R: i32, wo: i32, cols: usize): void {
+  const full = wo & ~3, tail = <usize>(wo - 4) << 2, cs = <usize>(R * wo) << 2;
+  let dst = cols;
+  for (let c = 0; c < ci; c++) {
+    for (let ky = 0; ky < 3; ky++) {
+      for (let kx = 0; kx < 3; kx++) {
+        const src = planes + (<usize>(c * plane + (oy0 + ky) * pw + kx) << 2);
+        for (let r = 0; r < R; r++) {
+          const s = src + (<usize>(r * pw) << 2), d = dst + (<usize>(r * wo) << 2);
+          for (let x = 0; x < full; x += 4) v128.store(d + (<usize>x << 2), v128.load(s + (<usize>x << 2)));
+          if (wo & 3) v128.store(d + tail, v128.load(s + tail));
+        }
+        dst += cs;
+      }
+    }
+  }
+}
+
+/**
+ * One block: Y[o + r][p..p + 7] = act(b[o + r] + Σ_t W[o + r][t]·X_t[p..p + 7]) for r < nr (1..4), eight f32x4
+ * accumulators; g: the group's weight stream; y: Y[o] at p (channel planes ys bytes apart). X_t: !tabled, the chunk's
+ * im2col, s = cols + 4p and tap rows a = cb bytes apart; tabled, the planes, s under the block's first column and tap t
+ * at s + offs[t] (a = offs: byte offsets, i32; one more load and add per tap). Each tap: 2 loads of X_t, 4 of weights,
+ * 16 flops' worth of f32x4 ops (V8 loads a loop body's values ahead of its arithmetic: a body of one tap, 8
+ * accumulators and 6 loaded values, does not spill; two taps do).
+ */
+// @ts-ignore: decorator
+@inline function block4(tabled: bool, nr: i32, K: i32, s: usize, a: usize, g: usize, y: usize, ys: usize, relu: bool): void {
+  const b0 = v128.load(g), b1 = v128.load(g, 16), b2 = v128.load(g, 32), b3 = v128.load(g, 48);
   let c00 = b0, c01 = b0, c10 = b1, c11 = b1, c20 = b2, c21 = b2, c30 = b3, c31 = b3;
-  const end = taps + <usize>K * 20;
-  for (let q = taps; q < end; q += 20) {
-    const s = x + <usize>load<i32>(q);
-    const v0 = v128.load(s), v1 = v128.load(s, 16);
-    let w = v128.load32_splat(q, 4);
+  const end = g + (<usize>(K + 1) << 6);
+  for (let q = g + 64, o = a; q < end; q += 64) {
+    let x = s;
+    if (tabled) { x += <usize>load<i32>(o); o += 4; } else s += a;
+    const v0 = v128.load(x), v1 = v128.load(x, 16);
+    let w = v128.load(q);
     c00 = f32x4.add(c00, f32x4.mul(w, v0)); c01 = f32x4.add(c01, f32x4.mul(w, v1));
-    w = v128.load32_splat(q, 8);
+    w = v128.load(q, 16);
     c10 = f32x4.add(c10, f32x4.mul(w, v0)); c11 = f32x4.add(c11, f32x4.mul(w, v1));
-    w = v128.load32_splat(q, 12);
+    w = v128.load(q, 32);
     c20 = f32x4.add(c20, f32x4.mul(w, v0)); c21 = f32x4.add(c21, f32x4.mul(w, v1));
-    w = v128.load32_splat(q, 16);
+    w = v128.load(q, 48);
     c30 = f32x4.add(c30, f32x4.mul(w, v0)); c31 = f32x4.add(c31, f32x4.mul(w, v1));
   }
   if (relu) {
@@ -101,40 +151,32 @@ function fwd_block(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b
   if (nr > 3) { v128.store(y + 3 * ys, c30); v128.store(y + 3 * ys, c31, 16); }
 }
 
-/** fwd_block over 4 columns (one f32x4 per channel): a row's last 1..4 columns, ending at w_out − 1. */
-function fwd_block4(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, b2: v128, b3: v128, y: usize, ys: usize, relu: bool): void {
-  let c0 = b0, c1 = b1, c2 = b2, c3 = b3;
-  const end = taps + <usize>K * 20;
-  for (let q = taps; q < end; q += 20) {
-    const v = v128.load(x + <usize>load<i32>(q));
-    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(q, 4), v));
-    c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(q, 8), v));
-    c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(q, 12), v));
-    c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(q, 16), v));
-  }
-  if (relu) {
-    const z = f32x4.splat(0);
-    c0 = f32x4.pmax(c0, z); c1 = f32x4.pmax(c1, z); c2 = f32x4.pmax(c2, z); c3 = f32x4.pmax(c3, z);
-  }
-  v128.store(y, c0);
-  if (nr > 1) v128.store(y + ys, c1);
-  if (nr > 2) v128.store(y + 2 * ys, c2);
-  if (nr > 3) v128.store(y + 3 * ys, c3);
+/** block4 over a chunk's im2col (s = cols + 4p, cb: a tap row's bytes). */
+function fwd_block(nr: i32, K: i32, s: usize, cb: usize, g: usize, y: usize, ys: usize, relu: bool): void {
+  block4(false, nr, K, s, cb, g, y, ys, relu);
+}
+
+/** block4 over the planes (x under the block's first column, offs: the taps' byte offsets). */
+function fwd_block_planes(nr: i32, K: i32, x: usize, offs: usize, g: usize, y: usize, ys: usize, relu: bool): void {
+  block4(true, nr, K, x, offs, g, y, ys, relu);
 }
 
 /**
- * One channel's block of 8·nv columns (nv 1 or 2: 2 or 4 f32x4 accumulators): Y[o][oy][ox..] = act(b + Σ_t W[o][t]·X_t),
- * for a lone last channel (nr = 1, e.g. a depthwise conv's slice), where fwd_block would compute 3 zero-weight
- * channels beside it. Each tap: 2·nv input loads and one splat for 4·nv flops' worth of f32x4 ops.
+ * A lone channel's block (c_out ≡ 1 mod 4, e.g. a depthwise conv's slice, where block4 would compute 3 zero-weight
+ * channels beside it): 8·nv columns (nv 1 or 2: 2 or 4 f32x4 accumulators), Y[o][p..] = act(b + Σ_t W[o][t]·X_t[p..]),
+ * X_t as in block4; each tap 2·nv loads of X_t and one of the weight for 4·nv flops' worth of f32x4 ops.
  */
 // @ts-ignore: decorator
-@inline function fwd_block1(nv: i32, K: i32, x: usize, taps: usize, b0: v128, y: usize, relu: bool): void {
+@inline function block1(tabled: bool, nv: i32, K: i32, s: usize, a: usize, g: usize, y: usize, relu: bool): void {
+  const b0 = v128.load(g);
   let c0 = b0, c1 = b0, c2 = b0, c3 = b0;
-  const end = taps + <usize>K * 20;
-  for (let q = taps; q < end; q += 20) {
-    const s = x + <usize>load<i32>(q), w = v128.load32_splat(q, 4);
-    c0 = f32x4.add(c0, f32x4.mul(w, v128.load(s))); c1 = f32x4.add(c1, f32x4.mul(w, v128.load(s, 16)));
-    if (nv > 1) { c2 = f32x4.add(c2, f32x4.mul(w, v128.load(s, 32))); c3 = f32x4.add(c3, f32x4.mul(w, v128.load(s, 48))); }
+  const end = g + (<usize>(K + 1) << 6);
+  for (let q = g + 64, o = a; q < end; q += 64) {
+    let x = s;
+    if (tabled) { x += <usize>load<i32>(o); o += 4; } else s += a;
+    const w = v128.load(q);
+    c0 = f32x4.add(c0, f32x4.mul(w, v128.load(x))); c1 = f32x4.add(c1, f32x4.mul(w, v128.load(x, 16)));
+    if (nv > 1) { c2 = f32x4.add(c2, f32x4.mul(w, v128.load(x, 32))); c3 = f32x4.add(c3, f32x4.mul(w, v128.load(x, 48))); }
   }
   if (relu) {
     const z = f32x4.splat(0);
@@ -145,46 +187,41 @@ function fwd_block4(nr: i32, K: i32, x: usize, taps: usize, b0: v128, b1: v128, 
 }
 
 /**
- * One output row of a lone channel: 16-column blocks, then the rest as one 16-column block moved back to end at
- * w_out − 1 (w_out ≥ 16) or 8-column blocks (the last moved back), or a 4-column fwd_block4 (stores are idempotent).
+ * One group of ≤ 4 output channels over one image, from its planes (row stride rs bytes; the taps at offs), where an
+ * im2col would cost about as much as the products: per output row, blocks of 8 columns (a lone channel: 16, 8 when
+ * w_out < 16), the last moved back to end at w_out − 1 (stores are idempotent; w_out ≥ 8).
  */
-function fwd_row1(K: i32, wo: i32, xr: usize, taps: usize, b0: v128, yr: usize, ys: usize, relu: bool): void {
-  let ox = 0;
-  for (; ox + 16 <= wo; ox += 16) fwd_block1(2, K, xr + (<usize>ox << 2), taps, b0, yr + (<usize>ox << 2), relu);
-  const rem = wo - ox;
-  if (rem > 8 && wo >= 16) fwd_block1(2, K, xr + (<usize>(wo - 16) << 2), taps, b0, yr + (<usize>(wo - 16) << 2), relu);
-  else if (rem > 4) {
-    if (rem > 8) fwd_block1(1, K, xr + (<usize>ox << 2), taps, b0, yr + (<usize>ox << 2), relu);
-    fwd_block1(1, K, xr + (<usize>(wo - 8) << 2), taps, b0, yr + (<usize>(wo - 8) << 2), relu);
-  } else if (rem > 0) fwd_block4(1, K, xr + (<usize>(wo - 4) << 2), taps, b0, b0, b0, b0, yr + (<usize>(wo - 4) << 2), ys, relu);
-}
-
-/** Bias of channel o, splatted (b_ptr 0: zero). */
-// @ts-ignore: decorator
-@inline function bias_of(b_ptr: usize, o: i32): v128 {
-  return f32x4.splat(b_ptr ? load<f32>(b_ptr + (<usize>o << 2)) : 0);
+function fwd_planes(co: i32, K: i32, ho: i32, wo: i32, planes: usize, rs: usize, offs: usize, g: usize, y: usize, ys: usize, relu: bool): void {
+  const wide = co == 1 && wo >= 16, step = wide ? 16 : 8;
+  for (let oy = 0; oy < ho; oy++) {
+    const xr = planes + <usize>oy * rs, yr = y + (<usize>(oy * wo) << 2);
+    for (let p = 0; p < wo; p += step) {
+      const pp = <usize>min(p, wo - step) << 2;
+      if (co > 1) fwd_block_planes(co, K, xr + pp, offs, g, yr + pp, ys, relu);
+      else if (wide) block1(true, 2, K, xr + pp, offs, g, yr + pp, relu);
+      else block1(true, 1, K, xr + pp, offs, g, yr + pp, relu);
+    }
+  }
 }
 
 /**
- * Forward over one image: y [co, ho, wo] = act(Σ_t W[o][t]·X_t + b[o]); planes: its ci input planes, pw columns;
- * st: the tap streams (tap_streams).
+ * Forward over one chunk of cs ≥ 8 output pixels (flat, row-major; cols: its im2col): column blocks of 8, the last
+ * moved back to end at cs − 1 when cs mod 8 ≠ 0 (stores are idempotent), each through every group of ≥ 2 channels
+ * (the block's cols stay in L1 while the groups' streams pass); a lone last channel after, in blocks of 16 (of 8 when
+ * cs < 16), the last likewise moved back. y: Y of the image at the chunk's first pixel, channel planes ys bytes apart.
  */
-function fwd_image(ci: i32, co: i32, ho: i32, wo: i32, planes: usize, pw: i32, st: usize, b_ptr: usize, y: usize, relu: bool): void {
-  const K = 9 * ci, ys = <usize>(ho * wo) << 2, rs = <usize>pw << 2;
-  for (let g = 0; g < channel_groups(co); g++) {
-    const o = 4 * g, nr = min(4, co - o), taps = st + <usize>(g * K) * 20;
-    const b0 = bias_of(b_ptr, o), b1 = nr > 1 ? bias_of(b_ptr, o + 1) : b0, b2 = nr > 2 ? bias_of(b_ptr, o + 2) : b0, b3 = nr > 3 ? bias_of(b_ptr, o + 3) : b0;
-    const yo = y + <usize>o * ys;
-    // 8-column blocks; a remainder of 1..4 columns gets a 4-column block ending at w_out − 1, one of 5..7 an
-    // 8-column block moved back to end there (w_out = 26: 8 + 8 + 8 + 4 columns computed, not 4·8).
-    const full = wo & ~7, tail = wo - full;
-    for (let oy = 0; oy < ho; oy++) {
-      const xr = planes + <usize>oy * rs, yr = yo + (<usize>(oy * wo) << 2);
-      if (nr == 1) { fwd_row1(K, wo, xr, taps, b0, yr, ys, relu); continue; }
-      for (let ox = 0; ox < full; ox += 8) fwd_block(nr, K, xr + (<usize>ox << 2), taps, b0, b1, b2, b3, yr + (<usize>ox << 2), ys, relu);
-      if (tail > 4) fwd_block(nr, K, xr + (<usize>(wo - 8) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 8) << 2), ys, relu);
-      else if (tail > 0) fwd_block4(nr, K, xr + (<usize>(wo - 4) << 2), taps, b0, b1, b2, b3, yr + (<usize>(wo - 4) << 2), ys, relu);
-    }
+function fwd_chunk(co: i32, K: i32, cols: usize, cs: i32, st: usize, y: usize, ys: usize, relu: bool): void {
+  const cb = <usize>cs << 2, gs = <usize>group_stream(K) << 2, lone = (co & 3) == 1, gn = channel_groups(co) - (lone ? 1 : 0);
+  for (let p = 0; p < cs; p += 8) {
+    const pp = <usize>min(p, cs - 8) << 2;
+    for (let g = 0; g < gn; g++) fwd_block(min(4, co - 4 * g), K, cols + pp, cb, st + <usize>g * gs, y + <usize>(4 * g) * ys + pp, ys, relu);
+  }
+  if (!lone) return;
+  const g = st + <usize>gn * gs, yo = y + <usize>(co - 1) * ys;
+  if (cs >= 16) {
+    for (let p = 0; p < cs; p += 16) { const pp = <usize>min(p, cs - 16) << 2; block1(false, 2, K, cols + pp, cb, g, yo + pp, relu); }
+  } else {
+    for (let p = 0; p < cs; p += 8) { const pp = <usize>min(p, cs - 8) << 2; block1(false, 1, K, cols + pp, cb, g, yo + pp, relu); }
   }
 }
 
@@ -197,15 +234,28 @@ function fwd_image(ci: i32, co: i32, ho: i32, wo: i32, planes: usize, pw: i32, s
   return wp;
 }
 
-/** Forward, all images: see conv.ts conv2d_fwd_f32x4_direct. */
+/**
+ * Forward, all images: see conv.ts conv2d_fwd_f32x4_direct. Per image (its planes padded in the scratch or read in
+ * place), chunks of chunk_rows output rows: the chunk's im2col (cols_fill), then fwd_chunk; one group of ≤ 4 output
+ * channels (e.g. a depthwise conv's slice): fwd_planes from the planes.
+ */
 export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch: usize, relu: bool): void {
-  const st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = st + (<usize>((channel_groups(co) * 45 * ci + 3) & ~3) << 2);
+  const K = 9 * ci, st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co);
   const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, plane = padded ? (h + pt + pb) * pw : h * w;
-  tap_streams(ci, co, plane, pw, w_ptr, st);
+  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * pw + 3) & ~3)) << 2);
+  const R = chunk_rows(K, ho, wo), ys = <usize>(ho * wo) << 2;
+  weight_streams(ci, co, w_ptr, b_ptr, st);
+  const offs = st + (<usize>(channel_groups(co) * group_stream(K)) << 2);
+  for (let c = 0, t = 0; c < ci; c++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++, t++) store<i32>(offs + (<usize>t << 2), (c * plane + ky * pw + kx) << 2);
   for (let i = 0; i < n; i++) {
-    const x = x_ptr + (<usize>(i * ci * h * w) << 2);
+    const x = x_ptr + (<usize>(i * ci * h * w) << 2), y = y_ptr + <usize>(i * co) * ys;
     image_planes(ci, h, w, pt, pl, pb, pr, x, pad);
-    fwd_image(ci, co, ho, wo, padded ? pad : x, pw, st, b_ptr, y_ptr + (<usize>(i * co * ho * wo) << 2), relu);
+    if (co <= 4) { fwd_planes(co, K, ho, wo, padded ? pad : x, <usize>pw << 2, offs, st, y, ys, relu); continue; }
+    for (let oy0 = 0; oy0 < ho; oy0 += R) {
+      const rows = min(R, ho - oy0);
+      cols_fill(ci, padded ? pad : x, plane, pw, oy0, rows, wo, cols);
+      fwd_chunk(co, K, cols, rows * wo, st, y + (<usize>(oy0 * wo) << 2), ys, relu);
+    }
   }
 }
 
@@ -295,7 +345,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
  * applies beta); db sums each image's dZ in f32x4, the images in f64.
  */
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
-  const dbs = scratch, pad = scratch + (<usize>(((2 * co + 3) & ~3) + ((channel_groups(co) * 45 * ci + 3) & ~3)) << 2), padded = (pt | pl | pb | pr) != 0;
+  const dbs = scratch, pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
   const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2;
   const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
