@@ -20,8 +20,11 @@
 // (row stride pw = w_out + 2, the 2 columns past w_out zero; db sums it), so that dW[o][c][ky][kx] = Σ_i dZ[i]·
 // plane_c[i + ky·pw + kx] over one flat index i: per input channel and kernel row ky, six f32x4 accumulators
 // (2 channels × kx 0..2) run over consecutive vectors of dZ and the plane (5 loads, 12 flops' worth of ops per step, no
-// offset table; a lone last channel: 3 accumulators). V8 loads a loop body's values ahead of its arithmetic: 9
-// accumulators (all taps of a channel) spill and run 1.6× slower.
+// offset table; a lone last channel: 3 accumulators), and are added to f32x4 partial sums of dW reduced once at the
+// end. V8 loads a loop body's values ahead of its arithmetic: 9 accumulators (3 channels, or all taps of one) spill
+// one, whose reload and store each step chain the loop through memory (2× slower). The dZ pass, one read of dY and
+// the mask, costs about half as much as the products (W2's conv1: 0.27 ms against 0.60): its loop walks three pointers
+// four vectors a step, with the mask test resolved at compile time.
 //
 // Padding: with any pad, each image's channels are first copied into zero-padded planes in the scratch
 // (plane.ts fill_plane); unpadded inputs are read in place. Scratch: direct_scratch f32 (layout below).
@@ -265,15 +268,10 @@ export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** dw[0..3) = b·dw + (hsum(a0), hsum(a1), hsum(a2)) (b 0: overwrite). */
+/** g[0..3) += (a0, a1, a2): three f32x4 partial sums of dW. */
 // @ts-ignore: decorator
-@inline function put3(dw: usize, a0: v128, a1: v128, a2: v128, b: f32): void {
-  if (b == 0) { store<f32>(dw, hsum(a0)); store<f32>(dw, hsum(a1), 4); store<f32>(dw, hsum(a2), 8); }
-  else {
-    store<f32>(dw, b * load<f32>(dw) + hsum(a0));
-    store<f32>(dw, b * load<f32>(dw, 4) + hsum(a1), 4);
-    store<f32>(dw, b * load<f32>(dw, 8) + hsum(a2), 8);
-  }
+@inline function add3(g: usize, a0: v128, a1: v128, a2: v128): void {
+  v128.store(g, f32x4.add(v128.load(g), a0)); v128.store(g, f32x4.add(v128.load(g, 16), a1), 16); v128.store(g, f32x4.add(v128.load(g, 32), a2), 32);
 }
 
 /**
@@ -283,38 +281,68 @@ export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo
  * Returns the f32x4 sum of dZ (that vector's rewritten lanes zeroed).
  */
 function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize): v128 {
-  const z = f32x4.splat(0), t = wo & 3, full = wo & ~3;
+  return mask ? dz_rows(true, dy, mask, ho, wo, pw, dst) : dz_rows(false, dy, 0, ho, wo, pw, dst);
+}
+
+/**
+ * dz_flat with the mask test resolved at compile time. Three pointers walk dY, the mask and dst (a wasm address is
+ * one i32: base + index costs an add per access, a pointer an add per step), four vectors a step, then two, one and
+ * the tail; a row's sum is its own accumulator, added to the plane's once per row.
+ */
+// @ts-ignore: decorator
+@inline function dz_rows(masked: bool, dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize): v128 {
+  const z = f32x4.splat(0), t = wo & 3, fb = <usize>(wo & ~3) << 2, pairs = <usize>(wo & ~7) << 2, quads = <usize>(wo & ~15) << 2;
   const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(t ? 4 - t : 0));
-  let sum = z;
+  let sum = z, s = dy, m = mask, d = dst;
   for (let r = 0; r < ho; r++) {
-    const q = <usize>(r * wo) << 2, d = dst + (<usize>(r * pw) << 2);
-    for (let x = 0; x < full; x += 4) {
-      const o = q + (<usize>x << 2);
-      let v = v128.load(dy + o);
-      if (mask) v = v128.and(v, f32x4.gt(v128.load(mask + o), z));
-      v128.store(d + (<usize>x << 2), v);
-      sum = f32x4.add(sum, v);
+    const e4 = s + quads, e2 = s + pairs, e = s + fb;
+    let rs = z;
+    for (; s < e4; s += 64, m += 64, d += 64) {
+      let v = v128.load(s), u = v128.load(s, 16), v2 = v128.load(s, 32), u2 = v128.load(s, 48);
+      if (masked) {
+        v = v128.and(v, f32x4.gt(v128.load(m), z)); u = v128.and(u, f32x4.gt(v128.load(m, 16), z));
+        v2 = v128.and(v2, f32x4.gt(v128.load(m, 32), z)); u2 = v128.and(u2, f32x4.gt(v128.load(m, 48), z));
+      }
+      v128.store(d, v); v128.store(d, u, 16); v128.store(d, v2, 32); v128.store(d, u2, 48);
+      rs = f32x4.add(rs, f32x4.add(f32x4.add(v, u), f32x4.add(v2, u2)));
+    }
+    if (s < e2) {
+      let v = v128.load(s), u = v128.load(s, 16);
+      if (masked) { v = v128.and(v, f32x4.gt(v128.load(m), z)); u = v128.and(u, f32x4.gt(v128.load(m, 16), z)); }
+      v128.store(d, v); v128.store(d, u, 16);
+      rs = f32x4.add(rs, f32x4.add(v, u));
+      s += 32; m += 32; d += 32;
+    }
+    if (s < e) {
+      let v = v128.load(s);
+      if (masked) v = v128.and(v, f32x4.gt(v128.load(m), z));
+      v128.store(d, v);
+      rs = f32x4.add(rs, v);
+      s += 16; m += 16; d += 16;
     }
     if (t) {
-      const o = q + (<usize>(wo - 4) << 2);
-      let v = v128.load(dy + o);
-      if (mask) v = v128.and(v, f32x4.gt(v128.load(mask + o), z));
-      v128.store(d + (<usize>(wo - 4) << 2), v);
-      sum = f32x4.add(sum, v128.and(v, keep));
+      let v = v128.load(s + <usize>(t << 2) - 16);
+      if (masked) v = v128.and(v, f32x4.gt(v128.load(m + <usize>(t << 2) - 16), z));
+      v128.store(d + <usize>(t << 2) - 16, v);
+      rs = f32x4.add(rs, v128.and(v, keep));
+      s += <usize>t << 2; m += <usize>t << 2; d += <usize>t << 2;
     }
-    store<i64>(d + (<usize>wo << 2), 0);
+    store<i64>(d, 0);
+    d += <usize>(pw - wo) << 2;
+    sum = f32x4.add(sum, rs);
   }
   return sum;
 }
 
 /**
- * dW[o][c][ky][0..3) (and dW[o + 1] when two) += Σ_i dz0[i] (dz1[i]) · r0[i + kx] over the flat index i < L = ho·pw − 2
- * (dz_flat's layout: the 2 zero columns of each row make the sum exactly the valid correlation): six f32x4
+ * G0[kx] (and G1[kx] when two) += Σ_i dz0[i] (dz1[i]) · r0[i + kx] lanewise, kx < 3, over the flat index i < L =
+ * ho·pw − 2 (dz_flat's layout: the 2 zero columns of each row make the sum exactly the valid correlation): six f32x4
  * accumulators (three when !two) over L >> 2 vectors, then one vector ending at L − 1 with its first lanes zeroed.
- * r0: the input plane's row ky (every read stays in the plane).
+ * r0: the input plane's row ky (every read stays in the plane); g0, g1: the f32x4 partial sums G of dW[o][c][ky][0..3)
+ * and dW[o + 1][c][ky][0..3).
  */
 // @ts-ignore: decorator
-@inline function grad_row(two: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize, b: f32): void {
+@inline function grad_row(two: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize): void {
   const z = f32x4.splat(0), nv = L >> 2, t = L & 3;
   let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
   const end = dz0 + (<usize>nv << 4), dd = dz1 - dz0;
@@ -335,28 +363,26 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
       e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
     }
   }
-  put3(g0, a0, a1, a2, b);
-  if (two) put3(g1, e0, e1, e2, b);
+  add3(g0, a0, a1, a2);
+  if (two) add3(g1, e0, e1, e2);
 }
 
 /**
  * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image and pair of output channels: their
- * dZ planes (dz_flat), then per input channel and kernel row grad_row, reduced and added to dW (the first image
- * applies beta); db sums each image's dZ in f32x4, the images in f64.
+ * dZ planes (dz_flat), then per input channel and kernel row grad_row, which adds to G, f32x4 partial sums of every
+ * dW entry (co·K vectors in the weight streams' place: ⌈co/4⌉·16·(K + 1) ≥ 4·co·K f32); then dW = beta·dW + Σ lanes
+ * of G. db sums each image's dZ in f32x4, the images in f64.
  */
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
-  const dbs = scratch, pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
-  const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2;
+  const dbs = scratch, G = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
+  const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2, KG = co * ci * 9;
   const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
-  if (n == 0) {
-    for (let q = 0; q < co * ci * 9; q++) { const p = dw_ptr + (<usize>q << 2); store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p)); }
-  }
+  for (let q = 0; q < KG; q++) v128.store(G + (<usize>q << 4), f32x4.splat(0));
   for (let i = 0; i < n; i++) {
     const x = x_ptr + (<usize>(i * ci * h * w) << 2);
     const pw = image_planes(ci, h, w, pt, pl, pb, pr, x, pad), rs = <usize>pw << 2;
     const planes = padded ? pad : x, ps = <usize>(padded ? (h + pt + pb) * pw : h * w) << 2;
-    const b = i == 0 ? beta : 1;
     for (let o = 0; o < co; o += 2) {
       const two = o + 1 < co, m = two ? 2 : 1;
       for (let j = 0; j < m; j++) {
@@ -368,13 +394,17 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
         }
       }
       for (let c = 0; c < ci; c++) {
-        const pc = planes + <usize>c * ps, g0 = dw_ptr + <usize>(o * ci + c) * 36, g1 = g0 + <usize>ci * 36;
+        const g0 = G + (<usize>((o * ci + c) * 9) << 4), g1 = g0 + (<usize>(ci * 9) << 4), pc = planes + <usize>c * ps;
         for (let ky = 0; ky < 3; ky++) {
-          if (two) grad_row(true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1 + <usize>(12 * ky), b);
-          else grad_row(false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(12 * ky), g1, b);
+          if (two) grad_row(true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
+          else grad_row(false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1);
         }
       }
     }
+  }
+  for (let q = 0; q < KG; q++) {
+    const p = dw_ptr + (<usize>q << 2), g = hsum(v128.load(G + (<usize>q << 4)));
+    store<f32>(p, beta == 0 ? g : beta * load<f32>(p) + g);
   }
   if (db_ptr) {
     for (let o = 0; o < co; o++) {
