@@ -56,13 +56,32 @@ import { fill_plane } from "./plane";
 
 /**
  * Scratch f32 of the direct kernels: [ db sums: c_out f64 | weight streams: ⌈c_out/4⌉·16·(9·c_in + 1) | tap offsets in
- * the planes: 9·c_in i32 | padded planes:
- * c_in·plane_size | two dZ planes in the input's layout: 2·h_out·(w + pad_left + pad_right) | a forward chunk's
- * im2col: 9·c_in·chunk_rows·w_out ], each part a multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
+ * the planes: 9·c_in i32 | padded planes: c_in·plane_size | two dZ planes in the input's layout (h_out·(w + pad_left +
+ * pad_right) each), DZ_GAP bytes apart when that fits: dz_size | a forward chunk's im2col: 9·c_in·chunk_rows·w_out ],
+ * each part a multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
  */
 export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
   const K = 9 * c_in;
-  return ((2 * c_out + 3) & ~3) + channel_groups(c_out) * group_stream(K) + ((K + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * (w + pl + pr) + 3) & ~3) + ((K * chunk_rows(K, ho, wo) * wo + 3) & ~3);
+  return ((2 * c_out + 3) & ~3) + channel_groups(c_out) * group_stream(K) + ((K + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + dz_size(ho, w + pl + pr) + ((K * chunk_rows(K, ho, wo) * wo + 3) & ~3);
+}
+
+/**
+ * Byte distance of the second dZ plane from the first when a plane fits in it (dz_gapped): the gradient loop then
+ * reads both from one pointer at constant offsets (W2's conv1 bwd_w 1.05× faster than with the distance in a register).
+ */
+const DZ_GAP: usize = 16384;
+
+/** The dZ planes (ho·pw f32 each) are DZ_GAP bytes apart. */
+// @ts-ignore: decorator
+@inline function dz_gapped(ho: i32, pw: i32): bool {
+  return <usize>(ho * pw) << 2 <= DZ_GAP;
+}
+
+/** f32 of the two dZ planes: DZ_GAP/4 + one plane when dz_gapped, else two planes. */
+// @ts-ignore: decorator
+@inline function dz_size(ho: i32, pw: i32): i32 {
+  const one = (ho * pw + 3) & ~3;
+  return dz_gapped(ho, pw) ? <i32>(DZ_GAP >> 2) + one : 2 * one;
 }
 
 /** Byte offset of the padded planes in the scratch (past the db sums, the weight streams and the tap offsets). */
@@ -245,7 +264,7 @@ function fwd_chunk(co: i32, K: i32, cols: usize, cs: i32, st: usize, y: usize, y
 export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch: usize, relu: bool): void {
   const K = 9 * ci, st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co);
   const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, plane = padded ? (h + pt + pb) * pw : h * w;
-  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + 2 * ((ho * pw + 3) & ~3)) << 2);
+  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + dz_size(ho, pw)) << 2);
   const R = chunk_rows(K, ho, wo), ys = <usize>(ho * wo) << 2;
   weight_streams(ci, co, w_ptr, b_ptr, st);
   const offs = st + (<usize>(channel_groups(co) * group_stream(K)) << 2);
@@ -339,10 +358,10 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
  * ho·pw − 2 (dz_flat's layout: the 2 zero columns of each row make the sum exactly the valid correlation): six f32x4
  * accumulators (three when !two) over L >> 2 vectors, then one vector ending at L − 1 with its first lanes zeroed.
  * r0: the input plane's row ky (every read stays in the plane); g0, g1: the f32x4 partial sums G of dW[o][c][ky][0..3)
- * and dW[o + 1][c][ky][0..3).
+ * and dW[o + 1][c][ky][0..3). gapped: dz1 = dz0 + DZ_GAP, read at a constant offset (one add fewer per step).
  */
 // @ts-ignore: decorator
-@inline function grad_row(two: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize): void {
+@inline function grad_row(two: bool, gapped: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize): void {
   const z = f32x4.splat(0), nv = L >> 2, t = L & 3;
   let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
   const end = dz0 + (<usize>nv << 4), dd = dz1 - dz0;
@@ -350,7 +369,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
     const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.load(d);
     a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
     if (two) {
-      const u = v128.load(d + dd);
+      const u = gapped ? v128.load(d, DZ_GAP) : v128.load(d + dd);
       e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
     }
   }
@@ -376,7 +395,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
   const dbs = scratch, G = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
   const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2, KG = co * ci * 9;
-  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), dz1 = dz0 + (<usize>((ho * pw0 + 3) & ~3) << 2);
+  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), gap = dz_gapped(ho, pw0), dz1 = dz0 + (gap ? DZ_GAP : <usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
   for (let q = 0; q < KG; q++) v128.store(G + (<usize>q << 4), f32x4.splat(0));
   for (let i = 0; i < n; i++) {
@@ -396,8 +415,9 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
       for (let c = 0; c < ci; c++) {
         const g0 = G + (<usize>((o * ci + c) * 9) << 4), g1 = g0 + (<usize>(ci * 9) << 4), pc = planes + <usize>c * ps;
         for (let ky = 0; ky < 3; ky++) {
-          if (two) grad_row(true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
-          else grad_row(false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1);
+          if (two && gap) grad_row(true, true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
+          else if (two) grad_row(true, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
+          else grad_row(false, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1);
         }
       }
     }
