@@ -1,7 +1,8 @@
 // The PyTorch bridge (src/export/torch.ts, src/cli/import.ts) against our engine, on real rows of every shipped
 // config the exporter supports, with Debian's python3-torch running the exported package (torch_parity.py):
-//   forward  the package's predict() (float32, eval) equals Model.predict within 1e-5 (relative above 1) on real rows
-//            fed as the same encoded inputs;
+//   forward  the package's predict() (eval) run in float64 equals Model.predict within 1e-5 (relative above 1) on real
+//            rows fed as the same encoded inputs (the float32 package is as far from float64 as ours, in its own
+//            direction: the two f32 engines are not compared with each other);
 //   grad     the objective J and the gradient of every parameter after one step equal ours (the gradient block
 //            after forward, weighting, backward and regularizers, as test/model/gradcheck.test.ts reads it) within
 //            1e-4 relative (torch in float64: an independent check of our f32 backward). Per config: the shipped
@@ -244,9 +245,11 @@ async function parity(name: string, shipped: ModelSpec, encoded?: { holes: strin
   for (const [file, how] of raw ? [["forward", "raw"], ["forward-encoded", "encoded"]] : [["forward", "encoded"]]) {
     const theirs = readOut(join(fdir, `${file}.safetensors`));
     shipped.tasks.forEach((t, i) => {
-      const d = maxScaledDiff(theirs[`out:${t.name}`].data as Float32Array, ours[i]);
+      // Ours against the package run in float64: the float32 package itself sits as far from it as ours does, on
+      // the other side at times (school+encodings: 8.2e-6 and 7.4e-6, 1.6e-5 apart), and where depends on its BLAS.
+      const d = maxScaledDiff(ours[i], theirs[`out64:${t.name}`].data as Float64Array);
       fwd = Math.max(fwd, d);
-      assert.ok(d <= FWD_TOL, `${name} ${t.name}: forward (${how} inputs) max |torch − ours| = ${d.toExponential(2)} > ${FWD_TOL}`);
+      assert.ok(d <= FWD_TOL, `${name} ${t.name}: forward (${how} inputs) max |torch (float64) − ours| = ${d.toExponential(2)} > ${FWD_TOL}`);
     });
   }
 

@@ -5,7 +5,7 @@ package, with model.json and weights.safetensors), "inputs": FILE.safetensors, "
 Inputs: numeric F32 [N, V] (encoded), categorical I32 [N, C], groups I32 [N, G], label:<task> (F32 [N, w], or
 I32 [N] for multiclass), mask:<task> F32 [N]; "probe:"-prefixed copies for the rows 'steps' predicts after training.
 With job["raw"] true the model gets raw F32 [N, F] (NaN = missing; encoded by the package) instead of numeric.
-  forward  (float32, eval mode) writes out:<task>, the outputs predict() gives
+  forward  (float32, eval mode) writes out:<task>, the outputs predict() gives, and out64:<task>, the same in float64
   grad     (float64, train mode; the spec has no dropout) writes J [1], losses [T] and grad:<parameter> for every
            parameter (and weighting.log_var)
   steps    (float32, train mode) runs job["steps"] SGD steps (lr job["lr"]) on the inputs, writes the weights to
@@ -54,11 +54,25 @@ def run(job):
             return {"tokens": x[prefix + "tokens"].long()}
         return {"tensor": x[prefix + "tensor"]} if prefix + "tensor" in x else {}
 
+    def forward64(prefix):
+        """predict() of the module and its floating inputs in float64 (the module stays float64): "out64:<task>", the
+        reference the forward check holds our f32 engine to (the f32 package's own error depends on its BLAS's
+        summation order). Raw values are encoded in float32 first, as every engine encodes them (the encoder is
+        defined by its f32 roundings)."""
+        num, cat, grp = feed(prefix)
+        if raw and num is not None:
+            num = net.encode_numeric(num)
+        net.double()
+        dbl = lambda v: v.double() if v is not None and v.is_floating_point() else v
+        pred = net.predict(dbl(num), cat, grp, standardized=True, **{k: dbl(v) for k, v in kw(prefix).items()})
+        return {f"out64:{t}": pred[t] for t in pred}
+
     out = {}
     if job["mode"] == "forward":
         net.eval()
         pred = net.predict(*feed(), standardized=not raw, **kw())
         out = {f"out:{t}": pred[t] for t in pred}  # the tasks' outputs, then the extra outputs
+        out.update(forward64(""))
     elif job["mode"] == "grad":
         net.double()
         obj.double()
