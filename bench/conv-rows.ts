@@ -75,7 +75,7 @@ export function timeConvRows(k: Kernels, arena: Arena, opts: { minRunS: number; 
       passes.push(
         ["fwd", "fwd_direct", () => void fwd(pp, xp, wp, bp, yp, colp, 1), 1],
         // training skips it here (conv1's input is the image); an inner layer would run im2col's
-        ["bwd_x", "bwd_x (im2col)", () => void bwdX(pp, dyp, wp, dxp, colp, 0), 1],
+        ["bwd_x", "im2col (W2 never runs it)", () => void bwdX(pp, dyp, wp, dxp, colp, 0), 1],
         ["bwd_w", "bwd_w_direct relu", () => void bwdW(pp, xp, yp, dyp, dwp, dbp, colp, 0), 1],
       );
     } else {
