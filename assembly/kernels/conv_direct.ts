@@ -16,15 +16,18 @@
 // as much as the products. V8 schedules a loop body's loads ahead of its arithmetic: a body of one tap (8 accumulators
 // + 6 loaded values) runs without spills, two taps do not. A last group of 2 or 3 channels has zero weights in the
 // others' places and stores only its own; a lone channel (c_out ≡ 1 mod 4) runs one-channel blocks of 16 pixels.
-// Weight gradient: per image and pair of output channels, dZ = dY ⊙ mask is first written in the input plane's layout
-// (row stride pw = w_out + 2, the 2 columns past w_out zero; db sums it), so that dW[o][c][ky][kx] = Σ_i dZ[i]·
-// plane_c[i + ky·pw + kx] over one flat index i: per input channel and kernel row ky, six f32x4 accumulators
-// (2 channels × kx 0..2) run over consecutive vectors of dZ and the plane (5 loads, 12 flops' worth of ops per step, no
-// offset table; a lone last channel: 3 accumulators), and are added to f32x4 partial sums of dW reduced once at the
-// end. V8 loads a loop body's values ahead of its arithmetic: 9 accumulators (3 channels, or all taps of one) spill
-// one, whose reload and store each step chain the loop through memory (2× slower). The dZ pass, one read of dY and
-// the mask, costs about half as much as the products (W2's conv1: 0.27 ms against 0.60): its loop walks three pointers
-// four vectors a step, with the mask test resolved at compile time.
+// Weight gradient: dW[o][c][ky][kx] = Σ_i dZ[i]·X_(c,ky,kx)[i] over the flat output index i, dZ = dY ⊙ mask (the
+// relu's), per image and pair of output channels: per input channel and kernel row ky, six f32x4 accumulators (2
+// channels × kx 0..2) run over consecutive vectors of the two dZ planes and of three input rows (5 loads, 12 flops'
+// worth of ops per step; a lone last channel: 3 accumulators), added to f32x4 partial sums of dW reduced once at the
+// end. With ≥ 8 output channels (and planes within DZ_GAP), each image's channels are first copied shifted by kx = 0,
+// 1, 2 into rows of w_out (shifted_copies), so X_(c,ky,kx)[i] = xs_kx[i + ky·w_out]: dZ stays flat, every load is
+// aligned and at a constant offset (grad_shifted; W2's conv1 1.12× over the planes). Fewer channels cannot repay the
+// copies: dZ is written in the input plane's layout instead (row stride pw = w_out + 2, the 2 columns past w_out
+// zero), so that X[i] = plane_c[i + ky·pw + kx] (grad_row; 7 % more steps at W2's width, unaligned loads). V8 loads a
+// loop body's values ahead of its arithmetic: 9 accumulators (3 channels, or all taps of one) spill one, whose reload
+// and store each step chain the loop through memory (2× slower). The dZ pass, one read of dY and the mask, walks
+// three pointers four vectors a step with the mask test resolved at compile time.
 //
 // Padding: with any pad, each image's channels are first copied into zero-padded planes in the scratch
 // (plane.ts fill_plane); unpadded inputs are read in place. Scratch: direct_scratch f32 (layout below).
@@ -56,13 +59,13 @@ import { fill_plane } from "./plane";
 
 /**
  * Scratch f32 of the direct kernels: [ db sums: c_out f64 | weight streams: ⌈c_out/4⌉·16·(9·c_in + 1) | tap offsets in
- * the planes: 9·c_in i32 | padded planes: c_in·plane_size | two dZ planes in the input's layout (h_out·(w + pad_left +
- * pad_right) each), DZ_GAP bytes apart when that fits: dz_size | a forward chunk's im2col: 9·c_in·chunk_rows·w_out ],
+ * the planes: 9·c_in i32 | padded planes: c_in·plane_size | the weight gradient's operands: bwd_size (shifted copies
+ * and two dZ planes, or two dZ planes in the input's layout) | a forward chunk's im2col: 9·c_in·chunk_rows·w_out ],
  * each part a multiple of 4 f32 (the scratch needs 8-byte alignment for the f64 sums).
  */
 export function direct_scratch(c_in: i32, c_out: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32, ho: i32, wo: i32): i32 {
   const K = 9 * c_in;
-  return ((2 * c_out + 3) & ~3) + channel_groups(c_out) * group_stream(K) + ((K + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + dz_size(ho, w + pl + pr) + ((K * chunk_rows(K, ho, wo) * wo + 3) & ~3);
+  return ((2 * c_out + 3) & ~3) + channel_groups(c_out) * group_stream(K) + ((K + 3) & ~3) + ((c_in * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + bwd_size(c_in, c_out, h + pt + pb, w + pl + pr, ho, wo) + ((K * chunk_rows(K, ho, wo) * wo + 3) & ~3);
 }
 
 /**
@@ -82,6 +85,21 @@ const DZ_GAP: usize = 16384;
 @inline function dz_size(ho: i32, pw: i32): i32 {
   const one = (ho * pw + 3) & ~3;
   return dz_gapped(ho, pw) ? <i32>(DZ_GAP >> 2) + one : 2 * one;
+}
+
+/**
+ * The weight gradient reads column-shifted copies of the input (grad_shifted) when there are ≥ 8 output channels to
+ * share the copies and a copy (hp·wo f32, hp the padded height) fits in DZ_GAP bytes; else the planes (grad_row).
+ */
+// @ts-ignore: decorator
+@inline function uses_shifted(co: i32, hp: i32, wo: i32): bool {
+  return co >= 8 && <usize>(hp * wo) << 2 <= DZ_GAP;
+}
+
+/** f32 of the weight gradient's operands: 3·c_in shifted copies and two dZ planes DZ_GAP bytes apart, or dz_size. */
+// @ts-ignore: decorator
+@inline function bwd_size(ci: i32, co: i32, hp: i32, pw: i32, ho: i32, wo: i32): i32 {
+  return uses_shifted(co, hp, wo) ? (3 * ci + 2) * <i32>(DZ_GAP >> 2) : dz_size(ho, pw);
 }
 
 /** Byte offset of the padded planes in the scratch (past the db sums, the weight streams and the tap offsets). */
@@ -264,7 +282,7 @@ function fwd_chunk(co: i32, K: i32, cols: usize, cs: i32, st: usize, y: usize, y
 export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch: usize, relu: bool): void {
   const K = 9 * ci, st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co);
   const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, plane = padded ? (h + pt + pb) * pw : h * w;
-  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + dz_size(ho, pw)) << 2);
+  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + bwd_size(ci, co, padded ? h + pt + pb : h, pw, ho, wo)) << 2);
   const R = chunk_rows(K, ho, wo), ys = <usize>(ho * wo) << 2;
   weight_streams(ci, co, w_ptr, b_ptr, st);
   const offs = st + (<usize>(channel_groups(co) * group_stream(K)) << 2);
@@ -387,26 +405,117 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
 }
 
 /**
- * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image and pair of output channels: their
- * dZ planes (dz_flat), then per input channel and kernel row grad_row, which adds to G, f32x4 partial sums of every
- * dW entry (co·K vectors in the weight streams' place: ⌈co/4⌉·16·(K + 1) ≥ 4·co·K f32); then dW = beta·dW + Σ lanes
- * of G. db sums each image's dZ in f32x4, the images in f64.
+ * The input's column-shifted copies: xs_kx[r·wo + ox] = plane_c[r·pw + ox + kx] for rows r < hp, columns ox < wo, at
+ * xs + (3c + kx)·DZ_GAP, so that X_t[i] = xs_kx[i + ky·wo] over the flat output index i = oy·wo + ox. A row's last
+ * wo mod 4 columns come from a vector ending at wo − 1 (wo ≥ 4); two pointers walk each row.
+ */
+function shifted_copies(ci: i32, planes: usize, plane: i32, pw: i32, hp: i32, wo: i32, xs: usize): void {
+  const fb = <usize>(wo & ~3) << 2, tail = <usize>(wo - 4) << 2, rs = <usize>pw << 2, rd = <usize>wo << 2;
+  for (let c = 0; c < ci; c++) {
+    for (let kx = 0; kx < 3; kx++) {
+      let src = planes + (<usize>(c * plane + kx) << 2), dst = xs + <usize>(3 * c + kx) * DZ_GAP;
+      for (let r = 0; r < hp; r++, src += rs, dst += rd) {
+        for (let s = src, d = dst, e = src + fb; s < e; s += 16, d += 16) v128.store(d, v128.load(s));
+        if (wo & 3) v128.store(dst + tail, v128.load(src + tail));
+      }
+    }
+  }
+}
+
+/**
+ * dst[i] = dZ[i] = dY[i] ⊙ [mask[i] > 0] over one output plane, flat (P ≥ 4 f32; mask 0: dY): four vectors a step,
+ * then one, then a vector ending at P − 1 (rewriting lanes with equal values). Returns the f32x4 sum of dZ (that
+ * vector's rewritten lanes zeroed).
+ */
+function dz_plane(dy: usize, mask: usize, P: i32, dst: usize): v128 {
+  return mask ? dz_flat_masked(true, dy, mask, P, dst) : dz_flat_masked(false, dy, 0, P, dst);
+}
+
+/** dz_plane with the mask test resolved at compile time; three pointers walk dY, the mask and dst. */
+// @ts-ignore: decorator
+@inline function dz_flat_masked(masked: bool, dy: usize, mask: usize, P: i32, dst: usize): v128 {
+  const z = f32x4.splat(0), t = P & 3, e4 = dy + (<usize>(P & ~15) << 2), e = dy + (<usize>(P & ~3) << 2);
+  let sum = z, s = dy, m = mask, d = dst;
+  for (; s < e4; s += 64, m += 64, d += 64) {
+    let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32), v3 = v128.load(s, 48);
+    if (masked) {
+      v0 = v128.and(v0, f32x4.gt(v128.load(m), z)); v1 = v128.and(v1, f32x4.gt(v128.load(m, 16), z));
+      v2 = v128.and(v2, f32x4.gt(v128.load(m, 32), z)); v3 = v128.and(v3, f32x4.gt(v128.load(m, 48), z));
+    }
+    v128.store(d, v0); v128.store(d, v1, 16); v128.store(d, v2, 32); v128.store(d, v3, 48);
+    sum = f32x4.add(sum, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)));
+  }
+  for (; s < e; s += 16, m += 16, d += 16) {
+    let v = v128.load(s);
+    if (masked) v = v128.and(v, f32x4.gt(v128.load(m), z));
+    v128.store(d, v);
+    sum = f32x4.add(sum, v);
+  }
+  if (t) {
+    const back = <usize>(4 - t) << 2;
+    let v = v128.load(s - back);
+    if (masked) v = v128.and(v, f32x4.gt(v128.load(m - back), z));
+    v128.store(d - back, v);
+    sum = f32x4.add(sum, v128.and(v, i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t))));
+  }
+  return sum;
+}
+
+/**
+ * grad_row over the shifted copies: g0[kx] (and g1[kx] when two) += Σ_i dz0[i] (dz1[i] = dz0[i + DZ_GAP/4])·
+ * xs_kx[i + ky·wo] lanewise over the flat output index i < P (no zero columns), every load 16-byte aligned and at a
+ * constant offset from s (= xs_0 + 4·ky·wo) or d; then one vector ending at P − 1, its first lanes zeroed.
+ */
+// @ts-ignore: decorator
+@inline function grad_shifted(two: bool, P: i32, dz0: usize, s0: usize, g0: usize, g1: usize): void {
+  const z = f32x4.splat(0), nv = P >> 2, t = P & 3;
+  let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
+  const end = dz0 + (<usize>nv << 4);
+  for (let d = dz0, s = s0; d < end; d += 16, s += 16) {
+    const x0 = v128.load(s), x1 = v128.load(s, DZ_GAP), x2 = v128.load(s, 2 * DZ_GAP), v = v128.load(d);
+    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
+    if (two) {
+      const u = v128.load(d, DZ_GAP);
+      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
+    }
+  }
+  if (t) {
+    const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t)), q = <usize>(P - 4) << 2, s = s0 + q, d = dz0 + q;
+    const x0 = v128.load(s), x1 = v128.load(s, DZ_GAP), x2 = v128.load(s, 2 * DZ_GAP), v = v128.and(v128.load(d), keep);
+    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
+    if (two) {
+      const u = v128.and(v128.load(d, DZ_GAP), keep);
+      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
+    }
+  }
+  add3(g0, a0, a1, a2);
+  if (two) add3(g1, e0, e1, e2);
+}
+
+/**
+ * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image (its shifted copies first when
+ * uses_shifted) and pair of output channels: their dZ planes (dz_plane, or dz_flat in the planes' layout), then per
+ * input channel and kernel row grad_shifted or grad_row, which add to G, f32x4 partial sums of every dW entry (co·K
+ * vectors in the weight streams' place: ⌈co/4⌉·16·(K + 1) ≥ 4·co·K f32); then dW = beta·dW + Σ lanes of G. db sums
+ * each image's dZ in f32x4, the images in f64.
  */
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
   const dbs = scratch, G = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
   const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2, KG = co * ci * 9;
-  const dz0 = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2), gap = dz_gapped(ho, pw0), dz1 = dz0 + (gap ? DZ_GAP : <usize>((ho * pw0 + 3) & ~3) << 2);
+  const hp = padded ? h + pt + pb : h, plane = padded ? hp * pw0 : h * w, shifted = uses_shifted(co, hp, wo), xs = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2);
+  const dz0 = shifted ? xs + <usize>(3 * ci) * DZ_GAP : xs, gap = shifted || dz_gapped(ho, pw0), dz1 = dz0 + (gap ? DZ_GAP : <usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
   for (let q = 0; q < KG; q++) v128.store(G + (<usize>q << 4), f32x4.splat(0));
   for (let i = 0; i < n; i++) {
     const x = x_ptr + (<usize>(i * ci * h * w) << 2);
     const pw = image_planes(ci, h, w, pt, pl, pb, pr, x, pad), rs = <usize>pw << 2;
-    const planes = padded ? pad : x, ps = <usize>(padded ? (h + pt + pb) * pw : h * w) << 2;
+    const planes = padded ? pad : x, ps = <usize>plane << 2;
+    if (shifted) shifted_copies(ci, planes, plane, pw, hp, wo, xs);
     for (let o = 0; o < co; o += 2) {
       const two = o + 1 < co, m = two ? 2 : 1;
       for (let j = 0; j < m; j++) {
-        const q = <usize>((i * co + o + j) * P) << 2;
-        const sd = dz_flat(dy_ptr + q, ymask ? ymask + q : 0, ho, wo, pw, j ? dz1 : dz0);
+        const q = <usize>((i * co + o + j) * P) << 2, mk = ymask ? ymask + q : 0;
+        const sd = shifted ? dz_plane(dy_ptr + q, mk, P, j ? dz1 : dz0) : dz_flat(dy_ptr + q, mk, ho, wo, pw, j ? dz1 : dz0);
         if (db_ptr) {
           const s = dbs + (<usize>(o + j) << 3);
           store<f64>(s, load<f64>(s) + ((<f64>f32x4.extract_lane(sd, 0) + <f64>f32x4.extract_lane(sd, 1)) + (<f64>f32x4.extract_lane(sd, 2) + <f64>f32x4.extract_lane(sd, 3))));
@@ -415,7 +524,11 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
       for (let c = 0; c < ci; c++) {
         const g0 = G + (<usize>((o * ci + c) * 9) << 4), g1 = g0 + (<usize>(ci * 9) << 4), pc = planes + <usize>c * ps;
         for (let ky = 0; ky < 3; ky++) {
-          if (two && gap) grad_row(true, true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
+          if (shifted) {
+            const s0 = xs + <usize>(3 * c) * DZ_GAP + (<usize>(ky * wo) << 2);
+            if (two) grad_shifted(true, P, dz0, s0, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
+            else grad_shifted(false, P, dz0, s0, g0 + <usize>(48 * ky), g1);
+          } else if (two && gap) grad_row(true, true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
           else if (two) grad_row(true, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
           else grad_row(false, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1);
         }

@@ -53,17 +53,20 @@ export function directConv(d: ConvShape): boolean {
 /**
  * Scratch f32 of the direct kernels (conv2d_fwd_f32x4_direct, conv2d_bwd_w_f32x4_direct): c_out f64 sums, the weight
  * streams (per group of 4 output channels: 4 splatted biases and 4 splatted weights per tap), the taps' offsets in the
- * input planes, when padded zero-padded copies of one image's planes, two output planes' dZ in the input plane's layout
- * (h_out rows of w + pad_left + pad_right; 16384 bytes apart when one fits there), and the forward's im2col of a chunk
- * of output rows (as many as keep it within 16384 f32, at least one): assembly/kernels/conv_direct.ts direct_scratch
- * (exported as conv2d_direct_scratch).
+ * input planes, when padded zero-padded copies of one image's planes, the weight gradient's operands (column-shifted
+ * copies of the input and two flat dZ planes, or two dZ planes in the input plane's layout), and the forward's im2col
+ * of a chunk of output rows (as many as keep it within 16384 f32, at least one): assembly/kernels/conv_direct.ts
+ * direct_scratch (exported as conv2d_direct_scratch).
  */
 export function directScratch(c: number, cOut: number, h: number, w: number, pads: readonly number[], hOut: number, wOut: number): number {
   const [pt, pl, pb, pr] = pads, plane = pt || pl || pb || pr ? (h + pt + pb) * (w + pl + pr) : 0;
   const up4 = (v: number) => Math.ceil(v / 4) * 4, K = 9 * c;
   const rows = Math.max(1, Math.min(hOut, Math.floor(16384 / (K * wOut))));
-  // the two dZ planes sit 16384 bytes apart when one fits there (conv_direct.ts DZ_GAP)
-  const dzPlane = up4(hOut * (w + pl + pr)), dz = 4 * hOut * (w + pl + pr) <= 16384 ? 4096 + dzPlane : 2 * dzPlane;
+  // the weight gradient's operands (conv_direct.ts bwd_size): with ≥ 8 output channels and a shifted copy of h_p·w_out
+  // f32 within 16384 bytes, 3·c copies and two dZ planes 16384 bytes apart; else two dZ planes in the input's layout,
+  // 16384 bytes apart when one fits there
+  const dzPlane = up4(hOut * (w + pl + pr)), hp = h + pt + pb;
+  const dz = cOut >= 8 && 4 * hp * wOut <= 16384 ? (3 * c + 2) * 4096 : 4 * hOut * (w + pl + pr) <= 16384 ? 4096 + dzPlane : 2 * dzPlane;
   return up4(2 * cOut) + Math.ceil(cOut / 4) * 16 * (K + 1) + up4(K) + up4(c * plane) + dz + up4(K * rows * wOut);
 }
 

@@ -3,9 +3,10 @@
 // within the f32 bound of their sums: output widths 8..17 (every remainder mod 8: the forward's last column block
 // overlaps the previous one; mod 4: the gradient's last vector does; a lone channel's 16-column blocks at widths 26
 // and 36) and heights 1..9, output channels 1..11 (blocks of 4 and a remainder; pairs and a lone last one; one group of
-// ≤ 4 read from the planes, more through an im2col of chunks of rows, several chunks and one-row chunks included; dZ
-// planes at the constant distance and, past 16 KB, not), pads 0..2 on each side (zero-padded plane copies) and none
-// (in place), 1..7 input channels, with and without bias, relu, and the relu's mask fused into the weight gradient.
+// ≤ 4 read from the planes, more through an im2col of chunks of rows, several chunks and one-row chunks included; the
+// weight gradient over column-shifted input copies (≥ 8 channels) and over the planes, dZ planes at the constant
+// distance and, past 16 KB, not), pads 0..2 on each side (zero-padded plane copies) and none (in place), 1..7 input
+// channels, with and without bias, relu, and the relu's mask fused into the weight gradient.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { setup, guarded, Rng, assertClose } from "../helpers.ts";
@@ -52,6 +53,7 @@ function grid(seed: number, count: number): Case[] {
     { n: 2, ci: 7, co: 6, h: 40, w: 19, pad: "valid" }, // forward im2col in chunks of 15 rows (16384 f32 / (63·17)): 15, 15, 8
     { n: 1, ci: 7, co: 5, h: 4, w: 300, pad: [0, 1, 1, 0] }, // chunks of one row (63·298 > 16384), a lone channel over them
     { n: 2, ci: 1, co: 3, h: 70, w: 70, pad: "valid" }, // dZ planes of 68·70 f32 > 16384 bytes: not DZ_GAP apart
+    { n: 1, ci: 1, co: 9, h: 66, w: 66, pad: "valid" }, // ≥ 8 channels but a shifted copy of 66·64 f32 > 16384 bytes: the planes
   ];
   const rng = new Rng(seed);
   while (cases.length < count) {
