@@ -312,6 +312,31 @@ export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo
 }
 
 /**
+ * Four vectors of dZ = dY ⊙ [mask > 0] (masked; else dY) from s (mask at m) to d; returns their sum (v0 + v1) +
+ * (v2 + v3).
+ */
+// @ts-ignore: decorator
+@inline function dz4(masked: bool, s: usize, m: usize, d: usize): v128 {
+  const z = f32x4.splat(0);
+  let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32), v3 = v128.load(s, 48);
+  if (masked) {
+    v0 = v128.and(v0, f32x4.gt(v128.load(m), z)); v1 = v128.and(v1, f32x4.gt(v128.load(m, 16), z));
+    v2 = v128.and(v2, f32x4.gt(v128.load(m, 32), z)); v3 = v128.and(v3, f32x4.gt(v128.load(m, 48), z));
+  }
+  v128.store(d, v0); v128.store(d, v1, 16); v128.store(d, v2, 32); v128.store(d, v3, 48);
+  return f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3));
+}
+
+/** One vector of dZ (as dz4) from s to d; returns it. */
+// @ts-ignore: decorator
+@inline function dz1(masked: bool, s: usize, m: usize, d: usize): v128 {
+  let v = v128.load(s);
+  if (masked) v = v128.and(v, f32x4.gt(v128.load(m), f32x4.splat(0)));
+  v128.store(d, v);
+  return v;
+}
+
+/**
  * The dZ of one output plane laid out like the input plane it multiplies: dst[oy·pw + ox] = dZ[oy][ox] for ox < wo,
  * 0 in the pw − wo = 2 columns after (pw = wo + 2: 3×3, stride 1), dZ = dY ⊙ [mask > 0] (mask 0: dY); ho·pw f32.
  * A row's last 1..3 columns come from a vector ending at wo − 1 (rewriting lanes already written, with equal values).
@@ -334,15 +359,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
   for (let r = 0; r < ho; r++) {
     const e4 = s + quads, e2 = s + pairs, e = s + fb;
     let rs = z;
-    for (; s < e4; s += 64, m += 64, d += 64) {
-      let v = v128.load(s), u = v128.load(s, 16), v2 = v128.load(s, 32), u2 = v128.load(s, 48);
-      if (masked) {
-        v = v128.and(v, f32x4.gt(v128.load(m), z)); u = v128.and(u, f32x4.gt(v128.load(m, 16), z));
-        v2 = v128.and(v2, f32x4.gt(v128.load(m, 32), z)); u2 = v128.and(u2, f32x4.gt(v128.load(m, 48), z));
-      }
-      v128.store(d, v); v128.store(d, u, 16); v128.store(d, v2, 32); v128.store(d, u2, 48);
-      rs = f32x4.add(rs, f32x4.add(f32x4.add(v, u), f32x4.add(v2, u2)));
-    }
+    for (; s < e4; s += 64, m += 64, d += 64) rs = f32x4.add(rs, dz4(masked, s, m, d));
     if (s < e2) {
       let v = v128.load(s), u = v128.load(s, 16);
       if (masked) { v = v128.and(v, f32x4.gt(v128.load(m), z)); u = v128.and(u, f32x4.gt(v128.load(m, 16), z)); }
@@ -351,10 +368,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
       s += 32; m += 32; d += 32;
     }
     if (s < e) {
-      let v = v128.load(s);
-      if (masked) v = v128.and(v, f32x4.gt(v128.load(m), z));
-      v128.store(d, v);
-      rs = f32x4.add(rs, v);
+      rs = f32x4.add(rs, dz1(masked, s, m, d));
       s += 16; m += 16; d += 16;
     }
     if (t) {
@@ -436,21 +450,8 @@ function dz_plane(dy: usize, mask: usize, P: i32, dst: usize): v128 {
 @inline function dz_flat_masked(masked: bool, dy: usize, mask: usize, P: i32, dst: usize): v128 {
   const z = f32x4.splat(0), t = P & 3, e4 = dy + (<usize>(P & ~15) << 2), e = dy + (<usize>(P & ~3) << 2);
   let sum = z, s = dy, m = mask, d = dst;
-  for (; s < e4; s += 64, m += 64, d += 64) {
-    let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32), v3 = v128.load(s, 48);
-    if (masked) {
-      v0 = v128.and(v0, f32x4.gt(v128.load(m), z)); v1 = v128.and(v1, f32x4.gt(v128.load(m, 16), z));
-      v2 = v128.and(v2, f32x4.gt(v128.load(m, 32), z)); v3 = v128.and(v3, f32x4.gt(v128.load(m, 48), z));
-    }
-    v128.store(d, v0); v128.store(d, v1, 16); v128.store(d, v2, 32); v128.store(d, v3, 48);
-    sum = f32x4.add(sum, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)));
-  }
-  for (; s < e; s += 16, m += 16, d += 16) {
-    let v = v128.load(s);
-    if (masked) v = v128.and(v, f32x4.gt(v128.load(m), z));
-    v128.store(d, v);
-    sum = f32x4.add(sum, v);
-  }
+  for (; s < e4; s += 64, m += 64, d += 64) sum = f32x4.add(sum, dz4(masked, s, m, d));
+  for (; s < e; s += 16, m += 16, d += 16) sum = f32x4.add(sum, dz1(masked, s, m, d));
   if (t) {
     const back = <usize>(4 - t) << 2;
     let v = v128.load(s - back);
