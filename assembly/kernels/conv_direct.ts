@@ -22,7 +22,7 @@
 // worth of ops per step; a lone last channel: 3 accumulators), added to f32x4 partial sums of dW reduced once at the
 // end. With ≥ 8 output channels (and planes within DZ_GAP), each image's channels are first copied shifted by kx = 0,
 // 1, 2 into rows of w_out (shifted_copies), so X_(c,ky,kx)[i] = xs_kx[i + ky·w_out]: dZ stays flat, every load is
-// aligned and at a constant offset (grad_shifted; W2's conv1 1.12× over the planes). Fewer channels cannot repay the
+// aligned and at a constant offset (W2's conv1 1.12× over the planes). Fewer channels cannot repay the
 // copies: dZ is written in the input plane's layout instead (row stride pw = w_out + 2, the 2 columns past w_out
 // zero), so that X[i] = plane_c[i + ky·pw + kx] (grad_row; 7 % more steps at W2's width, unaligned loads). V8 loads a
 // loop body's values ahead of its arithmetic: 9 accumulators (3 channels, or all taps of one) spill one, whose reload
@@ -88,7 +88,7 @@ const DZ_GAP: usize = 16384;
 }
 
 /**
- * The weight gradient reads column-shifted copies of the input (grad_shifted) when there are ≥ 8 output channels to
+ * The weight gradient reads column-shifted copies of the input (shifted_copies) when there are ≥ 8 output channels to
  * share the copies and a copy (hp·wo f32, hp the padded height) fits in DZ_GAP bytes; else the planes (grad_row).
  */
 // @ts-ignore: decorator
@@ -106,6 +106,12 @@ const DZ_GAP: usize = 16384;
 // @ts-ignore: decorator
 @inline function planes_at(ci: i32, co: i32): usize {
   return <usize>(((2 * co + 3) & ~3) + channel_groups(co) * group_stream(9 * ci) + ((9 * ci + 3) & ~3)) << 2;
+}
+
+/** Byte address of the weight gradient's operands in the scratch (past the padded planes at pad). */
+// @ts-ignore: decorator
+@inline function operands_at(pad: usize, ci: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32): usize {
+  return pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2);
 }
 
 /**
@@ -132,23 +138,27 @@ function weight_streams(ci: i32, co: i32, w_ptr: usize, b_ptr: usize, st: usize)
 }
 
 /**
+ * dst[0..wo) = src[0..wo) (f32): fb = 4·(wo & ~3) bytes in vectors, then, when wo mod 4 ≠ 0, a vector ending at wo − 1
+ * (tail = 4·(wo − 4): rewriting lanes with equal values; wo ≥ 4). Two pointers walk the row.
+ */
+// @ts-ignore: decorator
+@inline function copy_row(src: usize, dst: usize, wo: i32, fb: usize, tail: usize): void {
+  for (let s = src, d = dst, e = src + fb; s < e; s += 16, d += 16) v128.store(d, v128.load(s));
+  if (wo & 3) v128.store(dst + tail, v128.load(src + tail));
+}
+
+/**
  * A chunk's im2col: cols[t][r·wo + ox] = plane_c[(oy0 + r + ky)·pw + ox + kx] for the taps t = (c, ky, kx), rows
- * r < R, ox < wo; tap t's row of R·wo f32 at cols + t·R·wo·4. A row's last wo mod 4 columns come from a vector ending
- * at wo − 1 (rewriting lanes with equal values; wo ≥ 4).
+ * r < R, ox < wo; tap t's row of R·wo f32 at cols + t·R·wo·4 (rows copied by copy_row).
  */
 function cols_fill(ci: i32, planes: usize, plane: i32, pw: i32, oy0: i32, R: i32, wo: i32, cols: usize): void {
-  const full = wo & ~3, tail = <usize>(wo - 4) << 2, cs = <usize>(R * wo) << 2;
+  const fb = <usize>(wo & ~3) << 2, tail = <usize>(wo - 4) << 2, rs = <usize>pw << 2, rd = <usize>wo << 2;
   let dst = cols;
   for (let c = 0; c < ci; c++) {
     for (let ky = 0; ky < 3; ky++) {
       for (let kx = 0; kx < 3; kx++) {
         const src = planes + (<usize>(c * plane + (oy0 + ky) * pw + kx) << 2);
-        for (let r = 0; r < R; r++) {
-          const s = src + (<usize>(r * pw) << 2), d = dst + (<usize>(r * wo) << 2);
-          for (let x = 0; x < full; x += 4) v128.store(d + (<usize>x << 2), v128.load(s + (<usize>x << 2)));
-          if (wo & 3) v128.store(d + tail, v128.load(s + tail));
-        }
-        dst += cs;
+        for (let r = 0, s = src; r < R; r++, s += rs, dst += rd) copy_row(s, dst, wo, fb, tail);
       }
     }
   }
@@ -281,8 +291,8 @@ function fwd_chunk(co: i32, K: i32, cols: usize, cs: i32, st: usize, y: usize, y
  */
 export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, w_ptr: usize, b_ptr: usize, y_ptr: usize, scratch: usize, relu: bool): void {
   const K = 9 * ci, st = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co);
-  const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, plane = padded ? (h + pt + pb) * pw : h * w;
-  const cols = pad + (<usize>(((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) + bwd_size(ci, co, padded ? h + pt + pb : h, pw, ho, wo)) << 2);
+  const padded = (pt | pl | pb | pr) != 0, pw = padded ? w + pl + pr : w, hp = padded ? h + pt + pb : h, plane = hp * pw;
+  const cols = operands_at(pad, ci, h, w, pt, pl, pb, pr) + (<usize>bwd_size(ci, co, hp, pw, ho, wo) << 2);
   const R = chunk_rows(K, ho, wo), ys = <usize>(ho * wo) << 2;
   weight_streams(ci, co, w_ptr, b_ptr, st);
   const offs = st + (<usize>(channel_groups(co) * group_stream(K)) << 2);
@@ -337,6 +347,16 @@ export function direct_fwd(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo
 }
 
 /**
+ * The vector of dZ (as dz4) ending where a run of t = 1..3 more f32 ends (s, m, d at the run's start): it rewrites
+ * 4 − t lanes already written, with equal values; returns it with those lanes zeroed (keep: lanes ≥ 4 − t set).
+ */
+// @ts-ignore: decorator
+@inline function dz_tail(masked: bool, s: usize, m: usize, d: usize, t: i32, keep: v128): v128 {
+  const back = <usize>(4 - t) << 2;
+  return v128.and(dz1(masked, s - back, m - back, d - back), keep);
+}
+
+/**
  * The dZ of one output plane laid out like the input plane it multiplies: dst[oy·pw + ox] = dZ[oy][ox] for ox < wo,
  * 0 in the pw − wo = 2 columns after (pw = wo + 2: 3×3, stride 1), dZ = dY ⊙ [mask > 0] (mask 0: dY); ho·pw f32.
  * A row's last 1..3 columns come from a vector ending at wo − 1 (rewriting lanes already written, with equal values).
@@ -372,10 +392,7 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
       s += 16; m += 16; d += 16;
     }
     if (t) {
-      let v = v128.load(s + <usize>(t << 2) - 16);
-      if (masked) v = v128.and(v, f32x4.gt(v128.load(m + <usize>(t << 2) - 16), z));
-      v128.store(d + <usize>(t << 2) - 16, v);
-      rs = f32x4.add(rs, v128.and(v, keep));
+      rs = f32x4.add(rs, dz_tail(masked, s, m, d, t, keep));
       s += <usize>t << 2; m += <usize>t << 2; d += <usize>t << 2;
     }
     store<i64>(d, 0);
@@ -386,19 +403,23 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
 }
 
 /**
- * G0[kx] (and G1[kx] when two) += Σ_i dz0[i] (dz1[i]) · r0[i + kx] lanewise, kx < 3, over the flat index i < L =
- * ho·pw − 2 (dz_flat's layout: the 2 zero columns of each row make the sum exactly the valid correlation): six f32x4
- * accumulators (three when !two) over L >> 2 vectors, then one vector ending at L − 1 with its first lanes zeroed.
- * r0: the input plane's row ky (every read stays in the plane); g0, g1: the f32x4 partial sums G of dW[o][c][ky][0..3)
- * and dW[o + 1][c][ky][0..3). gapped: dz1 = dz0 + DZ_GAP, read at a constant offset (one add fewer per step).
+ * g0[kx] (and g1[kx] when two) += Σ_i dz0[i] (dz1[i]) · X_kx[i] lanewise, kx < 3, over the flat index i < n: six f32x4
+ * accumulators (three when !two) over n >> 2 vectors, then one vector ending at n − 1 with its first lanes zeroed;
+ * g0, g1: the f32x4 partial sums of dW[o][c][ky][0..3) and dW[o + 1][c][ky][0..3). X_kx from s0:
+ * - !shifted: the input plane's row ky, X_kx[i] = s0[i + kx] (dz_flat's layout: the 2 zero columns of each row make
+ *   the sum over n = ho·pw − 2 exactly the valid correlation; every read stays in the plane);
+ * - shifted: the shifted copies' row ky, X_kx[i] = s0[i + kx·DZ_GAP/4] over the output's n = P pixels, every load
+ *   16-byte aligned.
+ * gapped (always when shifted): dz1 = dz0 + DZ_GAP, read at a constant offset (one add fewer per step).
  */
 // @ts-ignore: decorator
-@inline function grad_row(two: bool, gapped: bool, L: i32, dz0: usize, dz1: usize, r0: usize, g0: usize, g1: usize): void {
-  const z = f32x4.splat(0), nv = L >> 2, t = L & 3;
+@inline function grad_row(two: bool, shifted: bool, gapped: bool, n: i32, dz0: usize, dz1: usize, s0: usize, g0: usize, g1: usize): void {
+  const z = f32x4.splat(0), nv = n >> 2, t = n & 3;
   let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
   const end = dz0 + (<usize>nv << 4), dd = dz1 - dz0;
-  for (let d = dz0, s = r0; d < end; d += 16, s += 16) {
-    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.load(d);
+  for (let d = dz0, s = s0; d < end; d += 16, s += 16) {
+    const x0 = v128.load(s), v = v128.load(d);
+    const x1 = shifted ? v128.load(s, DZ_GAP) : v128.load(s, 4), x2 = shifted ? v128.load(s, 2 * DZ_GAP) : v128.load(s, 8);
     a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
     if (two) {
       const u = gapped ? v128.load(d, DZ_GAP) : v128.load(d + dd);
@@ -406,8 +427,9 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
     }
   }
   if (t) {
-    const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t)), q = <usize>(L - 4) << 2, s = r0 + q;
-    const x0 = v128.load(s), x1 = v128.load(s, 4), x2 = v128.load(s, 8), v = v128.and(v128.load(dz0 + q), keep);
+    const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t)), q = <usize>(n - 4) << 2, s = s0 + q;
+    const x0 = v128.load(s), v = v128.and(v128.load(dz0 + q), keep);
+    const x1 = shifted ? v128.load(s, DZ_GAP) : v128.load(s, 4), x2 = shifted ? v128.load(s, 2 * DZ_GAP) : v128.load(s, 8);
     a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
     if (two) {
       const u = v128.and(v128.load(dz1 + q), keep);
@@ -421,17 +443,14 @@ function dz_flat(dy: usize, mask: usize, ho: i32, wo: i32, pw: i32, dst: usize):
 /**
  * The input's column-shifted copies: xs_kx[r·wo + ox] = plane_c[r·pw + ox + kx] for rows r < hp, columns ox < wo, at
  * xs + (3c + kx)·DZ_GAP, so that X_t[i] = xs_kx[i + ky·wo] over the flat output index i = oy·wo + ox. A row's last
- * wo mod 4 columns come from a vector ending at wo − 1 (wo ≥ 4); two pointers walk each row.
+ * wo mod 4 columns come from a vector ending at wo − 1 (copy_row; wo ≥ 4).
  */
 function shifted_copies(ci: i32, planes: usize, plane: i32, pw: i32, hp: i32, wo: i32, xs: usize): void {
   const fb = <usize>(wo & ~3) << 2, tail = <usize>(wo - 4) << 2, rs = <usize>pw << 2, rd = <usize>wo << 2;
   for (let c = 0; c < ci; c++) {
     for (let kx = 0; kx < 3; kx++) {
       let src = planes + (<usize>(c * plane + kx) << 2), dst = xs + <usize>(3 * c + kx) * DZ_GAP;
-      for (let r = 0; r < hp; r++, src += rs, dst += rd) {
-        for (let s = src, d = dst, e = src + fb; s < e; s += 16, d += 16) v128.store(d, v128.load(s));
-        if (wo & 3) v128.store(dst + tail, v128.load(src + tail));
-      }
+      for (let r = 0; r < hp; r++, src += rs, dst += rd) copy_row(src, dst, wo, fb, tail);
     }
   }
 }
@@ -452,58 +471,21 @@ function dz_plane(dy: usize, mask: usize, P: i32, dst: usize): v128 {
   let sum = z, s = dy, m = mask, d = dst;
   for (; s < e4; s += 64, m += 64, d += 64) sum = f32x4.add(sum, dz4(masked, s, m, d));
   for (; s < e; s += 16, m += 16, d += 16) sum = f32x4.add(sum, dz1(masked, s, m, d));
-  if (t) {
-    const back = <usize>(4 - t) << 2;
-    let v = v128.load(s - back);
-    if (masked) v = v128.and(v, f32x4.gt(v128.load(m - back), z));
-    v128.store(d - back, v);
-    sum = f32x4.add(sum, v128.and(v, i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t))));
-  }
+  if (t) sum = f32x4.add(sum, dz_tail(masked, s, m, d, t, i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t))));
   return sum;
-}
-
-/**
- * grad_row over the shifted copies: g0[kx] (and g1[kx] when two) += Σ_i dz0[i] (dz1[i] = dz0[i + DZ_GAP/4])·
- * xs_kx[i + ky·wo] lanewise over the flat output index i < P (no zero columns), every load 16-byte aligned and at a
- * constant offset from s (= xs_0 + 4·ky·wo) or d; then one vector ending at P − 1, its first lanes zeroed.
- */
-// @ts-ignore: decorator
-@inline function grad_shifted(two: bool, P: i32, dz0: usize, s0: usize, g0: usize, g1: usize): void {
-  const z = f32x4.splat(0), nv = P >> 2, t = P & 3;
-  let a0 = z, a1 = z, a2 = z, e0 = z, e1 = z, e2 = z;
-  const end = dz0 + (<usize>nv << 4);
-  for (let d = dz0, s = s0; d < end; d += 16, s += 16) {
-    const x0 = v128.load(s), x1 = v128.load(s, DZ_GAP), x2 = v128.load(s, 2 * DZ_GAP), v = v128.load(d);
-    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
-    if (two) {
-      const u = v128.load(d, DZ_GAP);
-      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
-    }
-  }
-  if (t) {
-    const keep = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(4 - t)), q = <usize>(P - 4) << 2, s = s0 + q, d = dz0 + q;
-    const x0 = v128.load(s), x1 = v128.load(s, DZ_GAP), x2 = v128.load(s, 2 * DZ_GAP), v = v128.and(v128.load(d), keep);
-    a0 = f32x4.add(a0, f32x4.mul(v, x0)); a1 = f32x4.add(a1, f32x4.mul(v, x1)); a2 = f32x4.add(a2, f32x4.mul(v, x2));
-    if (two) {
-      const u = v128.and(v128.load(d, DZ_GAP), keep);
-      e0 = f32x4.add(e0, f32x4.mul(u, x0)); e1 = f32x4.add(e1, f32x4.mul(u, x1)); e2 = f32x4.add(e2, f32x4.mul(u, x2));
-    }
-  }
-  add3(g0, a0, a1, a2);
-  if (two) add3(g1, e0, e1, e2);
 }
 
 /**
  * dW (and db) over all images: see conv.ts conv2d_bwd_w_f32x4_direct. Per image (its shifted copies first when
  * uses_shifted) and pair of output channels: their dZ planes (dz_plane, or dz_flat in the planes' layout), then per
- * input channel and kernel row grad_shifted or grad_row, which add to G, f32x4 partial sums of every dW entry (co·K
+ * input channel and kernel row grad_row (over the copies or the planes), which adds to G, f32x4 partial sums of every dW entry (co·K
  * vectors in the weight streams' place: ⌈co/4⌉·16·(K + 1) ≥ 4·co·K f32); then dW = beta·dW + Σ lanes of G. db sums
  * each image's dZ in f32x4, the images in f64.
  */
 export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, wo: i32, pt: i32, pl: i32, pb: i32, pr: i32, x_ptr: usize, ymask: usize, dy_ptr: usize, dw_ptr: usize, db_ptr: usize, beta: f32, scratch: usize): void {
   const dbs = scratch, G = scratch + (<usize>((2 * co + 3) & ~3) << 2), pad = scratch + planes_at(ci, co), padded = (pt | pl | pb | pr) != 0;
-  const P = ho * wo, pw0 = pt | pl | pb | pr ? w + pl + pr : w, L = ho * pw0 - 2, KG = co * ci * 9;
-  const hp = padded ? h + pt + pb : h, plane = padded ? hp * pw0 : h * w, shifted = uses_shifted(co, hp, wo), xs = pad + (<usize>((ci * plane_size(h, w, pt, pl, pb, pr) + 3) & ~3) << 2);
+  const P = ho * wo, pw0 = padded ? w + pl + pr : w, L = ho * pw0 - 2, KG = co * ci * 9;
+  const hp = padded ? h + pt + pb : h, plane = hp * pw0, shifted = uses_shifted(co, hp, wo), xs = operands_at(pad, ci, h, w, pt, pl, pb, pr);
   const dz0 = shifted ? xs + <usize>(3 * ci) * DZ_GAP : xs, gap = shifted || dz_gapped(ho, pw0), dz1 = dz0 + (gap ? DZ_GAP : <usize>((ho * pw0 + 3) & ~3) << 2);
   if (db_ptr) for (let o = 0; o < co; o++) store<f64>(dbs + (<usize>o << 3), 0);
   for (let q = 0; q < KG; q++) v128.store(G + (<usize>q << 4), f32x4.splat(0));
@@ -525,13 +507,17 @@ export function direct_bwd_w(n: i32, ci: i32, co: i32, h: i32, w: i32, ho: i32, 
       for (let c = 0; c < ci; c++) {
         const g0 = G + (<usize>((o * ci + c) * 9) << 4), g1 = g0 + (<usize>(ci * 9) << 4), pc = planes + <usize>c * ps;
         for (let ky = 0; ky < 3; ky++) {
+          const a = g0 + <usize>(48 * ky), b = g1 + <usize>(48 * ky);
           if (shifted) {
             const s0 = xs + <usize>(3 * c) * DZ_GAP + (<usize>(ky * wo) << 2);
-            if (two) grad_shifted(true, P, dz0, s0, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
-            else grad_shifted(false, P, dz0, s0, g0 + <usize>(48 * ky), g1);
-          } else if (two && gap) grad_row(true, true, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
-          else if (two) grad_row(true, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1 + <usize>(48 * ky));
-          else grad_row(false, false, L, dz0, dz1, pc + <usize>ky * rs, g0 + <usize>(48 * ky), g1);
+            if (two) grad_row(true, true, true, P, dz0, dz1, s0, a, b);
+            else grad_row(false, true, true, P, dz0, dz1, s0, a, b);
+          } else {
+            const s0 = pc + <usize>ky * rs;
+            if (two && gap) grad_row(true, false, true, L, dz0, dz1, s0, a, b);
+            else if (two) grad_row(true, false, false, L, dz0, dz1, s0, a, b);
+            else grad_row(false, false, false, L, dz0, dz1, s0, a, b);
+          }
         }
       }
     }
